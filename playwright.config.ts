@@ -1,0 +1,36 @@
+// End-to-end tests in Debian's Chromium (never a downloaded browser) with WebGPU on
+// SwiftShader. `npm test` runs them inside the private network namespace.
+import { defineConfig } from '@playwright/test';
+import { CHROMIUM, CHROMIUM_BASE_ARGS, CHROMIUM_WEBGPU_ARGS, CHROMIUM_WEBRTC_ARGS } from './scripts/env.mjs';
+
+const PORT = Number(process.env.TESSERA_E2E_PORT ?? 5179);
+
+export default defineConfig({
+  testDir: 'e2e',
+  testMatch: '**/*.spec.ts',
+  timeout: 120_000,
+  expect: { timeout: 30_000 },
+  fullyParallel: false,
+  workers: 1,
+  retries: 0,
+  forbidOnly: !!process.env.CI,
+  reporter: [['list'], ['json', { outputFile: 'test-results/e2e.json' }]],
+  use: {
+    baseURL: `http://127.0.0.1:${PORT}`,
+    browserName: 'chromium',
+    headless: true,
+    launchOptions: {
+      executablePath: CHROMIUM,
+      args: [...CHROMIUM_BASE_ARGS, ...CHROMIUM_WEBGPU_ARGS, ...CHROMIUM_WEBRTC_ARGS],
+    },
+    trace: 'retain-on-failure',
+  },
+  webServer: {
+    command: `npx vite --port ${PORT} --strictPort --host 127.0.0.1`,
+    url: `http://127.0.0.1:${PORT}/`,
+    reuseExistingServer: false,
+    timeout: 60_000,
+    stdout: 'ignore',
+    stderr: 'pipe',
+  },
+});

@@ -1,0 +1,62 @@
+// HTTP server for the built web app: static files from dist/ with client-side-route
+// fallback to index.html, a health endpoint, and no directory traversal.
+import { createReadStream, existsSync, statSync } from 'node:fs';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { extname, join, normalize, resolve, sep } from 'node:path';
+
+const MIME: Record<string, string> = {
+  '.html': 'text/html; charset=utf-8',
+  '.js': 'text/javascript; charset=utf-8',
+  '.css': 'text/css; charset=utf-8',
+  '.json': 'application/json',
+  '.svg': 'image/svg+xml',
+  '.png': 'image/png',
+  '.txt': 'text/plain; charset=utf-8',
+  '.wasm': 'application/wasm',
+  '.map': 'application/json',
+  '.ico': 'image/x-icon',
+};
+
+export interface AppServerOptions {
+  distDir: string;
+  log?: (event: Record<string, unknown>) => void;
+}
+
+export function createAppServer(options: AppServerOptions): Server {
+  const root = resolve(options.distDir);
+  const index = join(root, 'index.html');
+  if (!existsSync(index)) throw new Error(`no built app at ${root} (index.html missing): run \`npm run build\` first`);
+  const log = options.log ?? (() => undefined);
+  const started = Date.now();
+
+  return createServer((req: IncomingMessage, res: ServerResponse) => {
+    const url = new URL(req.url ?? '/', 'http://localhost');
+    if (req.method !== 'GET' && req.method !== 'HEAD') return send(res, 405, 'text/plain', 'method not allowed');
+    if (url.pathname === '/healthz') return send(res, 200, 'application/json', JSON.stringify({ ok: true, uptimeSeconds: Math.round((Date.now() - started) / 1000) }));
+    const file = resolveFile(root, url.pathname) ?? index; // unknown paths are client-side routes
+    const type = MIME[extname(file)] ?? 'application/octet-stream';
+    // Hashed assets never change; index.html must be revalidated to pick up new builds.
+    const cache = file.includes(`${sep}assets${sep}`) ? 'public, max-age=31536000, immutable' : 'no-cache';
+    res.writeHead(200, { 'content-type': type, 'cache-control': cache, 'x-content-type-options': 'nosniff' });
+    if (req.method === 'HEAD') return res.end();
+    createReadStream(file).pipe(res);
+    log({ event: 'http', path: url.pathname, status: 200 });
+  });
+}
+
+function resolveFile(root: string, pathname: string): string | undefined {
+  let decoded: string;
+  try {
+    decoded = decodeURIComponent(pathname);
+  } catch {
+    return undefined;
+  }
+  const candidate = normalize(join(root, decoded));
+  if (candidate !== root && !candidate.startsWith(root + sep)) return undefined;
+  return existsSync(candidate) && statSync(candidate).isFile() ? candidate : undefined;
+}
+
+function send(res: ServerResponse, status: number, type: string, body: string): void {
+  res.writeHead(status, { 'content-type': type });
+  res.end(body);
+}

@@ -1,0 +1,59 @@
+// `tessera serve`: serves the built app on one port (loopback by default) and shuts down
+// cleanly on Ctrl-C. Later the signaling endpoint shares this server.
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { createAppServer } from './appServer';
+
+interface ServeArgs {
+  host: string;
+  port: number;
+  distDir: string;
+}
+
+function parseArgs(argv: string[]): ServeArgs {
+  const args: ServeArgs = {
+    host: process.env.HOST ?? '127.0.0.1',
+    port: Number(process.env.PORT ?? 8080),
+    distDir: join(dirname(fileURLToPath(import.meta.url)), '..', 'dist'),
+  };
+  for (let i = 0; i < argv.length; i++) {
+    const [flag, value] = [argv[i], argv[i + 1]];
+    if (flag === '--port') args.port = Number(value);
+    else if (flag === '--host') args.host = value;
+    else if (flag === '--dist') args.distDir = value;
+    else throw new Error(`unknown option ${flag} (options: --port N, --host ADDR, --dist DIR)`);
+    i++;
+  }
+  if (!Number.isInteger(args.port) || args.port < 0 || args.port > 65535) throw new Error(`--port must be an integer 0-65535, got ${args.port}`);
+  return args;
+}
+
+function main(): void {
+  let args: ServeArgs;
+  try {
+    args = parseArgs(process.argv.slice(2));
+  } catch (err) {
+    console.error(`[tessera] ${(err as Error).message}`);
+    process.exit(2);
+  }
+  const server = createAppServer({ distDir: args.distDir });
+  server.on('error', (err: NodeJS.ErrnoException) => {
+    const why = err.code === 'EADDRINUSE' ? `port ${args.port} is already in use: stop the other process or pass --port N (or PORT=N)` : err.message;
+    console.error(`[tessera] cannot serve: ${why}`);
+    process.exit(1);
+  });
+  server.listen(args.port, args.host, () => {
+    const address = server.address();
+    const port = typeof address === 'object' && address ? address.port : args.port;
+    console.log(`[tessera] app ready at http://${args.host === '0.0.0.0' ? '127.0.0.1' : args.host}:${port}/  (Ctrl-C to stop)`);
+  });
+  const stop = (): void => {
+    console.log('[tessera] stopping');
+    server.close(() => process.exit(0));
+    server.closeAllConnections();
+  };
+  process.on('SIGINT', stop);
+  process.on('SIGTERM', stop);
+}
+
+main();

@@ -1,0 +1,18 @@
+// The default page: what Tessera is, and whether this visitor's GPU can take part.
+import type { ReactNode } from 'react';
+import { CapabilityReport } from '../CapabilityReport';
+
+export function VolunteerPage(): ReactNode {
+  return (
+    <>
+      <section className="intro">
+        <h1>Help train a language model from this tab</h1>
+        <p>
+          Tessera trains one shared language model on volunteers' GPUs. Your browser trains small batches with WebGPU, trades compressed updates with other
+          volunteers directly, and a validator checks that every contribution helps.
+        </p>
+      </section>
+      <CapabilityReport />
+    </>
+  );
+}

@@ -1,0 +1,156 @@
+// GPU kernel checks written once and run in every runtime: Vitest drives them on Dawn in Node,
+// a harness page drives them in Chromium's tab and Web Worker. No test-framework imports here.
+import { createStorageBuffer, readFloat32 } from '../../src/gpu/buffers';
+import type { GpuContext } from '../../src/gpu/device';
+import { GpuError, withGpuErrors } from '../../src/gpu/errors';
+import { createMatmul } from '../../src/gpu/matmul';
+import { createSumReduction } from '../../src/gpu/reduce';
+import { randomFloats } from '../support/random';
+
+export interface SuiteEnv {
+  /** A device shared by the cases that do not destroy it. */
+  device: GPUDevice;
+  /** Opens a fresh device, for cases that lose it on purpose. */
+  open(): Promise<GpuContext>;
+}
+
+export interface KernelCase {
+  name: string;
+  run(env: SuiteEnv): Promise<void>;
+}
+
+function check(condition: boolean, message: string): void {
+  if (!condition) throw new Error(message);
+}
+
+function cpuMatmul(a: Float32Array, b: Float32Array, m: number, n: number, k: number): Float64Array {
+  const c = new Float64Array(m * n);
+  for (let i = 0; i < m; i++)
+    for (let p = 0; p < k; p++) {
+      const av = a[i * k + p];
+      for (let j = 0; j < n; j++) c[i * n + j] += av * b[p * n + j];
+    }
+  return c;
+}
+
+/** Largest |got − want| relative to the scale of `want`; fails with the worst index. */
+function checkClose(got: Float32Array, want: Float64Array, relTol: number, what: string): void {
+  check(got.length === want.length, `${what}: length ${got.length} != ${want.length}`);
+  let scale = 1e-6;
+  for (const w of want) scale = Math.max(scale, Math.abs(w));
+  for (let i = 0; i < want.length; i++) {
+    const err = Math.abs(got[i] - want[i]);
+    if (!(err <= relTol * scale)) throw new Error(`${what}: index ${i} got ${got[i]}, want ${want[i]} (tolerance ${relTol * scale})`);
+  }
+}
+
+async function gpuSum(device: GPUDevice, values: Float32Array): Promise<number> {
+  return withGpuErrors(device, async () => {
+    const input = createStorageBuffer(device, values, 'test.sum.input');
+    const sum = createSumReduction(device, input, values.length);
+    const encoder = device.createCommandEncoder();
+    sum.encode(encoder);
+    device.queue.submit([encoder.finish()]);
+    const [result] = await readFloat32(device, sum.result, 1);
+    sum.destroy();
+    input.destroy();
+    return result;
+  });
+}
+
+async function checkSum(device: GPUDevice, n: number, seed: number): Promise<void> {
+  const values = randomFloats(n, seed);
+  let want = 0;
+  let magnitude = 0;
+  for (const v of values) {
+    want += v;
+    magnitude += Math.abs(v);
+  }
+  const got = await gpuSum(device, values);
+  // f32 accumulation: error grows with the summed magnitude, not the (cancelling) result.
+  check(Math.abs(got - want) <= 1e-6 * magnitude + 1e-6, `sum of ${n}: got ${got}, want ${want}`);
+}
+
+async function checkMatmul(device: GPUDevice, m: number, n: number, k: number, seed: number): Promise<void> {
+  const a = randomFloats(m * k, seed);
+  const b = randomFloats(k * n, seed + 1);
+  const got = await withGpuErrors(device, async () => {
+    const ab = createStorageBuffer(device, a, 'test.mm.a');
+    const bb = createStorageBuffer(device, b, 'test.mm.b');
+    const cb = createStorageBuffer(device, m * n * 4, 'test.mm.c');
+    const mm = createMatmul(device, { m, n, k }, ab, bb, cb);
+    const encoder = device.createCommandEncoder();
+    mm.encode(encoder);
+    device.queue.submit([encoder.finish()]);
+    const out = await readFloat32(device, cb, m * n);
+    mm.destroy();
+    for (const buf of [ab, bb, cb]) buf.destroy();
+    return out;
+  });
+  checkClose(got, cpuMatmul(a, b, m, n, k), 1e-5 * Math.sqrt(k), `matmul ${m}x${k}·${k}x${n}`);
+}
+
+async function expectGpuError(work: () => Promise<unknown>, kind: GpuError['kind'], what: string): Promise<void> {
+  try {
+    await work();
+  } catch (err) {
+    check(err instanceof GpuError, `${what}: threw ${String(err)} instead of a GpuError`);
+    check((err as GpuError).kind === kind, `${what}: kind ${(err as GpuError).kind}, want ${kind}`);
+    return;
+  }
+  throw new Error(`${what}: no error was thrown`);
+}
+
+export const kernelCases: KernelCase[] = [
+  { name: 'sum reduction of 100003 floats matches the CPU', run: ({ device }) => checkSum(device, 100_003, 1) },
+  {
+    name: 'sum reduction of awkward sizes (1, 255, 257, 65537) matches the CPU',
+    run: async ({ device }) => {
+      for (const n of [1, 255, 257, 65_537]) await checkSum(device, n, n);
+    },
+  },
+  {
+    name: 'sum reduction is bitwise repeatable',
+    run: async ({ device }) => {
+      const values = randomFloats(50_000, 7);
+      const first = await gpuSum(device, values);
+      const second = await gpuSum(device, values);
+      check(Object.is(first, second), `two runs differ: ${first} vs ${second}`);
+    },
+  },
+  { name: 'matmul 64x64·64x64 matches the CPU', run: ({ device }) => checkMatmul(device, 64, 64, 64, 11) },
+  { name: 'matmul with shapes off the tile grid (37x53·53x29) matches the CPU', run: ({ device }) => checkMatmul(device, 37, 29, 53, 12) },
+  {
+    name: 'an invalid WGSL shader becomes a thrown validation GpuError',
+    run: ({ device }) =>
+      expectGpuError(
+        () => withGpuErrors(device, () => device.createShaderModule({ code: '@compute @workgroup_size(1) fn main() { let x: f32 = 1u; }' })),
+        'validation',
+        'invalid shader',
+      ),
+  },
+  {
+    name: 'a bind group with the wrong buffer usage becomes a thrown validation GpuError',
+    run: ({ device }) =>
+      expectGpuError(
+        () =>
+          withGpuErrors(device, () => {
+            const storageOnly = device.createBuffer({ size: 16, usage: GPUBufferUsage.STORAGE });
+            const layout = device.createBindGroupLayout({ entries: [{ binding: 0, visibility: GPUShaderStage.COMPUTE, buffer: { type: 'uniform' } }] });
+            device.createBindGroup({ layout, entries: [{ binding: 0, resource: { buffer: storageOnly } }] });
+          }),
+        'validation',
+        'wrong buffer usage',
+      ),
+  },
+  {
+    name: 'device loss is reported as an event',
+    run: async ({ open }) => {
+      const ctx = await open();
+      const heard = new Promise<string>((resolve) => ctx.onLost((e) => resolve(e.reason)));
+      ctx.destroy();
+      const reason = await Promise.race([heard, new Promise<string>((resolve) => setTimeout(() => resolve('timeout'), 5000))]);
+      check(reason === 'destroyed', `lost event reason: ${reason}`);
+    },
+  },
+];

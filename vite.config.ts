@@ -1,0 +1,21 @@
+// Builds the web app and configures Vitest (Node tests on a real Dawn device).
+import react from '@vitejs/plugin-react';
+import { defineConfig } from 'vitest/config';
+
+export default defineConfig({
+  plugins: [react()],
+  // simple-peer and its stream dependencies expect Node's `global`.
+  define: { global: 'globalThis' },
+  server: { host: '127.0.0.1', strictPort: true },
+  preview: { host: '127.0.0.1', strictPort: true },
+  build: { target: 'es2022', sourcemap: true },
+  worker: { format: 'es' },
+  test: {
+    include: ['test/**/*.test.ts'],
+    // Native addons (Dawn, wrtc) are safest in child processes, one per file.
+    pool: 'forks',
+    testTimeout: 60_000,
+    hookTimeout: 60_000,
+    environment: 'node',
+  },
+});
