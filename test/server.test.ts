@@ -1,0 +1,59 @@
+// The app server over real HTTP on loopback: static files, client-side-route fallback,
+// health, and refusal of paths outside dist/.
+import { mkdtempSync, mkdirSync, writeFileSync } from 'node:fs';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createAppServer } from '../server/appServer';
+
+describe('app server', () => {
+  const sandbox = mkdtempSync(join(tmpdir(), 'tessera-serve-'));
+  const dist = join(sandbox, 'dist');
+  let base = '';
+  let close = (): void => undefined;
+
+  beforeAll(async () => {
+    mkdirSync(dist);
+    writeFileSync(join(dist, 'index.html'), '<!doctype html><title>app</title>');
+    mkdirSync(join(dist, 'assets'));
+    writeFileSync(join(dist, 'assets', 'main-abc.js'), 'console.log(1)');
+    writeFileSync(join(sandbox, 'secret.txt'), 'do not serve');
+    const server = createAppServer({ distDir: dist });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    close = () => server.close();
+  });
+  afterAll(() => close());
+
+  it('serves assets with their type and long caching', async () => {
+    const res = await fetch(`${base}/assets/main-abc.js`);
+    expect(res.status).toBe(200);
+    expect(res.headers.get('content-type')).toMatch(/text\/javascript/);
+    expect(res.headers.get('cache-control')).toMatch(/immutable/);
+  });
+
+  it('answers client-side routes with index.html', async () => {
+    for (const path of ['/', '/wallet', '/dashboard/']) {
+      const res = await fetch(`${base}${path}`);
+      expect(res.status).toBe(200);
+      expect(await res.text()).toContain('<title>app</title>');
+    }
+  });
+
+  it('never serves files outside dist', async () => {
+    for (const path of ['/..%2fsecret.txt', '/%2e%2e/secret.txt', '/assets/..%2f..%2fsecret.txt', '/%E0%A4%A']) {
+      const body = await (await fetch(`${base}${path}`)).text();
+      expect(body).not.toContain('do not serve');
+    }
+  });
+
+  it('reports health and refuses writes', async () => {
+    expect(await (await fetch(`${base}/healthz`)).json()).toMatchObject({ ok: true });
+    expect((await fetch(`${base}/`, { method: 'POST' })).status).toBe(405);
+  });
+
+  it('refuses to start without a built app', () => {
+    expect(() => createAppServer({ distDir: join(dist, 'nope') })).toThrow(/npm run build/);
+  });
+});
