@@ -1,8 +1,11 @@
-// Runs the shared kernel suite on this context's navigator.gpu (tab or worker) and reports
-// each case's outcome, failing a case on any error that no scope caught.
+// Runs the shared GPU suites (kernels, then the GPT engine against its CPU reference) on this
+// context's navigator.gpu (tab or worker), failing a case on any error that no scope caught.
 import { requestGpuDevice } from '../../src/gpu/device';
 import { watchUncapturedErrors } from '../../src/gpu/errors';
 import { kernelCases } from '../../test/gpu/kernelSuite';
+import { modelCases } from '../../test/gpu/modelSuite';
+
+export const suiteCases = [...kernelCases, ...modelCases];
 
 export interface CaseResult {
   name: string;
@@ -16,7 +19,7 @@ export async function runKernelSuite(): Promise<CaseResult[]> {
   const ctx = await open();
   const watch = watchUncapturedErrors(ctx.device);
   const results: CaseResult[] = [];
-  for (const kernelCase of kernelCases) {
+  for (const kernelCase of suiteCases) {
     const start = performance.now();
     try {
       await kernelCase.run({ device: ctx.device, open });

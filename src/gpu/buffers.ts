@@ -38,24 +38,69 @@ export async function readFloat32(device: GPUDevice, source: GPUBuffer, count: n
   }
 }
 
+const pipelineCache = new WeakMap<GPUDevice, Map<string, GPUComputePipeline>>();
+
+/**
+ * A compute pipeline for `code`, compiled once per device: every layer of a model reuses
+ * the same pipelines, so building a model costs one compile per kernel variant.
+ */
 export function createKernel(device: GPUDevice, label: string, code: string, entryPoint = 'main'): GPUComputePipeline {
+  let cache = pipelineCache.get(device);
+  if (!cache) pipelineCache.set(device, (cache = new Map()));
+  const key = `${entryPoint}\n${code}`;
+  const cached = cache.get(key);
+  if (cached) return cached;
   const module = device.createShaderModule({ label, code });
-  return device.createComputePipeline({ label, layout: 'auto', compute: { module, entryPoint } });
+  const pipeline = device.createComputePipeline({ label, layout: 'auto', compute: { module, entryPoint } });
+  cache.set(key, pipeline);
+  return pipeline;
 }
 
+/** A whole buffer, or a range of one (a tensor view inside the flat parameter buffer). */
+export type Binding = GPUBuffer | GPUBufferBinding;
+
 /** Binds buffers to group 0 in binding order: kernels declare their bindings 0..n-1. */
-export function bindBuffers(device: GPUDevice, pipeline: GPUComputePipeline, label: string, buffers: readonly GPUBuffer[]): GPUBindGroup {
+export function bindBuffers(device: GPUDevice, pipeline: GPUComputePipeline, label: string, buffers: readonly Binding[]): GPUBindGroup {
   return device.createBindGroup({
     label,
     layout: pipeline.getBindGroupLayout(0),
-    entries: buffers.map((buffer, binding) => ({ binding, resource: { buffer } })),
+    entries: buffers.map((b, binding) => ({ binding, resource: 'buffer' in b ? b : { buffer: b } })),
   });
 }
 
-export function encodeDispatch(encoder: GPUCommandEncoder, pipeline: GPUComputePipeline, group: GPUBindGroup, x: number, y = 1, z = 1): void {
-  const pass = encoder.beginComputePass({ label: pipeline.label });
-  pass.setPipeline(pipeline);
-  pass.setBindGroup(0, group);
-  pass.dispatchWorkgroups(x, y, z);
+/** One recorded kernel launch: built once, encoded every step. */
+export interface Dispatch {
+  pipeline: GPUComputePipeline;
+  group: GPUBindGroup;
+  workgroups: readonly [number, number?, number?];
+}
+
+export function dispatch(device: GPUDevice, pipeline: GPUComputePipeline, buffers: readonly Binding[], x: number, y = 1, z = 1): Dispatch {
+  return { pipeline, group: bindBuffers(device, pipeline, pipeline.label, buffers), workgroups: [x, y, z] };
+}
+
+/** Encodes launches into one compute pass; WebGPU orders each dispatch's writes before the next. */
+export function encodeDispatches(pass: GPUComputePassEncoder, dispatches: readonly Dispatch[]): void {
+  for (const d of dispatches) {
+    pass.setPipeline(d.pipeline);
+    pass.setBindGroup(0, d.group);
+    pass.dispatchWorkgroups(d.workgroups[0], d.workgroups[1] ?? 1, d.workgroups[2] ?? 1);
+  }
+}
+
+/** Encodes launches in their own compute pass. */
+export function encodePass(encoder: GPUCommandEncoder, dispatches: readonly Dispatch[], label?: string): void {
+  const pass = encoder.beginComputePass(label ? { label } : {});
+  encodeDispatches(pass, dispatches);
   pass.end();
+}
+
+/** Workgroups for a grid-stride elementwise kernel: enough to fill a GPU, never over the 65535 cap. */
+export function strideGroups(n: number, workgroupSize = 256): number {
+  return Math.max(1, Math.min(Math.ceil(n / workgroupSize), 4096));
+}
+
+/** A range of `size` floats at float `offset` inside `buffer`, for binding. */
+export function floatRange(buffer: GPUBuffer, offset: number, size: number): GPUBufferBinding {
+  return { buffer, offset: offset * 4, size: Math.max(4, size * 4) };
 }

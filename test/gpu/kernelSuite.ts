@@ -52,7 +52,7 @@ async function gpuSum(device: GPUDevice, values: Float32Array): Promise<number> 
     sum.encode(encoder);
     device.queue.submit([encoder.finish()]);
     const [result] = await readFloat32(device, sum.result, 1);
-    sum.destroy();
+    sum.result.destroy();
     input.destroy();
     return result;
   });
@@ -83,7 +83,6 @@ async function checkMatmul(device: GPUDevice, m: number, n: number, k: number, s
     mm.encode(encoder);
     device.queue.submit([encoder.finish()]);
     const out = await readFloat32(device, cb, m * n);
-    mm.destroy();
     for (const buf of [ab, bb, cb]) buf.destroy();
     return out;
   });

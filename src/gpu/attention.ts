@@ -1,0 +1,177 @@
+// Causal multi-head self-attention, forward and backward. The forward fuses scale, causal
+// mask, softmax and the weighted sum of values, keeping only the probabilities (T² per head)
+// for backward. Backward is two gathers, one per query row and one per key row: no atomics.
+import { createKernel, createUniformU32, dispatch, type Binding, type Dispatch } from './buffers';
+
+const WG = 64;
+
+function header(headDim: number): string {
+  return /* wgsl */ `
+struct Dims { batch: u32, seq: u32, heads: u32, channels: u32 }
+const HS: u32 = ${headDim}u;
+fn rowOf(b: u32, t: u32) -> u32 { return b * dims.seq + t; }
+fn attRow(b: u32, h: u32, t: u32) -> u32 { return ((b * dims.heads + h) * dims.seq + t) * dims.seq; }`;
+}
+
+export function attentionForwardWgsl(headDim: number): string {
+  return /* wgsl */ `
+${header(headDim)}
+@group(0) @binding(0) var<storage, read> qkv: array<f32>;       // [B·T, 3C]: q | k | v
+@group(0) @binding(1) var<storage, read_write> att: array<f32>; // [B, H, T, T] probabilities
+@group(0) @binding(2) var<storage, read_write> out: array<f32>; // [B·T, C]
+@group(0) @binding(3) var<uniform> dims: Dims;
+
+@compute @workgroup_size(${WG})
+fn main(@builtin(global_invocation_id) gid: vec3u) {
+  let T = dims.seq;
+  let C = dims.channels;
+  if (gid.x >= dims.batch * dims.heads * T) { return; }
+  let t = gid.x % T;
+  let h = (gid.x / T) % dims.heads;
+  let b = gid.x / (T * dims.heads);
+  let ar = attRow(b, h, t);
+  let scale = 1.0 / sqrt(f32(HS));
+  var q: array<f32, HS>;
+  let qBase = rowOf(b, t) * 3u * C + h * HS;
+  for (var d = 0u; d < HS; d++) { q[d] = qkv[qBase + d]; }
+  var maxScore = -3.0e38;
+  for (var t2 = 0u; t2 <= t; t2++) {
+    let kBase = rowOf(b, t2) * 3u * C + C + h * HS;
+    var s = 0.0;
+    for (var d = 0u; d < HS; d++) { s += q[d] * qkv[kBase + d]; }
+    s *= scale;
+    att[ar + t2] = s;
+    maxScore = max(maxScore, s);
+  }
+  var sum = 0.0;
+  for (var t2 = 0u; t2 <= t; t2++) {
+    let e = exp(att[ar + t2] - maxScore);
+    att[ar + t2] = e;
+    sum += e;
+  }
+  let inv = 1.0 / sum;
+  var acc: array<f32, HS>;
+  for (var t2 = 0u; t2 <= t; t2++) {
+    let p = att[ar + t2] * inv;
+    att[ar + t2] = p;
+    let vBase = rowOf(b, t2) * 3u * C + 2u * C + h * HS;
+    for (var d = 0u; d < HS; d++) { acc[d] += p * qkv[vBase + d]; }
+  }
+  for (var t2 = t + 1u; t2 < T; t2++) { att[ar + t2] = 0.0; }
+  let oBase = rowOf(b, t) * C + h * HS;
+  for (var d = 0u; d < HS; d++) { out[oBase + d] = acc[d]; }
+}`;
+}
+
+/** Per query row: dS = P ⊙ (dP − Σ P·dP) with dP = dout·vᵀ, and dq = scale·dS·k. */
+export function attentionBackwardQueryWgsl(headDim: number): string {
+  return /* wgsl */ `
+${header(headDim)}
+@group(0) @binding(0) var<storage, read> qkv: array<f32>;
+@group(0) @binding(1) var<storage, read> att: array<f32>;
+@group(0) @binding(2) var<storage, read> dout: array<f32>;        // [B·T, C]
+@group(0) @binding(3) var<storage, read_write> dscores: array<f32>; // [B, H, T, T]
+@group(0) @binding(4) var<storage, read_write> dqkv: array<f32>;    // [B·T, 3C]
+@group(0) @binding(5) var<uniform> dims: Dims;
+
+@compute @workgroup_size(${WG})
+fn main(@builtin(global_invocation_id) gid: vec3u) {
+  let T = dims.seq;
+  let C = dims.channels;
+  if (gid.x >= dims.batch * dims.heads * T) { return; }
+  let t = gid.x % T;
+  let h = (gid.x / T) % dims.heads;
+  let b = gid.x / (T * dims.heads);
+  let ar = attRow(b, h, t);
+  var g: array<f32, HS>;
+  let oBase = rowOf(b, t) * C + h * HS;
+  for (var d = 0u; d < HS; d++) { g[d] = dout[oBase + d]; }
+  var rowDot = 0.0;
+  for (var t2 = 0u; t2 <= t; t2++) {
+    let vBase = rowOf(b, t2) * 3u * C + 2u * C + h * HS;
+    var dp = 0.0;
+    for (var d = 0u; d < HS; d++) { dp += g[d] * qkv[vBase + d]; }
+    dscores[ar + t2] = dp;
+    rowDot += att[ar + t2] * dp;
+  }
+  let scale = 1.0 / sqrt(f32(HS));
+  var dq: array<f32, HS>;
+  for (var t2 = 0u; t2 <= t; t2++) {
+    let ds = att[ar + t2] * (dscores[ar + t2] - rowDot);
+    dscores[ar + t2] = ds;
+    let kBase = rowOf(b, t2) * 3u * C + C + h * HS;
+    for (var d = 0u; d < HS; d++) { dq[d] += ds * qkv[kBase + d]; }
+  }
+  let qBase = rowOf(b, t) * 3u * C + h * HS;
+  for (var d = 0u; d < HS; d++) { dqkv[qBase + d] = dq[d] * scale; }
+}`;
+}
+
+/** Per key row t2: dk = scale·Σ_{t≥t2} dS[t,t2]·q_t and dv = Σ_{t≥t2} P[t,t2]·dout_t. */
+export function attentionBackwardKeyWgsl(headDim: number): string {
+  return /* wgsl */ `
+${header(headDim)}
+@group(0) @binding(0) var<storage, read> qkv: array<f32>;
+@group(0) @binding(1) var<storage, read> att: array<f32>;
+@group(0) @binding(2) var<storage, read> dout: array<f32>;
+@group(0) @binding(3) var<storage, read> dscores: array<f32>;
+@group(0) @binding(4) var<storage, read_write> dqkv: array<f32>;
+@group(0) @binding(5) var<uniform> dims: Dims;
+
+@compute @workgroup_size(${WG})
+fn main(@builtin(global_invocation_id) gid: vec3u) {
+  let T = dims.seq;
+  let C = dims.channels;
+  if (gid.x >= dims.batch * dims.heads * T) { return; }
+  let t2 = gid.x % T;
+  let h = (gid.x / T) % dims.heads;
+  let b = gid.x / (T * dims.heads);
+  var dk: array<f32, HS>;
+  var dv: array<f32, HS>;
+  for (var t = t2; t < T; t++) {
+    let ar = attRow(b, h, t);
+    let ds = dscores[ar + t2];
+    let p = att[ar + t2];
+    let qBase = rowOf(b, t) * 3u * C + h * HS;
+    let oBase = rowOf(b, t) * C + h * HS;
+    for (var d = 0u; d < HS; d++) {
+      dk[d] += ds * qkv[qBase + d];
+      dv[d] += p * dout[oBase + d];
+    }
+  }
+  let scale = 1.0 / sqrt(f32(HS));
+  let kBase = rowOf(b, t2) * 3u * C + C + h * HS;
+  for (var d = 0u; d < HS; d++) {
+    dqkv[kBase + d] = dk[d] * scale;
+    dqkv[kBase + C + d] = dv[d];
+  }
+}`;
+}
+
+export interface AttentionShape {
+  batch: number;
+  seq: number;
+  heads: number;
+  channels: number;
+}
+
+function dimsOf(device: GPUDevice, s: AttentionShape, label: string): GPUBuffer {
+  return createUniformU32(device, [s.batch, s.seq, s.heads, s.channels], label);
+}
+
+const groupsFor = (s: AttentionShape): number => Math.ceil((s.batch * s.heads * s.seq) / WG);
+
+export function attentionForward(device: GPUDevice, s: AttentionShape, qkv: Binding, att: Binding, out: Binding): Dispatch {
+  const pipeline = createKernel(device, 'attention.forward', attentionForwardWgsl(s.channels / s.heads));
+  return dispatch(device, pipeline, [qkv, att, out, dimsOf(device, s, 'attention.dims')], groupsFor(s));
+}
+
+/** Writes dqkv (not accumulated); `dscores` is scratch of the same size as `att`. */
+export function attentionBackward(device: GPUDevice, s: AttentionShape, qkv: Binding, att: Binding, dout: Binding, dscores: Binding, dqkv: Binding): Dispatch[] {
+  const hs = s.channels / s.heads;
+  const u = dimsOf(device, s, 'attention.grad.dims');
+  return [
+    dispatch(device, createKernel(device, 'attention.backwardQuery', attentionBackwardQueryWgsl(hs)), [qkv, att, dout, dscores, dqkv, u], groupsFor(s)),
+    dispatch(device, createKernel(device, 'attention.backwardKey', attentionBackwardKeyWgsl(hs)), [qkv, att, dout, dscores, dqkv, u], groupsFor(s)),
+  ];
+}

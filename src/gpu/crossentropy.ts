@@ -1,0 +1,54 @@
+// Softmax cross-entropy fused with its gradient: one pass computes the log-sum-exp and
+// writes both the loss and dlogits = (softmax − onehot)/positions, in the same dispatch.
+import { createKernel, createUniformU32, dispatch, type Binding, type Dispatch } from './buffers';
+
+const WG = 64;
+
+export function crossEntropyWgsl(writeGrad: boolean): string {
+  return /* wgsl */ `
+struct Dims { rows: u32, vocab: u32, lossPositions: u32, pad: u32 }
+@group(0) @binding(0) var<storage, read> logits: array<f32>;
+@group(0) @binding(1) var<storage, read> targets: array<u32>;
+@group(0) @binding(2) var<storage, read_write> losses: array<f32>;
+@group(0) @binding(3) var<uniform> dims: Dims;
+${writeGrad ? '@group(0) @binding(4) var<storage, read_write> dlogits: array<f32>;' : ''}
+
+// One thread per position: no workgroup barriers (see layernorm.ts); vocabularies here are
+// characters or bytes, so a row is at most a few hundred logits.
+@compute @workgroup_size(${WG})
+fn main(@builtin(global_invocation_id) gid: vec3u) {
+  let row = gid.x;
+  if (row >= dims.rows) { return; }
+  let base = row * dims.vocab;
+  let tgt = min(targets[row], dims.vocab - 1u);
+  var maxLogit = -3.0e38;
+  for (var v = 0u; v < dims.vocab; v++) { maxLogit = max(maxLogit, logits[base + v]); }
+  var sum = 0.0;
+  for (var v = 0u; v < dims.vocab; v++) { sum += exp(logits[base + v] - maxLogit); }
+  losses[row] = log(sum) + maxLogit - logits[base + tgt];
+  ${
+    writeGrad
+      ? `let scale = 1.0 / f32(dims.lossPositions);
+  let inv = 1.0 / sum;
+  for (var v = 0u; v < dims.vocab; v++) {
+    let p = exp(logits[base + v] - maxLogit) * inv;
+    dlogits[base + v] = (p - select(0.0, 1.0, v == tgt)) * scale;
+  }`
+      : ''
+  }
+}`;
+}
+
+export interface CrossEntropyShape {
+  rows: number;
+  vocab: number;
+  /** Positions the loss is averaged over: all microbatches of a step. */
+  lossPositions: number;
+}
+
+/** losses[row] = −log softmax(logits)[target]; with `dlogits`, also the gradient of the mean. */
+export function crossEntropy(device: GPUDevice, s: CrossEntropyShape, logits: Binding, targets: Binding, losses: Binding, dlogits?: Binding): Dispatch {
+  const pipeline = createKernel(device, dlogits ? 'crossEntropy+grad' : 'crossEntropy', crossEntropyWgsl(dlogits !== undefined));
+  const dims = createUniformU32(device, [s.rows, s.vocab, s.lossPositions], 'crossEntropy.dims');
+  return dispatch(device, pipeline, dlogits ? [logits, targets, losses, dims, dlogits] : [logits, targets, losses, dims], Math.ceil(s.rows / WG));
+}

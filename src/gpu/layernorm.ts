@@ -1,0 +1,139 @@
+// LayerNorm forward and backward (eps 1e-5, biased variance). One thread per row for the row
+// statistics; parameter gradients reduce over rows per channel in a fixed order.
+import { createKernel, createUniformU32, dispatch, type Binding, type Dispatch } from './buffers';
+
+const WG = 64;
+const DIMS = 'struct Dims { rows: u32, channels: u32, pad0: u32, pad1: u32 }';
+
+/** Fixed-order tree sum of one value per thread across the workgroup. */
+const REDUCE = /* wgsl */ `
+var<workgroup> red: array<f32, ${WG}>;
+fn workgroupSum(v: f32, lane: u32) -> f32 {
+  red[lane] = v;
+  workgroupBarrier();
+  for (var s = ${WG / 2}u; s > 0u; s >>= 1u) {
+    if (lane < s) { red[lane] += red[lane + s]; }
+    workgroupBarrier();
+  }
+  let total = red[0];
+  workgroupBarrier();
+  return total;
+}`;
+
+// Row kernels use one thread per row: no workgroup barriers, which software adapters
+// (SwiftShader) emulate at great cost, and rows of ≤ 1–2k channels stay in cache on GPUs.
+export const LAYERNORM_FORWARD_WGSL = /* wgsl */ `
+${DIMS}
+@group(0) @binding(0) var<storage, read> x: array<f32>;
+@group(0) @binding(1) var<storage, read> weight: array<f32>;
+@group(0) @binding(2) var<storage, read> bias: array<f32>;
+@group(0) @binding(3) var<storage, read_write> out: array<f32>;
+@group(0) @binding(4) var<storage, read_write> stats: array<f32>; // per row: mean, rstd
+@group(0) @binding(5) var<uniform> dims: Dims;
+
+@compute @workgroup_size(${WG})
+fn main(@builtin(global_invocation_id) gid: vec3u) {
+  let row = gid.x;
+  if (row >= dims.rows) { return; }
+  let base = row * dims.channels;
+  let n = f32(dims.channels);
+  var s = 0.0;
+  for (var c = 0u; c < dims.channels; c++) { s += x[base + c]; }
+  let mean = s / n;
+  // Two-pass variance: numerically safer than E[x²] − mean².
+  var v = 0.0;
+  for (var c = 0u; c < dims.channels; c++) { let d = x[base + c] - mean; v += d * d; }
+  let rstd = 1.0 / sqrt(v / n + 1e-5);
+  for (var c = 0u; c < dims.channels; c++) {
+    out[base + c] = (x[base + c] - mean) * rstd * weight[c] + bias[c];
+  }
+  stats[2u * row] = mean;
+  stats[2u * row + 1u] = rstd;
+}`;
+
+export function layerNormBackwardWgsl(accumulate: boolean): string {
+  return /* wgsl */ `
+${DIMS}
+@group(0) @binding(0) var<storage, read> dout: array<f32>;
+@group(0) @binding(1) var<storage, read> x: array<f32>;
+@group(0) @binding(2) var<storage, read> stats: array<f32>;
+@group(0) @binding(3) var<storage, read> weight: array<f32>;
+@group(0) @binding(4) var<storage, read_write> dx: array<f32>;
+@group(0) @binding(5) var<uniform> dims: Dims;
+
+// dx (+)= rstd·(dnorm − mean(dnorm) − xhat·mean(dnorm·xhat)), dnorm = dout·weight.
+// Inside blocks it adds into dx, where the residual stream's gradient already flows.
+@compute @workgroup_size(${WG})
+fn main(@builtin(global_invocation_id) gid: vec3u) {
+  let row = gid.x;
+  if (row >= dims.rows) { return; }
+  let base = row * dims.channels;
+  let mean = stats[2u * row];
+  let rstd = stats[2u * row + 1u];
+  var s1 = 0.0;
+  var s2 = 0.0;
+  for (var c = 0u; c < dims.channels; c++) {
+    let dnorm = dout[base + c] * weight[c];
+    s1 += dnorm;
+    s2 += dnorm * (x[base + c] - mean) * rstd;
+  }
+  let n = f32(dims.channels);
+  let meanD = s1 / n;
+  let meanDX = s2 / n;
+  for (var c = 0u; c < dims.channels; c++) {
+    let xhat = (x[base + c] - mean) * rstd;
+    let dnorm = dout[base + c] * weight[c];
+    dx[base + c] ${accumulate ? '+=' : '='} rstd * (dnorm - meanD - xhat * meanDX);
+  }
+}`;
+}
+
+export const LAYERNORM_PARAM_GRAD_WGSL = /* wgsl */ `
+${DIMS}
+@group(0) @binding(0) var<storage, read> dout: array<f32>;
+@group(0) @binding(1) var<storage, read> x: array<f32>;
+@group(0) @binding(2) var<storage, read> stats: array<f32>;
+@group(0) @binding(3) var<storage, read_write> dweight: array<f32>;
+@group(0) @binding(4) var<storage, read_write> dbias: array<f32>;
+@group(0) @binding(5) var<uniform> dims: Dims;
+${REDUCE}
+
+// One workgroup per channel; lanes stride over rows, then a fixed-order tree sum.
+@compute @workgroup_size(${WG})
+fn main(@builtin(local_invocation_id) lid: vec3u, @builtin(workgroup_id) wid: vec3u) {
+  let c = wid.x;
+  var dw = 0.0;
+  var db = 0.0;
+  for (var row = lid.x; row < dims.rows; row += ${WG}u) {
+    let g = dout[row * dims.channels + c];
+    let xhat = (x[row * dims.channels + c] - stats[2u * row]) * stats[2u * row + 1u];
+    dw += g * xhat;
+    db += g;
+  }
+  let totalW = workgroupSum(dw, lid.x);
+  let totalB = workgroupSum(db, lid.x);
+  if (lid.x == 0u) {
+    dweight[c] += totalW;
+    dbias[c] += totalB;
+  }
+}`;
+
+export interface LayerNormShape {
+  rows: number;
+  channels: number;
+}
+
+export function layerNormForward(device: GPUDevice, s: LayerNormShape, x: Binding, weight: Binding, bias: Binding, out: Binding, stats: Binding): Dispatch {
+  const pipeline = createKernel(device, 'layernorm.forward', LAYERNORM_FORWARD_WGSL);
+  return dispatch(device, pipeline, [x, weight, bias, out, stats, createUniformU32(device, [s.rows, s.channels], 'layernorm.dims')], Math.ceil(s.rows / WG));
+}
+
+/** dx (+)= input gradient (`accumulate` adds); dweight, dbias += parameter gradients. */
+export function layerNormBackward(device: GPUDevice, s: LayerNormShape & { accumulate: boolean }, dout: Binding, x: Binding, stats: Binding, weight: Binding, dx: Binding, dweight: Binding, dbias: Binding): Dispatch[] {
+  const u = createUniformU32(device, [s.rows, s.channels], 'layernorm.grad.dims');
+  const label = s.accumulate ? 'layernorm.backward+acc' : 'layernorm.backward';
+  return [
+    dispatch(device, createKernel(device, label, layerNormBackwardWgsl(s.accumulate)), [dout, x, stats, weight, dx, u], Math.ceil(s.rows / WG)),
+    dispatch(device, createKernel(device, 'layernorm.paramGrad', LAYERNORM_PARAM_GRAD_WGSL), [dout, x, stats, dweight, dbias, u], s.channels),
+  ];
+}

@@ -1,0 +1,388 @@
+// The GPT on the GPU: every buffer, pipeline and bind group is built once; a training step
+// (forward, backward over each microbatch, global-norm clip, AdamW) is one command encoder
+// and one queue.submit, and the only readback is the loss, when asked for.
+import { createAdamW, type AdamW, type AdamWHyper } from './adamw';
+import { attentionBackward, attentionForward } from './attention';
+import { encodePass, floatRange, readFloat32, type Binding, type Dispatch } from './buffers';
+import { checkConfig, type GptConfig } from './config';
+import { crossEntropy } from './crossentropy';
+import { bucketByToken, embeddingBackward, embeddingForward } from './embedding';
+import { geluBackward, geluForward, residualForward } from './gelu';
+import { layerNormBackward, layerNormForward } from './layernorm';
+import { paramLayout, tensor, TENSOR_ALIGN_FLOATS, type ParamLayout } from './layout';
+import { biasGradDispatch, matmulDispatch } from './matmul';
+import { createSumReduction } from './reduce';
+
+export interface GpuGptOptions {
+  config: GptConfig;
+  /** Sequences per microbatch. */
+  batchSize: number;
+  /** Tokens per sequence; defaults to the context length. */
+  seqLen?: number;
+  /** Microbatches accumulated into one optimizer step. */
+  microSteps?: number;
+}
+
+export interface MicroBatch {
+  tokens: ArrayLike<number>;
+  targets: ArrayLike<number>;
+}
+
+interface LayerActs {
+  ln1: GPUBuffer;
+  ln1Stats: GPUBuffer;
+  qkv: GPUBuffer;
+  att: GPUBuffer;
+  attnOut: GPUBuffer;
+  attnProj: GPUBuffer;
+  x1: GPUBuffer;
+  ln2: GPUBuffer;
+  ln2Stats: GPUBuffer;
+  fc: GPUBuffer;
+  gelu: GPUBuffer;
+  mlpProj: GPUBuffer;
+  x2: GPUBuffer;
+}
+
+interface MicroInputs {
+  tokens: GPUBuffer;
+  targets: GPUBuffer;
+  bucketStart: GPUBuffer;
+  bucketRows: GPUBuffer;
+}
+
+/** Bytes this model allocated on the GPU, by purpose: for memory reports and limit errors. */
+export interface GpuMemory {
+  parameters: number;
+  optimizer: number;
+  gradients: number;
+  activations: number;
+  scratch: number;
+  total: number;
+}
+
+export class GpuGpt {
+  readonly config: GptConfig;
+  readonly layout: ParamLayout;
+  readonly batchSize: number;
+  readonly seqLen: number;
+  readonly microSteps: number;
+  readonly params: GPUBuffer;
+  readonly grads: GPUBuffer;
+  readonly memory: GpuMemory = { parameters: 0, optimizer: 0, gradients: 0, activations: 0, scratch: 0, total: 0 };
+  /** Logits of the last microbatch run; [batch·seq, vocab]. */
+  readonly logits: GPUBuffer;
+
+  private readonly device: GPUDevice;
+  private readonly buffers: GPUBuffer[] = [];
+  private readonly inputs: MicroInputs[];
+  private readonly losses: GPUBuffer;
+  private readonly lossSum: GPUBuffer;
+  private readonly lossStaging: GPUBuffer;
+  private lossReadPending = false;
+  private readonly trainDispatches: Dispatch[][];
+  private readonly evalDispatches: Dispatch[];
+  private readonly normSquared: GPUBuffer;
+  private readonly gradNormDispatches: readonly Dispatch[];
+  private readonly lossSumDispatches: readonly Dispatch[];
+  private readonly evalLossDispatches: readonly Dispatch[];
+  private readonly optimizer: AdamW;
+
+  constructor(device: GPUDevice, options: GpuGptOptions) {
+    this.device = device;
+    this.config = checkConfig(options.config);
+    this.layout = paramLayout(this.config);
+    this.batchSize = options.batchSize;
+    this.seqLen = options.seqLen ?? this.config.contextLength;
+    this.microSteps = options.microSteps ?? 1;
+    this.checkShapes();
+    const { vocabSize: V, embedDim: C, layers: L } = this.config;
+    const rows = this.batchSize * this.seqLen;
+    const n = this.layout.totalFloats;
+
+    this.params = this.alloc(n, 'parameters', 'params');
+    this.grads = this.alloc(n, 'gradients', 'grads');
+    const m = this.alloc(n, 'optimizer', 'adam.m');
+    const v = this.alloc(n, 'optimizer', 'adam.v');
+    this.inputs = Array.from({ length: this.microSteps }, (_, k) => ({
+      tokens: this.alloc(rows, 'scratch', `tokens${k}`),
+      targets: this.alloc(rows, 'scratch', `targets${k}`),
+      bucketStart: this.alloc(V + 1, 'scratch', `bucketStart${k}`),
+      bucketRows: this.alloc(rows, 'scratch', `bucketRows${k}`),
+    }));
+
+    const x0 = this.alloc(rows * C, 'activations', 'x0');
+    const acts = Array.from({ length: L }, (_, l) => this.layerActs(l, rows));
+    const lnf = this.alloc(rows * C, 'activations', 'lnf');
+    const lnfStats = this.alloc(2 * rows, 'activations', 'lnf.stats');
+    this.logits = this.alloc(rows * V, 'activations', 'logits');
+    // Each microbatch's losses start on a 256-byte boundary (binding alignment); the gap
+    // floats are never written, stay zero, and so do not change the summed loss.
+    const lossStride = Math.ceil(rows / TENSOR_ALIGN_FLOATS) * TENSOR_ALIGN_FLOATS;
+    this.losses = this.alloc(lossStride * this.microSteps, 'activations', 'losses');
+    this.lossSum = this.alloc(1, 'scratch', 'loss.sum');
+    this.lossStaging = this.track(device.createBuffer({ label: 'loss.staging', size: 4, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST }), 'scratch');
+
+    const scratch = {
+      dlogits: this.alloc(rows * V, 'scratch', 'dlogits'),
+      dres: this.alloc(rows * C, 'scratch', 'dres'),
+      dC: this.alloc(rows * C, 'scratch', 'dC'),
+      d4a: this.alloc(rows * 4 * C, 'scratch', 'd4a'),
+      d4b: this.alloc(rows * 4 * C, 'scratch', 'd4b'),
+      dscores: this.alloc(this.batchSize * this.config.heads * this.seqLen * this.seqLen, 'scratch', 'dscores'),
+    };
+
+    this.trainDispatches = this.inputs.map((input, k) => [
+      ...this.forwardDispatches(input, x0, acts, lnf, lnfStats),
+      crossEntropy(device, { rows, vocab: V, lossPositions: rows * this.microSteps }, this.logits, input.targets, floatRange(this.losses, k * lossStride, rows), scratch.dlogits),
+      ...this.backwardDispatches(input, x0, acts, lnf, lnfStats, scratch),
+    ]);
+    this.evalDispatches = [
+      ...this.forwardDispatches(this.inputs[0], x0, acts, lnf, lnfStats),
+      crossEntropy(device, { rows, vocab: V, lossPositions: rows }, this.logits, this.inputs[0].targets, floatRange(this.losses, 0, rows)),
+    ];
+    this.normSquared = this.alloc(1, 'scratch', 'grad.normSquared');
+    this.gradNormDispatches = createSumReduction(device, this.grads, n, { square: true, result: this.normSquared }).dispatches;
+    this.lossSumDispatches = createSumReduction(device, this.losses, lossStride * this.microSteps, { result: this.lossSum }).dispatches;
+    this.evalLossDispatches = createSumReduction(device, floatRange(this.losses, 0, rows), rows, { result: this.lossSum }).dispatches;
+    this.optimizer = createAdamW(device, n, this.layout.decayEnd, this.params, this.grads, m, v, this.normSquared);
+  }
+
+  /** Uploads the flat parameter vector (e.g. from initParams or a checkpoint). */
+  setParams(params: Float32Array): void {
+    if (params.length !== this.layout.totalFloats) throw new RangeError(`expected ${this.layout.totalFloats} parameters, got ${params.length}`);
+    this.device.queue.writeBuffer(this.params, 0, params);
+  }
+
+  readParams(): Promise<Float32Array> {
+    return readFloat32(this.device, this.params, this.layout.totalFloats);
+  }
+
+  readGrads(): Promise<Float32Array> {
+    return readFloat32(this.device, this.grads, this.layout.totalFloats);
+  }
+
+  readLogits(): Promise<Float32Array> {
+    return readFloat32(this.device, this.logits, this.batchSize * this.seqLen * this.config.vocabSize);
+  }
+
+  /** Validates and uploads microbatch k's tokens and targets (and the token buckets backward needs). */
+  setBatch(k: number, batch: MicroBatch): void {
+    const rows = this.batchSize * this.seqLen;
+    if (!Number.isInteger(k) || k < 0 || k >= this.microSteps) throw new RangeError(`microbatch index ${k} is outside 0..${this.microSteps - 1}`);
+    const tokens = this.checkIds(batch.tokens, rows, 'tokens');
+    const targets = this.checkIds(batch.targets, rows, 'targets');
+    const buckets = bucketByToken(tokens, this.config.vocabSize);
+    const input = this.inputs[k];
+    const q = this.device.queue;
+    q.writeBuffer(input.tokens, 0, tokens);
+    q.writeBuffer(input.targets, 0, targets);
+    q.writeBuffer(input.bucketStart, 0, buckets.start);
+    q.writeBuffer(input.bucketRows, 0, buckets.rows);
+  }
+
+  /** Forward and backward over every microbatch; gradients of the mean loss land in `grads`. */
+  encodeGradients(encoder: GPUCommandEncoder): void {
+    encoder.clearBuffer(this.grads);
+    for (const d of this.trainDispatches) encodePass(encoder, d, 'forward-backward');
+    encodePass(encoder, this.lossSumDispatches, 'loss');
+  }
+
+  /**
+   * One optimizer step on the microbatches set with setBatch: one submit. With `readLoss`,
+   * resolves to the step's mean loss (skipped, null, if the previous read is still pending).
+   */
+  trainStep(step: number, hyper: AdamWHyper, options: { readLoss?: boolean } = {}): Promise<number> | null {
+    this.optimizer.setStep(step, hyper);
+    const encoder = this.device.createCommandEncoder({ label: 'train-step' });
+    this.encodeGradients(encoder);
+    encodePass(encoder, [...this.gradNormDispatches, this.optimizer.dispatch], 'clip-adamw');
+    const read = options.readLoss === true && !this.lossReadPending;
+    if (read) encoder.copyBufferToBuffer(this.lossSum, 0, this.lossStaging, 0, 4);
+    this.device.queue.submit([encoder.finish()]);
+    return read ? this.readLossStaging(this.batchSize * this.seqLen * this.microSteps) : null;
+  }
+
+  /** Gradients only (no update): for tests against the reference. Resolves to the mean loss. */
+  computeGradients(): Promise<number> {
+    const encoder = this.device.createCommandEncoder({ label: 'gradients' });
+    this.encodeGradients(encoder);
+    encoder.copyBufferToBuffer(this.lossSum, 0, this.lossStaging, 0, 4);
+    this.device.queue.submit([encoder.finish()]);
+    return this.readLossStaging(this.batchSize * this.seqLen * this.microSteps);
+  }
+
+  /** Forward only on microbatch 0: mean loss (and logits left in `logits`). */
+  evaluate(): Promise<number> {
+    const encoder = this.device.createCommandEncoder({ label: 'evaluate' });
+    encodePass(encoder, [...this.evalDispatches, ...this.evalLossDispatches], 'evaluate');
+    const rows = this.batchSize * this.seqLen;
+    encoder.copyBufferToBuffer(this.lossSum, 0, this.lossStaging, 0, 4);
+    this.device.queue.submit([encoder.finish()]);
+    return this.readLossStaging(rows);
+  }
+
+  destroy(): void {
+    for (const b of this.buffers) b.destroy();
+  }
+
+  private async readLossStaging(positions: number): Promise<number> {
+    this.lossReadPending = true;
+    try {
+      await this.lossStaging.mapAsync(GPUMapMode.READ);
+      const sum = new Float32Array(this.lossStaging.getMappedRange())[0];
+      this.lossStaging.unmap();
+      return sum / positions;
+    } finally {
+      this.lossReadPending = false;
+    }
+  }
+
+  private checkShapes(): void {
+    const { batchSize, seqLen, microSteps, config } = this;
+    for (const [name, value] of Object.entries({ batchSize, seqLen, microSteps })) {
+      if (!Number.isInteger(value) || value <= 0) throw new RangeError(`${name} must be a positive integer, got ${value}`);
+    }
+    if (seqLen > config.contextLength) throw new RangeError(`seqLen ${seqLen} exceeds the context length ${config.contextLength}`);
+    const rows = batchSize * seqLen;
+    const maxGroups = this.device.limits.maxComputeWorkgroupsPerDimension;
+    if (rows > maxGroups) throw new RangeError(`batchSize × seqLen = ${rows} rows exceeds maxComputeWorkgroupsPerDimension ${maxGroups}: use a smaller batch and more microSteps`);
+    const largest = Math.max(rows * 4 * config.embedDim, batchSize * config.heads * seqLen * seqLen, rows * config.vocabSize) * 4;
+    const maxBinding = this.device.limits.maxStorageBufferBindingSize;
+    if (largest > maxBinding) throw new RangeError(`an activation of ${largest} bytes exceeds maxStorageBufferBindingSize ${maxBinding}: use a smaller batch and more microSteps`);
+  }
+
+  private checkIds(ids: ArrayLike<number>, rows: number, what: string): Uint32Array {
+    if (ids.length !== rows) throw new RangeError(`${what}: expected ${rows} ids (batch ${this.batchSize} × seq ${this.seqLen}), got ${ids.length}`);
+    const out = new Uint32Array(rows);
+    const V = this.config.vocabSize;
+    for (let i = 0; i < rows; i++) {
+      const id = ids[i];
+      if (!Number.isInteger(id) || id < 0 || id >= V) throw new RangeError(`${what}[${i}] = ${id} is not a token id in 0..${V - 1}`);
+      out[i] = id;
+    }
+    return out;
+  }
+
+  private alloc(floats: number, kind: Exclude<keyof GpuMemory, 'total'>, label: string): GPUBuffer {
+    const size = Math.max(16, Math.ceil((floats * 4) / 16) * 16);
+    const buffer = this.device.createBuffer({ label, size, usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST });
+    return this.track(buffer, kind);
+  }
+
+  private track(buffer: GPUBuffer, kind: Exclude<keyof GpuMemory, 'total'>): GPUBuffer {
+    this.buffers.push(buffer);
+    this.memory[kind] += buffer.size;
+    this.memory.total += buffer.size;
+    return buffer;
+  }
+
+  private layerActs(l: number, rows: number): LayerActs {
+    const C = this.config.embedDim;
+    const a = (floats: number, name: string): GPUBuffer => this.alloc(floats, 'activations', `h${l}.${name}`);
+    return {
+      ln1: a(rows * C, 'ln1'),
+      ln1Stats: a(2 * rows, 'ln1.stats'),
+      qkv: a(rows * 3 * C, 'qkv'),
+      att: a(this.batchSize * this.config.heads * this.seqLen * this.seqLen, 'att'),
+      attnOut: a(rows * C, 'attnOut'),
+      attnProj: a(rows * C, 'attnProj'),
+      x1: a(rows * C, 'x1'),
+      ln2: a(rows * C, 'ln2'),
+      ln2Stats: a(2 * rows, 'ln2.stats'),
+      fc: a(rows * 4 * C, 'fc'),
+      gelu: a(rows * 4 * C, 'gelu'),
+      mlpProj: a(rows * C, 'mlpProj'),
+      x2: a(rows * C, 'x2'),
+    };
+  }
+
+  /** A named parameter tensor as a binding into `buffer` (params or grads). */
+  private view(buffer: GPUBuffer, name: string): Binding {
+    const t = tensor(this.layout, name);
+    return floatRange(buffer, t.offset, t.size);
+  }
+
+  private forwardDispatches(input: MicroInputs, x0: GPUBuffer, acts: LayerActs[], lnf: GPUBuffer, lnfStats: GPUBuffer): Dispatch[] {
+    const d = this.device;
+    const { vocabSize: V, embedDim: C, heads } = this.config;
+    const rows = this.batchSize * this.seqLen;
+    const p = (name: string): Binding => this.view(this.params, name);
+    const out: Dispatch[] = [embeddingForward(d, { rows, seq: this.seqLen, channels: C, vocab: V }, input.tokens, p('wte'), p('wpe'), x0)];
+    const attnShape = { batch: this.batchSize, seq: this.seqLen, heads, channels: C };
+    acts.forEach((a, l) => {
+      const x = l === 0 ? x0 : acts[l - 1].x2;
+      const h = `h${l}`;
+      out.push(
+        layerNormForward(d, { rows, channels: C }, x, p(`${h}.ln1.w`), p(`${h}.ln1.b`), a.ln1, a.ln1Stats),
+        matmulDispatch(d, { m: rows, n: 3 * C, k: C, bias: p(`${h}.attn.qkv.b`) }, a.ln1, p(`${h}.attn.qkv.w`), a.qkv),
+        attentionForward(d, attnShape, a.qkv, a.att, a.attnOut),
+        matmulDispatch(d, { m: rows, n: C, k: C, bias: p(`${h}.attn.proj.b`) }, a.attnOut, p(`${h}.attn.proj.w`), a.attnProj),
+        residualForward(d, rows * C, x, a.attnProj, a.x1),
+        layerNormForward(d, { rows, channels: C }, a.x1, p(`${h}.ln2.w`), p(`${h}.ln2.b`), a.ln2, a.ln2Stats),
+        matmulDispatch(d, { m: rows, n: 4 * C, k: C, bias: p(`${h}.mlp.fc.b`) }, a.ln2, p(`${h}.mlp.fc.w`), a.fc),
+        geluForward(d, rows * 4 * C, a.fc, a.gelu),
+        matmulDispatch(d, { m: rows, n: C, k: 4 * C, bias: p(`${h}.mlp.proj.b`) }, a.gelu, p(`${h}.mlp.proj.w`), a.mlpProj),
+        residualForward(d, rows * C, a.x1, a.mlpProj, a.x2),
+      );
+    });
+    const last = acts.length ? acts[acts.length - 1].x2 : x0;
+    out.push(
+      layerNormForward(d, { rows, channels: C }, last, p('lnf.w'), p('lnf.b'), lnf, lnfStats),
+      // Weight-tied head: logits = lnf · wteᵀ.
+      matmulDispatch(d, { m: rows, n: V, k: C, transB: true }, lnf, p('wte'), this.logits),
+    );
+    return out;
+  }
+
+  private backwardDispatches(
+    input: MicroInputs,
+    x0: GPUBuffer,
+    acts: LayerActs[],
+    lnf: GPUBuffer,
+    lnfStats: GPUBuffer,
+    s: { dlogits: GPUBuffer; dres: GPUBuffer; dC: GPUBuffer; d4a: GPUBuffer; d4b: GPUBuffer; dscores: GPUBuffer },
+  ): Dispatch[] {
+    const d = this.device;
+    const { vocabSize: V, embedDim: C, heads } = this.config;
+    const rows = this.batchSize * this.seqLen;
+    const p = (name: string): Binding => this.view(this.params, name);
+    const g = (name: string): Binding => this.view(this.grads, name);
+    const last = acts.length ? acts[acts.length - 1].x2 : x0;
+    const attnShape = { batch: this.batchSize, seq: this.seqLen, heads, channels: C };
+    const dqkv = floatRange(s.d4a, 0, rows * 3 * C);
+    const out: Dispatch[] = [
+      matmulDispatch(d, { m: rows, n: C, k: V }, s.dlogits, p('wte'), s.dC),
+      matmulDispatch(d, { m: V, n: C, k: rows, transA: true, accumulate: true }, s.dlogits, lnf, g('wte')),
+      // The first LayerNorm backward writes the residual gradient; every later one adds to it.
+      ...layerNormBackward(d, { rows, channels: C, accumulate: false }, s.dC, last, lnfStats, p('lnf.w'), s.dres, g('lnf.w'), g('lnf.b')),
+    ];
+    for (let l = acts.length - 1; l >= 0; l--) {
+      const a = acts[l];
+      const x = l === 0 ? x0 : acts[l - 1].x2;
+      const h = `h${l}`;
+      out.push(
+        // MLP branch: x2 = x1 + gelu(ln2·Wfc + bfc)·Wproj + bproj.
+        matmulDispatch(d, { m: 4 * C, n: C, k: rows, transA: true, accumulate: true }, a.gelu, s.dres, g(`${h}.mlp.proj.w`)),
+        biasGradDispatch(d, rows, C, s.dres, g(`${h}.mlp.proj.b`)),
+        matmulDispatch(d, { m: rows, n: 4 * C, k: C, transB: true }, s.dres, p(`${h}.mlp.proj.w`), s.d4a),
+        geluBackward(d, rows * 4 * C, a.fc, s.d4a, s.d4b),
+        matmulDispatch(d, { m: C, n: 4 * C, k: rows, transA: true, accumulate: true }, a.ln2, s.d4b, g(`${h}.mlp.fc.w`)),
+        biasGradDispatch(d, rows, 4 * C, s.d4b, g(`${h}.mlp.fc.b`)),
+        matmulDispatch(d, { m: rows, n: C, k: 4 * C, transB: true }, s.d4b, p(`${h}.mlp.fc.w`), s.dC),
+        ...layerNormBackward(d, { rows, channels: C, accumulate: true }, s.dC, a.x1, a.ln2Stats, p(`${h}.ln2.w`), s.dres, g(`${h}.ln2.w`), g(`${h}.ln2.b`)),
+        // Attention branch: x1 = x + attn(ln1·Wqkv + bqkv)·Wproj + bproj.
+        matmulDispatch(d, { m: C, n: C, k: rows, transA: true, accumulate: true }, a.attnOut, s.dres, g(`${h}.attn.proj.w`)),
+        biasGradDispatch(d, rows, C, s.dres, g(`${h}.attn.proj.b`)),
+        matmulDispatch(d, { m: rows, n: C, k: C, transB: true }, s.dres, p(`${h}.attn.proj.w`), s.dC),
+        ...attentionBackward(d, attnShape, a.qkv, a.att, s.dC, s.dscores, dqkv),
+        matmulDispatch(d, { m: C, n: 3 * C, k: rows, transA: true, accumulate: true }, a.ln1, dqkv, g(`${h}.attn.qkv.w`)),
+        biasGradDispatch(d, rows, 3 * C, dqkv, g(`${h}.attn.qkv.b`)),
+        matmulDispatch(d, { m: rows, n: C, k: 3 * C, transB: true }, dqkv, p(`${h}.attn.qkv.w`), s.dC),
+        ...layerNormBackward(d, { rows, channels: C, accumulate: true }, s.dC, x, a.ln1Stats, p(`${h}.ln1.w`), s.dres, g(`${h}.ln1.w`), g(`${h}.ln1.b`)),
+      );
+    }
+    out.push(...embeddingBackward(d, { rows, seq: this.seqLen, channels: C, vocab: V }, s.dres, input.bucketStart, input.bucketRows, g('wte'), g('wpe')));
+    return out;
+  }
+}

@@ -1,0 +1,150 @@
+// GPT engine checks against the CPU reference, written once and run on Dawn (Vitest) and in
+// Chromium (harness page): logits, loss, every parameter's gradient, accumulation, AdamW.
+import { gptConfig, type GptConfig } from '../../src/gpu/config';
+import { withGpuErrors } from '../../src/gpu/errors';
+import { initParams } from '../../src/gpu/init';
+import { paramLayout, type ParamLayout } from '../../src/gpu/layout';
+import { GpuGpt } from '../../src/gpu/model';
+import { clipScale, referenceAdamW, referenceBackward, referenceForward, referenceGradNorm, type Batch } from '../../src/gpu/reference';
+import { seededRandom } from '../support/random';
+import type { KernelCase } from './kernelSuite';
+
+/** Vocabulary of the character-level Shakespeare corpus. */
+const VOCAB = 65;
+
+function check(condition: boolean, message: string): void {
+  if (!condition) throw new Error(message);
+}
+
+/** Init params plus noise on every entry, so no gradient is trivially zero (biases 0, gains 1). */
+export function testParams(config: GptConfig, layout: ParamLayout, seed: number): Float32Array {
+  const params = initParams(config, layout, seed);
+  const next = seededRandom(seed + 1);
+  for (const t of layout.tensors) {
+    for (let i = t.offset; i < t.offset + t.size; i++) params[i] += (next() - 0.5) * 0.04;
+  }
+  return params;
+}
+
+export function randomBatch(batchSize: number, seqLen: number, vocab: number, seed: number): Batch {
+  const next = seededRandom(seed);
+  const n = batchSize * seqLen;
+  const tokens = new Int32Array(n);
+  const targets = new Int32Array(n);
+  // Skewed ids so some tokens repeat many times (exercises the gathered embedding gradient)
+  // and some never appear.
+  for (let i = 0; i < n; i++) {
+    tokens[i] = Math.floor(next() ** 2 * (vocab - 5));
+    targets[i] = Math.floor(next() * vocab);
+  }
+  return { tokens, targets, batchSize, seqLen };
+}
+
+/** max|got − want| ≤ tol · max|want| over a tensor; names the worst element on failure. */
+function checkTensor(name: string, got: Float32Array, want: ArrayLike<number>, offset: number, size: number, tol: number): void {
+  let scale = 0;
+  for (let i = 0; i < size; i++) scale = Math.max(scale, Math.abs(want[offset + i]));
+  let worst = 0;
+  let at = 0;
+  for (let i = 0; i < size; i++) {
+    const err = Math.abs(got[offset + i] - want[offset + i]);
+    if (!(err <= worst)) {
+      worst = err;
+      at = i;
+    }
+  }
+  check(worst <= tol * Math.max(scale, 1e-8), `${name}: element ${at} got ${got[offset + at]}, want ${want[offset + at]} (max |want| ${scale.toExponential(2)}, relative error ${(worst / scale).toExponential(2)} > ${tol})`);
+}
+
+async function gradientsMatch(device: GPUDevice, batchSize: number, seqLen: number, microSteps: number): Promise<void> {
+  const config = gptConfig('tiny', VOCAB);
+  const layout = paramLayout(config);
+  const params = testParams(config, layout, 3);
+  const micro = Array.from({ length: microSteps }, (_, k) => randomBatch(batchSize, seqLen, VOCAB, 10 + k));
+  // The reference sees all microbatches as one batch: accumulation must equal that.
+  const whole: Batch = {
+    tokens: Int32Array.from(micro.flatMap((b) => [...b.tokens])),
+    targets: Int32Array.from(micro.flatMap((b) => [...b.targets])),
+    batchSize: batchSize * microSteps,
+    seqLen,
+  };
+  const fwd = referenceForward(config, layout, params, whole);
+  const refGrads = referenceBackward(config, layout, params, whole, fwd);
+
+  const model = new GpuGpt(device, { config, batchSize, seqLen, microSteps });
+  try {
+    const { loss, logits, grads } = await withGpuErrors(device, async () => {
+      model.setParams(params);
+      micro.forEach((b, k) => model.setBatch(k, b));
+      const l = await model.computeGradients();
+      return { loss: l, logits: await model.readLogits(), grads: await model.readGrads() };
+    });
+    check(Math.abs(loss - fwd.loss) <= 1e-5 * fwd.loss, `loss ${loss} vs reference ${fwd.loss}`);
+    // The GPU keeps the last microbatch's logits.
+    const last = (microSteps - 1) * batchSize * seqLen * VOCAB;
+    checkTensor('logits', logits, fwd.logits.subarray(last), 0, logits.length, 1e-5);
+    for (const t of layout.tensors) checkTensor(`grad ${t.name}`, grads, refGrads, t.offset, t.size, 1e-4);
+  } finally {
+    model.destroy();
+  }
+}
+
+export const modelCases: KernelCase[] = [
+  {
+    name: 'tiny GPT: logits, loss and every parameter gradient match the CPU reference',
+    run: ({ device }) => gradientsMatch(device, 2, 64, 1),
+  },
+  {
+    name: 'tiny GPT: two accumulated microbatches (seq 40 < context) equal one batch of both',
+    run: ({ device }) => gradientsMatch(device, 1, 40, 2),
+  },
+  {
+    name: 'tiny GPT: one clipped AdamW step matches the reference update',
+    run: async ({ device }) => {
+      const config = gptConfig('tiny', VOCAB);
+      const layout = paramLayout(config);
+      const params = testParams(config, layout, 5);
+      const hyper = { lr: 1e-2, beta1: 0.9, beta2: 0.95, eps: 1e-8, weightDecay: 0.1, maxGradNorm: 0.5 };
+      const model = new GpuGpt(device, { config, batchSize: 2, seqLen: 32 });
+      try {
+        model.setParams(params);
+        model.setBatch(0, randomBatch(2, 32, VOCAB, 7));
+        // Gradients first, read back, so the reference applies AdamW to exactly the GPU's gradients.
+        await model.computeGradients();
+        const grads = await model.readGrads();
+        const scale = clipScale(referenceGradNorm(grads), hyper.maxGradNorm);
+        check(scale < 1, `test needs clipping to engage, scale ${scale}`);
+        const want = params.slice();
+        referenceAdamW(layout, want, grads, new Float32Array(want.length), new Float32Array(want.length), 1, hyper, scale);
+        await withGpuErrors(device, () => model.trainStep(1, hyper));
+        const got = await model.readParams();
+        for (let i = 0; i < want.length; i++) {
+          const err = Math.abs(got[i] - want[i]);
+          check(err <= 1e-6 + 1e-5 * Math.abs(want[i]), `param ${i}: got ${got[i]}, want ${want[i]} (was ${params[i]}, grad ${grads[i]})`);
+        }
+      } finally {
+        model.destroy();
+      }
+    },
+  },
+  {
+    name: 'tiny GPT: out-of-range token ids are refused before upload',
+    run: async ({ device }) => {
+      const config = gptConfig('tiny', VOCAB);
+      const model = new GpuGpt(device, { config, batchSize: 1, seqLen: 8 });
+      try {
+        const batch = randomBatch(1, 8, VOCAB, 1);
+        batch.tokens[3] = VOCAB;
+        let message = '';
+        try {
+          model.setBatch(0, batch);
+        } catch (err) {
+          message = err instanceof RangeError ? err.message : `not a RangeError: ${String(err)}`;
+        }
+        check(/tokens\[3\] = 65 is not a token id/.test(message), `message: ${message}`);
+      } finally {
+        model.destroy();
+      }
+    },
+  },
+];
