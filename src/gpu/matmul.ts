@@ -1,5 +1,5 @@
 // Matrix multiply for every linear layer, forward and backward: C (+)= op(A)·op(B) (+ bias),
-// 64×64 output tiles staged through workgroup memory, 4×4 outputs per thread in vec4 registers.
+// 64×64 output tiles staged through workgroup memory from vec4 loads, 4×4 outputs per thread.
 import { createKernel, createUniformU32, dispatch, encodePass, type Binding, type Dispatch } from './buffers';
 
 export interface MatmulSpec {
@@ -21,33 +21,88 @@ const BM = 64;
 const BN = 64;
 const BK = 16;
 
-export function matmulWgsl(spec: Pick<MatmulSpec, 'transA' | 'transB' | 'accumulate'> & { bias: boolean }): string {
-  const aIndex = spec.transA ? 'col * dims.m + row' : 'row * dims.k + col';
-  const bIndex = spec.transB ? 'col * dims.k + row' : 'row * dims.n + col';
-  // Thread→element maps chosen so neighbouring threads read neighbouring addresses.
-  const aMap = spec.transA ? `let kk = e / ${BM}u; let i = e % ${BM}u;` : `let i = e / ${BK}u; let kk = e % ${BK}u;`;
-  const bMap = spec.transB ? `let jn = e / ${BK}u; let kb = e % ${BK}u;` : `let kb = e / ${BN}u; let jn = e % ${BN}u;`;
+/** How one operand's tile is fetched: vec4 loads need its contiguous dimension to be a multiple of 4. */
+export interface MatmulVariant {
+  transA?: boolean;
+  transB?: boolean;
+  accumulate?: boolean;
+  bias: boolean;
+  vecA: boolean;
+  vecB: boolean;
+}
+
+// Tile loads. As is k-major (As[kk][i/4] holds rows i..i+3 of column kk), Bs likewise
+// (Bs[kk][j/4] holds columns j..j+3 of row kk); 256 threads fill 64×16 and 16×64 tiles.
+function loadATile(v: MatmulVariant): string {
+  if (v.vecA && !v.transA) {
+    // Rows of A are contiguous in k: one vec4 of 4 consecutive k per thread, scattered to 4 columns.
+    return `{
+      let i = tid / 4u; let kq = tid % 4u; let k = k0 + kq * 4u;
+      var q = vec4<f32>();
+      if (m0 + i < dims.m && k < dims.k) { q = a[((m0 + i) * dims.k + k) / 4u]; }
+      for (var j = 0u; j < 4u; j++) { As[(kq * 4u + j) * ${BM / 4}u + i / 4u][i % 4u] = q[j]; }
+    }`;
+  }
+  if (v.vecA && v.transA) {
+    return `{
+      let kk = tid / 16u; let iq = tid % 16u; let k = k0 + kk; let m = m0 + iq * 4u;
+      var q = vec4<f32>();
+      if (k < dims.k && m < dims.m) { q = a[(k * dims.m + m) / 4u]; }
+      As[kk * ${BM / 4}u + iq] = q;
+    }`;
+  }
+  const map = v.transA ? `let kk = e / ${BM}u; let i = e % ${BM}u;` : `let i = e / ${BK}u; let kk = e % ${BK}u;`;
+  const index = v.transA ? 'k * dims.m + m' : 'm * dims.k + k';
+  return `for (var j = 0u; j < 4u; j++) {
+      let e = tid + j * 256u;
+      ${map}
+      let m = m0 + i; let k = k0 + kk;
+      var x = 0.0;
+      if (m < dims.m && k < dims.k) { x = a[${index}]; }
+      As[kk * ${BM / 4}u + i / 4u][i % 4u] = x;
+    }`;
+}
+
+function loadBTile(v: MatmulVariant): string {
+  if (v.vecB && !v.transB) {
+    return `{
+      let kb = tid / 16u; let jq = tid % 16u; let k = k0 + kb; let n = n0 + jq * 4u;
+      var q = vec4<f32>();
+      if (k < dims.k && n < dims.n) { q = b[(k * dims.n + n) / 4u]; }
+      Bs[kb * ${BN / 4}u + jq] = q;
+    }`;
+  }
+  if (v.vecB && v.transB) {
+    return `{
+      let jn = tid / 4u; let kq = tid % 4u; let k = k0 + kq * 4u;
+      var q = vec4<f32>();
+      if (n0 + jn < dims.n && k < dims.k) { q = b[((n0 + jn) * dims.k + k) / 4u]; }
+      for (var j = 0u; j < 4u; j++) { Bs[(kq * 4u + j) * ${BN / 4}u + jn / 4u][jn % 4u] = q[j]; }
+    }`;
+  }
+  const map = v.transB ? `let jn = e / ${BK}u; let kb = e % ${BK}u;` : `let kb = e / ${BN}u; let jn = e % ${BN}u;`;
+  const index = v.transB ? 'n * dims.k + k' : 'k * dims.n + n';
+  return `for (var j = 0u; j < 4u; j++) {
+      let e = tid + j * 256u;
+      ${map}
+      let n = n0 + jn; let k = k0 + kb;
+      var x = 0.0;
+      if (k < dims.k && n < dims.n) { x = b[${index}]; }
+      Bs[kb * ${BN / 4}u + jn / 4u][jn % 4u] = x;
+    }`;
+}
+
+export function matmulWgsl(v: MatmulVariant): string {
   return /* wgsl */ `
 struct Dims { m: u32, n: u32, k: u32, pad: u32 }
-@group(0) @binding(0) var<storage, read> a: array<f32>;
-@group(0) @binding(1) var<storage, read> b: array<f32>;
+@group(0) @binding(0) var<storage, read> a: array<${v.vecA ? 'vec4<f32>' : 'f32'}>;
+@group(0) @binding(1) var<storage, read> b: array<${v.vecB ? 'vec4<f32>' : 'f32'}>;
 @group(0) @binding(2) var<storage, read_write> c: array<f32>;
 @group(0) @binding(3) var<uniform> dims: Dims;
-${spec.bias ? '@group(0) @binding(4) var<storage, read> bias: array<f32>;' : ''}
+${v.bias ? '@group(0) @binding(4) var<storage, read> bias: array<f32>;' : ''}
 
-// Tiles stored k-major as vec4s: As[kk][i/4] holds rows i..i+3 of column kk.
 var<workgroup> As: array<vec4<f32>, ${(BK * BM) / 4}>;
 var<workgroup> Bs: array<vec4<f32>, ${(BK * BN) / 4}>;
-
-fn loadA(row: u32, col: u32) -> f32 {
-  if (row >= dims.m || col >= dims.k) { return 0.0; }
-  return a[${aIndex}];
-}
-
-fn loadB(row: u32, col: u32) -> f32 {
-  if (row >= dims.k || col >= dims.n) { return 0.0; }
-  return b[${bIndex}];
-}
 
 @compute @workgroup_size(16, 16)
 fn main(@builtin(local_invocation_id) lid: vec3u, @builtin(workgroup_id) wid: vec3u) {
@@ -56,13 +111,8 @@ fn main(@builtin(local_invocation_id) lid: vec3u, @builtin(workgroup_id) wid: ve
   let n0 = wid.x * ${BN}u;
   var acc: array<vec4<f32>, 4>;
   for (var k0 = 0u; k0 < dims.k; k0 += ${BK}u) {
-    for (var j = 0u; j < ${(BM * BK) / 256}u; j++) {
-      let e = tid + j * 256u;
-      ${aMap}
-      As[kk * ${BM / 4}u + i / 4u][i % 4u] = loadA(m0 + i, k0 + kk);
-      ${bMap}
-      Bs[kb * ${BN / 4}u + jn / 4u][jn % 4u] = loadB(k0 + kb, n0 + jn);
-    }
+    ${loadATile(v)}
+    ${loadBTile(v)}
     workgroupBarrier();
     for (var kk = 0u; kk < ${BK}u; kk++) {
       let av = As[kk * ${BM / 4}u + lid.y];
@@ -79,23 +129,108 @@ fn main(@builtin(local_invocation_id) lid: vec3u, @builtin(workgroup_id) wid: ve
     for (var q = 0u; q < 4u; q++) {
       let col = n0 + lid.x * 4u + q;
       if (row < dims.m && col < dims.n) {
-        var v = acc[r][q];
-        ${spec.bias ? 'v += bias[col];' : ''}
-        ${spec.accumulate ? 'v += c[row * dims.n + col];' : ''}
-        c[row * dims.n + col] = v;
+        var x = acc[r][q];
+        ${v.bias ? 'x += bias[col];' : ''}
+        ${v.accumulate ? 'x += c[row * dims.n + col];' : ''}
+        c[row * dims.n + col] = x;
       }
     }
   }
 }`;
 }
 
+/**
+ * Register-blocked matmul without workgroup memory: each thread reads its 4×4 block's
+ * operands straight from storage as vec4s. Software adapters (SwiftShader) emulate
+ * workgroup barriers on the CPU at great cost, and this runs ~3× faster there.
+ * Needs k and n multiples of 4, and m too when A is transposed.
+ */
+export function matmulDirectWgsl(v: Omit<MatmulVariant, 'vecA' | 'vecB'>): string {
+  // Rows are clamped rather than branched on: out-of-range rows compute garbage never stored.
+  const aBlock = v.transA
+    ? `for (var kk = 0u; kk < 4u; kk++) {
+        let col = a[((k + kk) * dims.m + r0) / 4u];
+        ar[0][kk] = col.x; ar[1][kk] = col.y; ar[2][kk] = col.z; ar[3][kk] = col.w;
+      }`
+    : `for (var r = 0u; r < 4u; r++) { ar[r] = a[(min(r0 + r, dims.m - 1u) * dims.k + k) / 4u]; }`;
+  const bBlock = v.transB
+    ? `for (var q = 0u; q < 4u; q++) {
+        let row = b[(min(c0 + q, dims.n - 1u) * dims.k + k) / 4u];
+        br[0][q] = row.x; br[1][q] = row.y; br[2][q] = row.z; br[3][q] = row.w;
+      }`
+    : `for (var kk = 0u; kk < 4u; kk++) { br[kk] = b[((k + kk) * dims.n + c0) / 4u]; }`;
+  return /* wgsl */ `
+struct Dims { m: u32, n: u32, k: u32, pad: u32 }
+@group(0) @binding(0) var<storage, read> a: array<vec4<f32>>;
+@group(0) @binding(1) var<storage, read> b: array<vec4<f32>>;
+@group(0) @binding(2) var<storage, read_write> c: array<f32>;
+@group(0) @binding(3) var<uniform> dims: Dims;
+${v.bias ? '@group(0) @binding(4) var<storage, read> bias: array<f32>;' : ''}
+
+@compute @workgroup_size(16, 16)
+fn main(@builtin(global_invocation_id) gid: vec3u) {
+  let r0 = gid.y * 4u;
+  let c0 = gid.x * 4u;
+  if (r0 >= dims.m || c0 >= dims.n) { return; }
+  var acc: array<vec4<f32>, 4>;
+  var ar: array<vec4<f32>, 4>; // ar[r][kk] = A[r0 + r, k + kk]
+  var br: array<vec4<f32>, 4>; // br[kk][q] = B[k + kk, c0 + q]
+  for (var k = 0u; k < dims.k; k += 4u) {
+    ${aBlock}
+    ${bBlock}
+    for (var r = 0u; r < 4u; r++) {
+      acc[r] += ar[r].x * br[0] + ar[r].y * br[1] + ar[r].z * br[2] + ar[r].w * br[3];
+    }
+  }
+  for (var r = 0u; r < 4u; r++) {
+    let row = r0 + r;
+    for (var q = 0u; q < 4u; q++) {
+      if (row < dims.m) {
+        var x = acc[r][q];
+        ${v.bias ? 'x += bias[c0 + q];' : ''}
+        ${v.accumulate ? 'x += c[row * dims.n + c0 + q];' : ''}
+        c[row * dims.n + c0 + q] = x;
+      }
+    }
+  }
+}`;
+}
+
+/** Software adapters get the direct kernel; GPUs get the tiled one. Decided once per device. */
+const strategies = new WeakMap<GPUDevice, 'tiled' | 'direct'>();
+
+export function matmulStrategy(device: GPUDevice): 'tiled' | 'direct' {
+  let strategy = strategies.get(device);
+  if (!strategy) {
+    const info = (device as GPUDevice & { adapterInfo?: GPUAdapterInfo }).adapterInfo;
+    const software = info !== undefined && /swiftshader|llvmpipe|lavapipe|warp/i.test(`${info.architecture} ${info.description} ${info.vendor}`);
+    strategy = software ? 'direct' : 'tiled';
+    strategies.set(device, strategy);
+  }
+  return strategy;
+}
+
+/** Overrides the per-device choice (benchmarks and tests compare both). */
+export function setMatmulStrategy(device: GPUDevice, strategy: 'tiled' | 'direct'): void {
+  strategies.set(device, strategy);
+}
+
+function fitsDirect(spec: MatmulSpec): boolean {
+  return spec.k % 4 === 0 && spec.n % 4 === 0 && (!spec.transA || spec.m % 4 === 0);
+}
+
 /** Records C (+)= op(A)·op(B) (+ bias) over existing bindings; compiled and bound once. */
 export function matmulDispatch(device: GPUDevice, spec: MatmulSpec, a: Binding, b: Binding, c: Binding): Dispatch {
-  const variant = { transA: spec.transA, transB: spec.transB, accumulate: spec.accumulate, bias: spec.bias !== undefined };
-  const label = `matmul${spec.transA ? 'T' : 'N'}${spec.transB ? 'T' : 'N'}${spec.accumulate ? '+acc' : ''}${spec.bias ? '+bias' : ''}`;
-  const pipeline = createKernel(device, label, matmulWgsl(variant));
+  // Each operand's contiguous dimension decides whether its loads can be vec4.
+  const vecA = (spec.transA ? spec.m : spec.k) % 4 === 0;
+  const vecB = (spec.transB ? spec.k : spec.n) % 4 === 0;
+  const variant = { transA: spec.transA, transB: spec.transB, accumulate: spec.accumulate, bias: spec.bias !== undefined, vecA, vecB };
+  const label = `matmul${spec.transA ? 'T' : 'N'}${spec.transB ? 'T' : 'N'}${spec.accumulate ? '+acc' : ''}${spec.bias ? '+bias' : ''}${vecA ? '' : ' scalarA'}${vecB ? '' : ' scalarB'}`;
+  const direct = matmulStrategy(device) === 'direct' && fitsDirect(spec);
+  const pipeline = direct ? createKernel(device, `${label} direct`, matmulDirectWgsl(variant)) : createKernel(device, label, matmulWgsl(variant));
   const dims = createUniformU32(device, [spec.m, spec.n, spec.k], `${label}.dims`);
   const bindings = spec.bias ? [a, b, c, dims, spec.bias] : [a, b, c, dims];
+  // Both kernels cover 64×64 outputs per workgroup (16×16 threads × 4×4 each).
   return dispatch(device, pipeline, bindings, Math.ceil(spec.n / BN), Math.ceil(spec.m / BM));
 }
 

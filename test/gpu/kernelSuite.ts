@@ -3,7 +3,8 @@
 import { createStorageBuffer, readFloat32 } from '../../src/gpu/buffers';
 import type { GpuContext } from '../../src/gpu/device';
 import { GpuError, withGpuErrors } from '../../src/gpu/errors';
-import { createMatmul } from '../../src/gpu/matmul';
+import { createMatmul, matmulDispatch, matmulStrategy, setMatmulStrategy, type MatmulSpec } from '../../src/gpu/matmul';
+import { encodePass } from '../../src/gpu/buffers';
 import { createSumReduction } from '../../src/gpu/reduce';
 import { randomFloats } from '../support/random';
 
@@ -89,6 +90,55 @@ async function checkMatmul(device: GPUDevice, m: number, n: number, k: number, s
   checkClose(got, cpuMatmul(a, b, m, n, k), 1e-5 * Math.sqrt(k), `matmul ${m}x${k}·${k}x${n}`);
 }
 
+/** C (+)= op(A)·op(B) (+ bias) on the CPU, A stored [k,m] if transA, B stored [n,k] if transB. */
+function cpuMatmulVariant(spec: MatmulSpec, a: Float32Array, b: Float32Array, c0: Float32Array, bias?: Float32Array): Float64Array {
+  const { m, n, k } = spec;
+  const out = new Float64Array(m * n);
+  for (let i = 0; i < m; i++)
+    for (let j = 0; j < n; j++) {
+      let s = spec.accumulate ? c0[i * n + j] : 0;
+      for (let p = 0; p < k; p++) s += (spec.transA ? a[p * m + i] : a[i * k + p]) * (spec.transB ? b[j * k + p] : b[p * n + j]);
+      out[i * n + j] = s + (bias ? bias[j] : 0);
+    }
+  return out;
+}
+
+async function checkMatmulVariant(device: GPUDevice, spec: Omit<MatmulSpec, 'bias'> & { withBias?: boolean }, seed: number): Promise<void> {
+  const { m, n, k } = spec;
+  const a = randomFloats(m * k, seed);
+  const b = randomFloats(k * n, seed + 1);
+  const c0 = randomFloats(m * n, seed + 2);
+  const bias = spec.withBias ? randomFloats(n, seed + 3) : undefined;
+  const got = await withGpuErrors(device, async () => {
+    const buffers = [createStorageBuffer(device, a, 'a'), createStorageBuffer(device, b, 'b'), createStorageBuffer(device, c0, 'c')];
+    const biasBuffer = bias ? createStorageBuffer(device, bias, 'bias') : undefined;
+    const d = matmulDispatch(device, { ...spec, bias: biasBuffer }, buffers[0], buffers[1], buffers[2]);
+    const encoder = device.createCommandEncoder();
+    encodePass(encoder, [d]);
+    device.queue.submit([encoder.finish()]);
+    const out = await readFloat32(device, buffers[2], m * n);
+    for (const buf of [...buffers, biasBuffer]) buf?.destroy();
+    return out;
+  });
+  const name = `matmul ${spec.transA ? 'T' : 'N'}${spec.transB ? 'T' : 'N'}${spec.accumulate ? '+acc' : ''}${spec.withBias ? '+bias' : ''} ${m}x${k}·${k}x${n} (${matmulStrategy(device)})`;
+  checkClose(got, cpuMatmulVariant(spec, a, b, c0, bias), 1e-5 * Math.sqrt(k), name);
+}
+
+/** Every transpose/bias/accumulate variant, on shapes that are and are not multiples of 4 and 64. */
+async function checkAllMatmulVariants(device: GPUDevice, strategy: 'tiled' | 'direct'): Promise<void> {
+  const previous = matmulStrategy(device);
+  setMatmulStrategy(device, strategy);
+  try {
+    let seed = 100;
+    for (const [m, n, k] of [[68, 44, 20], [37, 29, 53], [64, 65, 128]]) {
+      for (const transA of [false, true])
+        for (const transB of [false, true]) await checkMatmulVariant(device, { m, n, k, transA, transB, accumulate: transA, withBias: !transA && !transB }, seed++);
+    }
+  } finally {
+    setMatmulStrategy(device, previous);
+  }
+}
+
 async function expectGpuError(work: () => Promise<unknown>, kind: GpuError['kind'], what: string): Promise<void> {
   try {
     await work();
@@ -119,6 +169,8 @@ export const kernelCases: KernelCase[] = [
   },
   { name: 'matmul 64x64·64x64 matches the CPU', run: ({ device }) => checkMatmul(device, 64, 64, 64, 11) },
   { name: 'matmul with shapes off the tile grid (37x53·53x29) matches the CPU', run: ({ device }) => checkMatmul(device, 37, 29, 53, 12) },
+  { name: 'tiled matmul: every transpose, bias and accumulate variant matches the CPU', run: ({ device }) => checkAllMatmulVariants(device, 'tiled') },
+  { name: 'direct matmul: every transpose, bias and accumulate variant matches the CPU', run: ({ device }) => checkAllMatmulVariants(device, 'direct') },
   {
     name: 'an invalid WGSL shader becomes a thrown validation GpuError',
     run: ({ device }) =>
