@@ -11,6 +11,7 @@ import { geluBackward, geluForward, residualForward } from './gelu';
 import { layerNormBackward, layerNormForward } from './layernorm';
 import { paramLayout, tensor, TENSOR_ALIGN_FLOATS, type ParamLayout } from './layout';
 import { biasGradDispatch, matmulDispatch } from './matmul';
+import { assertFits } from './memoryPlan';
 import { createSumReduction } from './reduce';
 
 export interface GpuGptOptions {
@@ -21,6 +22,13 @@ export interface GpuGptOptions {
   seqLen?: number;
   /** Microbatches accumulated into one optimizer step. */
   microSteps?: number;
+}
+
+/** Everything needed to resume training on another device: parameters and Adam moments. */
+export interface TrainingState {
+  params: Float32Array;
+  m: Float32Array;
+  v: Float32Array;
 }
 
 export interface MicroBatch {
@@ -87,6 +95,8 @@ export class GpuGpt {
   private readonly lossSumDispatches: readonly Dispatch[];
   private readonly evalLossDispatches: readonly Dispatch[];
   private readonly optimizer: AdamW;
+  private readonly adamM: GPUBuffer;
+  private readonly adamV: GPUBuffer;
 
   constructor(device: GPUDevice, options: GpuGptOptions) {
     this.device = device;
@@ -102,8 +112,8 @@ export class GpuGpt {
 
     this.params = this.alloc(n, 'parameters', 'params');
     this.grads = this.alloc(n, 'gradients', 'grads');
-    const m = this.alloc(n, 'optimizer', 'adam.m');
-    const v = this.alloc(n, 'optimizer', 'adam.v');
+    const m = (this.adamM = this.alloc(n, 'optimizer', 'adam.m'));
+    const v = (this.adamV = this.alloc(n, 'optimizer', 'adam.v'));
     this.inputs = Array.from({ length: this.microSteps }, (_, k) => ({
       tokens: this.alloc(rows, 'scratch', `tokens${k}`),
       targets: this.alloc(rows, 'scratch', `targets${k}`),
@@ -121,7 +131,7 @@ export class GpuGpt {
     const lossStride = Math.ceil(rows / TENSOR_ALIGN_FLOATS) * TENSOR_ALIGN_FLOATS;
     this.losses = this.alloc(lossStride * this.microSteps, 'activations', 'losses');
     this.lossSum = this.alloc(1, 'scratch', 'loss.sum');
-    this.lossStaging = this.track(device.createBuffer({ label: 'loss.staging', size: 4, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST }), 'scratch');
+    this.lossStaging = this.track(device.createBuffer({ label: 'loss.staging', size: 16, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST }), 'scratch');
 
     const scratch = {
       dlogits: this.alloc(rows * V, 'scratch', 'dlogits'),
@@ -156,6 +166,25 @@ export class GpuGpt {
 
   readParams(): Promise<Float32Array> {
     return readFloat32(this.device, this.params, this.layout.totalFloats);
+  }
+
+  /**
+   * Parameters and moments, for checkpoints and for rebuilding after device loss (the caller
+   * keeps a recent copy: a lost device cannot be read).
+   */
+  async exportState(): Promise<TrainingState> {
+    const n = this.layout.totalFloats;
+    const [params, m, v] = await Promise.all([this.params, this.adamM, this.adamV].map((b) => readFloat32(this.device, b, n)));
+    return { params, m, v };
+  }
+
+  importState(state: TrainingState): void {
+    for (const [name, array] of Object.entries(state)) {
+      if (!(array instanceof Float32Array) || array.length !== this.layout.totalFloats) throw new RangeError(`state.${name} must be a Float32Array of ${this.layout.totalFloats} floats`);
+    }
+    this.device.queue.writeBuffer(this.params, 0, state.params);
+    this.device.queue.writeBuffer(this.adamM, 0, state.m);
+    this.device.queue.writeBuffer(this.adamV, 0, state.v);
   }
 
   readGrads(): Promise<Float32Array> {
@@ -244,12 +273,7 @@ export class GpuGpt {
       if (!Number.isInteger(value) || value <= 0) throw new RangeError(`${name} must be a positive integer, got ${value}`);
     }
     if (seqLen > config.contextLength) throw new RangeError(`seqLen ${seqLen} exceeds the context length ${config.contextLength}`);
-    const rows = batchSize * seqLen;
-    const maxGroups = this.device.limits.maxComputeWorkgroupsPerDimension;
-    if (rows > maxGroups) throw new RangeError(`batchSize × seqLen = ${rows} rows exceeds maxComputeWorkgroupsPerDimension ${maxGroups}: use a smaller batch and more microSteps`);
-    const largest = Math.max(rows * 4 * config.embedDim, batchSize * config.heads * seqLen * seqLen, rows * config.vocabSize) * 4;
-    const maxBinding = this.device.limits.maxStorageBufferBindingSize;
-    if (largest > maxBinding) throw new RangeError(`an activation of ${largest} bytes exceeds maxStorageBufferBindingSize ${maxBinding}: use a smaller batch and more microSteps`);
+    assertFits(this.device.limits, config, { batchSize, seqLen, microSteps });
   }
 
   private checkIds(ids: ArrayLike<number>, rows: number, what: string): Uint32Array {

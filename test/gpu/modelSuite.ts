@@ -4,6 +4,7 @@ import { gptConfig, type GptConfig } from '../../src/gpu/config';
 import { withGpuErrors } from '../../src/gpu/errors';
 import { initParams } from '../../src/gpu/init';
 import { paramLayout, type ParamLayout } from '../../src/gpu/layout';
+import { estimateMemory, PresetTooLargeError } from '../../src/gpu/memoryPlan';
 import { GpuGpt } from '../../src/gpu/model';
 import { clipScale, referenceAdamW, referenceBackward, referenceForward, referenceGradNorm, type Batch } from '../../src/gpu/reference';
 import { seededRandom } from '../support/random';
@@ -125,6 +126,74 @@ export const modelCases: KernelCase[] = [
       } finally {
         model.destroy();
       }
+    },
+  },
+  {
+    name: 'tiny GPT: after device loss, training resumes on a new device from exported state, bit for bit',
+    run: async ({ open }) => {
+      const config = gptConfig('tiny', VOCAB);
+      const layout = paramLayout(config);
+      const hyper = { lr: 3e-3, beta1: 0.9, beta2: 0.95, eps: 1e-8, weightDecay: 0.1, maxGradNorm: 1 };
+      const batches = [1, 2, 3, 4].map((seed) => randomBatch(2, 16, VOCAB, seed));
+      const first = await open();
+      const a = new GpuGpt(first.device, { config, batchSize: 2, seqLen: 16 });
+      a.setParams(testParams(config, layout, 9));
+      for (let step = 1; step <= 3; step++) {
+        a.setBatch(0, batches[step - 1]);
+        a.trainStep(step, hyper);
+      }
+      const saved = await a.exportState();
+      a.setBatch(0, batches[3]);
+      a.trainStep(4, hyper);
+      const continued = await a.readParams();
+      const lost = new Promise<string>((resolve) => first.onLost((e) => resolve(e.reason)));
+      first.destroy();
+      check((await lost) === 'destroyed', 'the loss event fired');
+      const second = await open();
+      try {
+        const b = new GpuGpt(second.device, { config, batchSize: 2, seqLen: 16 });
+        b.importState(saved);
+        b.setBatch(0, batches[3]);
+        b.trainStep(4, hyper);
+        const resumed = await b.readParams();
+        const same = resumed.every((x, i) => Object.is(x, continued[i]));
+        check(same, 'resumed parameters differ from the uninterrupted run');
+      } finally {
+        second.destroy();
+      }
+    },
+  },
+  {
+    name: 'tiny GPT: the memory estimate equals what the model allocates',
+    run: async ({ device }) => {
+      const config = gptConfig('tiny', VOCAB);
+      const shape = { batchSize: 2, seqLen: 48, microSteps: 3 };
+      const model = new GpuGpt(device, { config, ...shape });
+      try {
+        const est = estimateMemory(config, shape);
+        for (const key of ['parameters', 'optimizer', 'gradients', 'activations', 'scratch', 'total'] as const) {
+          check(est[key] === model.memory[key], `${key}: estimated ${est[key]}, allocated ${model.memory[key]}`);
+        }
+      } finally {
+        model.destroy();
+      }
+    },
+  },
+  {
+    name: 'a preset too large for the adapter is refused with the limit it exceeds and what fits',
+    run: async ({ device }) => {
+      const config = gptConfig('shakespeare', VOCAB);
+      const big = Math.floor(device.limits.maxStorageBufferBindingSize / (4 * 4 * config.embedDim * config.contextLength)) + 1;
+      let error: unknown;
+      try {
+        new GpuGpt(device, { config, batchSize: big, seqLen: config.contextLength }).destroy();
+      } catch (err) {
+        error = err;
+      }
+      check(error instanceof PresetTooLargeError, `expected PresetTooLargeError, got ${String(error)}`);
+      const message = (error as Error).message;
+      check(/maxStorageBufferBindingSize is [\d.]+ MiB on this GPU/.test(message), message);
+      check(new RegExp(`batchSize ${big - 1} fits`).test(message), message);
     },
   },
   {

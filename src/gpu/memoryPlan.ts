@@ -1,0 +1,101 @@
+// How much GPU memory a model shape needs, and whether an adapter's limits allow it:
+// the error a visitor sees names the limit a preset exceeds and what would fit instead.
+import { PRESETS, type GptConfig, type PresetName } from './config';
+import { paramLayout } from './layout';
+
+export interface TrainingShape {
+  batchSize: number;
+  seqLen: number;
+  microSteps: number;
+}
+
+export interface MemoryEstimate {
+  parameters: number;
+  optimizer: number;
+  gradients: number;
+  activations: number;
+  scratch: number;
+  total: number;
+  /** The largest single buffer: every buffer is bound whole by some kernel. */
+  largestBuffer: number;
+  /** Parameters + gradients + two Adam moments + the activations backward must keep. */
+  minimum: number;
+}
+
+/** Bytes of a buffer holding `floats` 4-byte values, as the model allocates it (16-byte granules). */
+const bytes = (floats: number): number => Math.max(16, Math.ceil((floats * 4) / 16) * 16);
+
+export function estimateMemory(config: GptConfig, shape: TrainingShape): MemoryEstimate {
+  const { vocabSize: V, embedDim: C, heads: H, layers: L } = config;
+  const { batchSize: B, seqLen: T, microSteps: K } = shape;
+  const rows = B * T;
+  const n = paramLayout(config).totalFloats;
+  const att = B * H * T * T;
+  const lossStride = Math.ceil(rows / 64) * 64;
+  const perLayer = [rows * C, 2 * rows, 3 * rows * C, att, rows * C, rows * C, rows * C, rows * C, 2 * rows, 4 * rows * C, 4 * rows * C, rows * C, rows * C];
+  const activationBuffers = [rows * C, ...Array.from({ length: L }, () => perLayer).flat(), rows * C, 2 * rows, rows * V, lossStride * K];
+  const inputBuffers = Array.from({ length: K }, () => [rows, rows, V + 1, rows]).flat();
+  const scratchBuffers = [...inputBuffers, 1, 1, rows * V, rows * C, rows * C, 4 * rows * C, 4 * rows * C, att, 1];
+  const sum = (list: number[]): number => list.reduce((a, f) => a + bytes(f), 0);
+  const activations = sum(activationBuffers);
+  const scratch = sum(scratchBuffers);
+  const total = 4 * bytes(n) + activations + scratch;
+  const largestBuffer = Math.max(...[n, ...activationBuffers, ...scratchBuffers].map(bytes));
+  return { parameters: bytes(n), optimizer: 2 * bytes(n), gradients: bytes(n), activations, scratch, total, largestBuffer, minimum: 4 * bytes(n) + activations };
+}
+
+export interface LimitProblem {
+  limit: string;
+  needed: number;
+  available: number;
+}
+
+type LimitsLike = Pick<GPUSupportedLimits, 'maxStorageBufferBindingSize' | 'maxBufferSize' | 'maxComputeWorkgroupsPerDimension' | 'maxComputeWorkgroupStorageSize' | 'maxStorageBuffersPerShaderStage' | 'maxComputeInvocationsPerWorkgroup'>;
+
+/** Every adapter limit this shape exceeds; empty when it fits. */
+export function limitProblems(limits: LimitsLike, config: GptConfig, shape: TrainingShape): LimitProblem[] {
+  const est = estimateMemory(config, shape);
+  const rows = shape.batchSize * shape.seqLen;
+  const needs: [keyof LimitsLike, number][] = [
+    ['maxStorageBufferBindingSize', est.largestBuffer],
+    ['maxBufferSize', est.largestBuffer],
+    // Row-wise kernels and matmuls launch one workgroup per 64 rows; attention one per 64 (batch, head, position).
+    ['maxComputeWorkgroupsPerDimension', Math.ceil(Math.max(rows, shape.batchSize * config.heads * shape.seqLen) / 64)],
+    ['maxComputeWorkgroupStorageSize', 8192],
+    ['maxStorageBuffersPerShaderStage', 6],
+    ['maxComputeInvocationsPerWorkgroup', 256],
+  ];
+  return needs.filter(([limit, needed]) => needed > limits[limit]).map(([limit, needed]) => ({ limit, needed, available: limits[limit] }));
+}
+
+/** Thrown when a model shape exceeds the adapter; says which limit, and what fits. */
+export class PresetTooLargeError extends RangeError {
+  readonly problems: LimitProblem[];
+  constructor(message: string, problems: LimitProblem[]) {
+    super(message);
+    this.name = 'PresetTooLargeError';
+    this.problems = problems;
+  }
+}
+
+function mib(n: number): string {
+  return `${(n / 1024 / 1024).toFixed(1)} MiB`;
+}
+
+/** Throws PresetTooLargeError naming the exceeded limits, the largest batch that fits, and a preset that fits. */
+export function assertFits(limits: LimitsLike, config: GptConfig, shape: TrainingShape, preset?: PresetName): void {
+  const problems = limitProblems(limits, config, shape);
+  if (problems.length === 0) return;
+  const what = problems.map((p) => `${p.limit} is ${p.limit.endsWith('Size') ? mib(p.available) : p.available} on this GPU but ${p.limit.endsWith('Size') ? mib(p.needed) : p.needed} is needed`).join('; ');
+  let batch = shape.batchSize - 1;
+  while (batch > 0 && limitProblems(limits, config, { ...shape, batchSize: batch }).length > 0) batch--;
+  const hints: string[] = [];
+  if (batch > 0) hints.push(`batchSize ${batch} fits (use microSteps ${Math.ceil(shape.batchSize / batch)} to keep the tokens per step)`);
+  const fitting = (Object.keys(PRESETS) as PresetName[]).filter((name) => {
+    const p = { ...PRESETS[name], vocabSize: config.vocabSize };
+    return limitProblems(limits, p, { ...shape, seqLen: Math.min(shape.seqLen, p.contextLength) }).length === 0;
+  });
+  if (fitting.length) hints.push(`preset '${fitting[fitting.length - 1]}' fits at this batch size`);
+  const label = preset ? `preset '${preset}'` : `this model (d ${config.embedDim}, ${config.layers} layers)`;
+  throw new PresetTooLargeError(`${label} with batch ${shape.batchSize} × ${shape.seqLen} tokens does not fit this GPU: ${what}. ${hints.join('; ') || 'No preset fits this adapter.'}`, problems);
+}
