@@ -2,27 +2,7 @@
 // bytes on every platform, so peers that start a run from a seed agree on θ₀.
 import type { GptConfig } from './config';
 import type { ParamLayout } from './layout';
-
-/** mulberry32 → uniform [0, 1); integer ops only, so every platform gives the same stream. */
-function uniform(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-/** Standard normals by Box–Muller. */
-function normal(seed: number): () => number {
-  const next = uniform(seed);
-  return () => {
-    const u = 1 - next(); // (0, 1]: log(0) never happens
-    return Math.sqrt(-2 * Math.log(u)) * Math.cos(2 * Math.PI * next());
-  };
-}
+import { seededNormal } from './random';
 
 /**
  * GPT-2 scheme: weights N(0, 0.02), residual projections scaled by 1/√(2·layers),
@@ -30,7 +10,7 @@ function normal(seed: number): () => number {
  */
 export function initParams(config: GptConfig, layout: ParamLayout, seed: number): Float32Array {
   const params = new Float32Array(layout.totalFloats);
-  const gauss = normal(seed);
+  const gauss = seededNormal(seed);
   const residualStd = 0.02 / Math.sqrt(2 * config.layers);
   for (const t of layout.tensors) {
     const block = params.subarray(t.offset, t.offset + t.size);

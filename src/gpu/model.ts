@@ -88,6 +88,8 @@ export class GpuGpt {
   private readonly lossSum: GPUBuffer;
   private readonly lossStaging: GPUBuffer;
   private lossReadPending = false;
+  /** Settles when the staging buffer is unmapped again: it cannot be copied into while mapped. */
+  private lossRead: Promise<unknown> = Promise.resolve();
   private readonly trainDispatches: Dispatch[][];
   private readonly evalDispatches: Dispatch[];
   private readonly normSquared: GPUBuffer;
@@ -233,7 +235,8 @@ export class GpuGpt {
   }
 
   /** Gradients only (no update): for tests against the reference. Resolves to the mean loss. */
-  computeGradients(): Promise<number> {
+  async computeGradients(): Promise<number> {
+    await this.lossRead;
     const encoder = this.device.createCommandEncoder({ label: 'gradients' });
     this.encodeGradients(encoder);
     encoder.copyBufferToBuffer(this.lossSum, 0, this.lossStaging, 0, 4);
@@ -242,7 +245,8 @@ export class GpuGpt {
   }
 
   /** Forward only on microbatch 0: mean loss (and logits left in `logits`). */
-  evaluate(): Promise<number> {
+  async evaluate(): Promise<number> {
+    await this.lossRead;
     const encoder = this.device.createCommandEncoder({ label: 'evaluate' });
     encodePass(encoder, [...this.evalDispatches, ...this.evalLossDispatches], 'evaluate');
     const rows = this.batchSize * this.seqLen;
@@ -251,20 +255,29 @@ export class GpuGpt {
     return this.readLossStaging(rows);
   }
 
+  /** Resolves once no loss read is in flight (then the next requested read cannot be skipped). */
+  async settled(): Promise<void> {
+    await this.lossRead;
+  }
+
   destroy(): void {
     for (const b of this.buffers) b.destroy();
   }
 
-  private async readLossStaging(positions: number): Promise<number> {
+  private readLossStaging(positions: number): Promise<number> {
     this.lossReadPending = true;
-    try {
-      await this.lossStaging.mapAsync(GPUMapMode.READ);
-      const sum = new Float32Array(this.lossStaging.getMappedRange())[0];
-      this.lossStaging.unmap();
-      return sum / positions;
-    } finally {
-      this.lossReadPending = false;
-    }
+    const read = (async (): Promise<number> => {
+      try {
+        await this.lossStaging.mapAsync(GPUMapMode.READ);
+        const sum = new Float32Array(this.lossStaging.getMappedRange())[0];
+        this.lossStaging.unmap();
+        return sum / positions;
+      } finally {
+        this.lossReadPending = false;
+      }
+    })();
+    this.lossRead = read.catch(() => undefined);
+    return read;
   }
 
   private checkShapes(): void {

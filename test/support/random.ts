@@ -1,16 +1,7 @@
-// Seeded pseudo-random numbers for tests: the same inputs on every run and every runtime.
+// Seeded test data (floats, bytes): the same inputs on every run and every runtime.
+import { seededRandom } from '../../src/gpu/random';
 
-/** mulberry32: tiny, fast, good enough to fill test tensors reproducibly. */
-export function seededRandom(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export { seededRandom };
 
 /** Uniform floats in [-1, 1). */
 export function randomFloats(n: number, seed: number): Float32Array {
