@@ -1,0 +1,34 @@
+// The Node trainer: argument errors say what is wrong, and a short real run on Dawn writes
+// a loss CSV, an SVG plot, the parameters and a summary.
+import { mkdtempSync, readFileSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { parseTrainArgs, train } from '../../src/node/train';
+
+describe('npm run train', () => {
+  it('refuses bad arguments with the reason', () => {
+    expect(() => parseTrainArgs(['--preset', 'huge'])).toThrow(/--preset must be one of tiny, small, shakespeare/);
+    expect(() => parseTrainArgs(['--steps', '-3'])).toThrow(/--steps must be a positive integer/);
+    expect(() => parseTrainArgs(['--lr', 'fast'])).toThrow(/--lr must be a positive number/);
+    expect(() => parseTrainArgs(['--bogus', '1'])).toThrow(/unknown option --bogus/);
+    expect(() => parseTrainArgs(['--steps'])).toThrow(/usage: npm run train/);
+    expect(parseTrainArgs(['--preset', 'small', '--steps', '50'])).toMatchObject({ preset: 'small', steps: 50, batch: 8, seq: 128, warmup: 5 });
+  });
+
+  it('trains a few steps and writes the loss curve, plot, parameters and summary', async () => {
+    const out = mkdtempSync(join(tmpdir(), 'tessera-train-'));
+    const lines: string[] = [];
+    const args = parseTrainArgs(['--preset', 'tiny', '--steps', '6', '--batch', '1', '--seq', '16', '--eval-every', '3', '--eval-batches', '1', '--out', out]);
+    const { valLoss } = await train(args, (l) => lines.push(l));
+    expect(Number.isFinite(valLoss)).toBe(true);
+    const csv = readFileSync(join(out, 'loss.csv'), 'utf8').trim().split('\n');
+    expect(csv[0]).toBe('step,train_loss,val_loss');
+    expect(csv[csv.length - 1]).toMatch(/^6,[\d.]+,[\d.]+$/);
+    expect(readFileSync(join(out, 'loss.svg'), 'utf8')).toMatch(/^<svg[\s\S]*<polyline[\s\S]*<\/svg>$/);
+    const summary = JSON.parse(readFileSync(join(out, 'summary.json'), 'utf8')) as { stepsDone: number; tokens: number; finalValLoss: number };
+    expect(summary).toMatchObject({ stepsDone: 6, tokens: 96, finalValLoss: valLoss });
+    expect(statSync(join(out, 'params.f32')).size % 4).toBe(0);
+    expect(lines.join('\n')).toMatch(/final validation loss/);
+  });
+});
