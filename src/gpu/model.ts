@@ -2,13 +2,14 @@
 // (forward, backward over each microbatch, global-norm clip, AdamW) is one command encoder
 // and one queue.submit, and the only readback is the loss, when asked for.
 import { createAdamW, type AdamW, type AdamWHyper } from './adamw';
-import { attentionBackward, attentionForward } from './attention';
+import { attentionBackward } from './attention';
 import { encodePass, floatRange, readFloat32, type Binding, type Dispatch } from './buffers';
 import { checkConfig, type GptConfig } from './config';
 import { crossEntropy } from './crossentropy';
-import { bucketByToken, embeddingBackward, embeddingForward } from './embedding';
-import { geluBackward, geluForward, residualForward } from './gelu';
-import { layerNormBackward, layerNormForward } from './layernorm';
+import { bucketByToken, embeddingBackward } from './embedding';
+import { allocateForward, forwardDispatches, type LayerActs } from './forward';
+import { geluBackward } from './gelu';
+import { layerNormBackward } from './layernorm';
 import { paramLayout, tensor, TENSOR_ALIGN_FLOATS, type ParamLayout } from './layout';
 import { biasGradDispatch, matmulDispatch } from './matmul';
 import { assertFits } from './memoryPlan';
@@ -34,22 +35,6 @@ export interface TrainingState {
 export interface MicroBatch {
   tokens: ArrayLike<number>;
   targets: ArrayLike<number>;
-}
-
-interface LayerActs {
-  ln1: GPUBuffer;
-  ln1Stats: GPUBuffer;
-  qkv: GPUBuffer;
-  att: GPUBuffer;
-  attnOut: GPUBuffer;
-  attnProj: GPUBuffer;
-  x1: GPUBuffer;
-  ln2: GPUBuffer;
-  ln2Stats: GPUBuffer;
-  fc: GPUBuffer;
-  gelu: GPUBuffer;
-  mlpProj: GPUBuffer;
-  x2: GPUBuffer;
 }
 
 interface MicroInputs {
@@ -108,7 +93,7 @@ export class GpuGpt {
     this.seqLen = options.seqLen ?? this.config.contextLength;
     this.microSteps = options.microSteps ?? 1;
     this.checkShapes();
-    const { vocabSize: V, embedDim: C, layers: L } = this.config;
+    const { vocabSize: V, embedDim: C } = this.config;
     const rows = this.batchSize * this.seqLen;
     const n = this.layout.totalFloats;
 
@@ -123,11 +108,9 @@ export class GpuGpt {
       bucketRows: this.alloc(rows, 'scratch', `bucketRows${k}`),
     }));
 
-    const x0 = this.alloc(rows * C, 'activations', 'x0');
-    const acts = Array.from({ length: L }, (_, l) => this.layerActs(l, rows));
-    const lnf = this.alloc(rows * C, 'activations', 'lnf');
-    const lnfStats = this.alloc(2 * rows, 'activations', 'lnf.stats');
-    this.logits = this.alloc(rows * V, 'activations', 'logits');
+    const fwd = allocateForward(this.config, this.batchSize, this.seqLen, (floats, label) => this.alloc(floats, 'activations', label));
+    const { x0, acts, lnf, lnfStats } = fwd;
+    this.logits = fwd.logits;
     // Each microbatch's losses start on a 256-byte boundary (binding alignment); the gap
     // floats are never written, stay zero, and so do not change the summed loss.
     const lossStride = Math.ceil(rows / TENSOR_ALIGN_FLOATS) * TENSOR_ALIGN_FLOATS;
@@ -144,13 +127,14 @@ export class GpuGpt {
       dscores: this.alloc(this.batchSize * this.config.heads * this.seqLen * this.seqLen, 'scratch', 'dscores'),
     };
 
+    const shape = { batchSize: this.batchSize, seqLen: this.seqLen };
     this.trainDispatches = this.inputs.map((input, k) => [
-      ...this.forwardDispatches(input, x0, acts, lnf, lnfStats),
+      ...forwardDispatches(device, this.config, this.layout, shape, this.params, input.tokens, fwd),
       crossEntropy(device, { rows, vocab: V, lossPositions: rows * this.microSteps }, this.logits, input.targets, floatRange(this.losses, k * lossStride, rows), scratch.dlogits),
       ...this.backwardDispatches(input, x0, acts, lnf, lnfStats, scratch),
     ]);
     this.evalDispatches = [
-      ...this.forwardDispatches(this.inputs[0], x0, acts, lnf, lnfStats),
+      ...forwardDispatches(device, this.config, this.layout, shape, this.params, this.inputs[0].tokens, fwd),
       crossEntropy(device, { rows, vocab: V, lossPositions: rows }, this.logits, this.inputs[0].targets, floatRange(this.losses, 0, rows)),
     ];
     this.normSquared = this.alloc(1, 'scratch', 'grad.normSquared');
@@ -314,62 +298,10 @@ export class GpuGpt {
     return buffer;
   }
 
-  private layerActs(l: number, rows: number): LayerActs {
-    const C = this.config.embedDim;
-    const a = (floats: number, name: string): GPUBuffer => this.alloc(floats, 'activations', `h${l}.${name}`);
-    return {
-      ln1: a(rows * C, 'ln1'),
-      ln1Stats: a(2 * rows, 'ln1.stats'),
-      qkv: a(rows * 3 * C, 'qkv'),
-      att: a(this.batchSize * this.config.heads * this.seqLen * this.seqLen, 'att'),
-      attnOut: a(rows * C, 'attnOut'),
-      attnProj: a(rows * C, 'attnProj'),
-      x1: a(rows * C, 'x1'),
-      ln2: a(rows * C, 'ln2'),
-      ln2Stats: a(2 * rows, 'ln2.stats'),
-      fc: a(rows * 4 * C, 'fc'),
-      gelu: a(rows * 4 * C, 'gelu'),
-      mlpProj: a(rows * C, 'mlpProj'),
-      x2: a(rows * C, 'x2'),
-    };
-  }
-
   /** A named parameter tensor as a binding into `buffer` (params or grads). */
   private view(buffer: GPUBuffer, name: string): Binding {
     const t = tensor(this.layout, name);
     return floatRange(buffer, t.offset, t.size);
-  }
-
-  private forwardDispatches(input: MicroInputs, x0: GPUBuffer, acts: LayerActs[], lnf: GPUBuffer, lnfStats: GPUBuffer): Dispatch[] {
-    const d = this.device;
-    const { vocabSize: V, embedDim: C, heads } = this.config;
-    const rows = this.batchSize * this.seqLen;
-    const p = (name: string): Binding => this.view(this.params, name);
-    const out: Dispatch[] = [embeddingForward(d, { rows, seq: this.seqLen, channels: C, vocab: V }, input.tokens, p('wte'), p('wpe'), x0)];
-    const attnShape = { batch: this.batchSize, seq: this.seqLen, heads, channels: C };
-    acts.forEach((a, l) => {
-      const x = l === 0 ? x0 : acts[l - 1].x2;
-      const h = `h${l}`;
-      out.push(
-        layerNormForward(d, { rows, channels: C }, x, p(`${h}.ln1.w`), p(`${h}.ln1.b`), a.ln1, a.ln1Stats),
-        matmulDispatch(d, { m: rows, n: 3 * C, k: C, bias: p(`${h}.attn.qkv.b`) }, a.ln1, p(`${h}.attn.qkv.w`), a.qkv),
-        attentionForward(d, attnShape, a.qkv, a.att, a.attnOut),
-        matmulDispatch(d, { m: rows, n: C, k: C, bias: p(`${h}.attn.proj.b`) }, a.attnOut, p(`${h}.attn.proj.w`), a.attnProj),
-        residualForward(d, rows * C, x, a.attnProj, a.x1),
-        layerNormForward(d, { rows, channels: C }, a.x1, p(`${h}.ln2.w`), p(`${h}.ln2.b`), a.ln2, a.ln2Stats),
-        matmulDispatch(d, { m: rows, n: 4 * C, k: C, bias: p(`${h}.mlp.fc.b`) }, a.ln2, p(`${h}.mlp.fc.w`), a.fc),
-        geluForward(d, rows * 4 * C, a.fc, a.gelu),
-        matmulDispatch(d, { m: rows, n: C, k: 4 * C, bias: p(`${h}.mlp.proj.b`) }, a.gelu, p(`${h}.mlp.proj.w`), a.mlpProj),
-        residualForward(d, rows * C, a.x1, a.mlpProj, a.x2),
-      );
-    });
-    const last = acts.length ? acts[acts.length - 1].x2 : x0;
-    out.push(
-      layerNormForward(d, { rows, channels: C }, last, p('lnf.w'), p('lnf.b'), lnf, lnfStats),
-      // Weight-tied head: logits = lnf · wteᵀ.
-      matmulDispatch(d, { m: rows, n: V, k: C, transB: true }, lnf, p('wte'), this.logits),
-    );
-    return out;
   }
 
   private backwardDispatches(

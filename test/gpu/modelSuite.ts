@@ -6,6 +6,7 @@ import { initParams } from '../../src/gpu/init';
 import { paramLayout, type ParamLayout } from '../../src/gpu/layout';
 import { estimateMemory, PresetTooLargeError } from '../../src/gpu/memoryPlan';
 import { GpuGpt } from '../../src/gpu/model';
+import { GpuSampler } from '../../src/gpu/sampler';
 import { clipScale, referenceAdamW, referenceBackward, referenceForward, referenceGradNorm, type Batch } from '../../src/gpu/reference';
 import { seededRandom } from '../support/random';
 import type { KernelCase } from './kernelSuite';
@@ -194,6 +195,30 @@ export const modelCases: KernelCase[] = [
       const message = (error as Error).message;
       check(/maxStorageBufferBindingSize is [\d.]+ MiB on this GPU/.test(message), message);
       check(new RegExp(`batchSize ${big - 1} fits`).test(message), message);
+    },
+  },
+  {
+    name: 'sampler: next-token logits read the trained parameters in place and match the reference',
+    run: async ({ device }) => {
+      const config = gptConfig('tiny', VOCAB);
+      const layout = paramLayout(config);
+      const params = testParams(config, layout, 21);
+      const model = new GpuGpt(device, { config, batchSize: 1, seqLen: 8 });
+      const sampler = new GpuSampler(device, config, model.params);
+      try {
+        model.setParams(params);
+        const context = randomBatch(1, 23, VOCAB, 4).tokens;
+        const got = await sampler.nextLogits(context);
+        const want = referenceForward(config, layout, params, { tokens: context, targets: context, batchSize: 1, seqLen: context.length }).logits.subarray(22 * VOCAB);
+        checkTensor('next-token logits', got, want, 0, VOCAB, 1e-5);
+        const generated = await sampler.generate(context, 5, { temperature: 0.8, topK: 10 }, seededRandom(1));
+        check(generated.length === 5 && generated.every((id) => id >= 0 && id < VOCAB), `generated ${generated}`);
+        const again = await sampler.generate(context, 5, { temperature: 0.8, topK: 10 }, seededRandom(1));
+        check(again.join() === generated.join(), 'generation is reproducible from a seed');
+      } finally {
+        sampler.destroy();
+        model.destroy();
+      }
     },
   },
   {

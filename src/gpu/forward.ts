@@ -1,0 +1,104 @@
+// The GPT forward pass as recorded dispatches over preallocated activations: shared by the
+// training model (which keeps every activation for backward) and the sampler.
+import { attentionForward } from './attention';
+import { floatRange, type Binding, type Dispatch } from './buffers';
+import type { GptConfig } from './config';
+import { embeddingForward } from './embedding';
+import { geluForward, residualForward } from './gelu';
+import { layerNormForward } from './layernorm';
+import { tensor, type ParamLayout } from './layout';
+import { matmulDispatch } from './matmul';
+
+export interface LayerActs {
+  ln1: GPUBuffer;
+  ln1Stats: GPUBuffer;
+  qkv: GPUBuffer;
+  att: GPUBuffer;
+  attnOut: GPUBuffer;
+  attnProj: GPUBuffer;
+  x1: GPUBuffer;
+  ln2: GPUBuffer;
+  ln2Stats: GPUBuffer;
+  fc: GPUBuffer;
+  gelu: GPUBuffer;
+  mlpProj: GPUBuffer;
+  x2: GPUBuffer;
+}
+
+export interface ForwardBuffers {
+  x0: GPUBuffer;
+  acts: LayerActs[];
+  lnf: GPUBuffer;
+  lnfStats: GPUBuffer;
+  logits: GPUBuffer;
+}
+
+/** Allocates every activation the forward pass writes; `alloc` decides usage and accounting. */
+export function allocateForward(config: GptConfig, batchSize: number, seqLen: number, alloc: (floats: number, label: string) => GPUBuffer): ForwardBuffers {
+  const { embedDim: C, heads, vocabSize: V } = config;
+  const rows = batchSize * seqLen;
+  const x0 = alloc(rows * C, 'x0');
+  const acts = Array.from({ length: config.layers }, (_, l): LayerActs => {
+    const a = (floats: number, name: string): GPUBuffer => alloc(floats, `h${l}.${name}`);
+    return {
+      ln1: a(rows * C, 'ln1'),
+      ln1Stats: a(2 * rows, 'ln1.stats'),
+      qkv: a(rows * 3 * C, 'qkv'),
+      att: a(batchSize * heads * seqLen * seqLen, 'att'),
+      attnOut: a(rows * C, 'attnOut'),
+      attnProj: a(rows * C, 'attnProj'),
+      x1: a(rows * C, 'x1'),
+      ln2: a(rows * C, 'ln2'),
+      ln2Stats: a(2 * rows, 'ln2.stats'),
+      fc: a(rows * 4 * C, 'fc'),
+      gelu: a(rows * 4 * C, 'gelu'),
+      mlpProj: a(rows * C, 'mlpProj'),
+      x2: a(rows * C, 'x2'),
+    };
+  });
+  return { x0, acts, lnf: alloc(rows * C, 'lnf'), lnfStats: alloc(2 * rows, 'lnf.stats'), logits: alloc(rows * V, 'logits') };
+}
+
+/** Embedding → blocks → final LayerNorm → tied head; logits land in `buffers.logits`. */
+export function forwardDispatches(
+  device: GPUDevice,
+  config: GptConfig,
+  layout: ParamLayout,
+  shape: { batchSize: number; seqLen: number },
+  params: GPUBuffer,
+  tokens: Binding,
+  buffers: ForwardBuffers,
+): Dispatch[] {
+  const { vocabSize: V, embedDim: C, heads } = config;
+  const rows = shape.batchSize * shape.seqLen;
+  const p = (name: string): Binding => {
+    const t = tensor(layout, name);
+    return floatRange(params, t.offset, t.size);
+  };
+  const { x0, acts, lnf, lnfStats, logits } = buffers;
+  const out: Dispatch[] = [embeddingForward(device, { rows, seq: shape.seqLen, channels: C, vocab: V }, tokens, p('wte'), p('wpe'), x0)];
+  const attnShape = { batch: shape.batchSize, seq: shape.seqLen, heads, channels: C };
+  acts.forEach((a, l) => {
+    const x = l === 0 ? x0 : acts[l - 1].x2;
+    const h = `h${l}`;
+    out.push(
+      layerNormForward(device, { rows, channels: C }, x, p(`${h}.ln1.w`), p(`${h}.ln1.b`), a.ln1, a.ln1Stats),
+      matmulDispatch(device, { m: rows, n: 3 * C, k: C, bias: p(`${h}.attn.qkv.b`) }, a.ln1, p(`${h}.attn.qkv.w`), a.qkv),
+      attentionForward(device, attnShape, a.qkv, a.att, a.attnOut),
+      matmulDispatch(device, { m: rows, n: C, k: C, bias: p(`${h}.attn.proj.b`) }, a.attnOut, p(`${h}.attn.proj.w`), a.attnProj),
+      residualForward(device, rows * C, x, a.attnProj, a.x1),
+      layerNormForward(device, { rows, channels: C }, a.x1, p(`${h}.ln2.w`), p(`${h}.ln2.b`), a.ln2, a.ln2Stats),
+      matmulDispatch(device, { m: rows, n: 4 * C, k: C, bias: p(`${h}.mlp.fc.b`) }, a.ln2, p(`${h}.mlp.fc.w`), a.fc),
+      geluForward(device, rows * 4 * C, a.fc, a.gelu),
+      matmulDispatch(device, { m: rows, n: C, k: 4 * C, bias: p(`${h}.mlp.proj.b`) }, a.gelu, p(`${h}.mlp.proj.w`), a.mlpProj),
+      residualForward(device, rows * C, a.x1, a.mlpProj, a.x2),
+    );
+  });
+  const last = acts.length ? acts[acts.length - 1].x2 : x0;
+  out.push(
+    layerNormForward(device, { rows, channels: C }, last, p('lnf.w'), p('lnf.b'), lnf, lnfStats),
+    // Weight-tied head: logits = lnf · wteᵀ.
+    matmulDispatch(device, { m: rows, n: V, k: C, transB: true }, lnf, p('wte'), logits),
+  );
+  return out;
+}

@@ -1,0 +1,107 @@
+// Text generation from the model on the GPU: a batch-1 forward that reads the shared training
+// parameters (no copy), then temperature and top-k sampling of the next token.
+import { createStorageBuffer, encodePass, type Dispatch } from './buffers';
+import type { GptConfig } from './config';
+import { allocateForward, forwardDispatches, type ForwardBuffers } from './forward';
+import { paramLayout } from './layout';
+
+export interface SamplingOptions {
+  /** > 0; lower is more conservative. */
+  temperature: number;
+  /** Keep the k most likely tokens (0 or ≥ vocab keeps all). */
+  topK: number;
+}
+
+/**
+ * Picks a token from one row of logits. Ties in the top-k cut keep the lower id, so the
+ * result depends only on the logits and `random`.
+ */
+export function sampleToken(logits: ArrayLike<number>, options: SamplingOptions, random: () => number): number {
+  if (!(options.temperature > 0) || !Number.isFinite(options.temperature)) throw new RangeError(`temperature must be a positive number, got ${options.temperature}`);
+  const ids = Array.from({ length: logits.length }, (_, i) => i).sort((a, b) => logits[b] - logits[a] || a - b);
+  const keep = options.topK > 0 ? ids.slice(0, Math.min(options.topK, ids.length)) : ids;
+  const top = logits[keep[0]];
+  const weights = keep.map((id) => Math.exp((logits[id] - top) / options.temperature));
+  const total = weights.reduce((a, b) => a + b, 0);
+  let r = random() * total;
+  for (let i = 0; i < keep.length; i++) {
+    r -= weights[i];
+    if (r < 0) return keep[i];
+  }
+  return keep[keep.length - 1];
+}
+
+export class GpuSampler {
+  private readonly device: GPUDevice;
+  private readonly config: GptConfig;
+  private readonly tokens: GPUBuffer;
+  private readonly staging: GPUBuffer;
+  private readonly buffers: GPUBuffer[] = [];
+  private readonly forward: ForwardBuffers;
+  private readonly dispatches: Dispatch[];
+  private busy: Promise<unknown> = Promise.resolve();
+
+  /** `params`: the flat parameter buffer of a model with this config, read in place. */
+  constructor(device: GPUDevice, config: GptConfig, params: GPUBuffer) {
+    this.device = device;
+    this.config = config;
+    const T = config.contextLength;
+    const alloc = (floats: number, label: string): GPUBuffer => {
+      const b = createStorageBuffer(device, Math.max(16, floats * 4), `sampler.${label}`);
+      this.buffers.push(b);
+      return b;
+    };
+    this.tokens = alloc(T, 'tokens');
+    this.forward = allocateForward(config, 1, T, alloc);
+    this.staging = device.createBuffer({ label: 'sampler.staging', size: config.vocabSize * 4, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST });
+    this.buffers.push(this.staging);
+    this.dispatches = forwardDispatches(device, config, paramLayout(config), { batchSize: 1, seqLen: T }, params, this.tokens, this.forward);
+  }
+
+  /** Logits for the token after `context` (its last contextLength tokens). */
+  nextLogits(context: ArrayLike<number>): Promise<Float32Array> {
+    // One forward at a time: the staging buffer cannot be copied into while mapped.
+    const run = this.busy.then(() => this.runForward(context));
+    this.busy = run.catch(() => undefined);
+    return run;
+  }
+
+  /** Appends up to `count` sampled tokens to `prompt`, reporting each as it arrives. */
+  async generate(prompt: ArrayLike<number>, count: number, options: SamplingOptions, random: () => number, onToken?: (id: number) => void): Promise<number[]> {
+    const ids = Array.from(prompt);
+    if (ids.length === 0) throw new RangeError('generation needs a prompt of at least one token');
+    const out: number[] = [];
+    for (let i = 0; i < count; i++) {
+      const id = sampleToken(await this.nextLogits(ids), options, random);
+      ids.push(id);
+      out.push(id);
+      onToken?.(id);
+    }
+    return out;
+  }
+
+  destroy(): void {
+    for (const b of this.buffers) b.destroy();
+  }
+
+  private async runForward(context: ArrayLike<number>): Promise<Float32Array> {
+    const { contextLength: T, vocabSize: V } = this.config;
+    const window = Array.from(context).slice(-T);
+    if (window.length === 0) throw new RangeError('context is empty');
+    const tokens = new Uint32Array(T);
+    window.forEach((id, i) => {
+      if (!Number.isInteger(id) || id < 0 || id >= V) throw new RangeError(`token ${id} is not an id in 0..${V - 1}`);
+      tokens[i] = id;
+    });
+    // Positions after the context hold token 0; causal attention keeps them from affecting it.
+    this.device.queue.writeBuffer(this.tokens, 0, tokens);
+    const encoder = this.device.createCommandEncoder({ label: 'sample' });
+    encodePass(encoder, this.dispatches, 'sample-forward');
+    encoder.copyBufferToBuffer(this.forward.logits, (window.length - 1) * V * 4, this.staging, 0, V * 4);
+    this.device.queue.submit([encoder.finish()]);
+    await this.staging.mapAsync(GPUMapMode.READ);
+    const row = new Float32Array(this.staging.getMappedRange().slice(0));
+    this.staging.unmap();
+    return row;
+  }
+}
