@@ -73,6 +73,8 @@ export class GpuGpt {
   private readonly lossSum: GPUBuffer;
   private readonly lossStaging: GPUBuffer;
   private lossReadPending = false;
+  /** Completion of submitted steps, oldest first (see throttle). */
+  private readonly inFlight: Promise<undefined>[] = [];
   /** Settles when the staging buffer is unmapped again: it cannot be copied into while mapped. */
   private lossRead: Promise<unknown> = Promise.resolve();
   private readonly trainDispatches: Dispatch[][];
@@ -215,7 +217,16 @@ export class GpuGpt {
     const read = options.readLoss === true && !this.lossReadPending;
     if (read) encoder.copyBufferToBuffer(this.lossSum, 0, this.lossStaging, 0, 4);
     this.device.queue.submit([encoder.finish()]);
+    this.inFlight.push(this.device.queue.onSubmittedWorkDone());
     return read ? this.readLossStaging(this.batchSize * this.seqLen * this.microSteps) : null;
+  }
+
+  /**
+   * Waits until at most `max` submitted steps are still running. Without it a loop can queue
+   * steps far ahead of the GPU, and progress, pause and loss reads would all lag behind.
+   */
+  async throttle(max = 2): Promise<void> {
+    while (this.inFlight.length > max) await this.inFlight.shift();
   }
 
   /** Gradients only (no update): for tests against the reference. Resolves to the mean loss. */

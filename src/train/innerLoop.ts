@@ -34,6 +34,8 @@ export interface InnerLoopOptions {
   onProgress?(progress: InnerLoopProgress): void;
   /** Polled between steps: true ends the loop early (pause, stop). */
   shouldStop?(): boolean;
+  /** Awaited before each step: lets other GPU work (sampling) run between steps, not behind them. */
+  beforeStep?(): Promise<void>;
 }
 
 export interface InnerLoopResult {
@@ -85,6 +87,7 @@ export async function runInnerLoop(o: InnerLoopOptions): Promise<InnerLoopResult
   const started = performance.now();
   const pending: Promise<void>[] = [];
   for (let i = 0; i < o.steps; i++) {
+    await o.beforeStep?.();
     if (o.shouldStop?.()) break;
     const globalStep = o.startStep + i;
     const lr = learningRate(o.schedule, globalStep);
@@ -93,6 +96,7 @@ export async function runInnerLoop(o: InnerLoopOptions): Promise<InnerLoopResult
     // A read still in flight would make the model skip this one; the last loss must arrive.
     if (last) await model.settled();
     const read = model.trainStep(globalStep + 1, { ...o.hyper, lr }, { readLoss: last || (i + 1) % lossEvery === 0 });
+    await model.throttle();
     result.stepsDone++;
     result.tokens += tokensPerStep;
     const report = (extra: Partial<InnerLoopProgress>): void =>

@@ -1,6 +1,7 @@
-// The default page: what Tessera is, and whether this visitor's GPU can take part.
+// The default page: what Tessera is, training on this visitor's GPU, and what the GPU offers.
 import type { ReactNode } from 'react';
 import { CapabilityReport } from '../CapabilityReport';
+import { TrainerPanel } from '../TrainerPanel';
 
 export function VolunteerPage(): ReactNode {
   return (
@@ -12,6 +13,7 @@ export function VolunteerPage(): ReactNode {
           volunteers directly, and a validator checks that every contribution helps.
         </p>
       </section>
+      <TrainerPanel />
       <CapabilityReport />
     </>
   );

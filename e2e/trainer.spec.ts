@@ -1,0 +1,44 @@
+// The volunteer's whole single-peer loop in Chromium: start training tiny, watch the loss
+// fall, pause (checkpoint), reload, resume from the same step and parameters, sample text.
+import { expect, test } from '@playwright/test';
+
+test.setTimeout(300_000);
+
+test('train, pause, reload, resume with the same parameters, and sample', async ({ page }) => {
+  await page.goto('/');
+  const trainer = page.getByTestId('trainer');
+  await expect(trainer).toHaveAttribute('data-state', 'idle', { timeout: 60_000 });
+  await page.getByTestId('preset').selectOption('tiny');
+  await page.getByTestId('start').click();
+  await expect(trainer).toHaveAttribute('data-state', 'training');
+
+  const chart = page.getByTestId('loss-chart');
+  await expect.poll(async () => Number(await chart.getAttribute('data-train-points')), { timeout: 180_000 }).toBeGreaterThanOrEqual(4);
+  const first = Number(await chart.getAttribute('data-first-train'));
+  const last = Number(await chart.getAttribute('data-last-train'));
+  expect(first).toBeGreaterThan(3.8); // ln 65 ≈ 4.17 at the start
+  expect(last).toBeLessThan(first - 0.3);
+
+  await page.getByTestId('pause').click();
+  await expect(trainer).toHaveAttribute('data-state', 'paused', { timeout: 120_000 });
+  const checkpoint = page.getByTestId('checkpoint');
+  const step = await checkpoint.getAttribute('data-step');
+  const hash = await checkpoint.getAttribute('data-hash');
+  expect(Number(step)).toBeGreaterThan(0);
+  expect(hash).toMatch(/^[0-9a-f]{64}$/);
+
+  await page.reload();
+  await expect(trainer).toHaveAttribute('data-state', 'idle', { timeout: 60_000 });
+  await page.getByTestId('start').click();
+  const resumed = page.getByTestId('resumed');
+  await expect(resumed).toHaveAttribute('data-step', step ?? '', { timeout: 60_000 });
+  await expect(resumed).toHaveAttribute('data-hash', hash ?? '');
+
+  await page.getByTestId('prompt').fill('ROMEO:');
+  await page.getByTestId('generate').click();
+  const output = page.getByTestId('sample-output');
+  await expect(output).toHaveAttribute('data-done', 'true', { timeout: 120_000 });
+  expect(((await output.textContent()) ?? '').length).toBeGreaterThan('ROMEO:'.length + 50);
+  await page.getByTestId('pause').click();
+  await expect(trainer).toHaveAttribute('data-state', 'paused', { timeout: 120_000 });
+});

@@ -1,0 +1,77 @@
+// React hook around the trainer worker: starts it once, folds its events into state, and
+// exposes start/pause/sample. The worker owns the GPU; this only mirrors what it reports.
+import { useCallback, useEffect, useRef, useState } from 'react';
+import type { PresetName } from '../gpu/config';
+import type { PresetInfo, TrainerCommand, TrainerEvent, TrainerState } from '../train/workerProtocol';
+
+export interface LossPoint {
+  step: number;
+  loss: number;
+}
+
+export interface TrainerView {
+  state: TrainerState;
+  adapter?: string;
+  presets: PresetInfo[];
+  preset?: PresetName;
+  progress?: Extract<TrainerEvent, { type: 'progress' }>;
+  train: LossPoint[];
+  val: LossPoint[];
+  checkpoint?: { step: number; hash: string };
+  resumed?: { step: number; hash: string };
+  error?: Extract<TrainerEvent, { type: 'error' }>;
+  sampleOutput?: { text: string; done: boolean };
+}
+
+export function useTrainer(): TrainerView & { start(preset: PresetName): void; pause(): void; sample(prompt: string, count: number, temperature: number, topK: number): void } {
+  const worker = useRef<Worker | null>(null);
+  const sampleId = useRef(0);
+  const [view, setView] = useState<TrainerView>({ state: 'starting', presets: [], train: [], val: [] });
+
+  useEffect(() => {
+    const w = new Worker(new URL('../train/trainerWorker.ts', import.meta.url), { type: 'module' });
+    worker.current = w;
+    w.onmessage = (e: MessageEvent<TrainerEvent>) => setView((v) => reduce(v, e.data, sampleId.current));
+    w.onerror = (e) => setView((v) => ({ ...v, state: 'error', error: { type: 'error', title: 'The trainer could not start', detail: e.message || 'the worker script failed to load', actions: ['Reload the page.'] } }));
+    return () => {
+      w.terminate();
+      worker.current = null;
+    };
+  }, []);
+
+  const send = useCallback((cmd: TrainerCommand) => worker.current?.postMessage(cmd), []);
+  return {
+    ...view,
+    start: (preset) => {
+      setView((v) => (v.preset === preset ? { ...v, error: undefined } : { ...v, error: undefined, train: [], val: [], checkpoint: undefined, resumed: undefined }));
+      send({ type: 'start', preset, resume: true });
+    },
+    pause: () => send({ type: 'pause' }),
+    sample: (prompt, count, temperature, topK) => {
+      sampleId.current += 1;
+      setView((v) => ({ ...v, sampleOutput: { text: '', done: false } }));
+      send({ type: 'sample', id: sampleId.current, prompt, count, temperature, topK });
+    },
+  };
+}
+
+function reduce(v: TrainerView, e: TrainerEvent, currentSample: number): TrainerView {
+  switch (e.type) {
+    case 'ready':
+      return { ...v, adapter: e.adapter, presets: e.presets };
+    case 'state':
+      return { ...v, state: e.state, preset: e.preset ?? v.preset };
+    case 'progress':
+      return { ...v, progress: e };
+    case 'loss':
+      return e.train !== undefined ? { ...v, train: [...v.train, { step: e.step, loss: e.train }] } : { ...v, val: [...v.val, { step: e.step, loss: e.val ?? NaN }] };
+    case 'checkpoint':
+      return { ...v, checkpoint: { step: e.step, hash: e.hash } };
+    case 'resumed':
+      return { ...v, resumed: { step: e.step, hash: e.hash } };
+    case 'sample':
+      return e.id === currentSample ? { ...v, sampleOutput: { text: e.text, done: e.done } } : v;
+    case 'error':
+      return { ...v, error: e };
+  }
+}
