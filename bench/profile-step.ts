@@ -1,5 +1,5 @@
-// Times the pieces of one tiny training step on this machine's adapter (Dawn): a quick
-// profile for finding which kernels dominate. Usage: npx tsx bench/profile-step.ts
+// Times the pieces of one training step on this machine's adapter (Dawn), to find which kernels
+// dominate. Usage: npm run bench:profile -- BATCH SEQ [tiny|small|shakespeare]
 import { encodePass, type Dispatch } from '../src/gpu/buffers';
 import { gptConfig } from '../src/gpu/config';
 import { requestGpuDevice } from '../src/gpu/device';
@@ -11,7 +11,7 @@ const ctx = await requestGpuDevice({ gpu: nodeGpu() });
 const device = ctx.device;
 const batch = Number(process.argv[2] ?? 8);
 const seq = Number(process.argv[3] ?? 64);
-const config = gptConfig('tiny', 65);
+const config = gptConfig((process.argv[4] ?? 'tiny') as 'tiny' | 'small' | 'shakespeare', 65);
 const model = new GpuGpt(device, { config, batchSize: batch, seqLen: seq });
 model.setParams(initParams(config, model.layout, 1));
 const rows = batch * seq;

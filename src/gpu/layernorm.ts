@@ -1,6 +1,7 @@
 // LayerNorm forward and backward (eps 1e-5, biased variance). One thread per row for the row
 // statistics; parameter gradients reduce over rows per channel in a fixed order.
 import { createKernel, createUniformU32, dispatch, type Binding, type Dispatch } from './buffers';
+import { kernelStrategy } from './strategy';
 
 const WG = 64;
 const DIMS = 'struct Dims { rows: u32, channels: u32, pad0: u32, pad1: u32 }';
@@ -118,6 +119,31 @@ fn main(@builtin(local_invocation_id) lid: vec3u, @builtin(workgroup_id) wid: ve
   }
 }`;
 
+/** Barrier-free variant for software adapters: one thread per channel walks every row. */
+export const LAYERNORM_PARAM_GRAD_DIRECT_WGSL = /* wgsl */ `
+${DIMS}
+@group(0) @binding(0) var<storage, read> dout: array<f32>;
+@group(0) @binding(1) var<storage, read> x: array<f32>;
+@group(0) @binding(2) var<storage, read> stats: array<f32>;
+@group(0) @binding(3) var<storage, read_write> dweight: array<f32>;
+@group(0) @binding(4) var<storage, read_write> dbias: array<f32>;
+@group(0) @binding(5) var<uniform> dims: Dims;
+
+@compute @workgroup_size(${WG})
+fn main(@builtin(global_invocation_id) gid: vec3u) {
+  let c = gid.x;
+  if (c >= dims.channels) { return; }
+  var dw = 0.0;
+  var db = 0.0;
+  for (var row = 0u; row < dims.rows; row++) {
+    let g = dout[row * dims.channels + c];
+    dw += g * (x[row * dims.channels + c] - stats[2u * row]) * stats[2u * row + 1u];
+    db += g;
+  }
+  dweight[c] += dw;
+  dbias[c] += db;
+}`;
+
 export interface LayerNormShape {
   rows: number;
   channels: number;
@@ -134,6 +160,8 @@ export function layerNormBackward(device: GPUDevice, s: LayerNormShape & { accum
   const label = s.accumulate ? 'layernorm.backward+acc' : 'layernorm.backward';
   return [
     dispatch(device, createKernel(device, label, layerNormBackwardWgsl(s.accumulate)), [dout, x, stats, weight, dx, u], Math.ceil(s.rows / WG)),
-    dispatch(device, createKernel(device, 'layernorm.paramGrad', LAYERNORM_PARAM_GRAD_WGSL), [dout, x, stats, dweight, dbias, u], s.channels),
+    kernelStrategy(device) === 'direct'
+      ? dispatch(device, createKernel(device, 'layernorm.paramGrad direct', LAYERNORM_PARAM_GRAD_DIRECT_WGSL), [dout, x, stats, dweight, dbias, u], Math.ceil(s.channels / WG))
+      : dispatch(device, createKernel(device, 'layernorm.paramGrad', LAYERNORM_PARAM_GRAD_WGSL), [dout, x, stats, dweight, dbias, u], s.channels),
   ];
 }

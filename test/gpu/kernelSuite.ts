@@ -3,7 +3,8 @@
 import { createStorageBuffer, readFloat32 } from '../../src/gpu/buffers';
 import type { GpuContext } from '../../src/gpu/device';
 import { GpuError, withGpuErrors } from '../../src/gpu/errors';
-import { createMatmul, matmulDispatch, matmulStrategy, setMatmulStrategy, type MatmulSpec } from '../../src/gpu/matmul';
+import { createMatmul, matmulDispatch, type MatmulSpec } from '../../src/gpu/matmul';
+import { kernelStrategy, setKernelStrategy, type KernelStrategy } from '../../src/gpu/strategy';
 import { encodePass } from '../../src/gpu/buffers';
 import { createSumReduction } from '../../src/gpu/reduce';
 import { randomFloats } from '../support/random';
@@ -120,14 +121,14 @@ async function checkMatmulVariant(device: GPUDevice, spec: Omit<MatmulSpec, 'bia
     for (const buf of [...buffers, biasBuffer]) buf?.destroy();
     return out;
   });
-  const name = `matmul ${spec.transA ? 'T' : 'N'}${spec.transB ? 'T' : 'N'}${spec.accumulate ? '+acc' : ''}${spec.withBias ? '+bias' : ''} ${m}x${k}·${k}x${n} (${matmulStrategy(device)})`;
+  const name = `matmul ${spec.transA ? 'T' : 'N'}${spec.transB ? 'T' : 'N'}${spec.accumulate ? '+acc' : ''}${spec.withBias ? '+bias' : ''} ${m}x${k}·${k}x${n} (${kernelStrategy(device)})`;
   checkClose(got, cpuMatmulVariant(spec, a, b, c0, bias), 1e-5 * Math.sqrt(k), name);
 }
 
 /** Every transpose/bias/accumulate variant, on shapes that are and are not multiples of 4 and 64. */
-async function checkAllMatmulVariants(device: GPUDevice, strategy: 'tiled' | 'direct'): Promise<void> {
-  const previous = matmulStrategy(device);
-  setMatmulStrategy(device, strategy);
+async function checkAllMatmulVariants(device: GPUDevice, strategy: KernelStrategy): Promise<void> {
+  const previous = kernelStrategy(device);
+  setKernelStrategy(device, strategy);
   try {
     let seed = 100;
     for (const [m, n, k] of [[68, 44, 20], [37, 29, 53], [64, 65, 128]]) {
@@ -135,7 +136,7 @@ async function checkAllMatmulVariants(device: GPUDevice, strategy: 'tiled' | 'di
         for (const transB of [false, true]) await checkMatmulVariant(device, { m, n, k, transA, transB, accumulate: transA, withBias: !transA && !transB }, seed++);
     }
   } finally {
-    setMatmulStrategy(device, previous);
+    setKernelStrategy(device, previous);
   }
 }
 
@@ -169,7 +170,7 @@ export const kernelCases: KernelCase[] = [
   },
   { name: 'matmul 64x64·64x64 matches the CPU', run: ({ device }) => checkMatmul(device, 64, 64, 64, 11) },
   { name: 'matmul with shapes off the tile grid (37x53·53x29) matches the CPU', run: ({ device }) => checkMatmul(device, 37, 29, 53, 12) },
-  { name: 'tiled matmul: every transpose, bias and accumulate variant matches the CPU', run: ({ device }) => checkAllMatmulVariants(device, 'tiled') },
+  { name: 'tiled matmul: every transpose, bias and accumulate variant matches the CPU', run: ({ device }) => checkAllMatmulVariants(device, 'shared') },
   { name: 'direct matmul: every transpose, bias and accumulate variant matches the CPU', run: ({ device }) => checkAllMatmulVariants(device, 'direct') },
   {
     name: 'an invalid WGSL shader becomes a thrown validation GpuError',

@@ -7,6 +7,7 @@ import { paramLayout, type ParamLayout } from '../../src/gpu/layout';
 import { estimateMemory, PresetTooLargeError } from '../../src/gpu/memoryPlan';
 import { GpuGpt } from '../../src/gpu/model';
 import { GpuSampler } from '../../src/gpu/sampler';
+import { kernelStrategy, setKernelStrategy, type KernelStrategy } from '../../src/gpu/strategy';
 import { clipScale, referenceAdamW, referenceBackward, referenceForward, referenceGradNorm, type Batch } from '../../src/gpu/reference';
 import { seededRandom } from '../support/random';
 import type { KernelCase } from './kernelSuite';
@@ -58,6 +59,17 @@ function checkTensor(name: string, got: Float32Array, want: ArrayLike<number>, o
   check(worst <= tol * Math.max(scale, 1e-8), `${name}: element ${at} got ${got[offset + at]}, want ${want[offset + at]} (max |want| ${scale.toExponential(2)}, relative error ${(worst / scale).toExponential(2)} > ${tol})`);
 }
 
+/** Builds the model under one kernel family (the choice is made when dispatches are recorded). */
+async function withStrategy(device: GPUDevice, strategy: KernelStrategy, work: () => Promise<void>): Promise<void> {
+  const previous = kernelStrategy(device);
+  setKernelStrategy(device, strategy);
+  try {
+    await work();
+  } finally {
+    setKernelStrategy(device, previous);
+  }
+}
+
 async function gradientsMatch(device: GPUDevice, batchSize: number, seqLen: number, microSteps: number): Promise<void> {
   const config = gptConfig('tiny', VOCAB);
   const layout = paramLayout(config);
@@ -93,8 +105,12 @@ async function gradientsMatch(device: GPUDevice, batchSize: number, seqLen: numb
 
 export const modelCases: KernelCase[] = [
   {
-    name: 'tiny GPT: logits, loss and every parameter gradient match the CPU reference',
-    run: ({ device }) => gradientsMatch(device, 2, 64, 1),
+    name: 'tiny GPT (workgroup-memory kernels): logits, loss and every parameter gradient match the CPU reference',
+    run: ({ device }) => withStrategy(device, 'shared', () => gradientsMatch(device, 2, 64, 1)),
+  },
+  {
+    name: 'tiny GPT (barrier-free kernels): logits, loss and every parameter gradient match the CPU reference',
+    run: ({ device }) => withStrategy(device, 'direct', () => gradientsMatch(device, 2, 64, 1)),
   },
   {
     name: 'tiny GPT: two accumulated microbatches (seq 40 < context) equal one batch of both',
