@@ -12,7 +12,7 @@ import { geluBackward } from './gelu';
 import { layerNormBackward } from './layernorm';
 import { paramLayout, tensor, TENSOR_ALIGN_FLOATS, type ParamLayout } from './layout';
 import { biasGradDispatch, matmulDispatch } from './matmul';
-import { assertFits } from './memoryPlan';
+import { assertFits, type MemoryEstimate } from './memoryPlan';
 import { createSumReduction } from './reduce';
 
 export interface GpuGptOptions {
@@ -44,15 +44,8 @@ interface MicroInputs {
   bucketRows: GPUBuffer;
 }
 
-/** Bytes this model allocated on the GPU, by purpose: for memory reports and limit errors. */
-export interface GpuMemory {
-  parameters: number;
-  optimizer: number;
-  gradients: number;
-  activations: number;
-  scratch: number;
-  total: number;
-}
+/** Bytes this model allocated on the GPU, by purpose (what estimateMemory predicts). */
+export type GpuMemory = Omit<MemoryEstimate, 'largestBuffer' | 'minimum'>;
 
 export class GpuGpt {
   readonly config: GptConfig;

@@ -1,5 +1,6 @@
 // CPU reference of the GPT-2 model, forward, backward and AdamW, in float64: the ground
 // truth the GPU kernels are tested against (same ops and layout as llm.c's train_gpt2.c).
+import type { AdamWHyper as GpuAdamWHyper } from './adamw';
 import { checkConfig, type GptConfig } from './config';
 import { tensor, type ParamLayout } from './layout';
 
@@ -54,13 +55,8 @@ export interface ForwardResult {
   cache: ForwardCache;
 }
 
-export interface AdamWHyper {
-  lr: number;
-  beta1: number;
-  beta2: number;
-  eps: number;
-  weightDecay: number;
-}
+/** The GPU optimizer's hyperparameters; clipping is applied by the caller via gradScale. */
+export type AdamWHyper = Omit<GpuAdamWHyper, 'maxGradNorm'>;
 
 const LN_EPS = 1e-5;
 const GELU_SCALE = Math.sqrt(2 / Math.PI);
