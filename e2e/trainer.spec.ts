@@ -1,6 +1,9 @@
 // The volunteer's whole single-peer loop in Chromium: start training tiny, watch the loss
-// fall, pause (checkpoint), reload, resume from the same step and parameters, sample text.
+// fall, pause (checkpoint), reload, resume from the same step and parameters, sample text,
+// export the model as ONNX and run the downloaded file in onnxruntime-web.
+import { readFileSync } from 'node:fs';
 import { expect, test } from '@playwright/test';
+import * as ort from 'onnxruntime-web';
 
 test.setTimeout(300_000);
 
@@ -41,4 +44,18 @@ test('train, pause, reload, resume with the same parameters, and sample', async 
   expect(((await output.textContent()) ?? '').length).toBeGreaterThan('ROMEO:'.length + 50);
   await page.getByTestId('pause').click();
   await expect(trainer).toHaveAttribute('data-state', 'paused', { timeout: 120_000 });
+
+  // Export at the paused step: the button downloads a file that onnxruntime-web runs.
+  const pausedStep = await page.getByTestId('checkpoint').getAttribute('data-step');
+  const download = page.waitForEvent('download');
+  await page.getByTestId('export-onnx').click();
+  const file = await download;
+  expect(file.suggestedFilename()).toBe(`tessera-tiny-step${pausedStep}.onnx`);
+  const bytes = readFileSync(await file.path());
+  expect(bytes.toString('latin1')).toContain('{"kind":"char","chars":"\\n !'); // the alphabet travels with the model
+  ort.env.wasm.numThreads = 1;
+  const session = await ort.InferenceSession.create(bytes);
+  const logits = (await session.run({ tokens: new ort.Tensor('int64', BigInt64Array.from([20n, 27n, 25n, 17n]), [1, 4]) })).logits;
+  expect(logits.dims).toEqual([1, 4, 65]);
+  expect([...(logits.data as Float32Array)].every(Number.isFinite)).toBe(true);
 });

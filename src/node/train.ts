@@ -11,6 +11,7 @@ import { GpuGpt } from '../gpu/model';
 import { nodeGpu } from '../gpu/nodeGpu';
 import { seededRandom } from '../gpu/random';
 import { runInnerLoop, type InnerLoopProgress } from '../train/innerLoop';
+import { exportOnnx, ONNX_OPSET } from '../train/onnxExport';
 import { ByteTokenizer, CharTokenizer, splitCorpus } from '../train/tokenizer';
 import { lossPlotSvg } from './lossPlot';
 
@@ -34,9 +35,11 @@ export interface TrainArgs {
   evalBatches: number;
   seed: number;
   out: string;
+  /** Also write the trained model as ONNX to this path. */
+  onnx?: string;
 }
 
-const USAGE = 'usage: npm run train -- [--preset tiny|small|shakespeare] [--steps N] [--corpus FILE] [--tokenizer char|byte] [--batch N] [--seq N] [--micro N] [--lr X] [--min-lr X] [--warmup N] [--eval-every N] [--eval-batches N] [--seed N] [--out DIR]';
+const USAGE = 'usage: npm run train -- [--preset tiny|small|shakespeare] [--steps N] [--corpus FILE] [--tokenizer char|byte] [--batch N] [--seq N] [--micro N] [--lr X] [--min-lr X] [--warmup N] [--eval-every N] [--eval-batches N] [--seed N] [--out DIR] [--onnx FILE]';
 
 export function parseTrainArgs(argv: string[]): TrainArgs {
   const flags = new Map<string, string>();
@@ -71,8 +74,9 @@ export function parseTrainArgs(argv: string[]): TrainArgs {
     evalBatches: num('eval-batches', 8),
     seed: num('seed', 1337),
     out: resolve(flags.get('out') ?? join(ROOT, 'runs', `${preset}-${new Date().toISOString().replace(/[:.]/g, '-')}`)),
+    ...(flags.has('onnx') ? { onnx: resolve(flags.get('onnx') ?? '') } : {}),
   };
-  for (const known of ['preset', 'corpus', 'tokenizer', 'out']) flags.delete(known);
+  for (const known of ['preset', 'corpus', 'tokenizer', 'out', 'onnx']) flags.delete(known);
   if (flags.size) throw new Error(`unknown option --${[...flags.keys()][0]}\n${USAGE}`);
   if (args.tokenizer !== 'char' && args.tokenizer !== 'byte') throw new Error(`--tokenizer must be char or byte, got "${args.tokenizer}"`);
   return args;
@@ -145,7 +149,13 @@ export async function train(args: TrainArgs, log: (line: string) => void = conso
       { label: 'train', color: '#2563eb', points: result.trainLosses },
       { label: 'validation', color: '#dc2626', points: result.valLosses },
     ]));
-    writeFileSync(join(args.out, 'params.f32'), await model.readParams());
+    const params = await model.readParams();
+    writeFileSync(join(args.out, 'params.f32'), params);
+    if (args.onnx) {
+      mkdirSync(dirname(args.onnx), { recursive: true });
+      writeFileSync(args.onnx, exportOnnx(config, model.layout, params, { tokenizer: tokenizer.toJSON(), preset: args.preset, step: result.stepsDone }));
+      log(`[train] wrote ${args.onnx} (ONNX opset ${ONNX_OPSET}: tokens int64 [batch, seq] → logits [batch, seq, ${config.vocabSize}])`);
+    }
     const valLoss = result.valLosses[result.valLosses.length - 1]?.loss ?? NaN;
     const summary = { preset: args.preset, config, tokenizer: tokenizer.toJSON(), args, stepsDone: result.stepsDone, tokens: result.tokens, seconds: result.milliseconds / 1000, finalValLoss: valLoss };
     writeFileSync(join(args.out, 'summary.json'), `${JSON.stringify(summary, null, 2)}\n`);

@@ -15,6 +15,7 @@ import { CheckpointError, decodeCheckpoint, encodeCheckpoint } from './checkpoin
 import { loadStoredCheckpoint, storeCheckpoint } from './checkpointStore';
 import { randomPages } from './dataPages';
 import { runInnerLoop } from './innerLoop';
+import { exportOnnx } from './onnxExport';
 import { CharTokenizer, splitCorpus, type EncodedCorpus } from './tokenizer';
 import type { PresetInfo, TrainerCommand, TrainerEvent } from './workerProtocol';
 
@@ -28,7 +29,7 @@ const PAGE_SHAPES: Record<PresetName, { batchSize: number; seqLen: number }> = {
 const WINDOW_STEPS = 20;
 const SCHEDULE = { maxLr: 2e-3, minLr: 1e-4, warmupSteps: 20, decaySteps: 5000 };
 
-const scope = self as unknown as { postMessage(event: TrainerEvent): void; onmessage: ((e: MessageEvent<TrainerCommand>) => void) | null };
+const scope = self as unknown as { postMessage(event: TrainerEvent, transfer?: Transferable[]): void; onmessage: ((e: MessageEvent<TrainerCommand>) => void) | null };
 const post = (event: TrainerEvent): void => scope.postMessage(event);
 
 interface Session {
@@ -213,12 +214,30 @@ async function sample(id: number, prompt: string, count: number, temperature: nu
   }
 }
 
+/** Reads the weights between steps (queue order makes the copy consistent) and ships the file. */
+async function exportModel(): Promise<void> {
+  const s = session;
+  if (!s) {
+    post({ type: 'error', title: 'Nothing to export yet', detail: 'There is no model in this tab until training starts.', actions: ['Press Start, then export.'] });
+    return;
+  }
+  try {
+    const step = s.step;
+    const params = await s.model.readParams();
+    const bytes = exportOnnx(s.model.config, s.model.layout, params, { tokenizer: s.corpus.tokenizer.toJSON(), preset: s.preset, step });
+    scope.postMessage({ type: 'export', fileName: `tessera-${s.preset}-step${step}.onnx`, step, bytes }, [bytes.buffer]);
+  } catch (err) {
+    reportError(err);
+  }
+}
+
 const clamp = (x: unknown, lo: number, hi: number, fallback: number): number => (typeof x === 'number' && Number.isFinite(x) ? Math.min(hi, Math.max(lo, x)) : fallback);
 
 scope.onmessage = (e) => {
   const cmd = e.data;
   if (cmd.type === 'start' && cmd.preset in PRESETS) void start(cmd.preset, cmd.resume === true);
   else if (cmd.type === 'pause' && session) session.stop = true;
+  else if (cmd.type === 'export') void exportModel();
   else if (cmd.type === 'sample') {
     const prompt = typeof cmd.prompt === 'string' ? cmd.prompt.slice(0, 2000) : '';
     void sample(clamp(cmd.id, 0, Number.MAX_SAFE_INTEGER, 0), prompt, Math.round(clamp(cmd.count, 1, 2000, 200)), clamp(cmd.temperature, 0.01, 5, 1), Math.round(clamp(cmd.topK, 0, 1000, 0)));

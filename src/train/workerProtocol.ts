@@ -5,7 +5,9 @@ import type { PresetName } from '../gpu/config';
 export type TrainerCommand =
   | { type: 'start'; preset: PresetName; resume: boolean }
   | { type: 'pause' }
-  | { type: 'sample'; id: number; prompt: string; count: number; temperature: number; topK: number };
+  | { type: 'sample'; id: number; prompt: string; count: number; temperature: number; topK: number }
+  /** The current weights as an ONNX file (answered by an 'export' event). */
+  | { type: 'export' };
 
 export type TrainerState = 'starting' | 'idle' | 'loading' | 'training' | 'paused' | 'error';
 
@@ -27,4 +29,5 @@ export type TrainerEvent =
   | { type: 'checkpoint'; step: number; hash: string }
   | { type: 'resumed'; step: number; hash: string }
   | { type: 'sample'; id: number; text: string; done: boolean }
+  | { type: 'export'; fileName: string; step: number; bytes: Uint8Array }
   | { type: 'error'; title: string; detail: string; actions: string[] };

@@ -88,6 +88,17 @@ export function TrainerPanel(): ReactNode {
         </p>
       )}
       <LossChart train={t.train} val={t.val} />
+      <div className="controls">
+        <button type="button" onClick={t.exportOnnx} disabled={!t.checkpoint && !t.resumed && t.state !== 'training'} data-testid="export-onnx">
+          Export model (ONNX)
+        </button>
+        {t.exported && (
+          <a href={t.exported.url} download={t.exported.fileName} data-testid="onnx-download" data-step={t.exported.step}>
+            Download {t.exported.fileName} ({formatLimit(t.exported.bytes, 'bytes')})
+          </a>
+        )}
+      </div>
+      <p className="note">The ONNX file runs in onnxruntime (web, Node or Python): input <code>tokens</code> int64 [batch, seq], output <code>logits</code> [batch, seq, vocab]; the alphabet is in its metadata.</p>
       <SampleBox onSample={t.sample} sample={t.sampleOutput} />
     </section>
   );

@@ -21,9 +21,11 @@ export interface TrainerView {
   resumed?: { step: number; hash: string };
   error?: Extract<TrainerEvent, { type: 'error' }>;
   sampleOutput?: { text: string; done: boolean };
+  /** The last exported ONNX file, as an object URL the page offers for download. */
+  exported?: { url: string; fileName: string; step: number; bytes: number };
 }
 
-export function useTrainer(): TrainerView & { start(preset: PresetName): void; pause(): void; sample(prompt: string, count: number, temperature: number, topK: number): void } {
+export function useTrainer(): TrainerView & { start(preset: PresetName): void; pause(): void; exportOnnx(): void; sample(prompt: string, count: number, temperature: number, topK: number): void } {
   const worker = useRef<Worker | null>(null);
   const sampleId = useRef(0);
   const [view, setView] = useState<TrainerView>({ state: 'starting', presets: [], train: [], val: [] });
@@ -31,9 +33,25 @@ export function useTrainer(): TrainerView & { start(preset: PresetName): void; p
   useEffect(() => {
     const w = new Worker(new URL('../train/trainerWorker.ts', import.meta.url), { type: 'module' });
     worker.current = w;
-    w.onmessage = (e: MessageEvent<TrainerEvent>) => setView((v) => reduce(v, e.data, sampleId.current));
+    let exportedUrl: string | undefined;
+    w.onmessage = (e: MessageEvent<TrainerEvent>) => {
+      const event = e.data;
+      if (event.type === 'export') {
+        // One file at a time: release the previous object URL before making the next.
+        if (exportedUrl) URL.revokeObjectURL(exportedUrl);
+        const url = URL.createObjectURL(new Blob([event.bytes as Uint8Array<ArrayBuffer>], { type: 'application/octet-stream' }));
+        exportedUrl = url;
+        // Start the download at once, as any "Export" button does; the link stays for a retry.
+        const a = document.createElement('a');
+        a.href = url;
+        a.download = event.fileName;
+        a.click();
+        setView((v) => ({ ...v, exported: { url, fileName: event.fileName, step: event.step, bytes: event.bytes.length } }));
+      } else setView((v) => reduce(v, event, sampleId.current));
+    };
     w.onerror = (e) => setView((v) => ({ ...v, state: 'error', error: { type: 'error', title: 'The trainer could not start', detail: e.message || 'the worker script failed to load', actions: ['Reload the page.'] } }));
     return () => {
+      if (exportedUrl) URL.revokeObjectURL(exportedUrl);
       w.terminate();
       worker.current = null;
     };
@@ -47,6 +65,7 @@ export function useTrainer(): TrainerView & { start(preset: PresetName): void; p
       send({ type: 'start', preset, resume: true });
     },
     pause: () => send({ type: 'pause' }),
+    exportOnnx: () => send({ type: 'export' }),
     sample: (prompt, count, temperature, topK) => {
       sampleId.current += 1;
       setView((v) => ({ ...v, sampleOutput: { text: '', done: false } }));
@@ -71,6 +90,8 @@ function reduce(v: TrainerView, e: TrainerEvent, currentSample: number): Trainer
       return { ...v, resumed: { step: e.step, hash: e.hash } };
     case 'sample':
       return e.id === currentSample ? { ...v, sampleOutput: { text: e.text, done: e.done } } : v;
+    case 'export':
+      return v; // handled in onmessage: it makes an object URL, which a pure reducer must not
     case 'error':
       return { ...v, error: e };
   }

@@ -3,6 +3,7 @@
 import { mkdtempSync, readFileSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import * as ort from 'onnxruntime-web';
 import { describe, expect, it } from 'vitest';
 import { parseTrainArgs, train } from '../../src/node/train';
 
@@ -19,16 +20,23 @@ describe('npm run train', () => {
   it('trains a few steps and writes the loss curve, plot, parameters and summary', async () => {
     const out = mkdtempSync(join(tmpdir(), 'tessera-train-'));
     const lines: string[] = [];
-    const args = parseTrainArgs(['--preset', 'tiny', '--steps', '6', '--batch', '1', '--seq', '16', '--eval-every', '3', '--eval-batches', '1', '--out', out]);
+    const args = parseTrainArgs(['--preset', 'tiny', '--steps', '6', '--batch', '1', '--seq', '16', '--eval-every', '3', '--eval-batches', '1', '--out', out, '--onnx', join(out, 'model.onnx')]);
     const { valLoss } = await train(args, (l) => lines.push(l));
     expect(Number.isFinite(valLoss)).toBe(true);
     const csv = readFileSync(join(out, 'loss.csv'), 'utf8').trim().split('\n');
     expect(csv[0]).toBe('step,train_loss,val_loss');
     expect(csv[csv.length - 1]).toMatch(/^6,[\d.]+,[\d.]+$/);
     expect(readFileSync(join(out, 'loss.svg'), 'utf8')).toMatch(/^<svg[\s\S]*<polyline[\s\S]*<\/svg>$/);
-    const summary = JSON.parse(readFileSync(join(out, 'summary.json'), 'utf8')) as { stepsDone: number; tokens: number; finalValLoss: number };
+    const summary = JSON.parse(readFileSync(join(out, 'summary.json'), 'utf8')) as { stepsDone: number; tokens: number; finalValLoss: number; config: { vocabSize: number } };
     expect(summary).toMatchObject({ stepsDone: 6, tokens: 96, finalValLoss: valLoss });
     expect(statSync(join(out, 'params.f32')).size % 4).toBe(0);
     expect(lines.join('\n')).toMatch(/final validation loss/);
+    // --onnx: the file loads in onnxruntime-web and maps tokens to logits over the vocabulary.
+    const vocab = summary.config.vocabSize;
+    const session = await ort.InferenceSession.create(readFileSync(join(out, 'model.onnx')));
+    const logits = (await session.run({ tokens: new ort.Tensor('int64', new BigInt64Array(4), [1, 4]) })).logits;
+    expect(logits.dims).toEqual([1, 4, vocab]);
+    expect([...(logits.data as Float32Array)].every(Number.isFinite)).toBe(true);
+    expect(lines.join('\n')).toMatch(/wrote .*model\.onnx \(ONNX opset 17/);
   });
 });
