@@ -7,6 +7,7 @@ import { createMatmul, matmulDispatch, type MatmulSpec } from '../../src/gpu/mat
 import { kernelStrategy, setKernelStrategy, type KernelStrategy } from '../../src/gpu/strategy';
 import { encodePass } from '../../src/gpu/buffers';
 import { createSumReduction } from '../../src/gpu/reduce';
+import { createGpuTopK, topKCpu, type TopKChunk } from '../../src/gpu/topk';
 import { randomFloats } from '../support/random';
 
 export interface SuiteEnv {
@@ -151,7 +152,41 @@ async function expectGpuError(work: () => Promise<unknown>, kind: GpuError['kind
   throw new Error(`${what}: no error was thrown`);
 }
 
+/** The selection rule written the slow, obvious way: sort by |x| descending, then index. */
+function bruteTopK(values: Float32Array, chunks: readonly TopKChunk[]): number[] {
+  return chunks.flatMap((c) => {
+    const idx = Array.from({ length: c.rows * c.cols }, (_, j) => j);
+    const at = (j: number): number => Math.abs(values[c.offset + Math.floor(j / c.cols) * c.stride + (j % c.cols)]);
+    return idx.sort((a, b) => at(b) - at(a) || a - b).slice(0, c.k).sort((a, b) => a - b);
+  });
+}
+
+/** Random values with many exact ties (including ±0 and ±x), over 2-D blocks of a 70×72 matrix. */
+async function checkTopK(device: GPUDevice): Promise<void> {
+  const values = randomFloats(70 * 72 + 100, 21).map((v, i) => (i % 3 === 0 ? Math.round(v * 4) / 4 : v) * (i % 7 === 0 ? -1 : 1));
+  values[5] = -0;
+  const chunks: TopKChunk[] = [
+    { offset: 0, rows: 64, cols: 64, stride: 72, k: 64 },
+    { offset: 64, rows: 64, cols: 8, stride: 72, k: 8 },
+    { offset: 64 * 72, rows: 6, cols: 64, stride: 72, k: 6 },
+    { offset: 64 * 72 + 64, rows: 6, cols: 8, stride: 72, k: 48 },
+    { offset: 70 * 72, rows: 1, cols: 100, stride: 100, k: 1 },
+  ];
+  const want = bruteTopK(values, chunks);
+  const cpu = topKCpu(values, chunks);
+  check(cpu.join() === want.join(), 'CPU top-k differs from the brute-force rule');
+  const gpu = createGpuTopK(device, chunks, values.length);
+  try {
+    const got = await gpu.run(values);
+    const diff = [...got].findIndex((v, i) => v !== cpu[i]);
+    check(diff < 0, `GPU top-k differs from the CPU at output ${diff}: ${got[diff]} vs ${cpu[diff]}`);
+  } finally {
+    gpu.destroy();
+  }
+}
+
 export const kernelCases: KernelCase[] = [
+  { name: 'chunked top-k on the GPU equals the CPU rule, ties and edge blocks included', run: ({ device }) => checkTopK(device) },
   { name: 'sum reduction of 100003 floats matches the CPU', run: ({ device }) => checkSum(device, 100_003, 1) },
   {
     name: 'sum reduction of awkward sizes (1, 255, 257, 65537) matches the CPU',

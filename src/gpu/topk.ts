@@ -1,0 +1,131 @@
+// Chunked top-k by magnitude, on the GPU (WGSL) and on the CPU with identical results: for each
+// chunk (a 2-D block of a row-major tensor) the k entries of largest |x|, ties to the lower index.
+import { createKernel, createStorageBuffer, createUniformU32, dispatch, encodePass, readFloat32 } from './buffers';
+
+/** One chunk: element j (j < rows·cols) lives at offset + ⌊j / cols⌋·stride + j mod cols. */
+export interface TopKChunk {
+  offset: number;
+  rows: number;
+  cols: number;
+  stride: number;
+  /** How many entries to keep, 1 ≤ k ≤ rows·cols. */
+  k: number;
+}
+
+/** Output position of each chunk's k indices in the concatenated result. */
+export function topKOffsets(chunks: readonly TopKChunk[]): Uint32Array {
+  const out = new Uint32Array(chunks.length + 1);
+  chunks.forEach((c, i) => (out[i + 1] = out[i] + c.k));
+  return out;
+}
+
+function checkChunks(chunks: readonly TopKChunk[], length: number): void {
+  for (const c of chunks) {
+    const n = c.rows * c.cols;
+    if (!(c.k >= 1 && c.k <= n) || c.cols > c.stride || c.offset + (c.rows - 1) * c.stride + c.cols > length) throw new RangeError(`bad top-k chunk ${JSON.stringify(c)} for ${length} values`);
+  }
+}
+
+/**
+ * The CPU spec. Magnitudes compare as the float's bits with the sign cleared: that order is
+ * |x|'s order for every finite float, and it is what the GPU compares, so results are equal.
+ * Returns chunk-local indices, ascending within each chunk, chunks concatenated.
+ */
+export function topKCpu(values: Float32Array, chunks: readonly TopKChunk[]): Uint32Array {
+  checkChunks(chunks, values.length);
+  const bits = new Uint32Array(values.buffer, values.byteOffset, values.length);
+  const offsets = topKOffsets(chunks);
+  const out = new Uint32Array(offsets[chunks.length]);
+  chunks.forEach((c, ci) => {
+    const n = c.rows * c.cols;
+    const mag = new Uint32Array(n);
+    for (let j = 0; j < n; j++) mag[j] = bits[c.offset + Math.floor(j / c.cols) * c.stride + (j % c.cols)] & 0x7fffffff;
+    const order = Array.from({ length: n }, (_, j) => j).sort((a, b) => mag[b] - mag[a] || a - b);
+    const kept = order.slice(0, c.k).sort((a, b) => a - b);
+    out.set(kept, offsets[ci]);
+  });
+  return out;
+}
+
+/**
+ * One thread per chunk: a bitwise search for the k-th largest magnitude T (31 counting passes),
+ * then one ordered pass keeping every entry above T and the first ones equal to T. No
+ * atomics and no barriers, so the result is the CPU spec's exactly.
+ */
+const TOPK_WGSL = /* wgsl */ `
+struct Chunk { offset: u32, rows: u32, cols: u32, stride: u32, k: u32, out: u32, pad0: u32, pad1: u32 }
+@group(0) @binding(0) var<storage, read> values: array<u32>;
+@group(0) @binding(1) var<storage, read> chunks: array<Chunk>;
+@group(0) @binding(2) var<storage, read_write> result: array<u32>;
+@group(0) @binding(3) var<uniform> params: vec4<u32>; // x: chunk count
+
+fn mag(c: Chunk, j: u32) -> u32 {
+  return values[c.offset + (j / c.cols) * c.stride + j % c.cols] & 0x7fffffffu;
+}
+
+@compute @workgroup_size(64)
+fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) groups: vec3u) {
+  let id = gid.x + gid.y * groups.x * 64u;
+  if (id >= params.x) { return; }
+  let c = chunks[id];
+  let n = c.rows * c.cols;
+  var threshold = 0u;
+  for (var bit = 30; bit >= 0; bit--) {
+    let candidate = threshold | (1u << u32(bit));
+    var count = 0u;
+    for (var j = 0u; j < n; j++) {
+      if (mag(c, j) >= candidate) { count++; }
+    }
+    if (count >= c.k) { threshold = candidate; }
+  }
+  var above = 0u;
+  for (var j = 0u; j < n; j++) {
+    if (mag(c, j) > threshold) { above++; }
+  }
+  var ties = c.k - above;
+  var w = c.out;
+  for (var j = 0u; j < n; j++) {
+    let m = mag(c, j);
+    if (m > threshold || (m == threshold && ties > 0u)) {
+      if (m == threshold) { ties--; }
+      result[w] = j;
+      w++;
+    }
+  }
+}`;
+
+export interface GpuTopK {
+  /** Top-k of `values` (length = the `length` given at creation), as topKCpu returns it. */
+  run(values: Float32Array): Promise<Uint32Array>;
+  destroy(): void;
+}
+
+/** Builds buffers and the pipeline once for a fixed chunk plan over `length` floats. */
+export function createGpuTopK(device: GPUDevice, chunks: readonly TopKChunk[], length: number): GpuTopK {
+  checkChunks(chunks, length);
+  const offsets = topKOffsets(chunks);
+  const table = new Uint32Array(chunks.length * 8);
+  chunks.forEach((c, i) => table.set([c.offset, c.rows, c.cols, c.stride, c.k, offsets[i]], i * 8));
+  const total = offsets[chunks.length];
+  const values = createStorageBuffer(device, length * 4, 'topk.values');
+  const chunkBuffer = createStorageBuffer(device, table, 'topk.chunks');
+  const result = createStorageBuffer(device, total * 4, 'topk.result');
+  const params = createUniformU32(device, [chunks.length], 'topk.params');
+  const groups = Math.max(1, Math.ceil(chunks.length / 64));
+  const [x, y] = groups > 65535 ? [65535, Math.ceil(groups / 65535)] : [groups, 1];
+  const d = dispatch(device, createKernel(device, 'topk', TOPK_WGSL), [values, chunkBuffer, result, params], x, y);
+  return {
+    async run(input) {
+      if (input.length !== length) throw new RangeError(`top-k expects ${length} values, got ${input.length}`);
+      device.queue.writeBuffer(values, 0, input.buffer, input.byteOffset, input.byteLength);
+      const encoder = device.createCommandEncoder({ label: 'topk' });
+      encodePass(encoder, [d], 'topk');
+      device.queue.submit([encoder.finish()]);
+      const raw = await readFloat32(device, result, total);
+      return new Uint32Array(raw.buffer);
+    },
+    destroy() {
+      for (const b of [values, chunkBuffer, result, params]) b.destroy();
+    },
+  };
+}
