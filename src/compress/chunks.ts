@@ -2,6 +2,7 @@
 // runs of vectorChunk elements (edge chunks smaller), with k per chunk scaled to its size.
 import type { ParamLayout } from '../gpu/layout';
 import type { TopKChunk } from '../gpu/topk';
+import type { IndexCoding } from './indexCoding';
 
 export interface SparseLoCoParams {
   /** Error-feedback decay: e ← β·e + Δ. */
@@ -16,10 +17,12 @@ export interface SparseLoCoParams {
   valueBits: number;
   /** Bits per chunk-local index; 2^indexBits must cover the largest chunk. */
   indexBits: number;
+  /** 'packed': indexBits per index (Templar's format); 'rice': Rice-coded gaps, ≈ 40 % fewer bits. */
+  indexCoding: IndexCoding;
 }
 
-/** Templar's Covenant-72B settings (see docs/PROTOCOL.md). */
-export const DEFAULT_SPARSELOCO: SparseLoCoParams = { beta: 0.95, blockSide: 64, vectorChunk: 4096, topK: 64, valueBits: 2, indexBits: 12 };
+/** Templar's Covenant-72B settings (see docs/PROTOCOL.md), with Rice-coded indices. */
+export const DEFAULT_SPARSELOCO: SparseLoCoParams = { beta: 0.95, blockSide: 64, vectorChunk: 4096, topK: 64, valueBits: 2, indexBits: 12, indexCoding: 'rice' };
 
 export interface ChunkPlan {
   params: SparseLoCoParams;
@@ -36,10 +39,11 @@ export interface ChunkPlan {
 }
 
 export function checkParams(p: SparseLoCoParams): SparseLoCoParams {
-  const int = (name: keyof SparseLoCoParams, lo: number, hi: number): void => {
+  const int = (name: Exclude<keyof SparseLoCoParams, 'indexCoding'>, lo: number, hi: number): void => {
     const v = p[name];
     if (!Number.isInteger(v) || v < lo || v > hi) throw new RangeError(`SparseLoCo ${name} must be an integer in [${lo}, ${hi}], got ${v}`);
   };
+  if (p.indexCoding !== 'packed' && p.indexCoding !== 'rice') throw new RangeError(`SparseLoCo indexCoding must be packed or rice, got ${String(p.indexCoding)}`);
   if (!(p.beta >= 0 && p.beta <= 1)) throw new RangeError(`SparseLoCo beta must be in [0, 1], got ${p.beta}`);
   int('blockSide', 1, 4096);
   int('vectorChunk', 1, 1 << 24);
@@ -87,7 +91,7 @@ export function chunkPlan(layout: ParamLayout, params: SparseLoCoParams = DEFAUL
   const keptBefore = new Uint32Array(chunks.length + 1);
   chunks.forEach((c, i) => (keptBefore[i + 1] = keptBefore[i] + c.k));
   const table = layout.tensors.map((t) => `${t.name}[${t.shape.join('x')}]@${t.offset}`).join(';');
-  const fingerprint = fnv1a(`${table}|${p.blockSide},${p.vectorChunk},${p.topK},${p.valueBits},${p.indexBits}`);
+  const fingerprint = fnv1a(`${table}|${p.blockSide},${p.vectorChunk},${p.topK},${p.valueBits},${p.indexBits},${p.indexCoding}`);
   return { params: p, chunks, tensorChunks, keptBefore, kept: keptBefore[chunks.length], tensorCount: layout.tensors.length, fingerprint };
 }
 

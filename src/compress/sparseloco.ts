@@ -2,6 +2,7 @@
 // packed indices, and a decoder that treats every payload as hostile (docs/PROTOCOL.md).
 import { topKCpu } from '../gpu/topk';
 import { flatIndex, type ChunkPlan } from './chunks';
+import { BitReader, BitStreamError, BitWriter, maxIndexBytes, readIndices, writeIndices, type IndexCoding } from './indexCoding';
 
 export type CodecErrorCode =
   | 'truncated'
@@ -36,14 +37,20 @@ export interface SparseUpdate {
 export const SPARSELOCO_VERSION = 1;
 /** 'TSLC' */
 const MAGIC = [0x54, 0x53, 0x4c, 0x43];
-export const SPARSELOCO_HEADER_BYTES = 28;
+export const SPARSELOCO_HEADER_BYTES = 32;
 /** Codebook entries beyond this are refused: no honest pseudo-gradient is near it. */
 export const MAX_CODEBOOK_MAGNITUDE = 1e4;
+const CODINGS: readonly IndexCoding[] = ['packed', 'rice'];
 
-/** Exact byte size of every payload for this plan; anything else is refused before parsing. */
-export function payloadBytes(plan: ChunkPlan): number {
-  const { valueBits, indexBits } = plan.params;
-  return SPARSELOCO_HEADER_BYTES + plan.tensorCount * 2 ** valueBits * 4 + Math.ceil((plan.kept * indexBits) / 8) + Math.ceil((plan.kept * valueBits) / 8);
+function fixedBytes(plan: ChunkPlan): { codebooks: number; values: number } {
+  const { valueBits } = plan.params;
+  return { codebooks: plan.tensorCount * 2 ** valueBits * 4, values: Math.ceil((plan.kept * valueBits) / 8) };
+}
+
+/** The largest valid payload for this plan (exact size for packed indices): the receive cap. */
+export function maxPayloadBytes(plan: ChunkPlan): number {
+  const { codebooks, values } = fixedBytes(plan);
+  return SPARSELOCO_HEADER_BYTES + codebooks + maxIndexBytes(plan.chunks, plan.params.indexCoding, plan.params.indexBits) + values;
 }
 
 // ---------------------------------------------------------------------------------------
@@ -81,44 +88,6 @@ export function quantise(values: Float32Array, bins: number): Quantised {
   // An empty bin is never referenced; its centre keeps the table finite and canonical.
   for (let b = 0; b < bins; b++) codebook[b] = counts[b] ? sums[b] / counts[b] : lo + (b + 0.5) * width;
   return { codebook, codes };
-}
-
-// ---------------------------------------------------------------------------------------
-// Bit packing, least significant bit first.
-
-function packBits(out: Uint8Array, at: number, values: ArrayLike<number>, bits: number): number {
-  let acc = 0;
-  let held = 0;
-  for (let i = 0; i < values.length; i++) {
-    acc |= values[i] << held;
-    held += bits;
-    while (held >= 8) {
-      out[at++] = acc & 0xff;
-      acc >>>= 8;
-      held -= 8;
-    }
-  }
-  if (held > 0) out[at++] = acc & 0xff;
-  return at;
-}
-
-/** Reads `count` fields; the unused high bits of the last byte must be zero (one encoding per content). */
-function unpackBits(bytes: Uint8Array, at: number, count: number, bits: number): { fields: Uint32Array; end: number } {
-  const fields = new Uint32Array(count);
-  const mask = 2 ** bits - 1;
-  let acc = 0;
-  let held = 0;
-  for (let i = 0; i < count; i++) {
-    while (held < bits) {
-      acc += bytes[at++] * 2 ** held;
-      held += 8;
-    }
-    fields[i] = acc % (mask + 1);
-    acc = Math.floor(acc / (mask + 1));
-    held -= bits;
-  }
-  if (acc !== 0) throw new CodecError('non-canonical', 'padding bits after the last field are not zero');
-  return { fields, end: at };
 }
 
 // ---------------------------------------------------------------------------------------
@@ -183,24 +152,28 @@ function quantiseSelection(plan: ChunkPlan, e: Float32Array, local: Uint32Array)
 
 export function packSparseLoCo(plan: ChunkPlan, local: Uint32Array, codes: Uint8Array, codebooks: Float32Array): Uint8Array {
   const p = plan.params;
-  const out = new Uint8Array(payloadBytes(plan));
+  const indexStream = writeIndices(plan.chunks, local, p.indexCoding, p.indexBits);
+  const valueStream = new BitWriter();
+  for (const c of codes) valueStream.write(c, p.valueBits);
+  const values = valueStream.finish();
+  const out = new Uint8Array(SPARSELOCO_HEADER_BYTES + codebooks.length * 4 + indexStream.length + values.length);
   const view = new DataView(out.buffer);
   out.set(MAGIC, 0);
-  out.set([SPARSELOCO_VERSION, p.valueBits, p.indexBits, 0], 4);
+  out.set([SPARSELOCO_VERSION, p.valueBits, p.indexBits, CODINGS.indexOf(p.indexCoding)], 4);
   view.setUint16(8, p.blockSide, true);
   view.setUint16(10, p.topK, true);
   view.setUint32(12, p.vectorChunk, true);
   view.setUint32(16, plan.tensorCount, true);
   view.setUint32(20, plan.fingerprint, true);
   view.setUint32(24, plan.kept, true);
+  view.setUint32(28, indexStream.length, true);
   let at = SPARSELOCO_HEADER_BYTES;
   for (const v of codebooks) {
     view.setFloat32(at, v, true);
     at += 4;
   }
-  at = packBits(out, at, local, p.indexBits);
-  at = packBits(out, at, codes, p.valueBits);
-  if (at !== out.length) throw new Error(`internal: packed ${at} bytes, expected ${out.length}`);
+  out.set(indexStream, at);
+  out.set(values, at + indexStream.length);
   return out;
 }
 
@@ -208,15 +181,16 @@ export function packSparseLoCo(plan: ChunkPlan, local: Uint32Array, codes: Uint8
 // Decoding untrusted bytes. Nothing the payload says decides an allocation size: every
 // length comes from the plan (the model and the run's params), checked before parsing.
 
-function checkHeader(bytes: Uint8Array, plan: ChunkPlan): void {
-  const expected = payloadBytes(plan);
+/** Checks the header against the plan; returns the index stream's length. */
+function checkHeader(bytes: Uint8Array, plan: ChunkPlan): number {
+  if (bytes.length > maxPayloadBytes(plan)) throw new CodecError('oversized', `${bytes.length} bytes, at most ${maxPayloadBytes(plan)} for this model`);
   if (bytes.length < SPARSELOCO_HEADER_BYTES) throw new CodecError('truncated', `${bytes.length} bytes is shorter than the ${SPARSELOCO_HEADER_BYTES}-byte header`);
   if (MAGIC.some((m, i) => bytes[i] !== m)) throw new CodecError('bad-magic', 'not a SparseLoCo payload');
   if (bytes[4] !== SPARSELOCO_VERSION) throw new CodecError('unknown-version', `version ${bytes[4]}, this peer speaks ${SPARSELOCO_VERSION}`);
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const p = plan.params;
   const got = [bytes[5], bytes[6], bytes[7], view.getUint16(8, true), view.getUint16(10, true), view.getUint32(12, true)];
-  const want = [p.valueBits, p.indexBits, 0, p.blockSide, p.topK, p.vectorChunk];
+  const want = [p.valueBits, p.indexBits, CODINGS.indexOf(p.indexCoding), p.blockSide, p.topK, p.vectorChunk];
   if (got.some((g, i) => g !== want[i])) throw new CodecError('wrong-params', `codec params ${got.join('/')} differ from the run's ${want.join('/')}`);
   const tensors = view.getUint32(16, true);
   const fingerprint = view.getUint32(20, true);
@@ -224,8 +198,12 @@ function checkHeader(bytes: Uint8Array, plan: ChunkPlan): void {
   if (tensors !== plan.tensorCount || fingerprint !== plan.fingerprint || kept !== plan.kept) {
     throw new CodecError('wrong-tensor-table', `payload is for ${tensors} tensors (table ${fingerprint.toString(16)}, ${kept} entries); this model has ${plan.tensorCount} (table ${plan.fingerprint.toString(16)}, ${plan.kept} entries)`);
   }
-  if (bytes.length < expected) throw new CodecError('truncated', `${bytes.length} bytes, expected exactly ${expected}`);
-  if (bytes.length > expected) throw new CodecError('oversized', `${bytes.length} bytes, expected exactly ${expected}`);
+  const indexBytes = view.getUint32(28, true);
+  const { codebooks, values } = fixedBytes(plan);
+  const expected = SPARSELOCO_HEADER_BYTES + codebooks + indexBytes + values;
+  if (bytes.length < expected) throw new CodecError('truncated', `${bytes.length} bytes, the header promises ${expected}`);
+  if (bytes.length > expected) throw new CodecError('oversized', `${bytes.length} bytes, the header promises ${expected}`);
+  return indexBytes;
 }
 
 function readCodebooks(bytes: Uint8Array, plan: ChunkPlan): Float32Array {
@@ -239,28 +217,36 @@ function readCodebooks(bytes: Uint8Array, plan: ChunkPlan): Float32Array {
   return codebooks;
 }
 
+function readStreams(bytes: Uint8Array, plan: ChunkPlan, start: number, indexBytes: number): { local: Uint32Array; codes: Uint8Array } {
+  const p = plan.params;
+  try {
+    const local = readIndices(bytes, start, start + indexBytes, plan.chunks, plan.kept, p.indexCoding, p.indexBits);
+    const reader = new BitReader(bytes, start + indexBytes, bytes.length);
+    const codes = new Uint8Array(plan.kept);
+    for (let i = 0; i < plan.kept; i++) codes[i] = reader.read(p.valueBits);
+    reader.finish();
+    return { local, codes };
+  } catch (err) {
+    if (err instanceof BitStreamError) throw new CodecError(err.reason, err.message);
+    throw err;
+  }
+}
+
 /** Decodes a payload for `plan`'s model, or throws CodecError; never returns partial data. */
 export function decodeSparseLoCo(bytes: Uint8Array, plan: ChunkPlan): SparseUpdate {
-  checkHeader(bytes, plan);
-  const p = plan.params;
-  const bins = 2 ** p.valueBits;
+  const indexBytes = checkHeader(bytes, plan);
+  const bins = 2 ** plan.params.valueBits;
   const codebooks = readCodebooks(bytes, plan);
-  const start = SPARSELOCO_HEADER_BYTES + codebooks.length * 4;
-  const { fields: local, end } = unpackBits(bytes, start, plan.kept, p.indexBits);
-  const { fields: codes } = unpackBits(bytes, end, plan.kept, p.valueBits);
+  const { local, codes } = readStreams(bytes, plan, SPARSELOCO_HEADER_BYTES + codebooks.length * 4, indexBytes);
   const indices = new Uint32Array(plan.kept);
   const values = new Float32Array(plan.kept);
-  let tensor = 0;
-  plan.chunks.forEach((c, ci) => {
-    while (ci >= plan.tensorChunks[tensor + 1]) tensor++;
-    const n = c.rows * c.cols;
-    for (let i = plan.keptBefore[ci]; i < plan.keptBefore[ci + 1]; i++) {
-      const j = local[i];
-      if (j >= n) throw new CodecError('index-out-of-range', `chunk ${ci} has ${n} elements, index ${j}`);
-      if (i > plan.keptBefore[ci] && j <= local[i - 1]) throw new CodecError(j === local[i - 1] ? 'duplicate-index' : 'unsorted-index', `chunk ${ci}: index ${j} after ${local[i - 1]}`);
-      indices[i] = flatIndex(c, j);
-      values[i] = codebooks[tensor * bins + codes[i]];
+  for (let t = 0; t < plan.tensorCount; t++) {
+    for (let ci = plan.tensorChunks[t]; ci < plan.tensorChunks[t + 1]; ci++) {
+      for (let i = plan.keptBefore[ci]; i < plan.keptBefore[ci + 1]; i++) {
+        indices[i] = flatIndex(plan.chunks[ci], local[i]);
+        values[i] = codebooks[t * bins + codes[i]];
+      }
     }
-  });
+  }
   return { indices, values };
 }
