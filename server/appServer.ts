@@ -20,6 +20,8 @@ const MIME: Record<string, string> = {
 export interface AppServerOptions {
   distDir: string;
   log?: (event: Record<string, unknown>) => void;
+  /** Extra fields for /healthz (e.g. the signaling endpoint's room and peer counts). */
+  health?: () => Record<string, unknown>;
 }
 
 export function createAppServer(options: AppServerOptions): Server {
@@ -32,7 +34,7 @@ export function createAppServer(options: AppServerOptions): Server {
   return createServer((req: IncomingMessage, res: ServerResponse) => {
     const url = new URL(req.url ?? '/', 'http://localhost');
     if (req.method !== 'GET' && req.method !== 'HEAD') return send(res, 405, 'text/plain', 'method not allowed');
-    if (url.pathname === '/healthz') return send(res, 200, 'application/json', JSON.stringify({ ok: true, uptimeSeconds: Math.round((Date.now() - started) / 1000) }));
+    if (url.pathname === '/healthz') return send(res, 200, 'application/json', JSON.stringify({ ok: true, uptimeSeconds: Math.round((Date.now() - started) / 1000), ...options.health?.() }));
     const file = resolveFile(root, url.pathname) ?? index; // unknown paths are client-side routes
     const type = MIME[extname(file)] ?? 'application/octet-stream';
     // Hashed assets never change; index.html must be revalidated to pick up new builds.

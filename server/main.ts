@@ -1,8 +1,9 @@
-// `tessera serve`: serves the built app on one port (loopback by default) and shuts down
-// cleanly on Ctrl-C. Later the signaling endpoint shares this server.
+// `tessera serve`: serves the built app and the signaling endpoint (/signal) on one port
+// (loopback by default), logs structured JSON lines, and shuts down cleanly on Ctrl-C.
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createAppServer } from './appServer';
+import { attachSignaling, type SignalingServer } from './signaling';
 
 interface ServeArgs {
   host: string;
@@ -36,7 +37,13 @@ function main(): void {
     console.error(`[tessera] ${(err as Error).message}`);
     process.exit(2);
   }
-  const server = createAppServer({ distDir: args.distDir });
+  const log = (event: Record<string, unknown>): void => {
+    if (event.event !== 'http') console.log(JSON.stringify({ ts: new Date().toISOString(), ...event }));
+  };
+  const holder: { signaling?: SignalingServer } = {};
+  const server = createAppServer({ distDir: args.distDir, log, health: () => ({ signaling: holder.signaling?.stats() }) });
+  const signaling = attachSignaling(server, { log });
+  holder.signaling = signaling;
   server.on('error', (err: NodeJS.ErrnoException) => {
     const why = err.code === 'EADDRINUSE' ? `port ${args.port} is already in use: stop the other process or pass --port N (or PORT=N)` : err.message;
     console.error(`[tessera] cannot serve: ${why}`);
@@ -45,10 +52,12 @@ function main(): void {
   server.listen(args.port, args.host, () => {
     const address = server.address();
     const port = typeof address === 'object' && address ? address.port : args.port;
-    console.log(`[tessera] app ready at http://${args.host === '0.0.0.0' ? '127.0.0.1' : args.host}:${port}/  (Ctrl-C to stop)`);
+    const host = args.host === '0.0.0.0' ? '127.0.0.1' : args.host;
+    console.log(`[tessera] app ready at http://${host}:${port}/  signaling at ws://${host}:${port}/signal  (Ctrl-C to stop)`);
   });
   const stop = (): void => {
     console.log('[tessera] stopping');
+    void signaling.close();
     server.close(() => process.exit(0));
     server.closeAllConnections();
   };

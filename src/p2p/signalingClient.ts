@@ -1,0 +1,170 @@
+// A peer's connection to the signaling server: joins the run's room, relays WebRTC signals,
+// reports who comes and goes, and reconnects with jittered exponential backoff forever.
+import { parseServerMessage, SIGNAL_LIMITS, type PeerRole, type ServerMessage, type SignalData } from './signalingProtocol';
+
+/** The part of the WebSocket API used here: the browser's, or the `ws` package's in Node. */
+export interface SocketLike {
+  readonly readyState: number;
+  onopen: ((ev: unknown) => void) | null;
+  onclose: ((ev: unknown) => void) | null;
+  onerror: ((ev: unknown) => void) | null;
+  onmessage: ((ev: { data: unknown }) => void) | null;
+  send(data: string): void;
+  close(code?: number, reason?: string): void;
+}
+export type SocketFactory = (url: string) => SocketLike;
+
+export type SignalingState = 'connecting' | 'open' | 'reconnecting' | 'closed';
+
+export interface SignalingEvents {
+  state: (state: SignalingState) => void;
+  welcome: (peers: { peerId: string; role: PeerRole }[]) => void;
+  'peer-joined': (peerId: string, role: PeerRole) => void;
+  'peer-left': (peerId: string) => void;
+  signal: (from: string, data: SignalData) => void;
+  /** The server refused something, or sent something malformed. */
+  problem: (message: string) => void;
+}
+
+export interface SignalingClientOptions {
+  url: string;
+  room: string;
+  peerId: string;
+  role?: PeerRole;
+  /** Defaults to the global WebSocket (browsers, Node ≥ 22). */
+  socket?: SocketFactory;
+  initialBackoffMs?: number;
+  maxBackoffMs?: number;
+}
+
+const OPEN = 1;
+
+export class SignalingClient {
+  private ws?: SocketLike;
+  private state: SignalingState = 'connecting';
+  private attempt = 0;
+  private timer?: ReturnType<typeof setTimeout>;
+  private keepalive?: ReturnType<typeof setInterval>;
+  private lastHeard = 0;
+  private readonly listeners: { [K in keyof SignalingEvents]: Set<SignalingEvents[K]> } = {
+    state: new Set(),
+    welcome: new Set(),
+    'peer-joined': new Set(),
+    'peer-left': new Set(),
+    signal: new Set(),
+    problem: new Set(),
+  };
+
+  constructor(private readonly options: SignalingClientOptions) {
+    this.connect();
+  }
+
+  on<K extends keyof SignalingEvents>(event: K, listener: SignalingEvents[K]): () => void {
+    this.listeners[event].add(listener);
+    return () => this.listeners[event].delete(listener);
+  }
+
+  get connectionState(): SignalingState {
+    return this.state;
+  }
+
+  /** Relays a WebRTC signal; false when not connected (simple-peer will signal again). */
+  send(to: string, data: SignalData): boolean {
+    if (this.ws?.readyState !== OPEN || this.state !== 'open') return false;
+    this.ws.send(JSON.stringify({ type: 'signal', to, data }));
+    return true;
+  }
+
+  close(): void {
+    this.setState('closed');
+    clearTimeout(this.timer);
+    clearInterval(this.keepalive);
+    this.ws?.close(1000, 'bye');
+  }
+
+  private emit<K extends keyof SignalingEvents>(event: K, ...args: Parameters<SignalingEvents[K]>): void {
+    for (const l of this.listeners[event]) (l as (...a: Parameters<SignalingEvents[K]>) => void)(...args);
+  }
+
+  private setState(state: SignalingState): void {
+    if (this.state === state) return;
+    this.state = state;
+    this.emit('state', state);
+  }
+
+  private connect(): void {
+    const factory = this.options.socket ?? ((url: string) => new WebSocket(url) as unknown as SocketLike);
+    const ws = factory(this.options.url);
+    this.ws = ws;
+    ws.onopen = () => {
+      this.lastHeard = Date.now();
+      ws.send(JSON.stringify({ type: 'join', room: this.options.room, peerId: this.options.peerId, role: this.options.role ?? 'peer' }));
+    };
+    ws.onmessage = (ev) => this.receive(ev.data);
+    ws.onerror = () => undefined; // onclose follows and schedules the retry
+    ws.onclose = () => {
+      clearInterval(this.keepalive);
+      if (this.state !== 'closed') this.retry();
+    };
+  }
+
+  private retry(): void {
+    this.setState('reconnecting');
+    const base = Math.min(this.options.maxBackoffMs ?? 10_000, (this.options.initialBackoffMs ?? 250) * 2 ** this.attempt++);
+    // Jitter spreads a whole swarm's reconnects after a server restart.
+    this.timer = setTimeout(() => this.connect(), base * (0.5 + Math.random() / 2));
+  }
+
+  private receive(data: unknown): void {
+    this.lastHeard = Date.now();
+    const parsed = typeof data === 'string' ? parseServerMessage(data) : { ok: false as const, error: 'binary frame' };
+    if (!parsed.ok) {
+      this.emit('problem', `signaling server sent a bad message: ${parsed.error}`);
+      return;
+    }
+    this.handle(parsed.message);
+  }
+
+  private handle(m: ServerMessage): void {
+    switch (m.type) {
+      case 'welcome':
+        this.attempt = 0;
+        this.setState('open');
+        this.startKeepalive(m.heartbeatMs);
+        this.emit('welcome', m.peers);
+        break;
+      case 'peer-joined':
+        this.emit('peer-joined', m.peerId, m.role);
+        break;
+      case 'peer-left':
+        this.emit('peer-left', m.peerId);
+        break;
+      case 'signal':
+        this.emit('signal', m.from, m.data);
+        break;
+      case 'error':
+        this.emit('problem', `signaling server refused: ${m.code}: ${m.message}`);
+        break;
+      case 'pong':
+        break;
+    }
+  }
+
+  /** Pings the server; silence for two intervals means a dead link, so reconnect. */
+  private startKeepalive(heartbeatMs: number): void {
+    clearInterval(this.keepalive);
+    const every = Math.max(1000, Math.min(heartbeatMs, SIGNAL_LIMITS.heartbeatMs));
+    this.keepalive = setInterval(() => {
+      if (Date.now() - this.lastHeard > 2 * every) {
+        // A dead server never completes a close handshake: drop the socket and retry now.
+        clearInterval(this.keepalive);
+        const dead = this.ws;
+        if (dead) [dead.onclose, dead.onmessage] = [null, null];
+        dead?.close(4001, 'server silent');
+        this.retry();
+        return;
+      }
+      if (this.ws?.readyState === OPEN) this.ws.send(JSON.stringify({ type: 'ping' }));
+    }, every);
+  }
+}

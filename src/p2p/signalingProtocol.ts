@@ -1,0 +1,110 @@
+// Messages between peers and the signaling server (JSON text frames), their limits, and the
+// validation both sides run before using one: a bad message is reported, never trusted.
+
+export type PeerRole = 'peer' | 'validator' | 'observer';
+
+export const SIGNAL_LIMITS = {
+  /** Largest WebSocket message either side accepts (an SDP offer is a few KiB). */
+  maxMessageBytes: 64 * 1024,
+  ratePerSecond: 50,
+  burst: 200,
+  /** Malformed messages tolerated before the connection is closed. */
+  maxStrikes: 5,
+  maxRoomSize: 512,
+  heartbeatMs: 15_000,
+} as const;
+
+export type ClientMessage =
+  | { type: 'join'; room: string; peerId: string; role: PeerRole }
+  | { type: 'signal'; to: string; data: SignalData }
+  | { type: 'ping' };
+
+/** What simple-peer emits on 'signal' (an offer, answer or ICE candidate), relayed opaque. */
+export type SignalData = Record<string, unknown>;
+
+export type SignalErrorCode = 'bad-message' | 'not-joined' | 'unknown-peer' | 'rate-limited' | 'room-full';
+
+export type ServerMessage =
+  | { type: 'welcome'; peerId: string; peers: { peerId: string; role: PeerRole }[]; heartbeatMs: number }
+  | { type: 'peer-joined'; peerId: string; role: PeerRole }
+  | { type: 'peer-left'; peerId: string }
+  | { type: 'signal'; from: string; data: SignalData }
+  | { type: 'pong' }
+  | { type: 'error'; code: SignalErrorCode; message: string };
+
+export type Parsed<T> = { ok: true; message: T } | { ok: false; error: string };
+
+/** Room (run id) and peer ids: short, printable, no separators that could confuse logs. */
+const ID = /^[A-Za-z0-9._:-]{1,128}$/;
+const ROLES: readonly PeerRole[] = ['peer', 'validator', 'observer'];
+
+function isObject(x: unknown): x is Record<string, unknown> {
+  return typeof x === 'object' && x !== null && !Array.isArray(x);
+}
+
+function parseJson(text: string): Parsed<Record<string, unknown>> {
+  if (text.length > SIGNAL_LIMITS.maxMessageBytes) return { ok: false, error: `message of ${text.length} bytes exceeds ${SIGNAL_LIMITS.maxMessageBytes}` };
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    return { ok: false, error: 'not JSON' };
+  }
+  return isObject(value) ? { ok: true, message: value } : { ok: false, error: 'not a JSON object' };
+}
+
+const badId = (what: string, v: unknown): string => `${what} must match ${ID.source}, got ${JSON.stringify(v)?.slice(0, 80)}`;
+
+export function parseClientMessage(text: string): Parsed<ClientMessage> {
+  const json = parseJson(text);
+  if (!json.ok) return json;
+  const m = json.message;
+  switch (m.type) {
+    case 'ping':
+      return { ok: true, message: { type: 'ping' } };
+    case 'join': {
+      if (typeof m.room !== 'string' || !ID.test(m.room)) return { ok: false, error: badId('room', m.room) };
+      if (typeof m.peerId !== 'string' || !ID.test(m.peerId)) return { ok: false, error: badId('peerId', m.peerId) };
+      const role = m.role ?? 'peer';
+      if (!ROLES.includes(role as PeerRole)) return { ok: false, error: `role must be one of ${ROLES.join(', ')}` };
+      return { ok: true, message: { type: 'join', room: m.room, peerId: m.peerId, role: role as PeerRole } };
+    }
+    case 'signal':
+      if (typeof m.to !== 'string' || !ID.test(m.to)) return { ok: false, error: badId('to', m.to) };
+      if (!isObject(m.data)) return { ok: false, error: 'signal data must be an object' };
+      return { ok: true, message: { type: 'signal', to: m.to, data: m.data } };
+    default:
+      return { ok: false, error: `unknown message type ${JSON.stringify(m.type)?.slice(0, 40)}` };
+  }
+}
+
+export function parseServerMessage(text: string): Parsed<ServerMessage> {
+  const json = parseJson(text);
+  if (!json.ok) return json;
+  const m = json.message;
+  const id = (v: unknown): v is string => typeof v === 'string' && ID.test(v);
+  const role = (v: unknown): v is PeerRole => ROLES.includes(v as PeerRole);
+  switch (m.type) {
+    case 'welcome': {
+      if (!id(m.peerId) || !Array.isArray(m.peers) || typeof m.heartbeatMs !== 'number' || !(m.heartbeatMs > 0)) break;
+      const peers = m.peers.filter((p): p is { peerId: string; role: PeerRole } => isObject(p) && id(p.peerId) && role(p.role));
+      if (peers.length !== m.peers.length) break;
+      return { ok: true, message: { type: 'welcome', peerId: m.peerId, peers: peers.map((p) => ({ peerId: p.peerId, role: p.role })), heartbeatMs: m.heartbeatMs } };
+    }
+    case 'peer-joined':
+      if (id(m.peerId) && role(m.role)) return { ok: true, message: { type: 'peer-joined', peerId: m.peerId, role: m.role } };
+      break;
+    case 'peer-left':
+      if (id(m.peerId)) return { ok: true, message: { type: 'peer-left', peerId: m.peerId } };
+      break;
+    case 'signal':
+      if (id(m.from) && isObject(m.data)) return { ok: true, message: { type: 'signal', from: m.from, data: m.data } };
+      break;
+    case 'pong':
+      return { ok: true, message: { type: 'pong' } };
+    case 'error':
+      if (typeof m.code === 'string' && typeof m.message === 'string') return { ok: true, message: { type: 'error', code: m.code as SignalErrorCode, message: m.message.slice(0, 500) } };
+      break;
+  }
+  return { ok: false, error: `malformed ${JSON.stringify(m.type)?.slice(0, 40)} message` };
+}

@@ -1,0 +1,161 @@
+// The signaling server and client over real WebSockets on loopback: rooms, introductions,
+// relaying, caps on size, rate and garbage, and clients that ride out a server restart.
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { afterEach, describe, expect, it } from 'vitest';
+import WebSocket from 'ws';
+import { attachSignaling, type SignalingServer } from '../../server/signaling';
+import { SignalingClient, type SocketLike } from '../../src/p2p/signalingClient';
+import { SIGNAL_LIMITS } from '../../src/p2p/signalingProtocol';
+
+const socket = (url: string): SocketLike => new WebSocket(url) as unknown as SocketLike;
+const cleanups: (() => Promise<void> | void)[] = [];
+afterEach(async () => {
+  for (const c of cleanups.splice(0).reverse()) await c();
+});
+
+async function startServer(port = 0, options: Parameters<typeof attachSignaling>[1] = {}): Promise<{ server: Server; signaling: SignalingServer; url: string; port: number; stop(): Promise<void> }> {
+  const server = createServer((_, res) => res.end('ok'));
+  const signaling = attachSignaling(server, options);
+  await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve));
+  const actual = (server.address() as AddressInfo).port;
+  const stop = async (): Promise<void> => {
+    await signaling.close();
+    server.closeAllConnections();
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+  };
+  return { server, signaling, url: `ws://127.0.0.1:${actual}/signal`, port: actual, stop };
+}
+
+function client(url: string, peerId: string, room = 'run-1'): SignalingClient {
+  const c = new SignalingClient({ url, room, peerId, socket, initialBackoffMs: 50, maxBackoffMs: 400 });
+  cleanups.push(() => c.close());
+  return c;
+}
+
+const once = <T>(register: (resolve: (v: T) => void) => void, ms = 5000): Promise<T> =>
+  new Promise<T>((resolve, reject) => {
+    const t = setTimeout(() => reject(new Error('timed out')), ms);
+    register((v) => {
+      clearTimeout(t);
+      resolve(v);
+    });
+  });
+
+/** A raw socket speaking the protocol by hand, to send what a real client never would. */
+async function raw(url: string): Promise<{ ws: WebSocket; messages: Record<string, unknown>[]; closed: Promise<number> }> {
+  const ws = new WebSocket(url);
+  const messages: Record<string, unknown>[] = [];
+  ws.on('message', (d: Buffer) => messages.push(JSON.parse(d.toString()) as Record<string, unknown>));
+  const closed = new Promise<number>((resolve) => ws.on('close', (code: number) => resolve(code)));
+  await new Promise((resolve) => ws.on('open', resolve));
+  cleanups.push(() => ws.terminate());
+  return { ws, messages, closed };
+}
+
+const until = async (check: () => boolean, ms = 5000): Promise<void> => {
+  const end = Date.now() + ms;
+  while (!check()) {
+    if (Date.now() > end) throw new Error('condition not reached');
+    await new Promise((r) => setTimeout(r, 20));
+  }
+};
+
+describe('signaling', () => {
+  it('introduces peers of a room to each other, relays signals, and reports leavers', async () => {
+    const s = await startServer();
+    cleanups.push(() => s.stop());
+    const a = client(s.url, 'alice');
+    const welcomeA = await once<{ peerId: string }[]>((r) => a.on('welcome', r));
+    expect(welcomeA).toEqual([]);
+    const joined = once<string>((r) => a.on('peer-joined', r));
+    const b = client(s.url, 'bob');
+    const welcomeB = await once<{ peerId: string; role: string }[]>((r) => b.on('welcome', r));
+    expect(welcomeB).toEqual([{ peerId: 'alice', role: 'peer' }]);
+    expect(await joined).toBe('bob');
+    const other = client(s.url, 'carol', 'run-2');
+    expect(await once<unknown[]>((r) => other.on('welcome', r))).toEqual([]); // rooms are separate
+
+    const got = once<[string, Record<string, unknown>]>((r) => b.on('signal', (from, data) => r([from, data])));
+    expect(a.send('bob', { type: 'offer', sdp: 'v=0' })).toBe(true);
+    expect(await got).toEqual(['alice', { type: 'offer', sdp: 'v=0' }]);
+    expect(s.signaling.stats()).toMatchObject({ rooms: 2, peers: 3, relayed: 1 });
+
+    const left = once<string>((r) => a.on('peer-left', r));
+    b.close();
+    expect(await left).toBe('bob');
+  });
+
+  it('answers malformed messages with a typed error and cuts off persistent offenders', async () => {
+    const s = await startServer();
+    cleanups.push(() => s.stop());
+    const r = await raw(s.url);
+    r.ws.send('not json');
+    r.ws.send(JSON.stringify({ type: 'signal', to: 'bob', data: {} }));
+    r.ws.send(JSON.stringify({ type: 'join', room: 'bad room!', peerId: 'x' }));
+    await until(() => r.messages.length === 3);
+    expect(r.messages.map((m) => m.code)).toEqual(['bad-message', 'not-joined', 'bad-message']);
+    expect(String(r.messages[2].message)).toMatch(/room must match/);
+    for (let i = 0; i < SIGNAL_LIMITS.maxStrikes; i++) r.ws.send('{}');
+    expect(await r.closed).toBe(1008);
+    expect(s.signaling.stats().refused).toBeGreaterThanOrEqual(SIGNAL_LIMITS.maxStrikes);
+  });
+
+  it('closes connections that send oversized messages or flood', async () => {
+    const s = await startServer(0, { ratePerSecond: 5, burst: 10 });
+    cleanups.push(() => s.stop());
+    const big = await raw(s.url);
+    big.ws.send(JSON.stringify({ type: 'ping', pad: 'x'.repeat(SIGNAL_LIMITS.maxMessageBytes) }));
+    expect(await big.closed).toBe(1009); // ws: message too big
+    const flood = await raw(s.url);
+    for (let i = 0; i < 30; i++) flood.ws.send(JSON.stringify({ type: 'ping' }));
+    expect(await flood.closed).toBe(1008);
+    expect(flood.messages.some((m) => m.code === 'rate-limited')).toBe(true);
+    expect(flood.messages.filter((m) => m.type === 'pong').length).toBe(10);
+  });
+
+  it('clients reconnect and rejoin after the server restarts on the same port', async () => {
+    let s = await startServer();
+    const a = client(s.url, 'alice');
+    const b = client(s.url, 'bob');
+    await once((r) => b.on('welcome', r));
+    await until(() => a.connectionState === 'open');
+    const states: string[] = [];
+    a.on('state', (st) => states.push(st));
+    await s.stop();
+    await until(() => a.connectionState === 'reconnecting' && b.connectionState === 'reconnecting');
+    s = await startServer(s.port);
+    cleanups.push(() => s.stop());
+    await until(() => a.connectionState === 'open' && b.connectionState === 'open', 10_000);
+    expect(states).toEqual(['reconnecting', 'open']);
+    expect(s.signaling.stats().peers).toBe(2);
+    const got = once<string>((r) => a.on('signal', (from) => r(from)));
+    b.send('alice', { candidate: 'c' });
+    expect(await got).toBe('bob');
+  });
+
+  it('a newer connection with the same peer id replaces the old one', async () => {
+    const s = await startServer();
+    cleanups.push(() => s.stop());
+    const first = await raw(s.url);
+    first.ws.send(JSON.stringify({ type: 'join', room: 'r', peerId: 'p' }));
+    await until(() => first.messages.length === 1);
+    const second = await raw(s.url);
+    second.ws.send(JSON.stringify({ type: 'join', room: 'r', peerId: 'p' }));
+    expect(await first.closed).toBe(4000);
+    await until(() => second.messages.length === 1);
+    expect(second.messages[0]).toMatchObject({ type: 'welcome', peers: [] });
+    expect(s.signaling.stats().peers).toBe(1);
+  });
+
+  it('refuses upgrades on other paths', async () => {
+    const s = await startServer();
+    cleanups.push(() => s.stop());
+    const ws = new WebSocket(s.url.replace('/signal', '/other'));
+    const failed = await new Promise<boolean>((resolve) => {
+      ws.on('error', () => resolve(true));
+      ws.on('open', () => resolve(false));
+    });
+    expect(failed).toBe(true);
+  });
+});
