@@ -1,0 +1,210 @@
+// The mesh: up to K WebRTC neighbours found through the signaling server, whole binary
+// messages to and from them, per-neighbour rate limits, bans for misbehaviour, refills.
+import { createPeerLink, type PeerLink, type SignalData, type WrtcImplementation } from './peerLink';
+import type { SignalingClient } from './signalingClient';
+import type { PeerRole } from './signalingProtocol';
+
+export interface MeshLimits {
+  bytesPerSecond: number;
+  messagesPerSecond: number;
+  /** Burst allowance, in seconds of the rates above. */
+  burstSeconds: number;
+}
+
+export const DEFAULT_MESH_LIMITS: MeshLimits = { bytesPerSecond: 16 * 2 ** 20, messagesPerSecond: 200, burstSeconds: 4 };
+
+export interface MeshOptions {
+  signaling: SignalingClient;
+  selfId: string;
+  maxNeighbours?: number;
+  wrtc?: WrtcImplementation;
+  iceServers?: RTCIceServer[];
+  connectTimeoutMs?: number;
+  banMs?: number;
+  limits?: Partial<MeshLimits>;
+  /** Largest message a neighbour may send (the reassembler refuses bigger ones first). */
+  maxMessageBytes?: number;
+  log?: (line: string) => void;
+}
+
+export interface MeshEvents {
+  message: (from: string, message: Uint8Array) => void;
+  up: (peerId: string) => void;
+  down: (peerId: string, reason: string) => void;
+}
+
+interface Neighbour {
+  link: PeerLink;
+  initiator: boolean;
+  open: boolean;
+  bucket: { bytes: number; messages: number; at: number };
+  timer?: ReturnType<typeof setTimeout>;
+}
+
+export class Mesh {
+  private readonly links = new Map<string, Neighbour>();
+  private readonly known = new Map<string, PeerRole>();
+  private readonly banned = new Map<string, number>();
+  private readonly listeners: { [K in keyof MeshEvents]: Set<MeshEvents[K]> } = { message: new Set(), up: new Set(), down: new Set() };
+  private readonly limits: MeshLimits;
+  private readonly unsubscribe: (() => void)[];
+  private refillTimer?: ReturnType<typeof setTimeout>;
+  private closed = false;
+  /** Bytes this peer sent and received over the mesh (metrics). */
+  readonly traffic = { sent: 0, received: 0 };
+
+  constructor(private readonly options: MeshOptions) {
+    this.limits = { ...DEFAULT_MESH_LIMITS, ...options.limits };
+    const s = options.signaling;
+    this.unsubscribe = [
+      // A newcomer dials the peers already present; they wait for its offer.
+      s.on('welcome', (peers) => {
+        for (const p of peers) this.known.set(p.peerId, p.role);
+        this.refill();
+      }),
+      s.on('peer-joined', (id, role) => void this.known.set(id, role)),
+      s.on('peer-left', (id) => void this.known.delete(id)),
+      s.on('signal', (from, data) => this.onSignal(from, data as SignalData)),
+    ];
+  }
+
+  /** How many neighbours this peer dials (K). */
+  get maxNeighbours(): number {
+    return this.options.maxNeighbours ?? 8;
+  }
+
+  /**
+   * Inbound offers are accepted up to K + ⌈K/2⌉: if every peer stopped at exactly K, a
+   * newcomer could find all of them full (a closed clique) and never get in.
+   */
+  get hardCap(): number {
+    return this.maxNeighbours + Math.ceil(this.maxNeighbours / 2);
+  }
+
+  on<K extends keyof MeshEvents>(event: K, listener: MeshEvents[K]): () => void {
+    this.listeners[event].add(listener);
+    return () => this.listeners[event].delete(listener);
+  }
+
+  /** Neighbours whose data channel is open. */
+  neighbours(): string[] {
+    return [...this.links].filter(([, n]) => n.open).map(([id]) => id);
+  }
+
+  async send(to: string, message: Uint8Array): Promise<void> {
+    const n = this.links.get(to);
+    if (!n?.open) throw new Error(`no open link to ${to}`);
+    this.traffic.sent += message.length;
+    await n.link.send(message);
+  }
+
+  /** Sends to every open neighbour (except one); a failing neighbour does not stop the rest. */
+  async broadcast(message: Uint8Array, except?: string): Promise<void> {
+    await Promise.allSettled(this.neighbours().filter((id) => id !== except).map((id) => this.send(id, message)));
+  }
+
+  /** Drops a neighbour that sent invalid data and refuses it for `banMs`. */
+  punish(peerId: string, reason: string): void {
+    this.banned.set(peerId, Date.now() + (this.options.banMs ?? 60_000));
+    this.options.log?.(`[mesh] dropped and banned ${peerId}: ${reason}`);
+    this.drop(peerId, `banned: ${reason}`);
+  }
+
+  isBanned(peerId: string): boolean {
+    const until = this.banned.get(peerId);
+    if (until === undefined) return false;
+    if (Date.now() < until) return true;
+    this.banned.delete(peerId);
+    return false;
+  }
+
+  close(): void {
+    this.closed = true;
+    clearTimeout(this.refillTimer);
+    for (const u of this.unsubscribe) u();
+    for (const id of [...this.links.keys()]) this.drop(id, 'mesh closed');
+  }
+
+  private emit<K extends keyof MeshEvents>(event: K, ...args: Parameters<MeshEvents[K]>): void {
+    for (const l of this.listeners[event]) (l as (...a: Parameters<MeshEvents[K]>) => void)(...args);
+  }
+
+  private onSignal(from: string, data: SignalData): void {
+    if (this.closed || this.isBanned(from)) return;
+    const existing = this.links.get(from);
+    if (data.type === 'offer') {
+      // Both sides dialled at once: the lower id keeps its offer, the higher one answers.
+      if (existing?.initiator && !existing.open && this.options.selfId < from) return;
+      if (existing) this.drop(from, 'replaced by a new offer');
+      if (this.links.size >= this.hardCap) return;
+      this.connect(from, false).link.signal(data);
+      return;
+    }
+    existing?.link.signal(data);
+  }
+
+  private connect(peerId: string, initiator: boolean): Neighbour {
+    const link = createPeerLink({ initiator, wrtc: this.options.wrtc, iceServers: this.options.iceServers, limits: this.options.maxMessageBytes ? { maxMessageBytes: this.options.maxMessageBytes } : undefined });
+    const n: Neighbour = { link, initiator, open: false, bucket: { bytes: 0, messages: 0, at: Date.now() } };
+    this.links.set(peerId, n);
+    link.onSignal((data) => this.options.signaling.send(peerId, data as unknown as Record<string, unknown>));
+    n.timer = setTimeout(() => {
+      if (!n.open) this.drop(peerId, 'connection timed out');
+    }, this.options.connectTimeoutMs ?? 20_000);
+    link.connected.then(
+      () => {
+        if (this.links.get(peerId) !== n) return;
+        n.open = true;
+        clearTimeout(n.timer);
+        this.emit('up', peerId);
+      },
+      () => undefined,
+    );
+    link.onMessage((m) => this.receive(peerId, n, m));
+    link.onError((err) => this.options.log?.(`[mesh] link to ${peerId} failed: ${err.message}`));
+    link.onClose(() => this.drop(peerId, 'link closed'));
+    return n;
+  }
+
+  private receive(peerId: string, n: Neighbour, message: Uint8Array): void {
+    const now = Date.now();
+    const b = n.bucket;
+    const elapsed = (now - b.at) / 1000;
+    b.at = now;
+    const { bytesPerSecond, messagesPerSecond, burstSeconds } = this.limits;
+    b.bytes = Math.max(0, b.bytes - elapsed * bytesPerSecond) + message.length;
+    b.messages = Math.max(0, b.messages - elapsed * messagesPerSecond) + 1;
+    if (b.bytes > bytesPerSecond * burstSeconds || b.messages > messagesPerSecond * burstSeconds) {
+      this.punish(peerId, 'rate limit exceeded');
+      return;
+    }
+    this.traffic.received += message.length;
+    this.emit('message', peerId, message);
+  }
+
+  private drop(peerId: string, reason: string): void {
+    const n = this.links.get(peerId);
+    if (!n) return;
+    this.links.delete(peerId);
+    clearTimeout(n.timer);
+    n.link.close();
+    if (n.open) this.emit('down', peerId, reason);
+    this.scheduleRefill();
+  }
+
+  private scheduleRefill(): void {
+    if (this.closed) return;
+    clearTimeout(this.refillTimer);
+    this.refillTimer = setTimeout(() => this.refill(), 250 + Math.random() * 500);
+  }
+
+  /** Dials known peers (not banned, not observers' own links) until K links exist. */
+  private refill(): void {
+    if (this.closed) return;
+    const candidates = [...this.known.keys()].filter((id) => id !== this.options.selfId && !this.links.has(id) && !this.isBanned(id));
+    for (const id of candidates.sort(() => Math.random() - 0.5)) {
+      if (this.links.size >= this.maxNeighbours) break;
+      this.connect(id, true);
+    }
+  }
+}
