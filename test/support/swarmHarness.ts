@@ -1,0 +1,56 @@
+// Test scaffolding for swarm tests: a real signaling server on loopback, Node peers with
+// WebRTC (@roamhq/wrtc) meshed through it, cleanup after each test, and a polling wait.
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { createRequire } from 'node:module';
+import WebSocket from 'ws';
+import { attachSignaling } from '../../server/signaling';
+import { Mesh } from '../../src/p2p/mesh';
+import type { WrtcImplementation } from '../../src/p2p/peerLink';
+import { SignalingClient, type SocketLike } from '../../src/p2p/signalingClient';
+
+export const wrtc = createRequire(import.meta.url)('@roamhq/wrtc') as WrtcImplementation;
+
+export class Harness {
+  private readonly cleanups: (() => unknown)[] = [];
+
+  async cleanup(): Promise<void> {
+    for (const c of this.cleanups.splice(0).reverse()) await c();
+  }
+
+  defer(fn: () => unknown): void {
+    this.cleanups.push(fn);
+  }
+
+  async signalingUrl(): Promise<string> {
+    const server = createServer();
+    const signaling = attachSignaling(server);
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    this.defer(async () => {
+      await signaling.close();
+      server.closeAllConnections();
+      server.close();
+    });
+    return `ws://127.0.0.1:${(server.address() as AddressInfo).port}/signal`;
+  }
+
+  peer(url: string, id: string, options: { room?: string; maxNeighbours?: number; banMs?: number } = {}): Mesh {
+    const signaling = new SignalingClient({ url, room: options.room ?? 'swarm-test', peerId: id, socket: (u) => new WebSocket(u) as unknown as SocketLike });
+    const mesh = new Mesh({ signaling, selfId: id, wrtc, maxNeighbours: options.maxNeighbours ?? 8, banMs: options.banMs ?? 60_000, connectTimeoutMs: 10_000 });
+    this.defer(() => {
+      mesh.close();
+      signaling.close();
+    });
+    return mesh;
+  }
+}
+
+export async function until(check: () => boolean, ms = 20_000): Promise<void> {
+  const end = Date.now() + ms;
+  while (!check()) {
+    if (Date.now() > end) throw new Error('condition not reached');
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
