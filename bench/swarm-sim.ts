@@ -1,5 +1,6 @@
 // `npm run bench:swarm-sim`: N simulated peers on one GPU device, three arms at equal tokens —
 // centralized AdamW, dense DiLoCo (Nesterov outer step), SparseLoCo (compressed, error feedback).
+// Flags: --preset --peers --inner --rounds --batch --seq --lr --outer-lr --diloco-lr --diloco-momentum --eval-batches --out.
 // Prints final validation loss per arm, bytes per peer per round, the loss ratios, compression
 // vs fp32 and the codec's share of inner-loop time; writes the curves as CSV and SVG.
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -12,7 +13,7 @@ import { initParams } from '../src/gpu/init';
 import { GpuGpt } from '../src/gpu/model';
 import { nodeGpu } from '../src/gpu/nodeGpu';
 import { createGpuTopK } from '../src/gpu/topk';
-import { chunkPlan } from '../src/compress/chunks';
+import { chunkPlan, DEFAULT_SPARSELOCO } from '../src/compress/chunks';
 import { applySparseOuterStep, DILOCO_OUTER, NesterovOuterStep } from '../src/compress/outerStep';
 import { decodeSparseLoCo, SparseLoCoEncoder } from '../src/compress/sparseloco';
 import { lossPlotSvg } from '../src/node/lossPlot';
@@ -37,9 +38,15 @@ const rounds = num('rounds', 8);
 const batch = num('batch', 4);
 const seq = num('seq', Math.min(64, PRESETS[preset].contextLength));
 const sparseLr = num('outer-lr', 1);
+const dilocoOuter = { lr: num('diloco-lr', DILOCO_OUTER.lr), momentum: Number(f.get('diloco-momentum') ?? DILOCO_OUTER.momentum) };
 const innerLr = num('lr', 2e-3);
 const evalBatches = num('eval-batches', 4);
 const out = f.get('out') ?? join(ROOT, 'runs', `swarm-sim-${preset}-${new Date().toISOString().replace(/[:.]/g, '-')}`);
+
+function sparseLocoDescription(): string {
+  const p = DEFAULT_SPARSELOCO;
+  return `β ${p.beta}, ${p.blockSide}×${p.blockSide} blocks / ${p.vectorChunk}-element chunks, top-${p.topK} per ${p.vectorChunk}, ${p.valueBits}-bit values, ${p.indexCoding} indices`;
+}
 
 const text = readFileSync(join(ROOT, 'public', 'data', 'tinyshakespeare.txt'), 'utf8');
 const corpus = splitCorpus(CharTokenizer.fromText(text), text);
@@ -56,6 +63,7 @@ const fp32Bytes = layout.parameterCount * 4;
 const tokensPerRound = peers * inner * batch * seq;
 
 console.log(`[swarm-sim] ${preset}: ${layout.parameterCount.toLocaleString('en-US')} params, ${peers} peers × ${inner} inner steps × ${rounds} rounds, batch ${batch}×${seq}; ${(tokensPerRound * rounds).toLocaleString('en-US')} tokens per arm; adapter ${ctx.report.adapter.vendor} ${ctx.report.adapter.architecture}`);
+console.log(`[swarm-sim] inner AdamW lr ${innerLr} (warmup + cosine); DiLoCo outer Nesterov lr ${dilocoOuter.lr} momentum ${dilocoOuter.momentum}; SparseLoCo outer lr ${sparseLr}, ${sparseLocoDescription()}`);
 
 interface Curve {
   label: string;
@@ -117,7 +125,7 @@ const freshStates = (): PeerState[] => Array.from({ length: peers }, () => ({ m:
 async function diloco(): Promise<Curve> {
   const theta = theta0.slice();
   const states = freshStates();
-  const outer = new NesterovOuterStep(theta.length, DILOCO_OUTER);
+  const outer = new NesterovOuterStep(theta.length, dilocoOuter);
   const curve: Curve = { label: 'dense DiLoCo', points: [{ step: 0, loss: await evaluate(theta) }] };
   for (let r = 0; r < rounds; r++) {
     const { after } = await innerRound(theta, states, r);

@@ -1,0 +1,64 @@
+// Which manifest a replica follows for a window: the first configured validator key that
+// published one; if that validator stays silent past its deadline, the next key's (failover).
+import type { ContributionExchange } from '../p2p/exchange';
+import { toHex } from '../protocol/bytes';
+import type { Manifest } from '../protocol/contribution';
+import { manifestDue, type RunConfig } from './runConfig';
+
+export class ManifestWaiter {
+  private readonly byWindow = new Map<number, Map<number, Manifest>>();
+  private readonly wake = new Set<() => void>();
+  private readonly unsubscribe: () => void;
+  private closed = false;
+
+  constructor(
+    exchange: ContributionExchange,
+    private readonly run: RunConfig,
+    private readonly now: () => number,
+  ) {
+    this.unsubscribe = exchange.on('manifest', (m) => this.add(m));
+  }
+
+  /** Manifests from keys outside the run's list are ignored. */
+  add(m: Manifest): void {
+    const rank = this.run.validatorKeys.indexOf(toHex(m.publicKey));
+    if (rank < 0) return;
+    const forWindow = this.byWindow.get(m.window) ?? new Map<number, Manifest>();
+    if (!forWindow.has(rank)) forWindow.set(rank, m);
+    this.byWindow.set(m.window, forWindow);
+    for (const w of this.wake) w();
+  }
+
+  /** Resolves with window w's manifest, or undefined once closed. */
+  async next(w: number): Promise<Manifest | undefined> {
+    // The primary gets one grace period past its deadline before a backup is followed.
+    const failoverAt = manifestDue(this.run, w) + this.run.graceMs;
+    while (!this.closed) {
+      const found = this.byWindow.get(w);
+      const primary = found?.get(0);
+      if (primary) return this.take(w, primary);
+      if (found?.size && this.now() >= failoverAt) return this.take(w, found.get(Math.min(...found.keys())) as Manifest);
+      await new Promise<void>((resolve) => {
+        const done = (): void => {
+          this.wake.delete(done);
+          clearTimeout(timer);
+          resolve();
+        };
+        const timer = setTimeout(done, Math.max(50, Math.min(1000, failoverAt - this.now())));
+        this.wake.add(done);
+      });
+    }
+    return undefined;
+  }
+
+  close(): void {
+    this.closed = true;
+    this.unsubscribe();
+    for (const w of [...this.wake]) w();
+  }
+
+  private take(w: number, m: Manifest): Manifest {
+    for (const k of this.byWindow.keys()) if (k <= w) this.byWindow.delete(k);
+    return m;
+  }
+}

@@ -1,0 +1,45 @@
+// A training run's fixed parameters and the window clock every participant shares: which
+// window it is, when training for it must stop, and when its manifest is due.
+import type { PresetName } from '../gpu/config';
+import type { CosineSchedule } from '../train/schedule';
+
+export interface RunConfig {
+  runId: string;
+  preset: PresetName;
+  /** Seeds the initial model (θ_0 is the same everywhere) and the data pages. */
+  seed: number;
+  /** Window 0 starts here (ms since the epoch). */
+  startTime: number;
+  windowMs: number;
+  /** Contributions arriving up to this long after a window ends still count. */
+  graceMs: number;
+  /** Peers stop training this long before the window ends, to upload in time. */
+  uploadMarginMs: number;
+  /** Fewer inner steps than this and a contribution is refused. */
+  minSteps: number;
+  batchSize: number;
+  seqLen: number;
+  outerLr: number;
+  innerSchedule: CosineSchedule;
+  /** Validator public keys (hex), in failover order. */
+  validatorKeys: string[];
+}
+
+export function windowEnd(run: RunConfig, window: number): number {
+  return run.startTime + (window + 1) * run.windowMs;
+}
+
+/** The window whose training is under way at `now`. */
+export function windowAt(run: RunConfig, now: number): number {
+  return Math.max(0, Math.floor((now - run.startTime) / run.windowMs));
+}
+
+/** When a peer training window w must stop and upload. */
+export function trainingDeadline(run: RunConfig, window: number): number {
+  return windowEnd(run, window) - run.uploadMarginMs;
+}
+
+/** When the validator closes window w and publishes its manifest. */
+export function manifestDue(run: RunConfig, window: number): number {
+  return windowEnd(run, window) + run.graceMs;
+}

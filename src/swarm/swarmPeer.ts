@@ -1,0 +1,182 @@
+// One participant's round loop: train on θ_w until the window's deadline, compress and sign
+// the pseudo-gradient, announce it, wait for the validator's manifest, apply it, check the hash.
+import { chunkPlan, type ChunkPlan } from '../compress/chunks';
+import { SparseLoCoEncoder, type TopKSelector } from '../compress/sparseloco';
+import { DEFAULT_ADAMW } from '../gpu/adamw';
+import type { GpuGpt } from '../gpu/model';
+import type { ContributionExchange } from '../p2p/exchange';
+import { toHex } from '../protocol/bytes';
+import { signContribution, type Manifest } from '../protocol/contribution';
+import { contentHash, modelHash } from '../protocol/hash';
+import type { Signer } from '../protocol/keys';
+import { assignedPages } from '../train/dataPages';
+import { runInnerLoop } from '../train/innerLoop';
+import { applyManifest, ManifestError } from './applyManifest';
+import { ManifestWaiter } from './manifestWaiter';
+import { trainingDeadline, type RunConfig } from './runConfig';
+
+/** Inner steps a peer may take in one window at most (bounds its data-page request). */
+export const MAX_INNER_STEPS = 500;
+
+export interface WindowReport {
+  window: number;
+  steps: number;
+  tokens: number;
+  trainLoss?: number;
+  contributed: boolean;
+  /** Contributions in the manifest, and whether ours was one of them. */
+  accepted: number;
+  included: boolean;
+  /** Hash of θ_{w+1}, hex. */
+  hash: string;
+  computeMs: number;
+  waitMs: number;
+  bytesUp: number;
+  bytesDown: number;
+}
+
+export interface SwarmPeerOptions {
+  run: RunConfig;
+  model: GpuGpt;
+  train: Uint16Array;
+  exchange: ContributionExchange;
+  /** Mesh traffic counters, for the per-window report. */
+  traffic: { sent: number; received: number };
+  signer: Signer;
+  peerAddress: string;
+  /** θ at the start of `window` (θ_0 for a peer present from the start). */
+  theta: Float32Array;
+  window: number;
+  topK?: TopKSelector;
+  now?: () => number;
+  log?: (line: string) => void;
+  onWindow?: (report: WindowReport) => void;
+}
+
+export class SwarmPeer {
+  private theta: Float32Array;
+  private window: number;
+  private moments?: { m: Float32Array; v: Float32Array };
+  private stepsDone = 0;
+  private stopped = false;
+  private readonly plan: ChunkPlan;
+  private readonly encoder: SparseLoCoEncoder;
+  private readonly manifests: ManifestWaiter;
+  private readonly now: () => number;
+
+  constructor(private readonly o: SwarmPeerOptions) {
+    this.theta = o.theta.slice();
+    this.window = o.window;
+    this.plan = chunkPlan(o.model.layout);
+    this.encoder = new SparseLoCoEncoder(this.plan, o.model.layout.totalFloats, o.topK);
+    this.now = o.now ?? Date.now;
+    this.manifests = new ManifestWaiter(o.exchange, o.run, this.now);
+  }
+
+  get currentWindow(): number {
+    return this.window;
+  }
+
+  get modelHashHex(): string {
+    return toHex(modelHash(this.theta));
+  }
+
+  get params(): Float32Array {
+    return this.theta;
+  }
+
+  stop(): void {
+    this.stopped = true;
+    this.manifests.close();
+  }
+
+  /** Runs windows until stop(); resolves when the loop ends. */
+  async run(): Promise<void> {
+    while (!this.stopped) await this.round();
+  }
+
+  private async round(): Promise<void> {
+    const w = this.window;
+    const up0 = this.o.traffic.sent;
+    const down0 = this.o.traffic.received;
+    const t0 = this.now();
+    const trained = await this.trainWindow(w);
+    const t1 = this.now();
+    let contributed = false;
+    if (trained.steps >= this.o.run.minSteps) {
+      const { bytes } = await this.encoder.encode(this.theta, trained.after);
+      const header = signContribution(
+        { runId: this.o.run.runId, window: w, baseHash: modelHash(this.theta), payloadHash: contentHash(bytes), payloadBytes: bytes.length, peerAddress: this.o.peerAddress, steps: trained.steps, tokens: trained.tokens },
+        this.o.signer,
+      );
+      this.o.exchange.publish(header, bytes);
+      contributed = true;
+      this.o.log?.(`[peer ${this.o.peerAddress}] window ${w}: ${trained.steps} steps, loss ${trained.loss?.toFixed(3) ?? '-'}, announced ${bytes.length} B`);
+    } else this.o.log?.(`[peer ${this.o.peerAddress}] window ${w}: only ${trained.steps} steps before the deadline; skipping this window`);
+    const manifest = await this.manifests.next(w);
+    if (!manifest || this.stopped) return;
+    await this.ensurePayloads(manifest);
+    if (this.stopped) return;
+    this.apply(manifest);
+    const mine = contributed ? this.o.exchange.complete(w).some((c) => c.header.peerAddress === this.o.peerAddress && manifest.accepted.some((id) => toHex(id) === toHex(c.header.id))) : false;
+    this.o.onWindow?.({ window: w, steps: trained.steps, tokens: trained.tokens, trainLoss: trained.loss, contributed, accepted: manifest.accepted.length, included: mine, hash: this.modelHashHex, computeMs: t1 - t0, waitMs: this.now() - t1, bytesUp: this.o.traffic.sent - up0, bytesDown: this.o.traffic.received - down0 });
+    this.o.exchange.prune(w);
+  }
+
+  private async trainWindow(w: number): Promise<{ after: Float32Array; steps: number; tokens: number; loss?: number }> {
+    const { run, model } = this.o;
+    const deadline = trainingDeadline(run, w);
+    if (this.now() >= deadline) return { after: this.theta, steps: 0, tokens: 0 };
+    const per = model.batchSize * model.microSteps;
+    const pages = await assignedPages({ runSeed: run.runId, peerAddress: this.o.peerAddress, window: w, count: MAX_INNER_STEPS * per, seqLen: model.seqLen, corpusLength: this.o.train.length });
+    const zeros = (): Float32Array => new Float32Array(model.layout.totalFloats);
+    model.importState({ params: this.theta, m: this.moments?.m ?? zeros(), v: this.moments?.v ?? zeros() });
+    let done = 0;
+    let lastAt = this.now();
+    let stepMs = 0;
+    const start = this.stepsDone;
+    const result = await runInnerLoop({
+      model,
+      train: this.o.train,
+      startStep: start,
+      steps: MAX_INNER_STEPS,
+      schedule: run.innerSchedule,
+      hyper: DEFAULT_ADAMW,
+      offsetsForStep: (s) => pages.subarray((s - start) * per, (s - start + 1) * per),
+      lossEvery: 5,
+      onProgress: (p) => {
+        const t = this.now();
+        stepMs = stepMs ? 0.7 * stepMs + 0.3 * (t - lastAt) : t - lastAt;
+        lastAt = t;
+        done = p.done;
+      },
+      // Up to two steps are still on the GPU when the loop stops: stop early enough for them.
+      shouldStop: () => this.stopped || (done >= run.minSteps && this.now() + 2 * stepMs >= deadline),
+    });
+    this.stepsDone += result.stepsDone;
+    const state = await model.exportState();
+    this.moments = { m: state.m, v: state.v };
+    return { after: state.params, steps: result.stepsDone, tokens: result.tokens, loss: result.trainLosses[result.trainLosses.length - 1]?.loss };
+  }
+
+  /** Pulls contributions the manifest names that we never received. */
+  private async ensurePayloads(manifest: Manifest): Promise<void> {
+    const missing = (): Uint8Array[] => manifest.accepted.filter((id) => !this.o.exchange.get(id));
+    for (let attempt = 0; missing().length && !this.stopped; attempt++) {
+      if (attempt % 20 === 0) this.o.exchange.request(missing());
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+
+  private apply(manifest: Manifest): void {
+    try {
+      this.theta = applyManifest(this.theta, manifest, this.plan, (id) => this.o.exchange.get(id)?.payload);
+      this.window = manifest.window + 1;
+    } catch (err) {
+      if (!(err instanceof ManifestError)) throw err;
+      // Out of sync: the checkpoint sync brings θ back; until then this peer cannot contribute.
+      this.o.log?.(`[peer ${this.o.peerAddress}] ${err.message}`);
+      this.stopped = true;
+    }
+  }
+}
