@@ -9,8 +9,8 @@ import type { Mesh } from './mesh';
 export interface ExchangeOptions {
   mesh: Mesh;
   runId: string;
-  /** Whether a contribution's window and base are still open; a closed one is ignored. */
-  accepts(c: Contribution): boolean;
+  /** Whether a contribution's window is still open; a closed one is ignored. Default: none is. */
+  accepts?(c: Contribution): boolean;
   /** How long to wait for a payload from one source before asking another. */
   pullTimeoutMs?: number;
   log?: (line: string) => void;
@@ -37,8 +37,10 @@ export class ContributionExchange {
   private readonly manifests = new Set<string>();
   private readonly listeners: { [K in keyof ExchangeEvents]: Set<ExchangeEvents[K]> } = { contribution: new Set(), manifest: new Set(), other: new Set() };
   private readonly unsubscribe: (() => void)[];
+  private accepts: (c: Contribution) => boolean;
 
   constructor(private readonly options: ExchangeOptions) {
+    this.accepts = options.accepts ?? (() => false);
     this.unsubscribe = [
       options.mesh.on('message', (from, bytes) => this.receive(from, bytes)),
       // A new neighbour learns what we hold, so late joiners can pull this window's payloads.
@@ -46,6 +48,11 @@ export class ContributionExchange {
         for (const e of this.entries.values()) if (e.payload) void this.sendTo(id, { type: 'announce', contribution: e.header.bytes });
       }),
     ];
+  }
+
+  /** The round logic that owns this exchange decides which windows are open. */
+  acceptWhen(accepts: (c: Contribution) => boolean): void {
+    this.accepts = accepts;
   }
 
   on<K extends keyof ExchangeEvents>(event: K, listener: ExchangeEvents[K]): () => void {
@@ -148,7 +155,7 @@ export class ContributionExchange {
   }
 
   private onAnnounce(from: string, header: Contribution): void {
-    if (!this.options.accepts(header)) return;
+    if (!this.accepts(header)) return;
     const key = toHex(header.id);
     const e = this.entries.get(key);
     if (e) {

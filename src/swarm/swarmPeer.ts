@@ -71,6 +71,8 @@ export class SwarmPeer {
     this.encoder = new SparseLoCoEncoder(this.plan, o.model.layout.totalFloats, o.topK);
     this.now = o.now ?? Date.now;
     this.manifests = new ManifestWaiter(o.exchange, o.run, this.now);
+    // Contributions for the window being closed and the one being trained are wanted.
+    o.exchange.acceptWhen((c) => c.window >= this.window && c.window <= this.window + 1);
   }
 
   get currentWindow(): number {

@@ -28,15 +28,11 @@ export class ValidatorNode {
   constructor(private readonly o: ValidatorNodeOptions) {
     this.theta = o.theta.slice();
     this.window = o.window;
+    o.exchange.acceptWhen((c) => c.window === this.window);
   }
 
   get currentWindow(): number {
     return this.window;
-  }
-
-  /** Contributions the exchange should take: this window's only. */
-  accepts(window: number): boolean {
-    return window === this.window;
   }
 
   async run(): Promise<void> {

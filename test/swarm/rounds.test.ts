@@ -48,21 +48,18 @@ describe('swarm rounds', () => {
     const theta0 = initParams(config, probe.layout, run.seed);
 
     const vMesh = h.peer(url, 'validator');
-    const holder: { validator?: ValidatorNode } = {};
-    const vExchange = new ContributionExchange({ mesh: vMesh, runId: run.runId, accepts: (c) => holder.validator?.accepts(c.window) ?? false });
+    const vExchange = new ContributionExchange({ mesh: vMesh, runId: run.runId });
     const decisions: WindowDecision[] = [];
     const validator = new ValidatorNode({ run, layout: probe.layout, exchange: vExchange, signer: validatorKey, theta: theta0, window: 0, onDecision: (d) => decisions.push(d) });
-    holder.validator = validator;
     h.defer(() => [validator.stop(), vExchange.close()]);
 
     const reports = new Map<string, WindowReport[]>();
     const peers = ['alice', 'bob'].map((name, i) => {
       const mesh = h.peer(url, name);
-      let peer: SwarmPeer | undefined;
-      const exchange = new ContributionExchange({ mesh, runId: run.runId, accepts: (c) => peer !== undefined && c.window >= peer.currentWindow && c.window <= peer.currentWindow + 1 });
+      const exchange = new ContributionExchange({ mesh, runId: run.runId });
       reports.set(name, []);
-      peer = new SwarmPeer({ run, model: model(), train: corpus.train, exchange, traffic: mesh.traffic, signer: ed25519Signer(new Uint8Array(32).fill(i + 1)), peerAddress: name, theta: theta0, window: 0, onWindow: (r) => reports.get(name)?.push(r) });
-      h.defer(() => [peer?.stop(), exchange.close()]);
+      const peer = new SwarmPeer({ run, model: model(), train: corpus.train, exchange, traffic: mesh.traffic, signer: ed25519Signer(new Uint8Array(32).fill(i + 1)), peerAddress: name, theta: theta0, window: 0, onWindow: (r) => reports.get(name)?.push(r) });
+      h.defer(() => [peer.stop(), exchange.close()]);
       return peer;
     });
     await until(() => vMesh.neighbours().length === 2, 10_000);
