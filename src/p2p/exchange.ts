@@ -35,6 +35,8 @@ interface Entry {
 export class ContributionExchange {
   private readonly entries = new Map<string, Entry>();
   private readonly manifests = new Set<string>();
+  /** The newest manifest seen, handed to each new neighbour so a newcomer can sync at once. */
+  private latestManifest?: Manifest;
   private readonly listeners: { [K in keyof ExchangeEvents]: Set<ExchangeEvents[K]> } = { contribution: new Set(), manifest: new Set(), other: new Set() };
   private readonly unsubscribe: (() => void)[];
   private accepts: (c: Contribution) => boolean;
@@ -45,6 +47,7 @@ export class ContributionExchange {
       options.mesh.on('message', (from, bytes) => this.receive(from, bytes)),
       // A new neighbour learns what we hold, so late joiners can pull this window's payloads.
       options.mesh.on('up', (id) => {
+        if (this.latestManifest) void this.sendTo(id, { type: 'manifest', manifest: this.latestManifest.bytes });
         for (const e of this.entries.values()) if (e.payload) void this.sendTo(id, { type: 'announce', contribution: e.header.bytes });
       }),
     ];
@@ -68,6 +71,7 @@ export class ContributionExchange {
 
   publishManifest(m: Manifest): void {
     this.manifests.add(toHex(m.id));
+    this.noteManifest(m);
     void this.options.mesh.broadcast(encodeWire({ type: 'manifest', manifest: m.bytes }));
   }
 
@@ -103,6 +107,10 @@ export class ContributionExchange {
   close(): void {
     for (const u of this.unsubscribe) u();
     for (const e of this.entries.values()) clearTimeout(e.timer);
+  }
+
+  private noteManifest(m: Manifest): void {
+    if (!this.latestManifest || m.window > this.latestManifest.window) this.latestManifest = m;
   }
 
   private emit<K extends keyof ExchangeEvents>(event: K, ...args: Parameters<ExchangeEvents[K]>): void {
@@ -145,6 +153,7 @@ export class ContributionExchange {
         const key = toHex(manifest.id);
         if (this.manifests.has(key)) return;
         this.manifests.add(key);
+        this.noteManifest(manifest);
         void this.options.mesh.broadcast(encodeWire(m), from);
         this.emit('manifest', manifest, from);
         return;

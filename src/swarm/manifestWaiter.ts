@@ -51,6 +51,25 @@ export class ManifestWaiter {
     return undefined;
   }
 
+  /** The newest manifest from any configured key (waits for one): where a newcomer syncs to. */
+  async latest(): Promise<Manifest | undefined> {
+    while (!this.closed) {
+      const windows = [...this.byWindow.keys()];
+      if (windows.length) {
+        const found = this.byWindow.get(Math.max(...windows)) as Map<number, Manifest>;
+        return found.get(Math.min(...found.keys()));
+      }
+      await new Promise<void>((resolve) => {
+        const done = (): void => {
+          this.wake.delete(done);
+          resolve();
+        };
+        this.wake.add(done);
+      });
+    }
+    return undefined;
+  }
+
   close(): void {
     this.closed = true;
     this.unsubscribe();

@@ -11,7 +11,9 @@ import { contentHash, modelHash } from '../protocol/hash';
 import type { Signer } from '../protocol/keys';
 import { assignedPages } from '../train/dataPages';
 import { runInnerLoop } from '../train/innerLoop';
+import type { Mesh } from '../p2p/mesh';
 import { applyManifest, ManifestError } from './applyManifest';
+import { CheckpointServer, CheckpointSyncError, fetchCheckpoint } from './checkpointSync';
 import { ManifestWaiter } from './manifestWaiter';
 import { trainingDeadline, type RunConfig } from './runConfig';
 
@@ -44,18 +46,24 @@ export interface SwarmPeerOptions {
   traffic: { sent: number; received: number };
   signer: Signer;
   peerAddress: string;
-  /** θ at the start of `window` (θ_0 for a peer present from the start). */
-  theta: Float32Array;
-  window: number;
+  mesh: Mesh;
+  /**
+   * θ at the start of `window` (θ_0 for a peer present from the start). Without it the peer
+   * first syncs the newest model from its neighbours (a newcomer).
+   */
+  start?: { theta: Float32Array; window: number };
   topK?: TopKSelector;
   now?: () => number;
   log?: (line: string) => void;
   onWindow?: (report: WindowReport) => void;
+  onSync?: (received: number, total: number, window: number) => void;
 }
 
 export class SwarmPeer {
   private theta: Float32Array;
   private window: number;
+  private synced: boolean;
+  private readonly server: CheckpointServer;
   private moments?: { m: Float32Array; v: Float32Array };
   private stepsDone = 0;
   private stopped = false;
@@ -65,8 +73,11 @@ export class SwarmPeer {
   private readonly now: () => number;
 
   constructor(private readonly o: SwarmPeerOptions) {
-    this.theta = o.theta.slice();
-    this.window = o.window;
+    this.theta = o.start?.theta.slice() ?? new Float32Array(o.model.layout.totalFloats);
+    this.window = o.start?.window ?? 0;
+    this.synced = o.start !== undefined;
+    this.server = new CheckpointServer(o.exchange, o.mesh);
+    if (this.synced) this.server.hold(this.window, this.theta);
     this.plan = chunkPlan(o.model.layout);
     this.encoder = new SparseLoCoEncoder(this.plan, o.model.layout.totalFloats, o.topK);
     this.now = o.now ?? Date.now;
@@ -87,14 +98,41 @@ export class SwarmPeer {
     return this.theta;
   }
 
+  get isSynced(): boolean {
+    return this.synced;
+  }
+
   stop(): void {
     this.stopped = true;
     this.manifests.close();
+    this.server.close();
   }
 
   /** Runs windows until stop(); resolves when the loop ends. */
   async run(): Promise<void> {
-    while (!this.stopped) await this.round();
+    while (!this.stopped) {
+      if (!this.synced) await this.syncIn();
+      else await this.round();
+    }
+  }
+
+  /** Downloads θ named by the newest manifest; retries (with a newer one) until it verifies. */
+  private async syncIn(): Promise<void> {
+    const m = await this.manifests.latest();
+    if (!m || this.stopped) return;
+    const window = m.window + 1;
+    this.o.log?.(`[peer ${this.o.peerAddress}] syncing θ_${window} from ${this.o.mesh.neighbours().length} neighbours`);
+    try {
+      this.theta = await fetchCheckpoint({ exchange: this.o.exchange, mesh: this.o.mesh, window, expectedHash: m.nextHash, floats: this.o.model.layout.totalFloats, timeoutMs: this.o.run.windowMs * 2, onProgress: (r, t) => this.o.onSync?.(r, t, window) });
+      this.window = window;
+      this.synced = true;
+      this.moments = undefined;
+      this.server.hold(window, this.theta);
+      this.o.log?.(`[peer ${this.o.peerAddress}] synced θ_${window} (${this.modelHashHex.slice(0, 12)})`);
+    } catch (err) {
+      if (!(err instanceof CheckpointSyncError)) throw err;
+      this.o.log?.(`[peer ${this.o.peerAddress}] ${err.message}; retrying`);
+    }
   }
 
   private async round(): Promise<void> {
@@ -174,11 +212,12 @@ export class SwarmPeer {
     try {
       this.theta = applyManifest(this.theta, manifest, this.plan, (id) => this.o.exchange.get(id)?.payload);
       this.window = manifest.window + 1;
+      this.server.hold(this.window, this.theta);
     } catch (err) {
       if (!(err instanceof ManifestError)) throw err;
-      // Out of sync: the checkpoint sync brings θ back; until then this peer cannot contribute.
-      this.o.log?.(`[peer ${this.o.peerAddress}] ${err.message}`);
-      this.stopped = true;
+      // Out of sync: fetch the verified model from neighbours, then contribute again.
+      this.o.log?.(`[peer ${this.o.peerAddress}] ${err.message}; resyncing`);
+      this.synced = false;
     }
   }
 }

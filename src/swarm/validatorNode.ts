@@ -2,6 +2,8 @@
 // its deadline, accepts well-formed signed contributions, and publishes the signed manifest.
 import type { ParamLayout } from '../gpu/layout';
 import type { ContributionExchange } from '../p2p/exchange';
+import type { Mesh } from '../p2p/mesh';
+import { CheckpointServer } from './checkpointSync';
 import { toHex } from '../protocol/bytes';
 import type { Signer } from '../protocol/keys';
 import { decideWindow, type WindowDecision } from '../validator/manifest';
@@ -11,6 +13,7 @@ export interface ValidatorNodeOptions {
   run: RunConfig;
   layout: ParamLayout;
   exchange: ContributionExchange;
+  mesh: Mesh;
   signer: Signer;
   theta: Float32Array;
   window: number;
@@ -24,11 +27,14 @@ export class ValidatorNode {
   private window: number;
   private stopped = false;
   private timer?: ReturnType<typeof setTimeout>;
+  private readonly server: CheckpointServer;
 
   constructor(private readonly o: ValidatorNodeOptions) {
     this.theta = o.theta.slice();
     this.window = o.window;
     o.exchange.acceptWhen((c) => c.window === this.window);
+    this.server = new CheckpointServer(o.exchange, o.mesh);
+    this.server.hold(this.window, this.theta);
   }
 
   get currentWindow(): number {
@@ -48,6 +54,7 @@ export class ValidatorNode {
   stop(): void {
     this.stopped = true;
     clearTimeout(this.timer);
+    this.server.close();
   }
 
   private close(): void {
@@ -56,6 +63,7 @@ export class ValidatorNode {
     this.o.exchange.publishManifest(decision.manifest);
     this.theta = decision.next;
     this.window = w + 1;
+    this.server.hold(this.window, this.theta);
     this.o.exchange.prune(w);
     this.o.log?.(`[validator] window ${w}: accepted ${decision.accepted.length}, rejected ${decision.rejected.length}${decision.rejected.map((r) => ` (${r.peerAddress}: ${r.reason})`).join('')}; θ_${w + 1} ${toHex(decision.manifest.nextHash).slice(0, 12)}`);
     this.o.onDecision?.(decision);

@@ -1,10 +1,10 @@
-// Whole windows across real peers: a validator and two Node peers (Dawn, WebRTC, the real
-// signaling server) train tiny for three windows; after each, every replica holds the
-// manifest's model hash, both peers' contributions are in it, and validation loss falls.
+// Whole windows across real peers: a validator and Node peers (Dawn, WebRTC, the real
+// signaling server) train tiny; after every window each replica holds the manifest's model
+// hash. A newcomer syncs the checkpoint and contributes; a peer that dies stalls no one.
 import { readFileSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
 import { gptConfig } from '../../src/gpu/config';
-import { requestGpuDevice } from '../../src/gpu/device';
+import { requestGpuDevice, type GpuContext } from '../../src/gpu/device';
 import { initParams } from '../../src/gpu/init';
 import { GpuGpt } from '../../src/gpu/model';
 import { nodeGpu } from '../../src/gpu/nodeGpu';
@@ -25,69 +25,104 @@ import { Harness, until } from '../support/swarmHarness';
 const h = new Harness();
 afterEach(() => h.cleanup());
 
+const text = readFileSync('public/data/tinyshakespeare.txt', 'utf8');
+const corpus = splitCorpus(CharTokenizer.fromText(text), text);
+const config = gptConfig('tiny', corpus.tokenizer.vocabSize);
+const validatorKey = ed25519Signer(new Uint8Array(32).fill(42));
+
+function runConfig(): RunConfig {
+  return {
+    runId: 'test-run', preset: 'tiny', seed: 1, startTime: Date.now() + 3000, windowMs: 8000, graceMs: 2000, uploadMarginMs: 1000, minSteps: 3,
+    batchSize: 2, seqLen: 32, outerLr: 1, innerSchedule: { maxLr: 3e-3, minLr: 3e-4, warmupSteps: 5, decaySteps: 200 }, validatorKeys: [toHex(validatorKey.publicKey)],
+  };
+}
+
+/** A validator and a way to add peers, all on one Dawn device, meshed through one server. */
+async function swarm(run: RunConfig) {
+  assertPrivateNetwork();
+  const ctx: GpuContext = await requestGpuDevice({ gpu: nodeGpu(), label: 'swarm-test' });
+  h.defer(() => ctx.destroy());
+  const url = await h.signalingUrl();
+  const model = (): GpuGpt => {
+    const m = new GpuGpt(ctx.device, { config, batchSize: run.batchSize, seqLen: run.seqLen });
+    h.defer(() => m.destroy());
+    return m;
+  };
+  const probe = model();
+  const theta0 = initParams(config, probe.layout, run.seed);
+  const vMesh = h.peer(url, 'validator');
+  const vExchange = new ContributionExchange({ mesh: vMesh, runId: run.runId });
+  const decisions: WindowDecision[] = [];
+  const validator = new ValidatorNode({ run, layout: probe.layout, exchange: vExchange, mesh: vMesh, signer: validatorKey, theta: theta0, window: 0, onDecision: (d) => decisions.push(d) });
+  h.defer(() => [validator.stop(), vExchange.close()]);
+  const reports = new Map<string, WindowReport[]>();
+  const addPeer = (name: string, seed: number, start?: { theta: Float32Array; window: number }): SwarmPeer => {
+    const mesh = h.peer(url, name);
+    const exchange = new ContributionExchange({ mesh, runId: run.runId });
+    reports.set(name, []);
+    const peer = new SwarmPeer({ run, model: model(), train: corpus.train, exchange, mesh, traffic: mesh.traffic, signer: ed25519Signer(new Uint8Array(32).fill(seed)), peerAddress: name, start, onWindow: (r) => reports.get(name)?.push(r) });
+    h.defer(() => [peer.stop(), exchange.close()]);
+    return peer;
+  };
+  return { probe, theta0, vMesh, validator, decisions, reports, addPeer };
+}
+
 describe('swarm rounds', () => {
   it('three windows: every replica holds the manifest hash, and validation loss falls', async () => {
-    assertPrivateNetwork();
-    const text = readFileSync('public/data/tinyshakespeare.txt', 'utf8');
-    const corpus = splitCorpus(CharTokenizer.fromText(text), text);
-    const config = gptConfig('tiny', corpus.tokenizer.vocabSize);
-    const ctx = await requestGpuDevice({ gpu: nodeGpu(), label: 'swarm-test' });
-    h.defer(() => ctx.destroy());
-    const validatorKey = ed25519Signer(new Uint8Array(32).fill(42));
-    const run: RunConfig = {
-      runId: 'test-run', preset: 'tiny', seed: 1, startTime: Date.now() + 3000, windowMs: 8000, graceMs: 2000, uploadMarginMs: 1000, minSteps: 3,
-      batchSize: 2, seqLen: 32, outerLr: 1, innerSchedule: { maxLr: 3e-3, minLr: 3e-4, warmupSteps: 5, decaySteps: 200 }, validatorKeys: [toHex(validatorKey.publicKey)],
-    };
-    const url = await h.signalingUrl();
-    const model = (): GpuGpt => {
-      const m = new GpuGpt(ctx.device, { config, batchSize: run.batchSize, seqLen: run.seqLen });
-      h.defer(() => m.destroy());
-      return m;
-    };
-    const probe = model();
-    const theta0 = initParams(config, probe.layout, run.seed);
-
-    const vMesh = h.peer(url, 'validator');
-    const vExchange = new ContributionExchange({ mesh: vMesh, runId: run.runId });
-    const decisions: WindowDecision[] = [];
-    const validator = new ValidatorNode({ run, layout: probe.layout, exchange: vExchange, signer: validatorKey, theta: theta0, window: 0, onDecision: (d) => decisions.push(d) });
-    h.defer(() => [validator.stop(), vExchange.close()]);
-
-    const reports = new Map<string, WindowReport[]>();
-    const peers = ['alice', 'bob'].map((name, i) => {
-      const mesh = h.peer(url, name);
-      const exchange = new ContributionExchange({ mesh, runId: run.runId });
-      reports.set(name, []);
-      const peer = new SwarmPeer({ run, model: model(), train: corpus.train, exchange, traffic: mesh.traffic, signer: ed25519Signer(new Uint8Array(32).fill(i + 1)), peerAddress: name, theta: theta0, window: 0, onWindow: (r) => reports.get(name)?.push(r) });
-      h.defer(() => [peer.stop(), exchange.close()]);
-      return peer;
-    });
-    await until(() => vMesh.neighbours().length === 2, 10_000);
-
-    void validator.run();
+    const run = runConfig();
+    const s = await swarm(run);
+    const peers = ['alice', 'bob'].map((name, i) => s.addPeer(name, i + 1, { theta: s.theta0, window: 0 }));
+    await until(() => s.vMesh.neighbours().length === 2, 10_000);
+    void s.validator.run();
     for (const p of peers) void p.run();
-    await until(() => [...reports.values()].every((r) => r.length >= 3), 60_000);
-    validator.stop();
-    for (const p of peers) p.stop();
+    await until(() => [...s.reports.values()].every((r) => r.length >= 3), 60_000);
 
     let bothIn = 0;
     for (let w = 0; w < 3; w++) {
-      const expected = toHex(decisions[w].manifest.nextHash);
-      for (const [name, r] of reports) {
+      const expected = toHex(s.decisions[w].manifest.nextHash);
+      for (const [name, r] of s.reports) {
         expect(r[w].window, name).toBe(w);
         expect(r[w].hash, `${name} after window ${w}`).toBe(expected);
-        expect(r[w].included).toBe(decisions[w].accepted.some((c) => c.header.peerAddress === name));
+        expect(r[w].included).toBe(s.decisions[w].accepted.some((c) => c.header.peerAddress === name));
       }
-      if (decisions[w].accepted.length === 2) bothIn++;
+      if (s.decisions[w].accepted.length === 2) bothIn++;
     }
     // A loaded machine can make a peer miss a deadline; most windows must carry both.
     expect(bothIn).toBeGreaterThanOrEqual(2);
     const val = await randomPages('swarm-test/val', { count: 4 * run.batchSize, seqLen: run.seqLen, corpusLength: corpus.val.length });
-    probe.setParams(theta0);
-    const before = await validationLoss(probe, corpus.val, val);
-    probe.setParams(decisions[2].next);
-    const after = await validationLoss(probe, corpus.val, val);
-    expect(toHex(modelHash(decisions[2].next))).toBe(reports.get('alice')?.[2].hash);
+    s.probe.setParams(s.theta0);
+    const before = await validationLoss(s.probe, corpus.val, val);
+    s.probe.setParams(s.decisions[2].next);
+    const after = await validationLoss(s.probe, corpus.val, val);
+    expect(toHex(modelHash(s.decisions[2].next))).toBe(s.reports.get('alice')?.[2].hash);
     expect(after).toBeLessThan(before - 0.1);
+  });
+
+  it('a late joiner syncs the checkpoint and contributes; a peer that dies stalls no one', async () => {
+    const run = runConfig();
+    const s = await swarm(run);
+    const alice = s.addPeer('alice', 1, { theta: s.theta0, window: 0 });
+    const bob = s.addPeer('bob', 2, { theta: s.theta0, window: 0 });
+    await until(() => s.vMesh.neighbours().length === 2, 10_000);
+    void s.validator.run();
+    void alice.run();
+    void bob.run();
+    await until(() => s.decisions.length >= 1, 30_000);
+    bob.stop(); // dies mid-run, after announcing or not
+    const carol = s.addPeer('carol', 3); // no model: must sync
+    const synced: number[] = [];
+    void carol.run();
+    await until(() => carol.isSynced, 30_000);
+    synced.push(carol.currentWindow);
+    await until(() => (s.reports.get('carol')?.length ?? 0) >= 2, 60_000);
+    const carolReports = s.reports.get('carol') ?? [];
+    // Carol's windows agree with the validator's manifests, and she got into one.
+    for (const r of carolReports) expect(r.hash).toBe(toHex(s.decisions[r.window].manifest.nextHash));
+    expect(carolReports.some((r) => r.included)).toBe(true);
+    // Alice never waited more than one window: she reported every window the validator closed.
+    const aliceWindows = (s.reports.get('alice') ?? []).map((r) => r.window);
+    expect(aliceWindows).toEqual(Array.from({ length: aliceWindows.length }, (_, i) => i));
+    expect(aliceWindows.length).toBeGreaterThanOrEqual(s.decisions.length - 1);
+    expect(synced[0]).toBeGreaterThanOrEqual(1);
   });
 });
