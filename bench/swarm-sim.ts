@@ -1,6 +1,7 @@
 // `npm run bench:swarm-sim`: N simulated peers on one GPU device, three arms at equal tokens —
 // centralized AdamW, dense DiLoCo (Nesterov outer step), SparseLoCo (compressed, error feedback).
-// Flags: --preset --peers --inner --rounds --batch --seq --lr --outer-lr --diloco-lr --diloco-momentum --eval-batches --out.
+// Flags: --preset --peers --inner --rounds --batch --seq --lr --outer-lr --diloco-lr --diloco-momentum --eval-batches
+// --arms (comma list, default all three) --out.
 // Prints final validation loss per arm, bytes per peer per round, the loss ratios, compression
 // vs fp32 and the codec's share of inner-loop time; writes the curves as CSV and SVG.
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -39,8 +40,11 @@ const batch = num('batch', 4);
 const seq = num('seq', Math.min(64, PRESETS[preset].contextLength));
 const sparseLr = num('outer-lr', 1);
 const dilocoOuter = { lr: num('diloco-lr', DILOCO_OUTER.lr), momentum: Number(f.get('diloco-momentum') ?? DILOCO_OUTER.momentum) };
+if (!(dilocoOuter.momentum >= 0 && dilocoOuter.momentum < 1)) throw new Error('--diloco-momentum must be in [0, 1)');
 const innerLr = num('lr', 2e-3);
 const evalBatches = num('eval-batches', 4);
+const arms = new Set((f.get('arms') ?? 'centralized,diloco,sparseloco').split(','));
+for (const a of arms) if (!['centralized', 'diloco', 'sparseloco'].includes(a)) throw new Error(`--arms takes centralized, diloco, sparseloco; got ${a}`);
 const out = f.get('out') ?? join(ROOT, 'runs', `swarm-sim-${preset}-${new Date().toISOString().replace(/[:.]/g, '-')}`);
 
 function sparseLocoDescription(): string {
@@ -163,9 +167,10 @@ async function sparseloco(): Promise<Curve & { bytes: number; codecMs: number; i
 }
 
 const started = performance.now();
-const central = await centralized();
-const dense = await diloco();
-const sparse = await sparseloco();
+const skipped = (label: string): Curve & { bytes: number; codecMs: number; innerMs: number } => ({ label, points: Array.from({ length: rounds + 1 }, (_, r) => ({ step: r * inner, loss: NaN })), bytes: NaN, codecMs: NaN, innerMs: NaN });
+const central = arms.has('centralized') ? await centralized() : skipped('centralized AdamW');
+const dense = arms.has('diloco') ? await diloco() : skipped('dense DiLoCo');
+const sparse = arms.has('sparseloco') ? await sparseloco() : skipped('SparseLoCo');
 const last = (c: Curve): number => c.points[c.points.length - 1].loss;
 
 mkdirSync(out, { recursive: true });
