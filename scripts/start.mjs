@@ -1,12 +1,18 @@
-// `npm start`: builds the app and serves it. Later issues add the signaling server,
-// a validator and headless peers to this one command.
+// `npm start`: builds the app, then runs a whole local swarm: the server (app + signaling on
+// one port), a fresh run (run.json and keys under runs/), a validator and two headless tiny
+// peers. Prints the URL; Ctrl-C stops every process. `-- --port N` / PORT=N picks the port.
 import { spawn, spawnSync } from 'node:child_process';
+import { mkdirSync } from 'node:fs';
 import { delimiter, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { gpuEnv } from './env.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const env = { ...gpuEnv(), PATH: `${join(root, 'node_modules', '.bin')}${delimiter}${process.env.PATH}` };
+const args = process.argv.slice(2);
+const portFlag = args.indexOf('--port');
+const port = portFlag >= 0 ? args[portFlag + 1] : (process.env.PORT ?? '8080');
+const peersOnly = args.includes('--no-peers');
 
 console.log('[tessera] building the app (vite build) ...');
 const build = spawnSync('vite', ['build', '--logLevel', 'warn'], { cwd: root, env, stdio: 'inherit' });
@@ -14,6 +20,58 @@ if (build.status !== 0) {
   console.error('[tessera] the build failed (see above); nothing is served.');
   process.exit(1);
 }
-const server = spawn('tsx', [join(root, 'server', 'main.ts'), ...process.argv.slice(2)], { cwd: root, env, stdio: 'inherit' });
-for (const sig of ['SIGINT', 'SIGTERM']) process.on(sig, () => server.kill(sig));
-server.on('exit', (code) => process.exit(code ?? 0));
+
+const children = [];
+let stopping = false;
+function run(name, argv) {
+  const child = spawn(process.execPath, argv, { cwd: root, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const prefix = (chunk) =>
+    chunk
+      .toString()
+      .split('\n')
+      .filter((l) => l && !l.includes('Unknown user config'))
+      .forEach((l) => console.log(name === 'server' ? l : `  ${l}`));
+  child.stdout.on('data', prefix);
+  child.stderr.on('data', prefix);
+  child.on('exit', (code) => {
+    if (!stopping) {
+      console.error(`[tessera] ${name} exited (${code}); stopping everything`);
+      stop(1);
+    }
+  });
+  children.push(child);
+  return child;
+}
+
+function stop(code = 0) {
+  if (stopping) return;
+  stopping = true;
+  for (const c of children) c.kill('SIGTERM');
+  // Anything still running after the grace period is killed outright: no orphans.
+  setTimeout(() => {
+    for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
+    process.exit(code);
+  }, 3000).unref();
+}
+for (const sig of ['SIGINT', 'SIGTERM']) process.on(sig, () => stop(0));
+
+// The CLI runs in-process under tsx (not through bin/tessera.mjs), so a kill reaches it directly.
+const tsx = import.meta.resolve('tsx');
+const tessera = join(root, 'src', 'node', 'tessera.ts');
+run('server', ['--import', tsx, join(root, 'server', 'main.ts'), '--port', port]);
+if (!peersOnly) {
+  const dir = join(root, 'runs', `local-${new Date().toISOString().replace(/[:.]/g, '-')}`);
+  mkdirSync(dir, { recursive: true });
+  const init = spawnSync(process.execPath, ['--import', tsx, tessera, 'init-run', '--out', dir, '--window-ms', '30000'], { cwd: root, env, encoding: 'utf8' });
+  if (init.status !== 0) {
+    console.error(init.stderr || init.stdout);
+    stop(1);
+  } else {
+    for (const p of ['peer-1', 'peer-2']) spawnSync(process.execPath, ['--import', tsx, tessera, 'keygen', '--out', join(dir, `${p}.key`)], { cwd: root, env });
+    const signal = `ws://127.0.0.1:${port}/signal`;
+    const runFile = join(dir, 'run.json');
+    console.log(`[tessera] local run in ${dir}: a validator and two tiny peers, windows of 30 s`);
+    run('validator', ['--import', tsx, tessera, 'validator', '--run', runFile, '--signal', signal, '--key', join(dir, 'validator.key'), '--name', 'validator']);
+    for (const p of ['peer-1', 'peer-2']) run(p, ['--import', tsx, tessera, 'peer', '--run', runFile, '--signal', signal, '--key', join(dir, `${p}.key`), '--name', p]);
+  }
+}

@@ -121,17 +121,17 @@ export class SwarmPeer {
     const m = await this.manifests.latest();
     if (!m || this.stopped) return;
     const window = m.window + 1;
-    this.o.log?.(`[peer ${this.o.peerAddress}] syncing θ_${window} from ${this.o.mesh.neighbours().length} neighbours`);
+    this.o.log?.(`syncing θ_${window} from ${this.o.mesh.neighbours().length} neighbours`);
     try {
       this.theta = await fetchCheckpoint({ exchange: this.o.exchange, mesh: this.o.mesh, window, expectedHash: m.nextHash, floats: this.o.model.layout.totalFloats, timeoutMs: this.o.run.windowMs * 2, onProgress: (r, t) => this.o.onSync?.(r, t, window) });
       this.window = window;
       this.synced = true;
       this.moments = undefined;
       this.server.hold(window, this.theta);
-      this.o.log?.(`[peer ${this.o.peerAddress}] synced θ_${window} (${this.modelHashHex.slice(0, 12)})`);
+      this.o.log?.(`synced θ_${window} (${this.modelHashHex.slice(0, 12)})`);
     } catch (err) {
       if (!(err instanceof CheckpointSyncError)) throw err;
-      this.o.log?.(`[peer ${this.o.peerAddress}] ${err.message}; retrying`);
+      this.o.log?.(`${err.message}; retrying`);
     }
   }
 
@@ -151,8 +151,8 @@ export class SwarmPeer {
       );
       this.o.exchange.publish(header, bytes);
       contributed = true;
-      this.o.log?.(`[peer ${this.o.peerAddress}] window ${w}: ${trained.steps} steps, loss ${trained.loss?.toFixed(3) ?? '-'}, announced ${bytes.length} B`);
-    } else this.o.log?.(`[peer ${this.o.peerAddress}] window ${w}: only ${trained.steps} steps before the deadline; skipping this window`);
+      this.o.log?.(`window ${w}: ${trained.steps} steps, loss ${trained.loss?.toFixed(3) ?? '-'}, announced ${bytes.length} B`);
+    } else this.o.log?.(`window ${w}: only ${trained.steps} steps before the deadline; skipping this window`);
     const manifest = await this.manifests.next(w);
     if (!manifest || this.stopped) return;
     await this.ensurePayloads(manifest);
@@ -216,7 +216,7 @@ export class SwarmPeer {
     } catch (err) {
       if (!(err instanceof ManifestError)) throw err;
       // Out of sync: fetch the verified model from neighbours, then contribute again.
-      this.o.log?.(`[peer ${this.o.peerAddress}] ${err.message}; resyncing`);
+      this.o.log?.(`${err.message}; resyncing`);
       this.synced = false;
     }
   }

@@ -65,7 +65,7 @@ export class ValidatorNode {
     this.window = w + 1;
     this.server.hold(this.window, this.theta);
     this.o.exchange.prune(w);
-    this.o.log?.(`[validator] window ${w}: accepted ${decision.accepted.length}, rejected ${decision.rejected.length}${decision.rejected.map((r) => ` (${r.peerAddress}: ${r.reason})`).join('')}; θ_${w + 1} ${toHex(decision.manifest.nextHash).slice(0, 12)}`);
+    this.o.log?.(`window ${w}: accepted ${decision.accepted.length}, rejected ${decision.rejected.length}${decision.rejected.map((r) => ` (${r.peerAddress}: ${r.reason})`).join('')}; θ_${w + 1} ${toHex(decision.manifest.nextHash).slice(0, 12)}`);
     this.o.onDecision?.(decision);
   }
 }

@@ -1,0 +1,180 @@
+// `tessera`: the headless entry points. `peer` trains on Dawn and contributes, `validator`
+// closes windows and signs manifests, `signal` runs a bare signaling server, `init-run`
+// writes a run file and a validator key. Secrets come from key files, never from argv.
+import { createServer } from 'node:http';
+import { createRequire } from 'node:module';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import WebSocket from 'ws';
+import { attachSignaling } from '../../server/signaling';
+import { gptConfig, PRESETS, type PresetName } from '../gpu/config';
+import { GpuUnavailableError, requestGpuDevice } from '../gpu/device';
+import { initParams } from '../gpu/init';
+import { paramLayout } from '../gpu/layout';
+import { GpuGpt } from '../gpu/model';
+import { nodeGpu } from '../gpu/nodeGpu';
+import { createGpuTopK } from '../gpu/topk';
+import { chunkPlan } from '../compress/chunks';
+import { ContributionExchange } from '../p2p/exchange';
+import { Mesh } from '../p2p/mesh';
+import type { WrtcImplementation } from '../p2p/peerLink';
+import { SignalingClient, type SocketLike } from '../p2p/signalingClient';
+import type { PeerRole } from '../p2p/signalingProtocol';
+import { toHex } from '../protocol/bytes';
+import type { Signer } from '../protocol/keys';
+import { windowAt, type RunConfig } from '../swarm/runConfig';
+import { SwarmPeer } from '../swarm/swarmPeer';
+import { ValidatorNode } from '../swarm/validatorNode';
+import { CharTokenizer, splitCorpus } from '../train/tokenizer';
+import { createKeyFile, loadKeyFile, loadRunConfig } from './runFile';
+
+const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+const USAGE = `usage:
+  tessera init-run --out DIR [--preset tiny|small|shakespeare] [--window-ms N] [--run-id ID]
+  tessera peer --run FILE --signal ws://HOST:PORT/signal --key FILE [--name NAME]
+  tessera validator --run FILE --signal ws://HOST:PORT/signal --key FILE
+  tessera signal [--port N] [--host ADDR]
+  tessera keygen --out FILE`;
+
+function flags(argv: string[]): Map<string, string> {
+  const out = new Map<string, string>();
+  for (let i = 0; i < argv.length; i += 2) {
+    if (!argv[i].startsWith('--') || argv[i + 1] === undefined) throw new Error(`expected --flag value pairs, got "${argv[i]}"\n${USAGE}`);
+    out.set(argv[i].slice(2), argv[i + 1]);
+  }
+  return out;
+}
+
+function required(f: Map<string, string>, name: string): string {
+  const v = f.get(name);
+  if (v === undefined) throw new Error(`--${name} is required\n${USAGE}`);
+  return v;
+}
+
+/** Signaling client, WebRTC mesh and exchange for one participant. */
+function joinSwarm(run: RunConfig, signalUrl: string, name: string, role: PeerRole, log: (l: string) => void): { mesh: Mesh; exchange: ContributionExchange; close(): void } {
+  const wrtc = createRequire(import.meta.url)('@roamhq/wrtc') as WrtcImplementation;
+  const signaling = new SignalingClient({ url: signalUrl, room: run.runId, peerId: name, role, socket: (u) => new WebSocket(u) as unknown as SocketLike });
+  signaling.on('state', (s) => log(`signaling ${s}`));
+  signaling.on('problem', (p) => log(p));
+  const mesh = new Mesh({ signaling, selfId: name, wrtc, log });
+  mesh.on('up', (id) => log(`neighbour ${id} up (${mesh.neighbours().length})`));
+  mesh.on('down', (id, why) => log(`neighbour ${id} down: ${why}`));
+  const exchange = new ContributionExchange({ mesh, runId: run.runId, log });
+  return { mesh, exchange, close: () => [exchange.close(), mesh.close(), signaling.close()] };
+}
+
+async function peer(f: Map<string, string>): Promise<void> {
+  const run = loadRunConfig(required(f, 'run'));
+  const signer = loadKeyFile(required(f, 'key'));
+  const name = f.get('name') ?? `peer-${toHex(signer.publicKey).slice(0, 12)}`;
+  const log = (l: string): void => console.log(`[${name}] ${l}`);
+  const text = readFileSync(join(ROOT, 'public', 'data', 'tinyshakespeare.txt'), 'utf8');
+  const corpus = splitCorpus(CharTokenizer.fromText(text), text);
+  const config = gptConfig(run.preset, corpus.tokenizer.vocabSize);
+  const ctx = await requestGpuDevice({ gpu: nodeGpu(), label: name });
+  const model = new GpuGpt(ctx.device, { config, batchSize: run.batchSize, seqLen: run.seqLen });
+  const topk = createGpuTopK(ctx.device, chunkPlan(model.layout).chunks, model.layout.totalFloats);
+  const swarm = joinSwarm(run, required(f, 'signal'), name, 'peer', log);
+  // Present from the first window: start from θ_0 like everyone; later: sync from neighbours.
+  const fresh = windowAt(run, Date.now()) === 0;
+  const node = new SwarmPeer({
+    run, model, train: corpus.train, exchange: swarm.exchange, mesh: swarm.mesh, traffic: swarm.mesh.traffic, signer, peerAddress: name,
+    start: fresh ? { theta: initParams(config, model.layout, run.seed), window: 0 } : undefined,
+    topK: (v) => topk.run(v), log,
+    onSync: (r, t, w) => log(`checkpoint θ_${w}: ${r}/${t} chunks`),
+    onWindow: (r) => log(`window ${r.window}: ${r.steps} steps, loss ${r.trainLoss?.toFixed(3) ?? '-'}, ${r.included ? 'accepted' : r.contributed ? 'not accepted' : 'no contribution'} (${r.accepted} in manifest), θ ${r.hash.slice(0, 12)}, up ${r.bytesUp} B down ${r.bytesDown} B, compute ${(r.computeMs / 1000).toFixed(1)} s wait ${(r.waitMs / 1000).toFixed(1)} s`),
+  });
+  const stop = (): void => {
+    try {
+      node.stop();
+      swarm.close();
+      topk.destroy();
+      model.destroy();
+      ctx.destroy();
+    } finally {
+      process.exit(0);
+    }
+  };
+  process.once('SIGINT', stop);
+  process.once('SIGTERM', stop);
+  log(`${run.preset} on ${ctx.report.adapter.vendor} ${ctx.report.adapter.architecture}, run ${run.runId}, ${fresh ? 'from θ_0' : 'syncing the current model first'}`);
+  await node.run();
+}
+
+async function validator(f: Map<string, string>): Promise<void> {
+  const run = loadRunConfig(required(f, 'run'));
+  const signer: Signer = loadKeyFile(required(f, 'key'));
+  const key = toHex(signer.publicKey);
+  if (!run.validatorKeys.includes(key)) throw new Error(`this key (${key.slice(0, 12)}…) is not in the run's validatorKeys: peers would ignore its manifests`);
+  const name = f.get('name') ?? `validator-${key.slice(0, 12)}`;
+  const log = (l: string): void => console.log(`[${name}] ${l}`);
+  const text = readFileSync(join(ROOT, 'public', 'data', 'tinyshakespeare.txt'), 'utf8');
+  const config = gptConfig(run.preset, CharTokenizer.fromText(text).vocabSize);
+  const layout = paramLayout(config); // the validator's work is CPU only
+  const swarm = joinSwarm(run, required(f, 'signal'), name, 'validator', log);
+  const node = new ValidatorNode({ run, layout, exchange: swarm.exchange, mesh: swarm.mesh, signer, theta: initParams(config, layout, run.seed), window: 0, log });
+  const stop = (): void => {
+    try {
+      node.stop();
+      swarm.close();
+    } finally {
+      process.exit(0);
+    }
+  };
+  process.once('SIGINT', stop);
+  process.once('SIGTERM', stop);
+  log(`validating run ${run.runId} (${run.preset}), windows of ${run.windowMs / 1000} s`);
+  await node.run();
+}
+
+function signal(f: Map<string, string>): void {
+  const port = Number(f.get('port') ?? 8787);
+  const host = f.get('host') ?? '127.0.0.1';
+  const log = (e: Record<string, unknown>): void => console.log(JSON.stringify({ ts: new Date().toISOString(), ...e }));
+  const server = createServer((req, res) => {
+    if (req.url === '/healthz') {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end(JSON.stringify({ ok: true, signaling: signaling.stats() }));
+    } else {
+      res.writeHead(404);
+      res.end();
+    }
+  });
+  const signaling = attachSignaling(server, { log });
+  server.listen(port, host, () => console.log(`[signal] ws://${host}:${port}/signal (health: http://${host}:${port}/healthz)`));
+  process.once('SIGINT', () => void signaling.close().then(() => process.exit(0)));
+}
+
+function initRun(f: Map<string, string>): void {
+  const out = resolve(required(f, 'out'));
+  const preset = (f.get('preset') ?? 'tiny') as PresetName;
+  if (!(preset in PRESETS)) throw new Error(`--preset must be one of ${Object.keys(PRESETS).join(', ')}`);
+  const windowMs = Number(f.get('window-ms') ?? 30_000);
+  mkdirSync(out, { recursive: true });
+  const key = createKeyFile(join(out, 'validator.key'));
+  const seqLen = Math.min(64, PRESETS[preset].contextLength);
+  const run: RunConfig = {
+    runId: f.get('run-id') ?? `local-${Date.now().toString(36)}`,
+    preset, seed: 1337, startTime: Date.now() + 15_000, windowMs, graceMs: Math.round(windowMs / 6), uploadMarginMs: Math.round(windowMs / 15), minSteps: 3,
+    batchSize: 4, seqLen, outerLr: 1, innerSchedule: { maxLr: 2e-3, minLr: 2e-4, warmupSteps: 20, decaySteps: 20_000 }, validatorKeys: [toHex(key.publicKey)],
+  };
+  writeFileSync(join(out, 'run.json'), `${JSON.stringify(run, null, 2)}\n`);
+  console.log(`[tessera] wrote ${join(out, 'run.json')} and validator.key (mode 600); the run starts at ${new Date(run.startTime).toISOString()}`);
+}
+
+const [command, ...rest] = process.argv.slice(2);
+try {
+  const f = flags(rest);
+  if (command === 'peer') await peer(f);
+  else if (command === 'validator') await validator(f);
+  else if (command === 'signal') signal(f);
+  else if (command === 'init-run') initRun(f);
+  else if (command === 'keygen') console.log(`[tessera] wrote ${required(f, 'out')} (mode 600), public key ${toHex(createKeyFile(required(f, 'out')).publicKey)}`);
+  else throw new Error(USAGE);
+} catch (err) {
+  const message = err instanceof GpuUnavailableError ? `${err.message} (headless peers need a Vulkan driver: a GPU's, or SwiftShader from Debian's chromium package plus libvulkan1)` : (err as Error).message;
+  console.error(`[tessera] ${message}`);
+  process.exit(1);
+}

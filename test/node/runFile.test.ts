@@ -1,0 +1,54 @@
+// Run files and key files for headless participants: every malformed field is named with
+// its reason, and a key file others can read is refused.
+import { chmodSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { createKeyFile, loadKeyFile, loadRunConfig, parseRunConfig, RunConfigError } from '../../src/node/runFile';
+
+const good = {
+  runId: 'run-1', preset: 'tiny', seed: 1, startTime: 1_700_000_000_000, windowMs: 30_000, graceMs: 5000, uploadMarginMs: 2000, minSteps: 3,
+  batchSize: 4, seqLen: 64, outerLr: 1, innerSchedule: { maxLr: 2e-3, minLr: 2e-4, warmupSteps: 20, decaySteps: 20_000 }, validatorKeys: ['ab'.repeat(32)],
+};
+
+describe('run files', () => {
+  it('accepts a complete configuration', () => {
+    expect(parseRunConfig(good)).toEqual(good);
+  });
+
+  it.each([
+    [{ runId: 'bad id!' }, /runId must be/],
+    [{ preset: 'huge' }, /preset must be one of tiny, small, shakespeare/],
+    [{ windowMs: 10 }, /windowMs must be an integer in \[1000/],
+    [{ seqLen: 65 }, /seqLen must be an integer in \[1, 64\]/],
+    [{ outerLr: 'fast' }, /outerLr must be a number/],
+    [{ validatorKeys: [] }, /validatorKeys must be a non-empty list/],
+    [{ graceMs: 20_000, uploadMarginMs: 10_000 }, /graceMs plus uploadMarginMs must leave training time/],
+    [{ innerSchedule: { maxLr: 2, minLr: 0, warmupSteps: 0, decaySteps: 1 } }, /maxLr must be a number in \[0, 1\]/],
+    [{ extra: 1 }, /extra is not a run configuration field/],
+  ])('refuses %j with the field and the reason', (patch, message) => {
+    expect(() => parseRunConfig({ ...good, ...patch })).toThrow(RunConfigError);
+    expect(() => parseRunConfig({ ...good, ...patch })).toThrow(message);
+  });
+
+  it('names the file when it is missing or not JSON', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'tessera-run-'));
+    expect(() => loadRunConfig(join(dir, 'none.json'))).toThrow(/cannot be read/);
+    writeFileSync(join(dir, 'bad.json'), '{ nope');
+    expect(() => loadRunConfig(join(dir, 'bad.json'))).toThrow(/bad\.json is not JSON/);
+  });
+});
+
+describe('key files', () => {
+  it('round-trips a created key and refuses one readable by others', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'tessera-key-'));
+    const path = join(dir, 'k.key');
+    const created = createKeyFile(path);
+    expect(loadKeyFile(path).publicKey).toEqual(created.publicKey);
+    expect(() => createKeyFile(path)).toThrow(); // never overwrites
+    chmodSync(path, 0o644);
+    expect(() => loadKeyFile(path)).toThrow(/readable by others .* chmod 600/);
+    writeFileSync(join(dir, 'short.key'), 'abcd', { mode: 0o600 });
+    expect(() => loadKeyFile(join(dir, 'short.key'))).toThrow(/64 lowercase hex digits/);
+  });
+});
