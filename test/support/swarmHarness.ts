@@ -23,15 +23,34 @@ export class Harness {
   }
 
   async signalingUrl(): Promise<string> {
-    const server = createServer();
-    const signaling = attachSignaling(server);
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    this.defer(async () => {
-      await signaling.close();
-      server.closeAllConnections();
-      server.close();
-    });
-    return `ws://127.0.0.1:${(server.address() as AddressInfo).port}/signal`;
+    return (await this.signalingServer()).url;
+  }
+
+  /** A signaling server that can be stopped and started again on the same port. */
+  async signalingServer(): Promise<{ url: string; restart(downMs: number): Promise<void> }> {
+    let port = 0;
+    let stop = async (): Promise<void> => undefined;
+    const start = async (): Promise<void> => {
+      const server = createServer();
+      const signaling = attachSignaling(server);
+      await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve));
+      port = (server.address() as AddressInfo).port;
+      stop = async () => {
+        await signaling.close();
+        server.closeAllConnections();
+        await new Promise<void>((resolve) => server.close(() => resolve()));
+      };
+    };
+    await start();
+    this.defer(() => stop());
+    return {
+      url: `ws://127.0.0.1:${port}/signal`,
+      restart: async (downMs) => {
+        await stop();
+        await new Promise((r) => setTimeout(r, downMs));
+        await start();
+      },
+    };
   }
 
   peer(url: string, id: string, options: { room?: string; maxNeighbours?: number; banMs?: number } = {}): Mesh {

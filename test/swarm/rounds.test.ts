@@ -42,7 +42,8 @@ async function swarm(run: RunConfig) {
   assertPrivateNetwork();
   const ctx: GpuContext = await requestGpuDevice({ gpu: nodeGpu(), label: 'swarm-test' });
   h.defer(() => ctx.destroy());
-  const url = await h.signalingUrl();
+  const server = await h.signalingServer();
+  const url = server.url;
   const model = (): GpuGpt => {
     const m = new GpuGpt(ctx.device, { config, batchSize: run.batchSize, seqLen: run.seqLen });
     h.defer(() => m.destroy());
@@ -64,7 +65,7 @@ async function swarm(run: RunConfig) {
     h.defer(() => [peer.stop(), exchange.close()]);
     return peer;
   };
-  return { probe, theta0, vMesh, validator, decisions, reports, addPeer };
+  return { probe, theta0, vMesh, validator, decisions, reports, addPeer, server };
 }
 
 describe('swarm rounds', () => {
@@ -124,5 +125,24 @@ describe('swarm rounds', () => {
     expect(aliceWindows).toEqual(Array.from({ length: aliceWindows.length }, (_, i) => i));
     expect(aliceWindows.length).toBeGreaterThanOrEqual(s.decisions.length - 1);
     expect(synced[0]).toBeGreaterThanOrEqual(1);
+  });
+
+  it('the signaling server restarts mid-run and no window is lost', async () => {
+    const run = runConfig();
+    const s = await swarm(run);
+    const peers = ['alice', 'bob'].map((name, i) => s.addPeer(name, i + 1, { theta: s.theta0, window: 0 }));
+    await until(() => s.vMesh.neighbours().length === 2, 10_000);
+    void s.validator.run();
+    for (const p of peers) void p.run();
+    await until(() => s.decisions.length >= 1, 30_000);
+    await s.server.restart(2000); // WebRTC links outlive it; clients rejoin with backoff
+    const restartedAt = s.decisions.length;
+    await until(() => s.decisions.length >= restartedAt + 2 && [...s.reports.values()].every((r) => r.length >= restartedAt + 2), 60_000);
+    for (const [name, r] of s.reports) {
+      expect(r.map((x) => x.window), name).toEqual(r.map((_, i) => i));
+      for (const x of r) expect(x.hash).toBe(toHex(s.decisions[x.window].manifest.nextHash));
+    }
+    // The windows right after the restart still carried contributions.
+    expect(s.decisions.slice(restartedAt, restartedAt + 2).every((d) => d.accepted.length >= 1)).toBe(true);
   });
 });

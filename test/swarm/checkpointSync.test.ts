@@ -1,0 +1,56 @@
+// Checkpoint sync between Node peers over WebRTC: a model spread over several 256 KiB chunks
+// arrives from two neighbours and verifies; bytes that do not hash to the manifest's value
+// are refused whole, and a neighbour sending a wrong-sized chunk is dropped.
+import { afterEach, describe, expect, it } from 'vitest';
+import { ContributionExchange } from '../../src/p2p/exchange';
+import { modelHash } from '../../src/protocol/hash';
+import { encodeWire } from '../../src/protocol/wire';
+import { CheckpointServer, CheckpointSyncError, fetchCheckpoint } from '../../src/swarm/checkpointSync';
+import { assertPrivateNetwork } from '../support/privateNetwork';
+import { randomFloats } from '../support/random';
+import { Harness, until } from '../support/swarmHarness';
+
+const h = new Harness();
+afterEach(() => h.cleanup());
+
+async function trio() {
+  assertPrivateNetwork();
+  const url = await h.signalingUrl();
+  const [a, b, c] = ['a', 'b', 'c'].map((n) => h.peer(url, n));
+  await until(() => [a, b, c].every((m) => m.neighbours().length === 2));
+  const exchanges = [a, b, c].map((mesh) => new ContributionExchange({ mesh, runId: 'sync' }));
+  h.defer(() => exchanges.forEach((x) => x.close()));
+  return { meshes: [a, b, c], exchanges };
+}
+
+describe('checkpoint sync', () => {
+  it('pulls a multi-chunk model from two neighbours and verifies its hash', async () => {
+    const { meshes, exchanges } = await trio();
+    const theta = randomFloats(200_000, 4); // 800 KB: 4 chunks
+    for (const i of [1, 2]) {
+      const server = new CheckpointServer(exchanges[i], meshes[i]);
+      server.hold(5, theta);
+      h.defer(() => server.close());
+    }
+    const progress: number[] = [];
+    const got = await fetchCheckpoint({ exchange: exchanges[0], mesh: meshes[0], window: 5, expectedHash: modelHash(theta), floats: theta.length, onProgress: (r) => progress.push(r) });
+    expect(got).toEqual(theta);
+    expect(progress).toEqual([1, 2, 3, 4]);
+  });
+
+  it('refuses bytes that do not match the manifest hash, and drops a wrong-sized chunk sender', async () => {
+    const { meshes, exchanges } = await trio();
+    const theta = randomFloats(100_000, 5);
+    const server = new CheckpointServer(exchanges[1], meshes[1]);
+    server.hold(2, randomFloats(100_000, 6)); // serves another model
+    h.defer(() => server.close());
+    await expect(fetchCheckpoint({ exchange: exchanges[0], mesh: meshes[0], window: 2, expectedHash: modelHash(theta), floats: theta.length, timeoutMs: 20_000 })).rejects.toThrow(CheckpointSyncError);
+
+    exchanges[2].on('other', (m, from) => {
+      if (m.type === 'checkpoint-want') void meshes[2].send(from, encodeWire({ type: 'checkpoint-chunk', window: m.window, chunk: m.chunk, chunks: 2, data: new Uint8Array(10) }));
+    });
+    const pending = fetchCheckpoint({ exchange: exchanges[0], mesh: meshes[0], window: 3, expectedHash: modelHash(theta), floats: theta.length, timeoutMs: 5000 });
+    await until(() => meshes[0].isBanned('c'));
+    await expect(pending).rejects.toThrow(CheckpointSyncError);
+  });
+});
