@@ -26,6 +26,7 @@ import type { Signer } from '../protocol/keys';
 import { windowAt, type RunConfig } from '../swarm/runConfig';
 import { SwarmPeer } from '../swarm/swarmPeer';
 import { ValidatorNode } from '../swarm/validatorNode';
+import { GpuWindowTrainer } from '../swarm/windowTrainer';
 import { CharTokenizer, splitCorpus } from '../train/tokenizer';
 import { createKeyFile, loadKeyFile, loadRunConfig } from './runFile';
 
@@ -80,9 +81,9 @@ async function peer(f: Map<string, string>): Promise<void> {
   // Present from the first window: start from θ_0 like everyone; later: sync from neighbours.
   const fresh = windowAt(run, Date.now()) === 0;
   const node = new SwarmPeer({
-    run, model, train: corpus.train, exchange: swarm.exchange, mesh: swarm.mesh, traffic: swarm.mesh.traffic, signer, peerAddress: name,
+    run, trainer: new GpuWindowTrainer(model, corpus.train, (v) => topk.run(v)), layout: model.layout, exchange: swarm.exchange, mesh: swarm.mesh, traffic: swarm.mesh.traffic, signer, peerAddress: name,
     start: fresh ? { theta: initParams(config, model.layout, run.seed), window: 0 } : undefined,
-    topK: (v) => topk.run(v), log,
+    log,
     onSync: (r, t, w) => log(`checkpoint θ_${w}: ${r}/${t} chunks`),
     onWindow: (r) => log(`window ${r.window}: ${r.steps} steps, loss ${r.trainLoss?.toFixed(3) ?? '-'}, ${r.included ? 'accepted' : r.contributed ? 'not accepted' : 'no contribution'} (${r.accepted} in manifest), θ ${r.hash.slice(0, 12)}, up ${r.bytesUp} B down ${r.bytesDown} B, compute ${(r.computeMs / 1000).toFixed(1)} s wait ${(r.waitMs / 1000).toFixed(1)} s`),
   });

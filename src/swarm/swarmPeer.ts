@@ -1,24 +1,18 @@
 // One participant's round loop: train on θ_w until the window's deadline, compress and sign
 // the pseudo-gradient, announce it, wait for the validator's manifest, apply it, check the hash.
 import { chunkPlan, type ChunkPlan } from '../compress/chunks';
-import { SparseLoCoEncoder, type TopKSelector } from '../compress/sparseloco';
-import { DEFAULT_ADAMW } from '../gpu/adamw';
-import type { GpuGpt } from '../gpu/model';
+import type { ParamLayout } from '../gpu/layout';
 import type { ContributionExchange } from '../p2p/exchange';
 import { toHex } from '../protocol/bytes';
 import { signContribution, type Manifest } from '../protocol/contribution';
 import { contentHash, modelHash } from '../protocol/hash';
 import type { Signer } from '../protocol/keys';
-import { assignedPages } from '../train/dataPages';
-import { runInnerLoop } from '../train/innerLoop';
 import type { Mesh } from '../p2p/mesh';
 import { applyManifest, ManifestError } from './applyManifest';
 import { CheckpointServer, CheckpointSyncError, fetchCheckpoint } from './checkpointSync';
 import { ManifestWaiter } from './manifestWaiter';
 import { trainingDeadline, type RunConfig } from './runConfig';
-
-/** Inner steps a peer may take in one window at most (bounds its data-page request). */
-export const MAX_INNER_STEPS = 500;
+import type { WindowTrainer } from './windowTrainer';
 
 export interface WindowReport {
   window: number;
@@ -39,8 +33,10 @@ export interface WindowReport {
 
 export interface SwarmPeerOptions {
   run: RunConfig;
-  model: GpuGpt;
-  train: Uint16Array;
+  /** Where training happens: a GpuWindowTrainer here, or a proxy to a tab's worker. */
+  trainer: WindowTrainer;
+  /** The model's parameter layout (the codec's chunk plan and the checkpoint size derive from it). */
+  layout: ParamLayout;
   exchange: ContributionExchange;
   /** Mesh traffic counters, for the per-window report. */
   traffic: { sent: number; received: number };
@@ -52,7 +48,6 @@ export interface SwarmPeerOptions {
    * first syncs the newest model from its neighbours (a newcomer).
    */
   start?: { theta: Float32Array; window: number };
-  topK?: TopKSelector;
   now?: () => number;
   log?: (line: string) => void;
   onWindow?: (report: WindowReport) => void;
@@ -64,22 +59,18 @@ export class SwarmPeer {
   private window: number;
   private synced: boolean;
   private readonly server: CheckpointServer;
-  private moments?: { m: Float32Array; v: Float32Array };
-  private stepsDone = 0;
   private stopped = false;
   private readonly plan: ChunkPlan;
-  private readonly encoder: SparseLoCoEncoder;
   private readonly manifests: ManifestWaiter;
   private readonly now: () => number;
 
   constructor(private readonly o: SwarmPeerOptions) {
-    this.theta = o.start?.theta.slice() ?? new Float32Array(o.model.layout.totalFloats);
+    this.theta = o.start?.theta.slice() ?? new Float32Array(o.layout.totalFloats);
     this.window = o.start?.window ?? 0;
     this.synced = o.start !== undefined;
     this.server = new CheckpointServer(o.exchange, o.mesh);
     if (this.synced) this.server.hold(this.window, this.theta);
-    this.plan = chunkPlan(o.model.layout);
-    this.encoder = new SparseLoCoEncoder(this.plan, o.model.layout.totalFloats, o.topK);
+    this.plan = chunkPlan(o.layout);
     this.now = o.now ?? Date.now;
     this.manifests = new ManifestWaiter(o.exchange, o.run, this.now);
     // Contributions for the window being closed and the one being trained are wanted.
@@ -104,6 +95,7 @@ export class SwarmPeer {
 
   stop(): void {
     this.stopped = true;
+    this.o.trainer.abort();
     this.manifests.close();
     this.server.close();
   }
@@ -123,10 +115,10 @@ export class SwarmPeer {
     const window = m.window + 1;
     this.o.log?.(`syncing θ_${window} from ${this.o.mesh.neighbours().length} neighbours`);
     try {
-      this.theta = await fetchCheckpoint({ exchange: this.o.exchange, mesh: this.o.mesh, window, expectedHash: m.nextHash, floats: this.o.model.layout.totalFloats, timeoutMs: this.o.run.windowMs * 2, onProgress: (r, t) => this.o.onSync?.(r, t, window) });
+      this.theta = await fetchCheckpoint({ exchange: this.o.exchange, mesh: this.o.mesh, window, expectedHash: m.nextHash, floats: this.o.layout.totalFloats, timeoutMs: this.o.run.windowMs * 2, onProgress: (r, t) => this.o.onSync?.(r, t, window) });
       this.window = window;
       this.synced = true;
-      this.moments = undefined;
+      this.o.trainer.reset();
       this.server.hold(window, this.theta);
       this.o.log?.(`synced θ_${window} (${this.modelHashHex.slice(0, 12)})`);
     } catch (err) {
@@ -140,11 +132,11 @@ export class SwarmPeer {
     const up0 = this.o.traffic.sent;
     const down0 = this.o.traffic.received;
     const t0 = this.now();
-    const trained = await this.trainWindow(w);
+    const trained = await this.o.trainer.trainWindow({ runId: this.o.run.runId, peerAddress: this.o.peerAddress, window: w, theta: this.theta, deadline: trainingDeadline(this.o.run, w), minSteps: this.o.run.minSteps, schedule: this.o.run.innerSchedule });
     const t1 = this.now();
     let contributed = false;
-    if (trained.steps >= this.o.run.minSteps) {
-      const { bytes } = await this.encoder.encode(this.theta, trained.after);
+    const bytes = trained.payload;
+    if (bytes && !this.stopped) {
       const header = signContribution(
         { runId: this.o.run.runId, window: w, baseHash: modelHash(this.theta), payloadHash: contentHash(bytes), payloadBytes: bytes.length, peerAddress: this.o.peerAddress, steps: trained.steps, tokens: trained.tokens },
         this.o.signer,
@@ -161,42 +153,6 @@ export class SwarmPeer {
     const mine = contributed ? this.o.exchange.complete(w).some((c) => c.header.peerAddress === this.o.peerAddress && manifest.accepted.some((id) => toHex(id) === toHex(c.header.id))) : false;
     this.o.onWindow?.({ window: w, steps: trained.steps, tokens: trained.tokens, trainLoss: trained.loss, contributed, accepted: manifest.accepted.length, included: mine, hash: this.modelHashHex, computeMs: t1 - t0, waitMs: this.now() - t1, bytesUp: this.o.traffic.sent - up0, bytesDown: this.o.traffic.received - down0 });
     this.o.exchange.prune(w);
-  }
-
-  private async trainWindow(w: number): Promise<{ after: Float32Array; steps: number; tokens: number; loss?: number }> {
-    const { run, model } = this.o;
-    const deadline = trainingDeadline(run, w);
-    if (this.now() >= deadline) return { after: this.theta, steps: 0, tokens: 0 };
-    const per = model.batchSize * model.microSteps;
-    const pages = await assignedPages({ runSeed: run.runId, peerAddress: this.o.peerAddress, window: w, count: MAX_INNER_STEPS * per, seqLen: model.seqLen, corpusLength: this.o.train.length });
-    const zeros = (): Float32Array => new Float32Array(model.layout.totalFloats);
-    model.importState({ params: this.theta, m: this.moments?.m ?? zeros(), v: this.moments?.v ?? zeros() });
-    let done = 0;
-    let lastAt = this.now();
-    let stepMs = 0;
-    const start = this.stepsDone;
-    const result = await runInnerLoop({
-      model,
-      train: this.o.train,
-      startStep: start,
-      steps: MAX_INNER_STEPS,
-      schedule: run.innerSchedule,
-      hyper: DEFAULT_ADAMW,
-      offsetsForStep: (s) => pages.subarray((s - start) * per, (s - start + 1) * per),
-      lossEvery: 5,
-      onProgress: (p) => {
-        const t = this.now();
-        stepMs = stepMs ? 0.7 * stepMs + 0.3 * (t - lastAt) : t - lastAt;
-        lastAt = t;
-        done = p.done;
-      },
-      // Up to two steps are still on the GPU when the loop stops: stop early enough for them.
-      shouldStop: () => this.stopped || (done >= run.minSteps && this.now() + 2 * stepMs >= deadline),
-    });
-    this.stepsDone += result.stepsDone;
-    const state = await model.exportState();
-    this.moments = { m: state.m, v: state.v };
-    return { after: state.params, steps: result.stepsDone, tokens: result.tokens, loss: result.trainLosses[result.trainLosses.length - 1]?.loss };
   }
 
   /** Pulls contributions the manifest names that we never received. */

@@ -15,6 +15,7 @@ import { ed25519Signer } from '../../src/protocol/keys';
 import type { RunConfig } from '../../src/swarm/runConfig';
 import { SwarmPeer, type WindowReport } from '../../src/swarm/swarmPeer';
 import { ValidatorNode } from '../../src/swarm/validatorNode';
+import { GpuWindowTrainer } from '../../src/swarm/windowTrainer';
 import { randomPages } from '../../src/train/dataPages';
 import { validationLoss } from '../../src/train/innerLoop';
 import { CharTokenizer, splitCorpus } from '../../src/train/tokenizer';
@@ -61,7 +62,8 @@ async function swarm(run: RunConfig) {
     const mesh = h.peer(url, name);
     const exchange = new ContributionExchange({ mesh, runId: run.runId });
     reports.set(name, []);
-    const peer = new SwarmPeer({ run, model: model(), train: corpus.train, exchange, mesh, traffic: mesh.traffic, signer: ed25519Signer(new Uint8Array(32).fill(seed)), peerAddress: name, start, onWindow: (r) => reports.get(name)?.push(r) });
+    const m = model();
+    const peer = new SwarmPeer({ run, trainer: new GpuWindowTrainer(m, corpus.train), layout: m.layout, exchange, mesh, traffic: mesh.traffic, signer: ed25519Signer(new Uint8Array(32).fill(seed)), peerAddress: name, start, onWindow: (r) => reports.get(name)?.push(r) });
     h.defer(() => [peer.stop(), exchange.close()]);
     return peer;
   };
