@@ -1,0 +1,109 @@
+// The swarm across runtimes, inside the private network namespace: a validator and two Node
+// peers (Dawn, @roamhq/wrtc) in this process and two Chromium tabs (WebGPU in a worker,
+// WebRTC on the page) train tiny through one signaling server for three windows; after each
+// window all five hold the manifest's model hash, and validation loss falls.
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { readFileSync } from 'node:fs';
+import { expect, test } from '@playwright/test';
+import { attachSignaling } from '../server/signaling';
+import { gptConfig } from '../src/gpu/config';
+import { requestGpuDevice } from '../src/gpu/device';
+import { initParams } from '../src/gpu/init';
+import { GpuGpt } from '../src/gpu/model';
+import { nodeGpu } from '../src/gpu/nodeGpu';
+import { ContributionExchange } from '../src/p2p/exchange';
+import { toHex } from '../src/protocol/bytes';
+import { ed25519Signer } from '../src/protocol/keys';
+import type { RunConfig } from '../src/swarm/runConfig';
+import { SwarmPeer, type WindowReport } from '../src/swarm/swarmPeer';
+import { ValidatorNode } from '../src/swarm/validatorNode';
+import { GpuWindowTrainer } from '../src/swarm/windowTrainer';
+import { randomPages } from '../src/train/dataPages';
+import { validationLoss } from '../src/train/innerLoop';
+import { CharTokenizer, splitCorpus } from '../src/train/tokenizer';
+import type { WindowDecision } from '../src/validator/manifest';
+import { assertPrivateNetwork } from '../test/support/privateNetwork';
+import { Harness } from '../test/support/swarmHarness';
+
+test.setTimeout(240_000);
+
+test('two tabs and two Node peers hold the same model hash after every window', async ({ page, context }) => {
+  assertPrivateNetwork();
+  const h = new Harness();
+  try {
+    const server = createServer();
+    const signaling = attachSignaling(server);
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    h.defer(async () => {
+      await signaling.close();
+      server.closeAllConnections();
+      server.close();
+    });
+    const url = `ws://127.0.0.1:${(server.address() as AddressInfo).port}/signal`;
+    const text = readFileSync('public/data/tinyshakespeare.txt', 'utf8');
+    const corpus = splitCorpus(CharTokenizer.fromText(text), text);
+    const config = gptConfig('tiny', corpus.tokenizer.vocabSize);
+    const validatorKey = ed25519Signer(new Uint8Array(32).fill(42));
+    const run: RunConfig = {
+      runId: 'e2e-run', preset: 'tiny', seed: 7, startTime: Date.now() + 20_000, windowMs: 15_000, graceMs: 3000, uploadMarginMs: 1500, minSteps: 2,
+      batchSize: 2, seqLen: 32, outerLr: 1, innerSchedule: { maxLr: 3e-3, minLr: 3e-4, warmupSteps: 5, decaySteps: 300 }, validatorKeys: [toHex(validatorKey.publicKey)],
+    };
+
+    const ctx = await requestGpuDevice({ gpu: nodeGpu(), label: 'e2e-swarm' });
+    h.defer(() => ctx.destroy());
+    const probe = new GpuGpt(ctx.device, { config, batchSize: run.batchSize, seqLen: run.seqLen });
+    const theta0 = initParams(config, probe.layout, run.seed);
+    const vMesh = h.peer(url, 'validator', { room: run.runId });
+    const vExchange = new ContributionExchange({ mesh: vMesh, runId: run.runId });
+    const decisions: WindowDecision[] = [];
+    const validator = new ValidatorNode({ run, layout: probe.layout, exchange: vExchange, mesh: vMesh, signer: validatorKey, theta: theta0, window: 0, onDecision: (d) => decisions.push(d) });
+    h.defer(() => [validator.stop(), vExchange.close()]);
+    const reports = new Map<string, WindowReport[]>();
+    for (const [i, name] of ['node-1', 'node-2'].entries()) {
+      const mesh = h.peer(url, name, { room: run.runId });
+      const exchange = new ContributionExchange({ mesh, runId: run.runId });
+      const model = new GpuGpt(ctx.device, { config, batchSize: run.batchSize, seqLen: run.seqLen });
+      reports.set(name, []);
+      const peer = new SwarmPeer({ run, trainer: new GpuWindowTrainer(model, corpus.train), layout: model.layout, exchange, mesh, traffic: mesh.traffic, signer: ed25519Signer(new Uint8Array(32).fill(i + 1)), peerAddress: name, start: { theta: theta0, window: 0 }, onWindow: (r) => reports.get(name)?.push(r) });
+      h.defer(() => [peer.stop(), exchange.close(), model.destroy()]);
+      void peer.run();
+    }
+    const tabs = [page, await context.newPage()];
+    const runParam = Buffer.from(JSON.stringify(run)).toString('base64');
+    for (const [i, tab] of tabs.entries()) {
+      const seed = toHex(new Uint8Array(32).fill(10 + i));
+      await tab.goto(`/e2e/harness/swarm.html?signal=${encodeURIComponent(url)}&name=tab-${i + 1}&seed=${seed}&run=${encodeURIComponent(runParam)}`);
+    }
+    void validator.run();
+
+    type TabState = { reports: WindowReport[]; logs: string[]; error?: string };
+    const tabState = (i: number): Promise<TabState> => tabs[i].evaluate(() => (window as unknown as { __swarm: TabState }).__swarm);
+    await expect
+      .poll(
+        async () => {
+          const states = await Promise.all(tabs.map((_, i) => tabState(i)));
+          const failed = states.find((s) => s.error);
+          if (failed) throw new Error(`tab failed: ${failed.error}`);
+          return Math.min(...states.map((s) => s.reports.length), ...[...reports.values()].map((r) => r.length));
+        },
+        { timeout: 150_000, intervals: [2000] },
+      )
+      .toBeGreaterThanOrEqual(3);
+
+    const all = new Map<string, WindowReport[]>([...reports, ...(await Promise.all(tabs.map(async (_, i) => [`tab-${i + 1}`, (await tabState(i)).reports] as const)))]);
+    for (let w = 0; w < 3; w++) {
+      const expected = toHex(decisions[w].manifest.nextHash);
+      for (const [name, r] of all) expect(r[w].hash, `${name} after window ${w}`).toBe(expected);
+    }
+    // Tabs' contributions count: at least one window took a tab's update.
+    expect(decisions.slice(0, 3).some((d) => d.accepted.some((c) => c.header.peerAddress.startsWith('tab-')))).toBe(true);
+    const val = await randomPages('e2e-swarm/val', { count: 4 * run.batchSize, seqLen: run.seqLen, corpusLength: corpus.val.length });
+    probe.setParams(theta0);
+    const before = await validationLoss(probe, corpus.val, val);
+    probe.setParams(decisions[2].next);
+    expect(await validationLoss(probe, corpus.val, val)).toBeLessThan(before - 0.05);
+  } finally {
+    await h.cleanup();
+  }
+});

@@ -1,0 +1,42 @@
+// A tab's swarm worker: owns the GPU device and runs the participant's training windows
+// (GpuWindowTrainer with the WGSL top-k) for the page, which holds the network.
+import { gptConfig } from '../gpu/config';
+import { requestGpuDevice } from '../gpu/device';
+import { GpuGpt } from '../gpu/model';
+import { createGpuTopK } from '../gpu/topk';
+import { chunkPlan } from '../compress/chunks';
+import { CharTokenizer, splitCorpus } from '../train/tokenizer';
+import type { SwarmWorkerCommand, SwarmWorkerEvent } from './swarmWorkerProtocol';
+import { GpuWindowTrainer } from './windowTrainer';
+
+const scope = self as unknown as { postMessage(event: SwarmWorkerEvent, transfer?: Transferable[]): void; onmessage: ((e: MessageEvent<SwarmWorkerCommand>) => void) | null };
+let trainer: GpuWindowTrainer | undefined;
+
+async function init(cmd: Extract<SwarmWorkerCommand, { type: 'init' }>): Promise<void> {
+  const response = await fetch(cmd.corpusUrl);
+  if (!response.ok) throw new Error(`could not load the corpus ${cmd.corpusUrl}: HTTP ${response.status}`);
+  const text = await response.text();
+  const corpus = splitCorpus(CharTokenizer.fromText(text), text);
+  const ctx = await requestGpuDevice({ label: 'swarm' });
+  const config = gptConfig(cmd.preset, corpus.tokenizer.vocabSize);
+  const model = new GpuGpt(ctx.device, { config, batchSize: cmd.batchSize, seqLen: cmd.seqLen });
+  const topk = createGpuTopK(ctx.device, chunkPlan(model.layout).chunks, model.layout.totalFloats);
+  trainer = new GpuWindowTrainer(model, corpus.train, (v) => topk.run(v));
+  const { adapter } = ctx.report;
+  scope.postMessage({ type: 'ready', adapter: [adapter.vendor, adapter.architecture].filter(Boolean).join(' '), floats: model.layout.totalFloats, vocabSize: corpus.tokenizer.vocabSize });
+}
+
+scope.onmessage = (e) => {
+  const cmd = e.data;
+  const fail = (err: unknown, id?: number): void => scope.postMessage({ type: 'failed', id, message: err instanceof Error ? err.message : String(err) });
+  if (cmd.type === 'init') init(cmd).catch((err: unknown) => fail(err));
+  else if (cmd.type === 'reset') trainer?.reset();
+  else if (cmd.type === 'abort') trainer?.abort();
+  else if (cmd.type === 'window') {
+    if (!trainer) return fail(new Error('the swarm worker is not initialised'), cmd.id);
+    trainer.trainWindow(cmd.job).then(
+      (result) => scope.postMessage({ type: 'result', id: cmd.id, result }, result.payload ? [result.payload.buffer] : []),
+      (err: unknown) => fail(err, cmd.id),
+    );
+  }
+};

@@ -1,0 +1,15 @@
+// Messages between a tab's page (network half of a swarm participant) and its swarm worker
+// (GPU half). Structured-clone data; model and payload buffers are transferred, not copied.
+import type { PresetName } from '../gpu/config';
+import type { WindowJob, WindowResult } from './windowTrainer';
+
+export type SwarmWorkerCommand =
+  | { type: 'init'; preset: PresetName; batchSize: number; seqLen: number; corpusUrl: string }
+  | { type: 'window'; id: number; job: WindowJob }
+  | { type: 'reset' }
+  | { type: 'abort' };
+
+export type SwarmWorkerEvent =
+  | { type: 'ready'; adapter: string; floats: number; vocabSize: number }
+  | { type: 'result'; id: number; result: WindowResult }
+  | { type: 'failed'; id?: number; message: string };
