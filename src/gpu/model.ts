@@ -210,7 +210,8 @@ export class GpuGpt {
     const read = options.readLoss === true && !this.lossReadPending;
     if (read) encoder.copyBufferToBuffer(this.lossSum, 0, this.lossStaging, 0, 4);
     this.device.queue.submit([encoder.finish()]);
-    this.inFlight.push(this.device.queue.onSubmittedWorkDone());
+    // A destroyed device rejects these (AbortError); throttling only needs them settled.
+    this.inFlight.push(this.device.queue.onSubmittedWorkDone().catch(() => undefined));
     return read ? this.readLossStaging(this.batchSize * this.seqLen * this.microSteps) : null;
   }
 

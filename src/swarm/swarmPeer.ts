@@ -100,11 +100,18 @@ export class SwarmPeer {
     this.server.close();
   }
 
-  /** Runs windows until stop(); resolves when the loop ends. */
+  /**
+   * Runs windows until stop(); resolves when the loop ends. Work cut short by stop() (a
+   * device destroyed under a pending read) ends quietly; any other failure rejects.
+   */
   async run(): Promise<void> {
-    while (!this.stopped) {
-      if (!this.synced) await this.syncIn();
-      else await this.round();
+    try {
+      while (!this.stopped) {
+        if (!this.synced) await this.syncIn();
+        else await this.round();
+      }
+    } catch (err) {
+      if (!this.stopped) throw err;
     }
   }
 
