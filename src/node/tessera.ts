@@ -53,6 +53,19 @@ function required(f: Map<string, string>, name: string): string {
   return v;
 }
 
+/** Ctrl-C or SIGTERM: release what we hold, then exit whatever the cleanup does. */
+function onShutdown(cleanup: () => unknown): void {
+  const stop = (): void => {
+    try {
+      cleanup();
+    } finally {
+      process.exit(0);
+    }
+  };
+  process.once('SIGINT', stop);
+  process.once('SIGTERM', stop);
+}
+
 /** Signaling client, WebRTC mesh and exchange for one participant. */
 function joinSwarm(run: RunConfig, signalUrl: string, name: string, role: PeerRole, log: (l: string) => void): { mesh: Mesh; exchange: ContributionExchange; close(): void } {
   const wrtc = createRequire(import.meta.url)('@roamhq/wrtc') as WrtcImplementation;
@@ -87,19 +100,7 @@ async function peer(f: Map<string, string>): Promise<void> {
     onSync: (r, t, w) => log(`checkpoint θ_${w}: ${r}/${t} chunks`),
     onWindow: (r) => log(`window ${r.window}: ${r.steps} steps, loss ${r.trainLoss?.toFixed(3) ?? '-'}, ${r.included ? 'accepted' : r.contributed ? 'not accepted' : 'no contribution'} (${r.accepted} in manifest), θ ${r.hash.slice(0, 12)}, up ${r.bytesUp} B down ${r.bytesDown} B, compute ${(r.computeMs / 1000).toFixed(1)} s wait ${(r.waitMs / 1000).toFixed(1)} s`),
   });
-  const stop = (): void => {
-    try {
-      node.stop();
-      swarm.close();
-      topk.destroy();
-      model.destroy();
-      ctx.destroy();
-    } finally {
-      process.exit(0);
-    }
-  };
-  process.once('SIGINT', stop);
-  process.once('SIGTERM', stop);
+  onShutdown(() => [node.stop(), swarm.close(), topk.destroy(), model.destroy(), ctx.destroy()]);
   log(`${run.preset} on ${ctx.report.adapter.vendor} ${ctx.report.adapter.architecture}, run ${run.runId}, ${fresh ? 'from θ_0' : 'syncing the current model first'}`);
   await node.run();
 }
@@ -116,16 +117,7 @@ async function validator(f: Map<string, string>): Promise<void> {
   const layout = paramLayout(config); // the validator's work is CPU only
   const swarm = joinSwarm(run, required(f, 'signal'), name, 'validator', log);
   const node = new ValidatorNode({ run, layout, exchange: swarm.exchange, mesh: swarm.mesh, signer, theta: initParams(config, layout, run.seed), window: 0, log });
-  const stop = (): void => {
-    try {
-      node.stop();
-      swarm.close();
-    } finally {
-      process.exit(0);
-    }
-  };
-  process.once('SIGINT', stop);
-  process.once('SIGTERM', stop);
+  onShutdown(() => [node.stop(), swarm.close()]);
   log(`validating run ${run.runId} (${run.preset}), windows of ${run.windowMs / 1000} s`);
   await node.run();
 }

@@ -51,21 +51,40 @@ function signedMessage(domain: string, body: Uint8Array): Uint8Array {
   return new ByteWriter().string(domain).fixed(body, body.length).finish();
 }
 
+/** body ‖ scheme ‖ public key ‖ signature, and the content id of those bytes. */
+function seal(domain: string, body: Uint8Array, signer: Signer): SignedBy & { bytes: Uint8Array; id: Uint8Array } {
+  const signature = signer.sign(signedMessage(domain, body));
+  const bytes = new ByteWriter().fixed(body, body.length).u8(signer.scheme).fixed(signer.publicKey, PUBLIC_KEY_BYTES).fixed(signature, SIGNATURE_BYTES).finish();
+  return { scheme: signer.scheme, publicKey: signer.publicKey, signature, bytes, id: contentHash(bytes) };
+}
+
+/** The fields every signed message starts with: run id (checked), window, base model hash. */
+function readRunHeader(r: ByteReader, what: string, expectRunId?: string): { runId: string; window: number; baseHash: Uint8Array } {
+  const runId = r.string(PROTOCOL_LIMITS.maxRunIdBytes, 'runId');
+  checkRunId(runId);
+  if (expectRunId !== undefined && runId !== expectRunId) throw new ProtocolError('wrong-run', `${what} for run ${runId}, this is ${expectRunId}`);
+  return { runId, window: r.u32('window'), baseHash: r.fixed(HASH_BYTES, 'baseHash') };
+}
+
+/** Reads the trailing signature and verifies it over everything before it; the reader must end there. */
+function readSeal(r: ByteReader, bytes: Uint8Array, domain: string, what: string): SignedBy & { bytes: Uint8Array; id: Uint8Array } {
+  const bodyEnd = bytes.length - 1 - PUBLIC_KEY_BYTES - SIGNATURE_BYTES;
+  const scheme = r.u8('scheme');
+  const publicKey = r.fixed(PUBLIC_KEY_BYTES, 'publicKey');
+  const signature = r.fixed(SIGNATURE_BYTES, 'signature');
+  r.end();
+  if (!verifySignature(scheme, publicKey, signedMessage(domain, bytes.subarray(0, bodyEnd)), signature)) throw new ProtocolError('bad-signature', `${what} signature does not verify`);
+  return { scheme, publicKey, signature, bytes: bytes.slice(), id: contentHash(bytes) };
+}
+
 export function signContribution(fields: ContributionFields, signer: Signer): Contribution {
   checkRunId(fields.runId);
-  const body = writeContributionBody(new ByteWriter(), fields).finish();
-  const signature = signer.sign(signedMessage(CONTRIBUTION_DOMAIN, body));
-  const bytes = new ByteWriter().fixed(body, body.length).u8(signer.scheme).fixed(signer.publicKey, PUBLIC_KEY_BYTES).fixed(signature, SIGNATURE_BYTES).finish();
-  return { ...fields, scheme: signer.scheme, publicKey: signer.publicKey, signature, bytes, id: contentHash(bytes) };
+  return { ...fields, ...seal(CONTRIBUTION_DOMAIN, writeContributionBody(new ByteWriter(), fields).finish(), signer) };
 }
 
 export function decodeContribution(bytes: Uint8Array, expectRunId?: string): Contribution {
   const r = new ByteReader(bytes);
-  const runId = r.string(PROTOCOL_LIMITS.maxRunIdBytes, 'runId');
-  checkRunId(runId);
-  if (expectRunId !== undefined && runId !== expectRunId) throw new ProtocolError('wrong-run', `contribution for run ${runId}, this is ${expectRunId}`);
-  const window = r.u32('window');
-  const baseHash = r.fixed(HASH_BYTES, 'baseHash');
+  const { runId, window, baseHash } = readRunHeader(r, 'contribution', expectRunId);
   const payloadHash = r.fixed(HASH_BYTES, 'payloadHash');
   const payloadBytes = r.u32('payloadBytes');
   if (payloadBytes === 0 || payloadBytes > PROTOCOL_LIMITS.maxPayloadBytes) throw new ProtocolError('too-large', `payloadBytes ${payloadBytes} outside 1..${PROTOCOL_LIMITS.maxPayloadBytes}`);
@@ -73,14 +92,8 @@ export function decodeContribution(bytes: Uint8Array, expectRunId?: string): Con
   if (peerAddress.length === 0) throw new ProtocolError('bad-field', 'peerAddress is empty');
   const steps = r.u32('steps');
   const tokens = r.u32('tokens');
-  const bodyEnd = bytes.length - 1 - PUBLIC_KEY_BYTES - SIGNATURE_BYTES;
-  const scheme = r.u8('scheme');
-  const publicKey = r.fixed(PUBLIC_KEY_BYTES, 'publicKey');
-  const signature = r.fixed(SIGNATURE_BYTES, 'signature');
-  r.end();
-  const fields: ContributionFields = { runId, window, baseHash, payloadHash, payloadBytes, peerAddress, steps, tokens };
-  if (!verifySignature(scheme, publicKey, signedMessage(CONTRIBUTION_DOMAIN, bytes.subarray(0, bodyEnd)), signature)) throw new ProtocolError('bad-signature', 'contribution signature does not verify');
-  return { ...fields, scheme, publicKey, signature, bytes: bytes.slice(), id: contentHash(bytes) };
+  const sealed = readSeal(r, bytes, CONTRIBUTION_DOMAIN, 'contribution');
+  return { runId, window, baseHash, payloadHash, payloadBytes, peerAddress, steps, tokens, ...sealed };
 }
 
 export interface ManifestFields {
@@ -110,30 +123,18 @@ export function signManifest(fields: ManifestFields, signer: Signer): Manifest {
   checkRunId(fields.runId);
   checkLr(fields.outerLr);
   if (fields.accepted.length > PROTOCOL_LIMITS.maxManifestEntries) throw new RangeError('too many manifest entries');
-  const body = writeManifestBody({ ...fields, outerLr: Math.fround(fields.outerLr) });
-  const signature = signer.sign(signedMessage(MANIFEST_DOMAIN, body));
-  const bytes = new ByteWriter().fixed(body, body.length).u8(signer.scheme).fixed(signer.publicKey, PUBLIC_KEY_BYTES).fixed(signature, SIGNATURE_BYTES).finish();
-  return { ...fields, outerLr: Math.fround(fields.outerLr), scheme: signer.scheme, publicKey: signer.publicKey, signature, bytes, id: contentHash(bytes) };
+  const rounded = { ...fields, outerLr: Math.fround(fields.outerLr) };
+  return { ...rounded, ...seal(MANIFEST_DOMAIN, writeManifestBody(rounded), signer) };
 }
 
 export function decodeManifest(bytes: Uint8Array, expectRunId?: string): Manifest {
   const r = new ByteReader(bytes);
-  const runId = r.string(PROTOCOL_LIMITS.maxRunIdBytes, 'runId');
-  checkRunId(runId);
-  if (expectRunId !== undefined && runId !== expectRunId) throw new ProtocolError('wrong-run', `manifest for run ${runId}, this is ${expectRunId}`);
-  const window = r.u32('window');
-  const baseHash = r.fixed(HASH_BYTES, 'baseHash');
+  const { runId, window, baseHash } = readRunHeader(r, 'manifest', expectRunId);
   const count = r.u32('accepted count');
   if (count > PROTOCOL_LIMITS.maxManifestEntries) throw new ProtocolError('too-large', `${count} manifest entries exceed ${PROTOCOL_LIMITS.maxManifestEntries}`);
   const accepted = Array.from({ length: count }, (_, i) => r.fixed(HASH_BYTES, `accepted[${i}]`));
   const outerLr = r.f32('outerLr');
   checkLr(outerLr);
   const nextHash = r.fixed(HASH_BYTES, 'nextHash');
-  const bodyEnd = bytes.length - 1 - PUBLIC_KEY_BYTES - SIGNATURE_BYTES;
-  const scheme = r.u8('scheme');
-  const publicKey = r.fixed(PUBLIC_KEY_BYTES, 'publicKey');
-  const signature = r.fixed(SIGNATURE_BYTES, 'signature');
-  r.end();
-  if (!verifySignature(scheme, publicKey, signedMessage(MANIFEST_DOMAIN, bytes.subarray(0, bodyEnd)), signature)) throw new ProtocolError('bad-signature', 'manifest signature does not verify');
-  return { runId, window, baseHash, accepted, outerLr, nextHash, scheme, publicKey, signature, bytes: bytes.slice(), id: contentHash(bytes) };
+  return { runId, window, baseHash, accepted, outerLr, nextHash, ...readSeal(r, bytes, MANIFEST_DOMAIN, 'manifest') };
 }

@@ -67,17 +67,22 @@ async function swarm(run: RunConfig) {
     h.defer(() => [peer.stop(), exchange.close()]);
     return peer;
   };
-  return { probe, theta0, vMesh, validator, decisions, reports, addPeer, server };
+  /** alice and bob from θ_0, meshed with the validator, all running. */
+  const startPair = async (): Promise<SwarmPeer[]> => {
+    const peers = ['alice', 'bob'].map((name, i) => addPeer(name, i + 1, { theta: theta0, window: 0 }));
+    await until(() => vMesh.neighbours().length === 2, 10_000);
+    void validator.run();
+    for (const p of peers) void p.run();
+    return peers;
+  };
+  return { probe, theta0, vMesh, validator, decisions, reports, addPeer, server, startPair };
 }
 
 describe('swarm rounds', () => {
   it('three windows: every replica holds the manifest hash, and validation loss falls', async () => {
     const run = runConfig();
     const s = await swarm(run);
-    const peers = ['alice', 'bob'].map((name, i) => s.addPeer(name, i + 1, { theta: s.theta0, window: 0 }));
-    await until(() => s.vMesh.neighbours().length === 2, 10_000);
-    void s.validator.run();
-    for (const p of peers) void p.run();
+    await s.startPair();
     await until(() => [...s.reports.values()].every((r) => r.length >= 3), 60_000);
 
     let bothIn = 0;
@@ -104,12 +109,7 @@ describe('swarm rounds', () => {
   it('a late joiner syncs the checkpoint and contributes; a peer that dies stalls no one', async () => {
     const run = runConfig();
     const s = await swarm(run);
-    const alice = s.addPeer('alice', 1, { theta: s.theta0, window: 0 });
-    const bob = s.addPeer('bob', 2, { theta: s.theta0, window: 0 });
-    await until(() => s.vMesh.neighbours().length === 2, 10_000);
-    void s.validator.run();
-    void alice.run();
-    void bob.run();
+    const [, bob] = await s.startPair();
     await until(() => s.decisions.length >= 1, 30_000);
     bob.stop(); // dies mid-run, after announcing or not
     const carol = s.addPeer('carol', 3); // no model: must sync
@@ -132,10 +132,7 @@ describe('swarm rounds', () => {
   it('the signaling server restarts mid-run and no window is lost', async () => {
     const run = runConfig();
     const s = await swarm(run);
-    const peers = ['alice', 'bob'].map((name, i) => s.addPeer(name, i + 1, { theta: s.theta0, window: 0 }));
-    await until(() => s.vMesh.neighbours().length === 2, 10_000);
-    void s.validator.run();
-    for (const p of peers) void p.run();
+    await s.startPair();
     await until(() => s.decisions.length >= 1, 30_000);
     await s.server.restart(2000); // WebRTC links outlive it; clients rejoin with backoff
     const restartedAt = s.decisions.length;
