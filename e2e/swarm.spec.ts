@@ -1,7 +1,8 @@
 // The swarm across runtimes, inside the private network namespace: a validator and two Node
 // peers (Dawn, @roamhq/wrtc) in this process and two Chromium tabs (WebGPU in a worker,
-// WebRTC on the page) train tiny through one signaling server for three windows; after each
-// window all five hold the manifest's model hash, and validation loss falls.
+// WebRTC on the page; one of them the real Volunteer page joined with its button) train tiny
+// through one signaling server for three windows; after each window all five hold the
+// manifest's model hash, and validation loss falls.
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { readFileSync } from 'node:fs';
@@ -69,29 +70,34 @@ test('two tabs and two Node peers hold the same model hash after every window', 
       h.defer(() => [peer.stop(), exchange.close(), model.destroy()]);
       void peer.run();
     }
-    const tabs = [page, await context.newPage()];
+    // Tab 1: a bare harness page. Tab 2: the real Volunteer page, joined with its button
+    // (the server's /api/run is stood in for, pointing at this test's signaling server).
+    const harness = page;
     const runParam = Buffer.from(JSON.stringify(run)).toString('base64');
-    for (const [i, tab] of tabs.entries()) {
-      const seed = toHex(new Uint8Array(32).fill(10 + i));
-      await tab.goto(`/e2e/harness/swarm.html?signal=${encodeURIComponent(url)}&name=tab-${i + 1}&seed=${seed}&run=${encodeURIComponent(runParam)}`);
-    }
+    await harness.goto(`/e2e/harness/swarm.html?signal=${encodeURIComponent(url)}&name=tab-1&seed=${toHex(new Uint8Array(32).fill(10))}&run=${encodeURIComponent(runParam)}`);
+    const volunteer = await context.newPage();
+    await volunteer.route('**/api/run', (route) => route.fulfill({ json: { run, signal: url } }));
+    await volunteer.goto('/');
+    await volunteer.getByTestId('swarm-join').click();
+    await expect(volunteer.getByTestId('swarm-panel')).toHaveAttribute('data-status', 'joined', { timeout: 30_000 });
     void validator.run();
 
     type TabState = { reports: WindowReport[]; logs: string[]; error?: string };
-    const tabState = (i: number): Promise<TabState> => tabs[i].evaluate(() => (window as unknown as { __swarm: TabState }).__swarm);
+    const harnessState = (): Promise<TabState> => harness.evaluate(() => (window as unknown as { __swarm: TabState }).__swarm);
+    const pageWindows = async (): Promise<{ window: number; hash: string }[]> =>
+      (await volunteer.locator('[data-testid="swarm-history"] tbody tr').evaluateAll((rows) => rows.map((r) => ({ window: Number(r.getAttribute('data-window')), hash: r.getAttribute('data-hash') ?? '' })))).sort((a, b) => a.window - b.window);
     await expect
       .poll(
         async () => {
-          const states = await Promise.all(tabs.map((_, i) => tabState(i)));
-          const failed = states.find((s) => s.error);
-          if (failed) throw new Error(`tab failed: ${failed.error}`);
-          return Math.min(...states.map((s) => s.reports.length), ...[...reports.values()].map((r) => r.length));
+          const h1 = await harnessState();
+          if (h1.error) throw new Error(`tab failed: ${h1.error}`);
+          return Math.min(h1.reports.length, (await pageWindows()).length, ...[...reports.values()].map((r) => r.length));
         },
         { timeout: 150_000, intervals: [2000] },
       )
       .toBeGreaterThanOrEqual(3);
 
-    const all = new Map<string, WindowReport[]>([...reports, ...(await Promise.all(tabs.map(async (_, i) => [`tab-${i + 1}`, (await tabState(i)).reports] as const)))]);
+    const all = new Map<string, { window: number; hash: string }[]>([...reports, ['tab-1', (await harnessState()).reports], ['volunteer page', await pageWindows()]]);
     for (let w = 0; w < 3; w++) {
       const expected = toHex(decisions[w].manifest.nextHash);
       for (const [name, r] of all) expect(r[w].hash, `${name} after window ${w}`).toBe(expected);

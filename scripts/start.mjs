@@ -1,6 +1,7 @@
 // `npm start`: builds the app, then runs a whole local swarm: the server (app + signaling on
 // one port), a fresh run (run.json and keys under runs/), a validator and two headless tiny
-// peers. Prints the URL; Ctrl-C stops every process. `-- --port N` / PORT=N picks the port.
+// peers. Prints the URL; Ctrl-C stops every process. `-- --port N` / PORT=N picks the port;
+// `-- --no-swarm` serves the app alone.
 import { spawn, spawnSync } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import { delimiter, dirname, join } from 'node:path';
@@ -12,7 +13,7 @@ const env = { ...gpuEnv(), PATH: `${join(root, 'node_modules', '.bin')}${delimit
 const args = process.argv.slice(2);
 const portFlag = args.indexOf('--port');
 const port = portFlag >= 0 ? args[portFlag + 1] : (process.env.PORT ?? '8080');
-const peersOnly = args.includes('--no-peers');
+const appOnly = args.includes('--no-swarm');
 
 console.log('[tessera] building the app (vite build) ...');
 const build = spawnSync('vite', ['build', '--logLevel', 'warn'], { cwd: root, env, stdio: 'inherit' });
@@ -58,8 +59,8 @@ for (const sig of ['SIGINT', 'SIGTERM']) process.on(sig, () => stop(0));
 // The CLI runs in-process under tsx (not through bin/tessera.mjs), so a kill reaches it directly.
 const tsx = import.meta.resolve('tsx');
 const tessera = join(root, 'src', 'node', 'tessera.ts');
-run('server', ['--import', tsx, join(root, 'server', 'main.ts'), '--port', port]);
-if (!peersOnly) {
+if (appOnly) run('server', ['--import', tsx, join(root, 'server', 'main.ts'), '--port', port]);
+else {
   const dir = join(root, 'runs', `local-${new Date().toISOString().replace(/[:.]/g, '-')}`);
   mkdirSync(dir, { recursive: true });
   const init = spawnSync(process.execPath, ['--import', tsx, tessera, 'init-run', '--out', dir, '--window-ms', '30000'], { cwd: root, env, encoding: 'utf8' });
@@ -70,6 +71,8 @@ if (!peersOnly) {
     for (const p of ['peer-1', 'peer-2']) spawnSync(process.execPath, ['--import', tsx, tessera, 'keygen', '--out', join(dir, `${p}.key`)], { cwd: root, env });
     const signal = `ws://127.0.0.1:${port}/signal`;
     const runFile = join(dir, 'run.json');
+    // The server publishes the run at /api/run, so a tab opened at the URL can join it.
+    run('server', ['--import', tsx, join(root, 'server', 'main.ts'), '--port', port, '--run', runFile]);
     console.log(`[tessera] local run in ${dir}: a validator and two tiny peers, windows of 30 s`);
     run('validator', ['--import', tsx, tessera, 'validator', '--run', runFile, '--signal', signal, '--key', join(dir, 'validator.key'), '--name', 'validator']);
     for (const p of ['peer-1', 'peer-2']) run(p, ['--import', tsx, tessera, 'peer', '--run', runFile, '--signal', signal, '--key', join(dir, `${p}.key`), '--name', p]);

@@ -22,6 +22,8 @@ export interface AppServerOptions {
   log?: (event: Record<string, unknown>) => void;
   /** Extra fields for /healthz (e.g. the signaling endpoint's room and peer counts). */
   health?: () => Record<string, unknown>;
+  /** The run this server hosts, published at /api/run as {run} so a tab can join it. */
+  run?: unknown;
 }
 
 export function createAppServer(options: AppServerOptions): Server {
@@ -34,6 +36,9 @@ export function createAppServer(options: AppServerOptions): Server {
   return createServer((req: IncomingMessage, res: ServerResponse) => {
     const url = new URL(req.url ?? '/', 'http://localhost');
     if (req.method !== 'GET' && req.method !== 'HEAD') return send(res, 405, 'text/plain', 'method not allowed');
+    if (url.pathname === '/api/run') {
+      return options.run === undefined ? send(res, 404, 'application/json', JSON.stringify({ error: 'this server hosts no swarm run (start it with --run FILE)' })) : send(res, 200, 'application/json', JSON.stringify({ run: options.run }));
+    }
     if (url.pathname === '/healthz') return send(res, 200, 'application/json', JSON.stringify({ ok: true, uptimeSeconds: Math.round((Date.now() - started) / 1000), ...options.health?.() }));
     const file = resolveFile(root, url.pathname) ?? index; // unknown paths are client-side routes
     const type = MIME[extname(file)] ?? 'application/octet-stream';

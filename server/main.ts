@@ -4,11 +4,14 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createAppServer } from './appServer';
 import { attachSignaling, type SignalingServer } from './signaling';
+import { loadRunConfig } from '../src/node/runFile';
+import type { RunConfig } from '../src/swarm/runConfig';
 
 interface ServeArgs {
   host: string;
   port: number;
   distDir: string;
+  run?: RunConfig;
 }
 
 function parseArgs(argv: string[]): ServeArgs {
@@ -22,7 +25,8 @@ function parseArgs(argv: string[]): ServeArgs {
     if (flag === '--port') args.port = Number(value);
     else if (flag === '--host') args.host = value;
     else if (flag === '--dist') args.distDir = value;
-    else throw new Error(`unknown option ${flag} (options: --port N, --host ADDR, --dist DIR)`);
+    else if (flag === '--run') args.run = loadRunConfig(value);
+    else throw new Error(`unknown option ${flag} (options: --port N, --host ADDR, --dist DIR, --run FILE)`);
     i++;
   }
   if (!Number.isInteger(args.port) || args.port < 0 || args.port > 65535) throw new Error(`--port must be an integer 0-65535, got ${args.port}`);
@@ -41,7 +45,7 @@ function main(): void {
     if (event.event !== 'http') console.log(JSON.stringify({ ts: new Date().toISOString(), ...event }));
   };
   const holder: { signaling?: SignalingServer } = {};
-  const server = createAppServer({ distDir: args.distDir, log, health: () => ({ signaling: holder.signaling?.stats() }) });
+  const server = createAppServer({ distDir: args.distDir, log, run: args.run, health: () => ({ signaling: holder.signaling?.stats(), run: args.run?.runId }) });
   const signaling = attachSignaling(server, { log });
   holder.signaling = signaling;
   server.on('error', (err: NodeJS.ErrnoException) => {

@@ -19,7 +19,7 @@ describe('app server', () => {
     mkdirSync(join(dist, 'assets'));
     writeFileSync(join(dist, 'assets', 'main-abc.js'), 'console.log(1)');
     writeFileSync(join(sandbox, 'secret.txt'), 'do not serve');
-    const server = createAppServer({ distDir: dist });
+    const server = createAppServer({ distDir: dist, run: { runId: 'published-run' } });
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
     close = () => server.close();
@@ -31,6 +31,18 @@ describe('app server', () => {
     expect(res.status).toBe(200);
     expect(res.headers.get('content-type')).toMatch(/text\/javascript/);
     expect(res.headers.get('cache-control')).toMatch(/immutable/);
+  });
+
+  it('publishes the hosted run at /api/run, and 404 with the reason without one', async () => {
+    const res = await fetch(`${base}/api/run`);
+    expect(res.status).toBe(200);
+    expect(await res.json()).toEqual({ run: { runId: 'published-run' } });
+    const bare = createAppServer({ distDir: dist });
+    await new Promise<void>((resolve) => bare.listen(0, '127.0.0.1', resolve));
+    const none = await fetch(`http://127.0.0.1:${(bare.address() as AddressInfo).port}/api/run`);
+    expect(none.status).toBe(404);
+    expect(((await none.json()) as { error: string }).error).toMatch(/hosts no swarm run/);
+    bare.close();
   });
 
   it('answers client-side routes with index.html', async () => {

@@ -52,7 +52,11 @@ export interface SwarmPeerOptions {
   log?: (line: string) => void;
   onWindow?: (report: WindowReport) => void;
   onSync?: (received: number, total: number, window: number) => void;
+  /** What the peer is doing now, for progress displays. */
+  onPhase?: (phase: SwarmPhase, window: number) => void;
 }
+
+export type SwarmPhase = 'syncing' | 'training' | 'uploading' | 'waiting' | 'stopped';
 
 export class SwarmPeer {
   private theta: Float32Array;
@@ -95,6 +99,7 @@ export class SwarmPeer {
 
   stop(): void {
     this.stopped = true;
+    this.o.onPhase?.('stopped', this.window);
     this.o.trainer.abort();
     this.manifests.close();
     this.server.close();
@@ -117,6 +122,7 @@ export class SwarmPeer {
 
   /** Downloads θ named by the newest manifest; retries (with a newer one) until it verifies. */
   private async syncIn(): Promise<void> {
+    this.o.onPhase?.('syncing', this.window);
     const m = await this.manifests.latest();
     if (!m || this.stopped) return;
     const window = m.window + 1;
@@ -139,11 +145,13 @@ export class SwarmPeer {
     const up0 = this.o.traffic.sent;
     const down0 = this.o.traffic.received;
     const t0 = this.now();
+    this.o.onPhase?.('training', w);
     const trained = await this.o.trainer.trainWindow({ runId: this.o.run.runId, peerAddress: this.o.peerAddress, window: w, theta: this.theta, deadline: trainingDeadline(this.o.run, w), minSteps: this.o.run.minSteps, schedule: this.o.run.innerSchedule });
     const t1 = this.now();
     let contributed = false;
     const bytes = trained.payload;
     if (bytes && !this.stopped) {
+      this.o.onPhase?.('uploading', w);
       const header = signContribution(
         { runId: this.o.run.runId, window: w, baseHash: modelHash(this.theta), payloadHash: contentHash(bytes), payloadBytes: bytes.length, peerAddress: this.o.peerAddress, steps: trained.steps, tokens: trained.tokens },
         this.o.signer,
@@ -152,6 +160,7 @@ export class SwarmPeer {
       contributed = true;
       this.o.log?.(`window ${w}: ${trained.steps} steps, loss ${trained.loss?.toFixed(3) ?? '-'}, announced ${bytes.length} B`);
     } else this.o.log?.(`window ${w}: only ${trained.steps} steps before the deadline; skipping this window`);
+    this.o.onPhase?.('waiting', w);
     const manifest = await this.manifests.next(w);
     if (!manifest || this.stopped) return;
     await this.ensurePayloads(manifest);

@@ -1,6 +1,7 @@
 // The default page: what Tessera is, training on this visitor's GPU, and what the GPU offers.
 import type { ReactNode } from 'react';
 import { CapabilityReport } from '../CapabilityReport';
+import { SwarmPanel } from '../SwarmPanel';
 import { TrainerPanel } from '../TrainerPanel';
 
 export function VolunteerPage(): ReactNode {
@@ -13,6 +14,7 @@ export function VolunteerPage(): ReactNode {
           volunteers directly, and a validator checks that every contribution helps.
         </p>
       </section>
+      <SwarmPanel />
       <TrainerPanel />
       <CapabilityReport />
     </>

@@ -1,0 +1,119 @@
+// Joining the swarm this server hosts: one button, the current window's phase with a progress
+// bar, checkpoint download progress, and this tab's contribution history per window.
+import { useEffect, useState, type ReactNode } from 'react';
+import type { SwarmPhase } from '../swarm/swarmPeer';
+import { useSwarm } from './useSwarm';
+
+const PHASE_WORDS: Record<SwarmPhase, string> = {
+  syncing: 'Downloading the current model from neighbours',
+  training: 'Training on this window’s data',
+  uploading: 'Sending the compressed update',
+  waiting: 'Waiting for the validator’s manifest',
+  stopped: 'Stopped',
+};
+
+/** Re-renders every second while a deadline is shown. */
+function useNow(active: boolean): number {
+  const [now, setNow] = useState(() => Date.now());
+  useEffect(() => {
+    if (!active) return;
+    const t = setInterval(() => setNow(Date.now()), 1000);
+    return () => clearInterval(t);
+  }, [active]);
+  return now;
+}
+
+export function SwarmPanel(): ReactNode {
+  const s = useSwarm();
+  const now = useNow(s.status === 'joined');
+  if (s.status === 'checking') return null;
+  if (s.status === 'none') {
+    return (
+      <section className="card" aria-labelledby="swarm-title" data-testid="swarm-panel" data-status="none">
+        <h2 id="swarm-title">Join the swarm</h2>
+        <p className="note">This server hosts no swarm run. `npm start` runs a local one (a validator and two headless peers) that this page can join.</p>
+      </section>
+    );
+  }
+  const run = s.run;
+  const left = s.deadline !== undefined && s.phase === 'training' ? Math.max(0, Math.round((s.deadline - now) / 1000)) : undefined;
+  return (
+    <section className="card" aria-labelledby="swarm-title" data-testid="swarm-panel" data-status={s.status} data-phase={s.phase ?? ''} data-window={s.window ?? ''}>
+      <h2 id="swarm-title">Join the swarm</h2>
+      {run && (
+        <p className="note">
+          Run <code>{run.runId}</code>: {run.preset} model, windows of {run.windowMs / 1000} s, updates compressed with SparseLoCo.
+        </p>
+      )}
+      <div className="controls">
+        {s.status === 'joined' ? (
+          <button type="button" onClick={s.leave} data-testid="swarm-leave">
+            Leave
+          </button>
+        ) : (
+          <button type="button" onClick={s.join} disabled={s.status === 'joining'} data-testid="swarm-join">
+            {s.status === 'joining' ? 'Joining…' : 'Join the swarm'}
+          </button>
+        )}
+        {s.name && (
+          <span role="status">
+            {s.name} · {s.neighbours} neighbour{s.neighbours === 1 ? '' : 's'}
+          </span>
+        )}
+      </div>
+      {s.error && (
+        <div className="card card-warning" role="alert">
+          <h3>The swarm stopped on an error</h3>
+          <p>{s.error}</p>
+          <p>Reload the page and join again; the swarm keeps going without you meanwhile.</p>
+        </div>
+      )}
+      {s.phase && s.phase !== 'stopped' && (
+        <div className="progress-row">
+          <label htmlFor="swarm-progress">
+            Window {s.window}: {PHASE_WORDS[s.phase]}
+            {left !== undefined ? ` (${left} s left)` : ''}
+          </label>
+          {s.phase === 'syncing' && s.sync ? (
+            <progress id="swarm-progress" max={s.sync.total} value={s.sync.received} data-testid="sync-progress" />
+          ) : (
+            <progress id="swarm-progress" max={run?.windowMs ?? 1} value={run && s.deadline !== undefined ? Math.min(run.windowMs, run.windowMs - Math.max(0, s.deadline - now)) : 0} />
+          )}
+        </div>
+      )}
+      {s.history.length > 0 && (
+        <div className="table-scroll">
+          <table data-testid="swarm-history">
+            <caption>This tab’s windows (newest first)</caption>
+            <thead>
+              <tr>
+                <th scope="col">Window</th>
+                <th scope="col">Steps</th>
+                <th scope="col">Loss</th>
+                <th scope="col">Contribution</th>
+                <th scope="col">Up / down</th>
+                <th scope="col">Model hash</th>
+              </tr>
+            </thead>
+            <tbody>
+              {s.history.map((r) => (
+                <tr key={r.window} data-window={r.window} data-hash={r.hash} data-included={r.included}>
+                  <td>{r.window}</td>
+                  <td>{r.steps}</td>
+                  <td>{r.trainLoss?.toFixed(3) ?? '–'}</td>
+                  <td>{r.included ? 'accepted' : r.contributed ? 'not accepted' : 'none (too late)'}</td>
+                  <td>
+                    {(r.bytesUp / 1024).toFixed(1)} / {(r.bytesDown / 1024).toFixed(1)} KiB
+                  </td>
+                  <td>
+                    <code>{r.hash.slice(0, 12)}</code>
+                  </td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </div>
+      )}
+    </section>
+  );
+}

@@ -1,0 +1,109 @@
+// React hook for joining the swarm this server hosts: reads /api/run, and on join runs a
+// SwarmPeer on this page (signaling, WebRTC mesh, rounds) with training in a swarm worker.
+import { useCallback, useEffect, useRef, useState } from 'react';
+import { gptConfig } from '../gpu/config';
+import { initParams } from '../gpu/init';
+import { paramLayout } from '../gpu/layout';
+import { ContributionExchange } from '../p2p/exchange';
+import { Mesh } from '../p2p/mesh';
+import { SignalingClient } from '../p2p/signalingClient';
+import { toHex } from '../protocol/bytes';
+import { randomSigner } from '../protocol/keys';
+import { trainingDeadline, windowAt, type RunConfig } from '../swarm/runConfig';
+import { SwarmPeer, type SwarmPhase, type WindowReport } from '../swarm/swarmPeer';
+import { WorkerWindowTrainer, type WorkerLike } from '../swarm/workerWindowTrainer';
+
+/** What /api/run answers: the run, and the signaling URL when it is not this host's /signal. */
+export interface PublishedRun {
+  run: RunConfig;
+  signal?: string;
+}
+
+export interface SwarmView {
+  status: 'checking' | 'none' | 'available' | 'joining' | 'joined' | 'error';
+  run?: RunConfig;
+  signal?: string;
+  name?: string;
+  phase?: SwarmPhase;
+  window?: number;
+  /** When the current window's training must stop (epoch ms). */
+  deadline?: number;
+  neighbours: number;
+  sync?: { received: number; total: number; window: number };
+  history: WindowReport[];
+  error?: string;
+}
+
+interface Joined {
+  stop(): void;
+}
+
+export function useSwarm(): SwarmView & { join(): void; leave(): void } {
+  const [view, setView] = useState<SwarmView>({ status: 'checking', neighbours: 0, history: [] });
+  const joined = useRef<Joined | null>(null);
+
+  useEffect(() => {
+    let cancelled = false;
+    fetch('/api/run')
+      .then(async (r) => (r.ok ? ((await r.json()) as PublishedRun) : undefined))
+      .then((p) => !cancelled && setView((v) => ({ ...v, status: p?.run ? 'available' : 'none', run: p?.run, signal: p?.signal })))
+      .catch(() => !cancelled && setView((v) => ({ ...v, status: 'none' })));
+    return () => {
+      cancelled = true;
+      joined.current?.stop();
+    };
+  }, []);
+
+  const join = useCallback(() => {
+    const run = view.run;
+    if (!run || joined.current) return;
+    setView((v) => ({ ...v, status: 'joining', error: undefined }));
+    startPeer(run, view.signal ?? `${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}/signal`, setView).then(
+      (j) => (joined.current = j),
+      (err: unknown) => setView((v) => ({ ...v, status: 'error', error: err instanceof Error ? err.message : String(err) })),
+    );
+  }, [view.run, view.signal]);
+
+  const leave = useCallback(() => {
+    joined.current?.stop();
+    joined.current = null;
+    setView((v) => ({ ...v, status: 'available', phase: 'stopped' }));
+  }, []);
+
+  return { ...view, join, leave };
+}
+
+async function startPeer(run: RunConfig, signalUrl: string, setView: (f: (v: SwarmView) => SwarmView) => void): Promise<Joined> {
+  const worker = new Worker(new URL('../swarm/swarmWorker.ts', import.meta.url), { type: 'module' });
+  const trainer = new WorkerWindowTrainer(worker as unknown as WorkerLike, { preset: run.preset, batchSize: run.batchSize, seqLen: run.seqLen, corpusUrl: '/data/tinyshakespeare.txt' });
+  const ready = await trainer.ready;
+  const config = gptConfig(run.preset, ready.vocabSize);
+  const layout = paramLayout(config);
+  // A session key for this tab; the wallet issue adds a certificate binding it to a wallet.
+  const signer = randomSigner();
+  const name = `tab-${toHex(signer.publicKey).slice(0, 10)}`;
+  const signaling = new SignalingClient({ url: signalUrl, room: run.runId, peerId: name });
+  const mesh = new Mesh({ signaling, selfId: name });
+  const exchange = new ContributionExchange({ mesh, runId: run.runId });
+  const fresh = windowAt(run, Date.now()) === 0;
+  const peer = new SwarmPeer({
+    run, trainer, layout, exchange, mesh, traffic: mesh.traffic, signer, peerAddress: name,
+    start: fresh ? { theta: initParams(config, layout, run.seed), window: 0 } : undefined,
+    onPhase: (phase, window) => setView((v) => ({ ...v, phase, window, deadline: trainingDeadline(run, window) })),
+    onSync: (received, total, window) => setView((v) => ({ ...v, sync: { received, total, window } })),
+    onWindow: (r) => setView((v) => ({ ...v, sync: undefined, history: [r, ...v.history].slice(0, 50) })),
+  });
+  const poll = setInterval(() => setView((v) => (v.neighbours === mesh.neighbours().length ? v : { ...v, neighbours: mesh.neighbours().length })), 1000);
+  setView((v) => ({ ...v, status: 'joined', name }));
+  peer.run().catch((err: unknown) => setView((v) => ({ ...v, status: 'error', error: err instanceof Error ? err.message : String(err) })));
+  return {
+    stop: () => {
+      clearInterval(poll);
+      peer.stop();
+      exchange.close();
+      mesh.close();
+      signaling.close();
+      worker.terminate();
+    },
+  };
+}
