@@ -98,7 +98,7 @@ async function peer(f: Map<string, string>): Promise<void> {
     start: fresh ? { theta: initParams(config, model.layout, run.seed), window: 0 } : undefined,
     log,
     onSync: (r, t, w) => log(`checkpoint θ_${w}: ${r}/${t} chunks`),
-    onWindow: (r) => log(`window ${r.window}: ${r.steps} steps, loss ${r.trainLoss?.toFixed(3) ?? '-'}, ${r.included ? 'accepted' : r.contributed ? 'not accepted' : 'no contribution'} (${r.accepted} in manifest), θ ${r.hash.slice(0, 12)}, up ${r.bytesUp} B down ${r.bytesDown} B, compute ${(r.computeMs / 1000).toFixed(1)} s wait ${(r.waitMs / 1000).toFixed(1)} s`),
+    onWindow: (r) => log(`window ${r.window}: ${r.steps} steps, loss ${r.trainLoss?.toFixed(3) ?? '-'}, ${r.included ? 'accepted' : r.contributed ? 'not accepted' : 'no contribution'} (${r.accepted} in manifest), θ ${r.hash.slice(0, 12)}, up ${r.bytesUp} B down ${r.bytesDown} B, compute ${(r.computeMs / 1000).toFixed(1)} s, communication ${(r.commMs / 1000).toFixed(2)} s, waiting for the manifest ${(r.waitMs / 1000).toFixed(1)} s`),
   });
   onShutdown(() => [node.stop(), swarm.close(), topk.destroy(), model.destroy(), ctx.destroy()]);
   log(`${run.preset} on ${ctx.report.adapter.vendor} ${ctx.report.adapter.architecture}, run ${run.runId}, ${fresh ? 'from θ_0' : 'syncing the current model first'}`);

@@ -25,8 +25,12 @@ export interface WindowReport {
   included: boolean;
   /** Hash of θ_{w+1}, hex. */
   hash: string;
+  /** Training plus encoding (the trainer's time). */
   computeMs: number;
+  /** Idle until the validator's manifest arrived (the window's close and grace, by design). */
   waitMs: number;
+  /** Communication on the critical path: signing and announcing, pulling missing payloads, applying. */
+  commMs: number;
   bytesUp: number;
   bytesDown: number;
 }
@@ -150,6 +154,7 @@ export class SwarmPeer {
     const t1 = this.now();
     let contributed = false;
     const bytes = trained.payload;
+    let commMs = 0;
     if (bytes && !this.stopped) {
       this.o.onPhase?.('uploading', w);
       const header = signContribution(
@@ -158,16 +163,20 @@ export class SwarmPeer {
       );
       this.o.exchange.publish(header, bytes);
       contributed = true;
+      commMs += this.now() - t1;
       this.o.log?.(`window ${w}: ${trained.steps} steps, loss ${trained.loss?.toFixed(3) ?? '-'}, announced ${bytes.length} B`);
     } else this.o.log?.(`window ${w}: only ${trained.steps} steps before the deadline; skipping this window`);
     this.o.onPhase?.('waiting', w);
+    const t2 = this.now();
     const manifest = await this.manifests.next(w);
     if (!manifest || this.stopped) return;
+    const t3 = this.now();
     await this.ensurePayloads(manifest);
     if (this.stopped) return;
     this.apply(manifest);
+    commMs += this.now() - t3;
     const mine = contributed ? this.o.exchange.complete(w).some((c) => c.header.peerAddress === this.o.peerAddress && manifest.accepted.some((id) => toHex(id) === toHex(c.header.id))) : false;
-    this.o.onWindow?.({ window: w, steps: trained.steps, tokens: trained.tokens, trainLoss: trained.loss, contributed, accepted: manifest.accepted.length, included: mine, hash: this.modelHashHex, computeMs: t1 - t0, waitMs: this.now() - t1, bytesUp: this.o.traffic.sent - up0, bytesDown: this.o.traffic.received - down0 });
+    this.o.onWindow?.({ window: w, steps: trained.steps, tokens: trained.tokens, trainLoss: trained.loss, contributed, accepted: manifest.accepted.length, included: mine, hash: this.modelHashHex, computeMs: t1 - t0, waitMs: t3 - t2, commMs, bytesUp: this.o.traffic.sent - up0, bytesDown: this.o.traffic.received - down0 });
     this.o.exchange.prune(w);
   }
 
