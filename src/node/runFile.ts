@@ -1,8 +1,9 @@
 // Loading what a headless participant needs from disk: the run configuration (validated,
 // with the field and reason on error) and secret keys (refused if others can read them).
-import { readFileSync, statSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { PRESETS, type PresetName } from '../gpu/config';
-import { fromHex } from '../protocol/bytes';
+import { fromHex, toHex } from '../protocol/bytes';
 import { ed25519Signer, type Signer } from '../protocol/keys';
 import type { RunConfig } from '../swarm/runConfig';
 
@@ -91,4 +92,18 @@ export function createKeyFile(path: string): Signer {
   const seed = crypto.getRandomValues(new Uint8Array(32));
   writeFileSync(path, `${Array.from(seed, (b) => b.toString(16).padStart(2, '0')).join('')}\n`, { mode: 0o600, flag: 'wx' });
   return ed25519Signer(seed);
+}
+
+/** A fresh run in `dir`: run.json and an owner-only validator.key, starting in 15 s. */
+export function writeRun(dir: string, o: { preset: PresetName; windowMs: number; runId?: string; batchSize?: number; seqLen?: number }): RunConfig {
+  mkdirSync(dir, { recursive: true });
+  const key = createKeyFile(join(dir, 'validator.key'));
+  const run = parseRunConfig({
+    runId: o.runId ?? `local-${Date.now().toString(36)}`,
+    preset: o.preset, seed: 1337, startTime: Date.now() + 15_000, windowMs: o.windowMs, graceMs: Math.round(o.windowMs / 6), uploadMarginMs: Math.round(o.windowMs / 15), minSteps: 3,
+    batchSize: o.batchSize ?? 4, seqLen: o.seqLen ?? Math.min(64, PRESETS[o.preset].contextLength), outerLr: 1,
+    innerSchedule: { maxLr: 2e-3, minLr: 2e-4, warmupSteps: 20, decaySteps: 20_000 }, validatorKeys: [toHex(key.publicKey)],
+  });
+  writeFileSync(join(dir, 'run.json'), `${JSON.stringify(run, null, 2)}\n`);
+  return run;
 }

@@ -3,7 +3,7 @@
 // writes a run file and a validator key. Secrets come from key files, never from argv.
 import { createServer } from 'node:http';
 import { createRequire } from 'node:module';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { appendFileSync, readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import WebSocket from 'ws';
@@ -28,12 +28,12 @@ import { SwarmPeer } from '../swarm/swarmPeer';
 import { ValidatorNode } from '../swarm/validatorNode';
 import { GpuWindowTrainer } from '../swarm/windowTrainer';
 import { CharTokenizer, splitCorpus } from '../train/tokenizer';
-import { createKeyFile, loadKeyFile, loadRunConfig } from './runFile';
+import { createKeyFile, loadKeyFile, loadRunConfig, writeRun } from './runFile';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const USAGE = `usage:
   tessera init-run --out DIR [--preset tiny|small|shakespeare] [--window-ms N] [--run-id ID]
-  tessera peer --run FILE --signal ws://HOST:PORT/signal --key FILE [--name NAME]
+  tessera peer --run FILE --signal ws://HOST:PORT/signal --key FILE [--name NAME] [--report FILE.jsonl]
   tessera validator --run FILE --signal ws://HOST:PORT/signal --key FILE
   tessera signal [--port N] [--host ADDR]
   tessera keygen --out FILE`;
@@ -83,6 +83,7 @@ async function peer(f: Map<string, string>): Promise<void> {
   const run = loadRunConfig(required(f, 'run'));
   const signer = loadKeyFile(required(f, 'key'));
   const name = f.get('name') ?? `peer-${toHex(signer.publicKey).slice(0, 12)}`;
+  const report = f.get('report');
   const log = (l: string): void => console.log(`[${name}] ${l}`);
   const text = readFileSync(join(ROOT, 'public', 'data', 'tinyshakespeare.txt'), 'utf8');
   const corpus = splitCorpus(CharTokenizer.fromText(text), text);
@@ -98,7 +99,10 @@ async function peer(f: Map<string, string>): Promise<void> {
     start: fresh ? { theta: initParams(config, model.layout, run.seed), window: 0 } : undefined,
     log,
     onSync: (r, t, w) => log(`checkpoint θ_${w}: ${r}/${t} chunks`),
-    onWindow: (r) => log(`window ${r.window}: ${r.steps} steps, loss ${r.trainLoss?.toFixed(3) ?? '-'}, ${r.included ? 'accepted' : r.contributed ? 'not accepted' : 'no contribution'} (${r.accepted} in manifest), θ ${r.hash.slice(0, 12)}, up ${r.bytesUp} B down ${r.bytesDown} B, compute ${(r.computeMs / 1000).toFixed(1)} s, communication ${(r.commMs / 1000).toFixed(2)} s, waiting for the manifest ${(r.waitMs / 1000).toFixed(1)} s`),
+    onWindow: (r) => {
+      if (report) appendFileSync(report, `${JSON.stringify({ peer: name, ...r })}\n`);
+      log(`window ${r.window}: ${r.steps} steps, loss ${r.trainLoss?.toFixed(3) ?? '-'}, ${r.included ? 'accepted' : r.contributed ? 'not accepted' : 'no contribution'} (${r.accepted} in manifest), θ ${r.hash.slice(0, 12)}, up ${r.bytesUp} B down ${r.bytesDown} B, compute ${(r.computeMs / 1000).toFixed(1)} s, communication ${(r.commMs / 1000).toFixed(2)} s, waiting for the manifest ${(r.waitMs / 1000).toFixed(1)} s`);
+    },
   });
   onShutdown(() => [node.stop(), swarm.close(), topk.destroy(), model.destroy(), ctx.destroy()]);
   log(`${run.preset} on ${ctx.report.adapter.vendor} ${ctx.report.adapter.architecture}, run ${run.runId}, ${fresh ? 'from θ_0' : 'syncing the current model first'}`);
@@ -144,16 +148,7 @@ function initRun(f: Map<string, string>): void {
   const out = resolve(required(f, 'out'));
   const preset = (f.get('preset') ?? 'tiny') as PresetName;
   if (!(preset in PRESETS)) throw new Error(`--preset must be one of ${Object.keys(PRESETS).join(', ')}`);
-  const windowMs = Number(f.get('window-ms') ?? 30_000);
-  mkdirSync(out, { recursive: true });
-  const key = createKeyFile(join(out, 'validator.key'));
-  const seqLen = Math.min(64, PRESETS[preset].contextLength);
-  const run: RunConfig = {
-    runId: f.get('run-id') ?? `local-${Date.now().toString(36)}`,
-    preset, seed: 1337, startTime: Date.now() + 15_000, windowMs, graceMs: Math.round(windowMs / 6), uploadMarginMs: Math.round(windowMs / 15), minSteps: 3,
-    batchSize: 4, seqLen, outerLr: 1, innerSchedule: { maxLr: 2e-3, minLr: 2e-4, warmupSteps: 20, decaySteps: 20_000 }, validatorKeys: [toHex(key.publicKey)],
-  };
-  writeFileSync(join(out, 'run.json'), `${JSON.stringify(run, null, 2)}\n`);
+  const run = writeRun(out, { preset, windowMs: Number(f.get('window-ms') ?? 30_000), runId: f.get('run-id') });
   console.log(`[tessera] wrote ${join(out, 'run.json')} and validator.key (mode 600); the run starts at ${new Date(run.startTime).toISOString()}`);
 }
 
