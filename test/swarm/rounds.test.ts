@@ -1,6 +1,7 @@
 // Whole windows across real peers: a validator and Node peers (Dawn, WebRTC, the real
 // signaling server) train tiny; after every window each replica holds the manifest's model
-// hash. A newcomer syncs the checkpoint and contributes; a peer that dies stalls no one.
+// hash. A newcomer syncs the checkpoint and contributes; a peer that dies stalls no one; a
+// peer that lies or sends garbage is dropped and never counted.
 import { readFileSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
 import { gptConfig } from '../../src/gpu/config';
@@ -10,8 +11,10 @@ import { GpuGpt } from '../../src/gpu/model';
 import { nodeGpu } from '../../src/gpu/nodeGpu';
 import { ContributionExchange } from '../../src/p2p/exchange';
 import { toHex } from '../../src/protocol/bytes';
-import { modelHash } from '../../src/protocol/hash';
+import { signContribution } from '../../src/protocol/contribution';
+import { contentHash, modelHash } from '../../src/protocol/hash';
 import { ed25519Signer } from '../../src/protocol/keys';
+import { encodeWire } from '../../src/protocol/wire';
 import type { RunConfig } from '../../src/swarm/runConfig';
 import { SwarmPeer, type WindowReport } from '../../src/swarm/swarmPeer';
 import { ValidatorNode } from '../../src/swarm/validatorNode';
@@ -21,6 +24,7 @@ import { validationLoss } from '../../src/train/innerLoop';
 import { CharTokenizer, splitCorpus } from '../../src/train/tokenizer';
 import type { WindowDecision } from '../../src/validator/manifest';
 import { assertPrivateNetwork } from '../support/privateNetwork';
+import { randomBytes } from '../support/random';
 import { Harness, until } from '../support/swarmHarness';
 
 const h = new Harness();
@@ -75,7 +79,7 @@ async function swarm(run: RunConfig) {
     for (const p of peers) void p.run();
     return peers;
   };
-  return { probe, theta0, vMesh, validator, decisions, reports, addPeer, server, startPair };
+  return { probe, theta0, vMesh, validator, decisions, reports, addPeer, server, startPair, url };
 }
 
 describe('swarm rounds', () => {
@@ -143,5 +147,27 @@ describe('swarm rounds', () => {
     }
     // Contributions still flow after the restart (a loaded machine may make one window miss).
     expect(s.decisions.slice(restartedAt, restartedAt + 2).some((d) => d.accepted.length >= 1)).toBe(true);
+  });
+
+  it('a peer sending garbage frames and wrong-hash payloads is dropped and never counted', async () => {
+    const run = runConfig();
+    const s = await swarm(run);
+    await s.startPair();
+    const mallory = h.peer(s.url, 'mallory');
+    await until(() => mallory.neighbours().length === 3, 20_000);
+    // A correctly signed header for window 0 whose payload, when pulled, is other bytes.
+    const claimed = randomBytes(2000, 1);
+    const header = signContribution({ runId: run.runId, window: 0, baseHash: modelHash(s.theta0), payloadHash: contentHash(claimed), payloadBytes: claimed.length, peerAddress: 'mallory', steps: 5, tokens: 320 }, ed25519Signer(new Uint8Array(32).fill(66)));
+    mallory.on('message', (from, bytes) => {
+      if (bytes[0] === 2) void mallory.send(from, encodeWire({ type: 'payload', id: header.id, payload: randomBytes(2000, 2) })).catch(() => undefined);
+    });
+    await mallory.send('alice', encodeWire({ type: 'announce', contribution: header.bytes }));
+    await mallory.send('validator', encodeWire({ type: 'announce', contribution: header.bytes }));
+    await mallory.send('bob', Uint8Array.of(99, 1, 2, 3)); // a frame no protocol message starts with
+    await until(() => mallory.neighbours().length === 0, 20_000);
+    await until(() => s.decisions.length >= 2 && [...s.reports.values()].every((r) => r.length >= 2), 60_000);
+    for (const d of s.decisions) expect(d.accepted.map((c) => c.header.peerAddress)).not.toContain('mallory');
+    for (const [name, r] of s.reports) for (const x of r) expect(x.hash, `${name} window ${x.window}`).toBe(toHex(s.decisions[x.window].manifest.nextHash));
+    expect(s.decisions.some((d) => d.accepted.length === 2)).toBe(true);
   });
 });
