@@ -183,7 +183,8 @@ export function packSparseLoCo(plan: ChunkPlan, local: Uint32Array, codes: Uint8
 
 /** Checks the header against the plan; returns the index stream's length. */
 function checkHeader(bytes: Uint8Array, plan: ChunkPlan): number {
-  if (bytes.length > maxPayloadBytes(plan)) throw new CodecError('oversized', `${bytes.length} bytes, at most ${maxPayloadBytes(plan)} for this model`);
+  const cap = maxPayloadBytes(plan);
+  if (bytes.length > cap) throw new CodecError('oversized', `${bytes.length} bytes, at most ${cap} for this model`);
   if (bytes.length < SPARSELOCO_HEADER_BYTES) throw new CodecError('truncated', `${bytes.length} bytes is shorter than the ${SPARSELOCO_HEADER_BYTES}-byte header`);
   if (MAGIC.some((m, i) => bytes[i] !== m)) throw new CodecError('bad-magic', 'not a SparseLoCo payload');
   if (bytes[4] !== SPARSELOCO_VERSION) throw new CodecError('unknown-version', `version ${bytes[4]}, this peer speaks ${SPARSELOCO_VERSION}`);

@@ -85,14 +85,20 @@ export function fetchCheckpoint(o: FetchCheckpointOptions): Promise<Float32Array
       else request();
     });
     // Spread requests over neighbours; a request older than the timeout goes to someone else.
+    // A neighbour that let a request time out (it may not hold this window) is asked last.
+    const timeouts = new Map<string, number>();
     const request = (): void => {
       const now = Date.now();
-      for (const [chunk, a] of asked) if (now - a.at > requestTimeout || !o.mesh.neighbours().includes(a.from)) asked.delete(chunk);
+      for (const [chunk, a] of asked) {
+        if (now - a.at > requestTimeout) timeouts.set(a.from, (timeouts.get(a.from) ?? 0) + 1);
+        if (now - a.at > requestTimeout || !o.mesh.neighbours().includes(a.from)) asked.delete(chunk);
+      }
       const load = new Map<string, number>(o.mesh.neighbours().map((n) => [n, 0]));
       for (const a of asked.values()) load.set(a.from, (load.get(a.from) ?? 0) + 1);
+      const rank = ([peer, n]: [string, number]): number => n + perNeighbour * (timeouts.get(peer) ?? 0);
       for (let chunk = 0; chunk < total; chunk++) {
         if (have[chunk] || asked.has(chunk)) continue;
-        const [from, n] = [...load].sort((x, y) => x[1] - y[1])[0] ?? [];
+        const [from, n] = [...load].sort((x, y) => rank(x) - rank(y))[0] ?? [];
         if (from === undefined || (n ?? 0) >= perNeighbour) break;
         asked.set(chunk, { from, at: now });
         load.set(from, (n ?? 0) + 1);

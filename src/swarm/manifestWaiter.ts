@@ -38,15 +38,7 @@ export class ManifestWaiter {
       const primary = found?.get(0);
       if (primary) return this.take(w, primary);
       if (found?.size && this.now() >= failoverAt) return this.take(w, found.get(Math.min(...found.keys())) as Manifest);
-      await new Promise<void>((resolve) => {
-        const done = (): void => {
-          this.wake.delete(done);
-          clearTimeout(timer);
-          resolve();
-        };
-        const timer = setTimeout(done, Math.max(50, Math.min(1000, failoverAt - this.now())));
-        this.wake.add(done);
-      });
+      await this.sleep(Math.max(50, Math.min(1000, failoverAt - this.now())));
     }
     return undefined;
   }
@@ -59,13 +51,7 @@ export class ManifestWaiter {
         const found = this.byWindow.get(Math.max(...windows)) as Map<number, Manifest>;
         return found.get(Math.min(...found.keys()));
       }
-      await new Promise<void>((resolve) => {
-        const done = (): void => {
-          this.wake.delete(done);
-          resolve();
-        };
-        this.wake.add(done);
-      });
+      await this.sleep(1000);
     }
     return undefined;
   }
@@ -74,6 +60,19 @@ export class ManifestWaiter {
     this.closed = true;
     this.unsubscribe();
     for (const w of [...this.wake]) w();
+  }
+
+  /** Until a manifest arrives, close() is called, or `ms` pass. */
+  private sleep(ms: number): Promise<void> {
+    return new Promise<void>((resolve) => {
+      const done = (): void => {
+        this.wake.delete(done);
+        clearTimeout(timer);
+        resolve();
+      };
+      const timer = setTimeout(done, ms);
+      this.wake.add(done);
+    });
   }
 
   private take(w: number, m: Manifest): Manifest {

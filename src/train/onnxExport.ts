@@ -86,22 +86,24 @@ class GraphBuilder {
   }
 }
 
+/** A layer's weight and bias as initializers named after the layout (`prefix.w`, `prefix.b`). */
+function weightAndBias(g: GraphBuilder, params: Float32Array, layout: ParamLayout, prefix: string): [string, string] {
+  return (['w', 'b'] as const).map((part) => {
+    const t = tensor(layout, `${prefix}.${part}`);
+    return g.floats(t.name, [...t.shape], params.subarray(t.offset, t.offset + t.size));
+  }) as [string, string];
+}
+
 /** y = x·W + b with the layout's [in, out] weights. */
 function linear(g: GraphBuilder, x: string, params: Float32Array, layout: ParamLayout, prefix: string): string {
-  const w = tensor(layout, `${prefix}.w`);
-  const b = tensor(layout, `${prefix}.b`);
-  const wName = g.floats(`${prefix}.w`, [...w.shape], params.subarray(w.offset, w.offset + w.size));
-  const bName = g.floats(`${prefix}.b`, [...b.shape], params.subarray(b.offset, b.offset + b.size));
-  return g.op('Add', [g.op('MatMul', [x, wName]), bName]);
+  const [w, b] = weightAndBias(g, params, layout, prefix);
+  return g.op('Add', [g.op('MatMul', [x, w]), b]);
 }
 
 function layerNorm(g: GraphBuilder, x: string, params: Float32Array, layout: ParamLayout, prefix: string): string {
-  const w = tensor(layout, `${prefix}.w`);
-  const b = tensor(layout, `${prefix}.b`);
-  const wName = g.floats(`${prefix}.w`, [...w.shape], params.subarray(w.offset, w.offset + w.size));
-  const bName = g.floats(`${prefix}.b`, [...b.shape], params.subarray(b.offset, b.offset + b.size));
+  const [w, b] = weightAndBias(g, params, layout, prefix);
   // Axis 2 of [batch, seq, C]: ONNX attributes could say -1, but positive keeps varints simple.
-  return g.op('LayerNormalization', [x, wName, bName], [{ name: 'axis', i: 2 }, { name: 'epsilon', f: 1e-5 }]);
+  return g.op('LayerNormalization', [x, w, b], [{ name: 'axis', i: 2 }, { name: 'epsilon', f: 1e-5 }]);
 }
 
 /** GELU in the tanh form the engine uses, from primitive ops (Gelu itself needs opset 20). */
