@@ -2,7 +2,9 @@
 // peers (Dawn, @roamhq/wrtc) in this process and two Chromium tabs (WebGPU in a worker,
 // WebRTC on the page; one of them the real Volunteer page joined with its button) train tiny
 // through one signaling server for three windows; after each window all five hold the
-// manifest's model hash, and validation loss falls.
+// manifest's model hash, and validation loss falls. The Volunteer page contributes for a
+// wallet (an injected keyring-backed extension signed its session key's certificate on the
+// Wallet page); the validator's accepted headers from it verify here in Node.
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { readFileSync } from 'node:fs';
@@ -16,7 +18,8 @@ import { nodeGpu } from '../src/gpu/nodeGpu';
 import { ContributionExchange } from '../src/p2p/exchange';
 import { toHex } from '../src/protocol/bytes';
 import { ed25519Signer } from '../src/protocol/keys';
-import type { RunConfig } from '../src/swarm/runConfig';
+import { decodeContribution } from '../src/protocol/contribution';
+import { windowStart, type RunConfig } from '../src/swarm/runConfig';
 import { SwarmPeer, type WindowReport } from '../src/swarm/swarmPeer';
 import { ValidatorNode } from '../src/swarm/validatorNode';
 import { GpuWindowTrainer } from '../src/swarm/windowTrainer';
@@ -24,7 +27,9 @@ import { randomPages } from '../src/train/dataPages';
 import { validationLoss } from '../src/train/innerLoop';
 import { CharTokenizer, splitCorpus } from '../src/train/tokenizer';
 import type { WindowDecision } from '../src/validator/manifest';
+import { sessionIdentity, verifyContributionAuthority } from '../src/wallet/authority';
 import { assertPrivateNetwork } from '../test/support/privateNetwork';
+import { injectFakeExtension } from './support/fakeExtension';
 import { Harness } from '../test/support/swarmHarness';
 
 test.setTimeout(240_000);
@@ -66,7 +71,7 @@ test('two tabs and two Node peers hold the same model hash after every window', 
       const exchange = new ContributionExchange({ mesh, runId: run.runId });
       const model = new GpuGpt(ctx.device, { config, batchSize: run.batchSize, seqLen: run.seqLen });
       reports.set(name, []);
-      const peer = new SwarmPeer({ run, trainer: new GpuWindowTrainer(model, corpus.train), layout: model.layout, exchange, mesh, traffic: mesh.traffic, signer: ed25519Signer(new Uint8Array(32).fill(i + 1)), peerAddress: name, start: { theta: theta0, window: 0 }, onWindow: (r) => reports.get(name)?.push(r) });
+      const peer = new SwarmPeer({ run, trainer: new GpuWindowTrainer(model, corpus.train), layout: model.layout, exchange, mesh, traffic: mesh.traffic, identity: sessionIdentity(ed25519Signer(new Uint8Array(32).fill(i + 1))), start: { theta: theta0, window: 0 }, onWindow: (r) => reports.get(name)?.push(r) });
       h.defer(() => [peer.stop(), exchange.close(), model.destroy()]);
       void peer.run();
     }
@@ -76,10 +81,16 @@ test('two tabs and two Node peers hold the same model hash after every window', 
     const runParam = Buffer.from(JSON.stringify(run)).toString('base64');
     await harness.goto(`/e2e/harness/swarm.html?signal=${encodeURIComponent(url)}&name=tab-1&seed=${toHex(new Uint8Array(32).fill(10))}&run=${encodeURIComponent(runParam)}`);
     const volunteer = await context.newPage();
+    const [alice] = await injectFakeExtension(volunteer, { accounts: ['//Alice'] });
     await volunteer.route('**/api/run', (route) => route.fulfill({ json: { run, signal: url } }));
-    await volunteer.goto('/');
+    await volunteer.goto('/wallet');
+    await volunteer.getByTestId('wallet-connect').click();
+    await volunteer.getByTestId('wallet-sign').click();
+    await expect(volunteer.getByTestId('wallet-cert-state')).toContainText('valid until');
+    await volunteer.getByRole('link', { name: 'Volunteer' }).click();
     await volunteer.getByTestId('swarm-join').click();
     await expect(volunteer.getByTestId('swarm-panel')).toHaveAttribute('data-status', 'joined', { timeout: 30_000 });
+    await expect(volunteer.getByTestId('swarm-identity')).toHaveAttribute('data-earning', 'yes');
     void validator.run();
 
     type TabState = { reports: WindowReport[]; logs: string[]; error?: string };
@@ -102,8 +113,17 @@ test('two tabs and two Node peers hold the same model hash after every window', 
       const expected = toHex(decisions[w].manifest.nextHash);
       for (const [name, r] of all) expect(r[w].hash, `${name} after window ${w}`).toBe(expected);
     }
-    // Tabs' contributions count: at least one window took a tab's update.
-    expect(decisions.slice(0, 3).some((d) => d.accepted.some((c) => c.header.peerAddress.startsWith('tab-')))).toBe(true);
+    // Tabs' contributions count: some window took the Volunteer page's update, which speaks
+    // for Alice's wallet through the certificate the extension signed.
+    const fromPage = decisions.slice(0, 3).flatMap((d) => d.accepted.filter((c) => c.header.peerAddress === alice.address));
+    expect(fromPage.length).toBeGreaterThan(0);
+    for (const c of fromPage) {
+      const again = decodeContribution(c.header.bytes, run.runId);
+      expect(verifyContributionAuthority(again, windowStart(run, again.window)).rewardAddress).toBe(alice.address);
+    }
+    // The Wallet page counts what the session key signed and what was accepted for Alice.
+    await volunteer.getByRole('link', { name: 'Wallet' }).click();
+    await expect(volunteer.getByTestId('wallet-counts')).toHaveText(/^[1-9]\d* signed, [1-9]\d* accepted$/);
     const val = await randomPages('e2e-swarm/val', { count: 4 * run.batchSize, seqLen: run.seqLen, corpusLength: corpus.val.length });
     probe.setParams(theta0);
     const before = await validationLoss(probe, corpus.val, val);

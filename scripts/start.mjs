@@ -3,7 +3,7 @@
 // peers. Prints the URL; Ctrl-C stops every process. `-- --port N` / PORT=N picks the port;
 // `-- --no-swarm` serves the app alone.
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { delimiter, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { gpuEnv } from './env.mjs';
@@ -69,12 +69,15 @@ else {
     stop(1);
   } else {
     for (const p of ['peer-1', 'peer-2']) spawnSync(process.execPath, ['--import', tsx, tessera, 'keygen', '--out', join(dir, `${p}.key`)], { cwd: root, env });
+    // peer-1 earns for Substrate's well-known development account //Alice (a demo wallet with
+    // a public secret, never for real funds); peer-2 trains anonymously.
+    writeFileSync(join(dir, 'peer-1.wallet'), '//Alice\n', { mode: 0o600 });
     const signal = `ws://127.0.0.1:${port}/signal`;
     const runFile = join(dir, 'run.json');
     // The server publishes the run at /api/run, so a tab opened at the URL can join it.
     run('server', ['--import', tsx, join(root, 'server', 'main.ts'), '--port', port, '--run', runFile]);
     console.log(`[tessera] local run in ${dir}: a validator and two tiny peers, windows of 30 s`);
     run('validator', ['--import', tsx, tessera, 'validator', '--run', runFile, '--signal', signal, '--key', join(dir, 'validator.key'), '--name', 'validator']);
-    for (const p of ['peer-1', 'peer-2']) run(p, ['--import', tsx, tessera, 'peer', '--run', runFile, '--signal', signal, '--key', join(dir, `${p}.key`), '--name', p]);
+    for (const p of ['peer-1', 'peer-2']) run(p, ['--import', tsx, tessera, 'peer', '--run', runFile, '--signal', signal, '--key', join(dir, `${p}.key`), '--name', p, ...(p === 'peer-1' ? ['--wallet', join(dir, 'peer-1.wallet')] : [])]);
   }
 }

@@ -11,6 +11,7 @@ import { ed25519Signer } from '../../src/protocol/keys';
 import type { RunConfig } from '../../src/swarm/runConfig';
 import { SwarmPeer, type WindowReport } from '../../src/swarm/swarmPeer';
 import { WorkerWindowTrainer, type WorkerLike } from '../../src/swarm/workerWindowTrainer';
+import { sessionIdentity } from '../../src/wallet/authority';
 
 interface SwarmHarness {
   reports: WindowReport[];
@@ -38,7 +39,7 @@ async function main(): Promise<void> {
   const exchange = new ContributionExchange({ mesh, runId: run.runId, log });
   const fresh = Date.now() < run.startTime + run.windowMs;
   const peer = new SwarmPeer({
-    run, trainer, layout, exchange, mesh, traffic: mesh.traffic, signer, peerAddress: name, log,
+    run, trainer, layout, exchange, mesh, traffic: mesh.traffic, identity: sessionIdentity(signer), log,
     start: fresh ? { theta: initParams(config, layout, run.seed), window: 0 } : undefined,
     onWindow: (r) => void state.reports.push(r),
   });

@@ -3,8 +3,10 @@
 import { mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { PRESETS, type PresetName } from '../gpu/config';
-import { fromHex, toHex } from '../protocol/bytes';
+import { toHex } from '../protocol/bytes';
 import { ed25519Signer, type Signer } from '../protocol/keys';
+import { WalletError } from '../wallet/errors';
+import { signerFromSecret } from '../wallet/keySource';
 import type { RunConfig } from '../swarm/runConfig';
 
 export class RunConfigError extends Error {
@@ -78,13 +80,34 @@ export function loadRunConfig(path: string): RunConfig {
   return parseRunConfig(value);
 }
 
-/** A 32-byte seed as 64 hex digits in a file only its owner can read (never on the command line). */
-export function loadKeyFile(path: string): Signer {
+/** A secret from a file only its owner can read (never from the command line, where `ps` shows it). */
+export function readSecretFile(path: string): string {
   const mode = statSync(path).mode & 0o777;
   if (mode & 0o077) throw new Error(`key file ${path} is readable by others (mode ${mode.toString(8)}): run chmod 600 ${path}`);
-  const hex = readFileSync(path, 'utf8').trim();
-  if (!/^[0-9a-f]{64}$/.test(hex)) throw new Error(`key file ${path} must hold a 32-byte seed as 64 lowercase hex digits`);
-  return ed25519Signer(fromHex(hex));
+  return readFileSync(path, 'utf8').trim();
+}
+
+/**
+ * A secret from `--<flag> FILE`, else from the environment variable `env`, else undefined.
+ * Both at once is refused: which one wins would be a guess.
+ */
+export function secretFrom(path: string | undefined, env: string): string | undefined {
+  const fromEnv = process.env[env]?.trim();
+  if (path !== undefined && fromEnv) throw new Error(`both a key file and ${env} are set; give one`);
+  return path !== undefined ? readSecretFile(path) : fromEnv || undefined;
+}
+
+/**
+ * A signing key from a key file: 64 hex digits (an Ed25519 seed, as `tessera keygen` writes),
+ * or a mnemonic, 0x seed or secret URI (sr25519).
+ */
+export function loadKeyFile(path: string): Signer {
+  try {
+    return signerFromSecret(readSecretFile(path));
+  } catch (err) {
+    if (!(err instanceof WalletError)) throw err;
+    throw new Error(`key file ${path}: ${err.message}; expected 64 hex digits, a mnemonic, a 0x seed or a secret URI`);
+  }
 }
 
 /** Creates a fresh key file with mode 600 (refuses to overwrite one). */

@@ -22,19 +22,26 @@ import type { WrtcImplementation } from '../p2p/peerLink';
 import { SignalingClient, type SocketLike } from '../p2p/signalingClient';
 import type { PeerRole } from '../p2p/signalingProtocol';
 import { toHex } from '../protocol/bytes';
-import type { Signer } from '../protocol/keys';
+import { sr25519Signer, type Signer } from '../protocol/keys';
 import { windowAt, type RunConfig } from '../swarm/runConfig';
 import { SwarmPeer } from '../swarm/swarmPeer';
 import { ValidatorNode } from '../swarm/validatorNode';
 import { GpuWindowTrainer } from '../swarm/windowTrainer';
 import { CharTokenizer, splitCorpus } from '../train/tokenizer';
-import { createKeyFile, loadKeyFile, loadRunConfig, writeRun } from './runFile';
+import { sessionIdentity, type Identity } from '../wallet/authority';
+import { delegateSession, signerFromSecret, walletPairFromSecret } from '../wallet/keySource';
+import { createKeyFile, loadRunConfig, secretFrom, writeRun } from './runFile';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const USAGE = `usage:
   tessera init-run --out DIR [--preset tiny|small|shakespeare] [--window-ms N] [--run-id ID]
-  tessera peer --run FILE --signal ws://HOST:PORT/signal --key FILE [--name NAME] [--report FILE.jsonl]
+  tessera peer --run FILE --signal ws://HOST:PORT/signal [--key FILE] [--wallet FILE] [--name NAME] [--report FILE.jsonl]
   tessera validator --run FILE --signal ws://HOST:PORT/signal --key FILE
+secrets (files must be chmod 600; or the environment, never argv):
+  --key FILE    | TESSERA_KEY      signing key: 64 hex digits (Ed25519, as keygen writes), a mnemonic,
+                                    a 0x seed or a secret URI (sr25519). A peer without one makes a fresh one.
+  --wallet FILE | TESSERA_WALLET   a peer's wallet (mnemonic, 0x seed or secret URI): it signs a 30-day
+                                    certificate for the session key, so contributions earn for its address.
   tessera signal [--port N] [--host ADDR]
   tessera keygen --out FILE`;
 
@@ -81,7 +88,8 @@ function joinSwarm(run: RunConfig, signalUrl: string, name: string, role: PeerRo
 
 async function peer(f: Map<string, string>): Promise<void> {
   const run = loadRunConfig(required(f, 'run'));
-  const signer = loadKeyFile(required(f, 'key'));
+  const identity = peerIdentity(f, run.runId);
+  const signer = identity.signer;
   const name = f.get('name') ?? `peer-${toHex(signer.publicKey).slice(0, 12)}`;
   const report = f.get('report');
   const log = (l: string): void => console.log(`[${name}] ${l}`);
@@ -95,7 +103,7 @@ async function peer(f: Map<string, string>): Promise<void> {
   // Present from the first window: start from θ_0 like everyone; later: sync from neighbours.
   const fresh = windowAt(run, Date.now()) === 0;
   const node = new SwarmPeer({
-    run, trainer: new GpuWindowTrainer(model, corpus.train, (v) => topk.run(v)), layout: model.layout, exchange: swarm.exchange, mesh: swarm.mesh, traffic: swarm.mesh.traffic, signer, peerAddress: name,
+    run, trainer: new GpuWindowTrainer(model, corpus.train, (v) => topk.run(v)), layout: model.layout, exchange: swarm.exchange, mesh: swarm.mesh, traffic: swarm.mesh.traffic, identity,
     start: fresh ? { theta: initParams(config, model.layout, run.seed), window: 0 } : undefined,
     log,
     onSync: (r, t, w) => log(`checkpoint θ_${w}: ${r}/${t} chunks`),
@@ -105,16 +113,27 @@ async function peer(f: Map<string, string>): Promise<void> {
     },
   });
   onShutdown(() => [node.stop(), swarm.close(), topk.destroy(), model.destroy(), ctx.destroy()]);
+  log(`contributing as ${identity.address}${identity.certificate.length ? ' (wallet certificate)' : ' (session key only: no rewards)'}`);
   log(`${run.preset} on ${ctx.report.adapter.vendor} ${ctx.report.adapter.architecture}, run ${run.runId}, ${fresh ? 'from θ_0' : 'syncing the current model first'}`);
   await node.run();
 }
 
+/** The session key (key file, TESSERA_KEY, or fresh) and, given a wallet, its certificate. */
+function peerIdentity(f: Map<string, string>, runId: string): Identity {
+  const key = secretFrom(f.get('key'), 'TESSERA_KEY');
+  const signer = key === undefined ? sr25519Signer(crypto.getRandomValues(new Uint8Array(32))) : signerFromSecret(key);
+  const wallet = secretFrom(f.get('wallet'), 'TESSERA_WALLET');
+  return sessionIdentity(signer, wallet === undefined ? undefined : delegateSession(walletPairFromSecret(wallet), signer, runId, Date.now()));
+}
+
 async function validator(f: Map<string, string>): Promise<void> {
   const run = loadRunConfig(required(f, 'run'));
-  const signer: Signer = loadKeyFile(required(f, 'key'));
-  const key = toHex(signer.publicKey);
-  if (!run.validatorKeys.includes(key)) throw new Error(`this key (${key.slice(0, 12)}…) is not in the run's validatorKeys: peers would ignore its manifests`);
-  const name = f.get('name') ?? `validator-${key.slice(0, 12)}`;
+  const key = secretFrom(f.get('key'), 'TESSERA_KEY');
+  if (key === undefined) throw new Error(`a validator needs --key FILE or TESSERA_KEY\n${USAGE}`);
+  const signer: Signer = signerFromSecret(key);
+  const publicKey = toHex(signer.publicKey);
+  if (!run.validatorKeys.includes(publicKey)) throw new Error(`this key (${publicKey.slice(0, 12)}…) is not in the run's validatorKeys: peers would ignore its manifests`);
+  const name = f.get('name') ?? `validator-${publicKey.slice(0, 12)}`;
   const log = (l: string): void => console.log(`[${name}] ${l}`);
   const text = readFileSync(join(ROOT, 'public', 'data', 'tinyshakespeare.txt'), 'utf8');
   const config = gptConfig(run.preset, CharTokenizer.fromText(text).vocabSize);

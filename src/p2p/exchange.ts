@@ -40,6 +40,7 @@ export class ContributionExchange {
   private readonly listeners: { [K in keyof ExchangeEvents]: Set<ExchangeEvents[K]> } = { contribution: new Set(), manifest: new Set(), other: new Set() };
   private readonly unsubscribe: (() => void)[];
   private accepts: (c: Contribution) => boolean;
+  private authorize: (c: Contribution) => string | undefined = () => undefined;
 
   constructor(private readonly options: ExchangeOptions) {
     this.accepts = options.accepts ?? (() => false);
@@ -53,9 +54,13 @@ export class ContributionExchange {
     ];
   }
 
-  /** The round logic that owns this exchange decides which windows are open. */
-  acceptWhen(accepts: (c: Contribution) => boolean): void {
+  /**
+   * The round logic that owns this exchange decides which windows are open, and (`authorize`)
+   * why a header may not speak for its address: such a header is refused and its sender punished.
+   */
+  acceptWhen(accepts: (c: Contribution) => boolean, authorize?: (c: Contribution) => string | undefined): void {
     this.accepts = accepts;
+    if (authorize) this.authorize = authorize;
   }
 
   on<K extends keyof ExchangeEvents>(event: K, listener: ExchangeEvents[K]): () => void {
@@ -165,6 +170,8 @@ export class ContributionExchange {
 
   private onAnnounce(from: string, header: Contribution): void {
     if (!this.accepts(header)) return;
+    const refusal = this.authorize(header);
+    if (refusal) throw new ProtocolError('unauthorized', `contribution ${toHex(header.id).slice(0, 12)} from ${header.peerAddress}: ${refusal}`);
     const key = toHex(header.id);
     const e = this.entries.get(key);
     if (e) {

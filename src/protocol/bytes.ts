@@ -1,7 +1,7 @@
 // Canonical binary encoding for protocol messages: fixed field order, little-endian integers,
 // length-prefixed strings and byte arrays. One content has one encoding, so its hash is its id.
 
-export type ProtocolErrorCode = 'truncated' | 'trailing-bytes' | 'too-large' | 'bad-field' | 'bad-signature' | 'wrong-run' | 'unknown-type';
+export type ProtocolErrorCode = 'truncated' | 'trailing-bytes' | 'too-large' | 'bad-field' | 'bad-signature' | 'wrong-run' | 'unknown-type' | 'unauthorized';
 
 /** Every refusal of bytes from a peer: typed, with the field at fault. Nothing is half-applied. */
 export class ProtocolError extends Error {

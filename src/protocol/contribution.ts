@@ -7,6 +7,8 @@ import { PUBLIC_KEY_BYTES, SIGNATURE_BYTES, verifySignature, type Signer } from 
 export const PROTOCOL_LIMITS = {
   maxRunIdBytes: 64,
   maxAddressBytes: 64,
+  /** A wallet's delegation certificate (src/wallet/certificate.ts) is about 200 bytes. */
+  maxCertificateBytes: 512,
   /** A contribution payload for the largest preset stays far below this. */
   maxPayloadBytes: 32 * 2 ** 20,
   maxManifestEntries: 1024,
@@ -24,10 +26,15 @@ export interface ContributionFields {
   baseHash: Uint8Array;
   payloadHash: Uint8Array;
   payloadBytes: number;
-  /** The address its data pages derive from (its wallet address, or its key in hex). */
+  /**
+   * The SS58 address its data pages derive from: the wallet's when `certificate` delegates to
+   * the signing key, else the signing key's own (src/wallet/authority.ts checks which).
+   */
   peerAddress: string;
   steps: number;
   tokens: number;
+  /** The wallet's encoded delegation certificate for the signing key, or empty (no rewards). */
+  certificate: Uint8Array;
 }
 
 export interface SignedBy {
@@ -39,7 +46,7 @@ export interface SignedBy {
 export type Contribution = ContributionFields & SignedBy & { bytes: Uint8Array; id: Uint8Array };
 
 function writeContributionBody(w: ByteWriter, c: ContributionFields): ByteWriter {
-  return w.string(c.runId).u32(c.window).fixed(c.baseHash, HASH_BYTES).fixed(c.payloadHash, HASH_BYTES).u32(c.payloadBytes).string(c.peerAddress).u32(c.steps).u32(c.tokens);
+  return w.string(c.runId).u32(c.window).fixed(c.baseHash, HASH_BYTES).fixed(c.payloadHash, HASH_BYTES).u32(c.payloadBytes).string(c.peerAddress).u32(c.steps).u32(c.tokens).bytes(c.certificate);
 }
 
 function checkRunId(runId: string): void {
@@ -79,6 +86,7 @@ function readSeal(r: ByteReader, bytes: Uint8Array, domain: string, what: string
 
 export function signContribution(fields: ContributionFields, signer: Signer): Contribution {
   checkRunId(fields.runId);
+  if (fields.certificate.length > PROTOCOL_LIMITS.maxCertificateBytes) throw new RangeError('certificate too large');
   return { ...fields, ...seal(CONTRIBUTION_DOMAIN, writeContributionBody(new ByteWriter(), fields).finish(), signer) };
 }
 
@@ -92,8 +100,9 @@ export function decodeContribution(bytes: Uint8Array, expectRunId?: string): Con
   if (peerAddress.length === 0) throw new ProtocolError('bad-field', 'peerAddress is empty');
   const steps = r.u32('steps');
   const tokens = r.u32('tokens');
+  const certificate = r.bytes(PROTOCOL_LIMITS.maxCertificateBytes, 'certificate');
   const sealed = readSeal(r, bytes, CONTRIBUTION_DOMAIN, 'contribution');
-  return { runId, window, baseHash, payloadHash, payloadBytes, peerAddress, steps, tokens, ...sealed };
+  return { runId, window, baseHash, payloadHash, payloadBytes, peerAddress, steps, tokens, certificate, ...sealed };
 }
 
 export interface ManifestFields {

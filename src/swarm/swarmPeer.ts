@@ -3,15 +3,15 @@
 import { chunkPlan, type ChunkPlan } from '../compress/chunks';
 import type { ParamLayout } from '../gpu/layout';
 import type { ContributionExchange } from '../p2p/exchange';
-import { toHex } from '../protocol/bytes';
+import { equalBytes, toHex } from '../protocol/bytes';
 import { signContribution, type Manifest } from '../protocol/contribution';
 import { contentHash, modelHash } from '../protocol/hash';
-import type { Signer } from '../protocol/keys';
+import type { Identity } from '../wallet/authority';
 import type { Mesh } from '../p2p/mesh';
 import { applyManifest, ManifestError } from './applyManifest';
 import { CheckpointServer, CheckpointSyncError, fetchCheckpoint } from './checkpointSync';
 import { ManifestWaiter } from './manifestWaiter';
-import { trainingDeadline, type RunConfig } from './runConfig';
+import { authorityRefusal, trainingDeadline, type RunConfig } from './runConfig';
 import type { WindowTrainer } from './windowTrainer';
 
 export interface WindowReport {
@@ -44,8 +44,8 @@ export interface SwarmPeerOptions {
   exchange: ContributionExchange;
   /** Mesh traffic counters, for the per-window report. */
   traffic: { sent: number; received: number };
-  signer: Signer;
-  peerAddress: string;
+  /** The session key that signs, the address it speaks for, and the wallet's certificate. */
+  identity: Identity;
   mesh: Mesh;
   /**
    * θ at the start of `window` (θ_0 for a peer present from the start). Without it the peer
@@ -82,7 +82,7 @@ export class SwarmPeer {
     this.now = o.now ?? Date.now;
     this.manifests = new ManifestWaiter(o.exchange, o.run, this.now);
     // Contributions for the window being closed and the one being trained are wanted.
-    o.exchange.acceptWhen((c) => c.window >= this.window && c.window <= this.window + 1);
+    o.exchange.acceptWhen((c) => c.window >= this.window && c.window <= this.window + 1, authorityRefusal(o.run));
   }
 
   get currentWindow(): number {
@@ -150,7 +150,7 @@ export class SwarmPeer {
     const down0 = this.o.traffic.received;
     const t0 = this.now();
     this.o.onPhase?.('training', w);
-    const trained = await this.o.trainer.trainWindow({ runId: this.o.run.runId, peerAddress: this.o.peerAddress, window: w, theta: this.theta, deadline: trainingDeadline(this.o.run, w), minSteps: this.o.run.minSteps, schedule: this.o.run.innerSchedule });
+    const trained = await this.o.trainer.trainWindow({ runId: this.o.run.runId, peerAddress: this.o.identity.address, window: w, theta: this.theta, deadline: trainingDeadline(this.o.run, w), minSteps: this.o.run.minSteps, schedule: this.o.run.innerSchedule });
     const t1 = this.now();
     let contributed = false;
     const bytes = trained.payload;
@@ -158,8 +158,8 @@ export class SwarmPeer {
     if (bytes && !this.stopped) {
       this.o.onPhase?.('uploading', w);
       const header = signContribution(
-        { runId: this.o.run.runId, window: w, baseHash: modelHash(this.theta), payloadHash: contentHash(bytes), payloadBytes: bytes.length, peerAddress: this.o.peerAddress, steps: trained.steps, tokens: trained.tokens },
-        this.o.signer,
+        { runId: this.o.run.runId, window: w, baseHash: modelHash(this.theta), payloadHash: contentHash(bytes), payloadBytes: bytes.length, peerAddress: this.o.identity.address, steps: trained.steps, tokens: trained.tokens, certificate: this.o.identity.certificate },
+        this.o.identity.signer,
       );
       this.o.exchange.publish(header, bytes);
       contributed = true;
@@ -175,7 +175,7 @@ export class SwarmPeer {
     if (this.stopped) return;
     this.apply(manifest);
     commMs += this.now() - t3;
-    const mine = contributed ? this.o.exchange.complete(w).some((c) => c.header.peerAddress === this.o.peerAddress && manifest.accepted.some((id) => toHex(id) === toHex(c.header.id))) : false;
+    const mine = contributed ? this.o.exchange.complete(w).some((c) => equalBytes(c.header.publicKey, this.o.identity.signer.publicKey) && manifest.accepted.some((id) => toHex(id) === toHex(c.header.id))) : false;
     this.o.onWindow?.({ window: w, steps: trained.steps, tokens: trained.tokens, trainLoss: trained.loss, contributed, accepted: manifest.accepted.length, included: mine, hash: this.modelHashHex, computeMs: t1 - t0, waitMs: t3 - t2, commMs, bytesUp: this.o.traffic.sent - up0, bytesDown: this.o.traffic.received - down0 });
     this.o.exchange.prune(w);
   }

@@ -7,7 +7,7 @@ import { CheckpointServer } from './checkpointSync';
 import { toHex } from '../protocol/bytes';
 import type { Signer } from '../protocol/keys';
 import { decideWindow, type WindowDecision } from '../validator/manifest';
-import { manifestDue, type RunConfig } from './runConfig';
+import { authorityRefusal, manifestDue, windowStart, type RunConfig } from './runConfig';
 
 export interface ValidatorNodeOptions {
   run: RunConfig;
@@ -32,7 +32,7 @@ export class ValidatorNode {
   constructor(private readonly o: ValidatorNodeOptions) {
     this.theta = o.theta.slice();
     this.window = o.window;
-    o.exchange.acceptWhen((c) => c.window === this.window);
+    o.exchange.acceptWhen((c) => c.window === this.window, authorityRefusal(o.run));
     this.server = new CheckpointServer(o.exchange, o.mesh);
     this.server.hold(this.window, this.theta);
   }
@@ -59,7 +59,7 @@ export class ValidatorNode {
 
   private close(): void {
     const w = this.window;
-    const decision = decideWindow({ runId: this.o.run.runId, window: w, theta: this.theta, layout: this.o.layout, candidates: this.o.exchange.complete(w), outerLr: this.o.run.outerLr, minSteps: this.o.run.minSteps, signer: this.o.signer });
+    const decision = decideWindow({ runId: this.o.run.runId, window: w, windowStartMs: windowStart(this.o.run, w), theta: this.theta, layout: this.o.layout, candidates: this.o.exchange.complete(w), outerLr: this.o.run.outerLr, minSteps: this.o.run.minSteps, signer: this.o.signer });
     this.o.exchange.publishManifest(decision.manifest);
     this.theta = decision.next;
     this.window = w + 1;

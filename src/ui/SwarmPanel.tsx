@@ -61,6 +61,12 @@ export function SwarmPanel(): ReactNode {
           </span>
         )}
       </div>
+      {s.address && (
+        <p className="note" data-testid="swarm-identity" data-earning={s.earning ? 'yes' : 'no'}>
+          Contributions are signed for <code className="address">{s.address}</code>
+          {s.earning ? ' (your wallet: accepted work earns for it).' : ' (an anonymous session key: they train the model but earn nothing; connect a wallet on the Wallet page to earn).'}
+        </p>
+      )}
       {s.error && (
         <div className="card card-warning" role="alert">
           <h3>The swarm stopped on an error</h3>

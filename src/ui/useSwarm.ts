@@ -8,10 +8,10 @@ import { ContributionExchange } from '../p2p/exchange';
 import { Mesh } from '../p2p/mesh';
 import { SignalingClient } from '../p2p/signalingClient';
 import { toHex } from '../protocol/bytes';
-import { randomSigner } from '../protocol/keys';
 import { trainingDeadline, windowAt, type RunConfig } from '../swarm/runConfig';
 import { SwarmPeer, type SwarmPhase, type WindowReport } from '../swarm/swarmPeer';
 import { WorkerWindowTrainer, type WorkerLike } from '../swarm/workerWindowTrainer';
+import { recordWindow, swarmIdentity } from './useWallet';
 
 /** What /api/run answers: the run, and the signaling URL when it is not this host's /signal. */
 export interface PublishedRun {
@@ -24,6 +24,9 @@ export interface SwarmView {
   run?: RunConfig;
   signal?: string;
   name?: string;
+  /** The address contributions carry, and whether a wallet certificate backs it (rewards). */
+  address?: string;
+  earning?: boolean;
   phase?: SwarmPhase;
   window?: number;
   /** When the current window's training must stop (epoch ms). */
@@ -38,14 +41,19 @@ interface Joined {
   stop(): void;
 }
 
+/** The run this server hosts, or undefined when it hosts none. */
+export async function fetchPublishedRun(): Promise<PublishedRun | undefined> {
+  const r = await fetch('/api/run');
+  return r.ok ? ((await r.json()) as PublishedRun) : undefined;
+}
+
 export function useSwarm(): SwarmView & { join(): void; leave(): void } {
   const [view, setView] = useState<SwarmView>({ status: 'checking', neighbours: 0, history: [] });
   const joined = useRef<Joined | null>(null);
 
   useEffect(() => {
     let cancelled = false;
-    fetch('/api/run')
-      .then(async (r) => (r.ok ? ((await r.json()) as PublishedRun) : undefined))
+    fetchPublishedRun()
       .then((p) => !cancelled && setView((v) => ({ ...v, status: p?.run ? 'available' : 'none', run: p?.run, signal: p?.signal })))
       .catch(() => !cancelled && setView((v) => ({ ...v, status: 'none' })));
     return () => {
@@ -79,22 +87,25 @@ async function startPeer(run: RunConfig, signalUrl: string, setView: (f: (v: Swa
   const ready = await trainer.ready;
   const config = gptConfig(run.preset, ready.vocabSize);
   const layout = paramLayout(config);
-  // A session key for this tab; the wallet issue adds a certificate binding it to a wallet.
-  const signer = randomSigner();
-  const name = `tab-${toHex(signer.publicKey).slice(0, 10)}`;
+  // This browser's session key, with the wallet's certificate when one was signed for this run.
+  const identity = await swarmIdentity(run);
+  const name = `tab-${toHex(identity.signer.publicKey).slice(0, 10)}`;
   const signaling = new SignalingClient({ url: signalUrl, room: run.runId, peerId: name });
   const mesh = new Mesh({ signaling, selfId: name });
   const exchange = new ContributionExchange({ mesh, runId: run.runId });
   const fresh = windowAt(run, Date.now()) === 0;
   const peer = new SwarmPeer({
-    run, trainer, layout, exchange, mesh, traffic: mesh.traffic, signer, peerAddress: name,
+    run, trainer, layout, exchange, mesh, traffic: mesh.traffic, identity,
     start: fresh ? { theta: initParams(config, layout, run.seed), window: 0 } : undefined,
     onPhase: (phase, window) => setView((v) => ({ ...v, phase, window, deadline: trainingDeadline(run, window) })),
     onSync: (received, total, window) => setView((v) => ({ ...v, sync: { received, total, window } })),
-    onWindow: (r) => setView((v) => ({ ...v, sync: undefined, history: [r, ...v.history].slice(0, 50) })),
+    onWindow: (r) => {
+      if (r.contributed) recordWindow(identity.address, r.included);
+      setView((v) => ({ ...v, sync: undefined, history: [r, ...v.history].slice(0, 50) }));
+    },
   });
   const poll = setInterval(() => setView((v) => (v.neighbours === mesh.neighbours().length ? v : { ...v, neighbours: mesh.neighbours().length })), 1000);
-  setView((v) => ({ ...v, status: 'joined', name }));
+  setView((v) => ({ ...v, status: 'joined', name, address: identity.address, earning: identity.certificate.length > 0 }));
   peer.run().catch((err: unknown) => setView((v) => ({ ...v, status: 'error', error: err instanceof Error ? err.message : String(err) })));
   return {
     stop: () => {

@@ -1,5 +1,6 @@
 // The validator's decision for one window: which contributions to accept (well-formed, signed,
-// on the right base, enough steps, one per signer), their fixed order, and θ_{w+1}.
+// with a valid certificate chain, on the right base, enough steps, one per key and address),
+// their fixed order, and θ_{w+1}.
 import { chunkPlan, type ChunkPlan } from '../compress/chunks';
 import { applySparseOuterStep } from '../compress/outerStep';
 import { CodecError, decodeSparseLoCo, type SparseUpdate } from '../compress/sparseloco';
@@ -8,6 +9,8 @@ import { equalBytes, toHex } from '../protocol/bytes';
 import { signManifest, type Contribution, type Manifest } from '../protocol/contribution';
 import { modelHash } from '../protocol/hash';
 import type { Signer } from '../protocol/keys';
+import { verifyContributionAuthority } from '../wallet/authority';
+import { WalletError } from '../wallet/errors';
 
 export interface Candidate {
   header: Contribution;
@@ -24,6 +27,8 @@ export interface WindowDecision {
 export interface DecideOptions {
   runId: string;
   window: number;
+  /** When the window began (ms): certificates must be valid then. */
+  windowStartMs: number;
   theta: Float32Array;
   layout: ParamLayout;
   plan?: ChunkPlan;
@@ -40,6 +45,7 @@ export function decideWindow(o: DecideOptions): WindowDecision {
   const rejected: WindowDecision['rejected'] = [];
   const accepted: (Candidate & { update: SparseUpdate })[] = [];
   const signers = new Set<string>();
+  const addresses = new Set<string>();
   const sorted = [...o.candidates].sort((a, b) => (toHex(a.header.id) < toHex(b.header.id) ? -1 : 1));
   for (const c of sorted) {
     const h = c.header;
@@ -48,13 +54,16 @@ export function decideWindow(o: DecideOptions): WindowDecision {
     else if (!equalBytes(h.baseHash, base)) reject('trained on another base model (out of sync)');
     else if (h.steps < o.minSteps) reject(`${h.steps} inner steps, the run requires ${o.minSteps}`);
     else if (signers.has(toHex(h.publicKey))) reject('a second contribution from the same key in one window');
+    else if (addresses.has(h.peerAddress)) reject('a second contribution for the same address in one window');
     else {
       try {
+        verifyContributionAuthority(h, o.windowStartMs);
         accepted.push({ ...c, update: decodeSparseLoCo(c.payload, plan) });
         signers.add(toHex(h.publicKey));
+        addresses.add(h.peerAddress);
       } catch (err) {
-        if (!(err instanceof CodecError)) throw err;
-        reject(err.message);
+        if (!(err instanceof CodecError) && !(err instanceof WalletError)) throw err;
+        reject(err instanceof WalletError ? `${err.code}: ${err.message}` : err.message);
       }
     }
   }

@@ -4,7 +4,8 @@ import { chmodSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { createKeyFile, loadKeyFile, loadRunConfig, parseRunConfig, RunConfigError } from '../../src/node/runFile';
+import { createKeyFile, loadKeyFile, loadRunConfig, parseRunConfig, RunConfigError, secretFrom } from '../../src/node/runFile';
+import { keyAddress } from '../../src/wallet/address';
 
 const good = {
   runId: 'run-1', preset: 'tiny', seed: 1, startTime: 1_700_000_000_000, windowMs: 30_000, graceMs: 5000, uploadMarginMs: 2000, minSteps: 3,
@@ -49,6 +50,24 @@ describe('key files', () => {
     chmodSync(path, 0o644);
     expect(() => loadKeyFile(path)).toThrow(/readable by others .* chmod 600/);
     writeFileSync(join(dir, 'short.key'), 'abcd', { mode: 0o600 });
-    expect(() => loadKeyFile(join(dir, 'short.key'))).toThrow(/64 lowercase hex digits/);
+    expect(() => loadKeyFile(join(dir, 'short.key'))).toThrow(/short\.key: .*expected 64 hex digits, a mnemonic/);
+  });
+
+  it('reads a wallet secret from an owner-only file or the environment, never both', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'tessera-key-'));
+    const path = join(dir, 'wallet.secret');
+    writeFileSync(path, 'bottom drive obey lake curtain smoke basket hold race lonely fit walk//Alice\n', { mode: 0o600 });
+    expect(keyAddress(loadKeyFile(path).publicKey)).toBe('5GrwvaEF5zXb26Fz9rcQpDWS57CtERHpNehXCPcNoHGKutQY');
+    expect(secretFrom(path, 'TESSERA_TEST_SECRET')).toContain('//Alice');
+    process.env.TESSERA_TEST_SECRET = '//Bob';
+    try {
+      expect(secretFrom(undefined, 'TESSERA_TEST_SECRET')).toBe('//Bob');
+      expect(() => secretFrom(path, 'TESSERA_TEST_SECRET')).toThrow(/both a key file and TESSERA_TEST_SECRET/);
+    } finally {
+      delete process.env.TESSERA_TEST_SECRET;
+    }
+    expect(secretFrom(undefined, 'TESSERA_TEST_SECRET')).toBeUndefined();
+    chmodSync(path, 0o640);
+    expect(() => secretFrom(path, 'TESSERA_TEST_SECRET')).toThrow(/readable by others/);
   });
 });

@@ -16,7 +16,7 @@ const h = new Harness();
 afterEach(() => h.cleanup());
 
 function fieldsFor(payload: Uint8Array, window = 1): ContributionFields {
-  return { runId: 'run-x', window, baseHash: new Uint8Array(32), payloadHash: contentHash(payload), payloadBytes: payload.length, peerAddress: 'peer', steps: 5, tokens: 640 };
+  return { runId: 'run-x', window, baseHash: new Uint8Array(32), payloadHash: contentHash(payload), payloadBytes: payload.length, peerAddress: 'peer', steps: 5, tokens: 640, certificate: new Uint8Array(0) };
 }
 
 describe('contribution exchange', () => {

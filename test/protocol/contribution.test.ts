@@ -19,6 +19,7 @@ const fields: ContributionFields = {
   peerAddress: '5GrwvaEF5zXb26Fz9rcQpDWS57CtERHpNehXCPcNoHGKutQY',
   steps: 30,
   tokens: 7680,
+  certificate: new Uint8Array(0),
 };
 
 function refusal(f: () => unknown): string {

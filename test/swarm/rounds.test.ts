@@ -23,6 +23,9 @@ import { randomPages } from '../../src/train/dataPages';
 import { validationLoss } from '../../src/train/innerLoop';
 import { CharTokenizer, splitCorpus } from '../../src/train/tokenizer';
 import type { WindowDecision } from '../../src/validator/manifest';
+import { keyAddress } from '../../src/wallet/address';
+import { sessionIdentity } from '../../src/wallet/authority';
+import { delegateSession, walletPairFromSecret } from '../../src/wallet/keySource';
 import { assertPrivateNetwork } from '../support/privateNetwork';
 import { randomBytes } from '../support/random';
 import { Harness, until } from '../support/swarmHarness';
@@ -62,12 +65,17 @@ async function swarm(run: RunConfig) {
   const validator = new ValidatorNode({ run, layout: probe.layout, exchange: vExchange, mesh: vMesh, signer: validatorKey, theta: theta0, window: 0, onDecision: (d) => decisions.push(d) });
   h.defer(() => [validator.stop(), vExchange.close()]);
   const reports = new Map<string, WindowReport[]>();
+  const addresses = new Map<string, string>();
+  /** alice contributes for a headless wallet (//Alice) through a certificate; the rest anonymously. */
   const addPeer = (name: string, seed: number, start?: { theta: Float32Array; window: number }): SwarmPeer => {
+    const signer = ed25519Signer(new Uint8Array(32).fill(seed));
+    const identity = sessionIdentity(signer, name === 'alice' ? delegateSession(walletPairFromSecret('//Alice'), signer, run.runId, run.startTime) : undefined);
+    addresses.set(name, identity.address);
     const mesh = h.peer(url, name);
     const exchange = new ContributionExchange({ mesh, runId: run.runId });
     reports.set(name, []);
     const m = model();
-    const peer = new SwarmPeer({ run, trainer: new GpuWindowTrainer(m, corpus.train), layout: m.layout, exchange, mesh, traffic: mesh.traffic, signer: ed25519Signer(new Uint8Array(32).fill(seed)), peerAddress: name, start, onWindow: (r) => reports.get(name)?.push(r) });
+    const peer = new SwarmPeer({ run, trainer: new GpuWindowTrainer(m, corpus.train), layout: m.layout, exchange, mesh, traffic: mesh.traffic, identity, start, onWindow: (r) => reports.get(name)?.push(r) });
     h.defer(() => [peer.stop(), exchange.close()]);
     return peer;
   };
@@ -79,7 +87,7 @@ async function swarm(run: RunConfig) {
     for (const p of peers) void p.run();
     return peers;
   };
-  return { probe, theta0, vMesh, validator, decisions, reports, addPeer, server, startPair, url };
+  return { probe, theta0, vMesh, validator, decisions, reports, addresses, addPeer, server, startPair, url };
 }
 
 describe('swarm rounds', () => {
@@ -95,7 +103,7 @@ describe('swarm rounds', () => {
       for (const [name, r] of s.reports) {
         expect(r[w].window, name).toBe(w);
         expect(r[w].hash, `${name} after window ${w}`).toBe(expected);
-        expect(r[w].included).toBe(s.decisions[w].accepted.some((c) => c.header.peerAddress === name));
+        expect(r[w].included).toBe(s.decisions[w].accepted.some((c) => c.header.peerAddress === s.addresses.get(name)));
       }
       if (s.decisions[w].accepted.length === 2) bothIn++;
     }
@@ -157,7 +165,8 @@ describe('swarm rounds', () => {
     await until(() => mallory.neighbours().length === 3, 20_000);
     // A correctly signed header for window 0 whose payload, when pulled, is other bytes.
     const claimed = randomBytes(2000, 1);
-    const header = signContribution({ runId: run.runId, window: 0, baseHash: modelHash(s.theta0), payloadHash: contentHash(claimed), payloadBytes: claimed.length, peerAddress: 'mallory', steps: 5, tokens: 320 }, ed25519Signer(new Uint8Array(32).fill(66)));
+    const malloryKey = ed25519Signer(new Uint8Array(32).fill(66));
+    const header = signContribution({ runId: run.runId, window: 0, baseHash: modelHash(s.theta0), payloadHash: contentHash(claimed), payloadBytes: claimed.length, peerAddress: keyAddress(malloryKey.publicKey), steps: 5, tokens: 320, certificate: new Uint8Array(0) }, malloryKey);
     mallory.on('message', (from, bytes) => {
       if (bytes[0] === 2) void mallory.send(from, encodeWire({ type: 'payload', id: header.id, payload: randomBytes(2000, 2) })).catch(() => undefined);
     });
@@ -166,7 +175,7 @@ describe('swarm rounds', () => {
     await mallory.send('bob', Uint8Array.of(99, 1, 2, 3)); // a frame no protocol message starts with
     await until(() => mallory.neighbours().length === 0, 20_000);
     await until(() => s.decisions.length >= 2 && [...s.reports.values()].every((r) => r.length >= 2), 60_000);
-    for (const d of s.decisions) expect(d.accepted.map((c) => c.header.peerAddress)).not.toContain('mallory');
+    for (const d of s.decisions) expect(d.accepted.map((c) => c.header.peerAddress)).not.toContain(keyAddress(malloryKey.publicKey));
     for (const [name, r] of s.reports) for (const x of r) expect(x.hash, `${name} window ${x.window}`).toBe(toHex(s.decisions[x.window].manifest.nextHash));
     expect(s.decisions.some((d) => d.accepted.length === 2)).toBe(true);
   });

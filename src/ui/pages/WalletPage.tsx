@@ -1,18 +1,114 @@
-// Contributors' page. Wallet connection and session keys are not built yet; the page says so
-// rather than showing controls that do nothing.
-import type { ReactNode } from 'react';
+// Contributors' page: connect a Polkadot/Bittensor wallet extension, choose an account, have it
+// sign (once) a certificate for this browser's session key, and see what that key contributed.
+import { useEffect, useState, type ReactNode } from 'react';
+import type { RunConfig } from '../../swarm/runConfig';
+import { choose, connect, loadSession, signCertificate, useWallet, type WalletView } from '../useWallet';
+import { fetchPublishedRun } from '../useSwarm';
+
+const when = (s: number): string => new Date(s * 1000).toLocaleString();
+
+function Problem(props: { status: WalletView['status']; installed: string[] }): ReactNode {
+  const text: Partial<Record<WalletView['status'], ReactNode>> = {
+    'no-extension': (
+      <>
+        No wallet extension was found in this browser. Install polkadot&#123;.js&#125;, Talisman or SubWallet, create or import your Bittensor account in it, then reload this
+        page. You can volunteer without a wallet meanwhile; your work then earns nothing.
+      </>
+    ),
+    rejected: (
+      <>
+        {props.installed.join(', ')} did not give Tessera access. Open the extension, allow this site (in polkadot&#123;.js&#125;: Settings → Manage website access), then connect again.
+      </>
+    ),
+    'no-accounts': <>The wallet gave access but shares no accounts with this site. Create or import an account in the extension (or allow it for this site), then connect again.</>,
+    'account-missing': <>The account you chose before is no longer offered by your wallet (removed, or hidden from this site). Choose another account below.</>,
+  };
+  const body = text[props.status];
+  return body ? (
+    <div className="card card-warning" role="alert" data-testid="wallet-problem" data-kind={props.status}>
+      <p>{body}</p>
+    </div>
+  ) : null;
+}
 
 export function WalletPage(): ReactNode {
+  const w = useWallet();
+  const [run, setRun] = useState<RunConfig | undefined>();
+  useEffect(() => {
+    fetchPublishedRun()
+      .then((p) => {
+        setRun(p?.run);
+        return loadSession(p?.run);
+      })
+      .catch(() => loadSession(undefined));
+  }, []);
+  const cert = w.certificate;
+  const certValid = cert && !w.certificateProblem && cert.walletAddress === w.chosen?.address;
   return (
-    <section>
+    <section data-testid="wallet-page" data-status={w.status}>
       <h1>Wallet</h1>
       <p>
-        Contributors will connect a Polkadot or Bittensor wallet (polkadot&#123;.js&#125;, Talisman, SubWallet) here, so that the work their GPU does earns TAO.
-        The wallet signs once; a session key in this browser signs each contribution.
+        Connect a Polkadot or Bittensor wallet so that the work your GPU does earns TAO. The wallet signs once: a certificate that lets this browser’s session key sign each
+        contribution for {run ? <code>{run.runId}</code> : 'this run'} until it expires. The session key cannot move funds.
       </p>
-      <p className="note" data-testid="not-available">
-        Wallet connection is not available in this build yet. You can still volunteer without a wallet.
-      </p>
+      <div className="controls">
+        <button type="button" onClick={() => void connect()} disabled={w.status === 'connecting'} data-testid="wallet-connect">
+          {w.status === 'connecting' ? 'Connecting…' : w.status === 'ready' ? 'Reconnect' : 'Connect wallet'}
+        </button>
+      </div>
+      <Problem status={w.status} installed={w.installed} />
+      {w.error && (
+        <p className="bad" role="alert" data-testid="wallet-error">
+          {w.error}
+        </p>
+      )}
+      {w.accounts.length > 0 && (
+        <fieldset className="card">
+          <legend>Account</legend>
+          {w.accounts.map((a) => (
+            <label key={`${a.source}/${a.address}`} className="account-choice">
+              <input type="radio" name="account" checked={w.chosen?.address === a.address && w.chosen.source === a.source} onChange={() => choose(a)} />
+              <span>
+                {a.name ?? 'Unnamed'} <code className="address">{a.address}</code> <span className="note">({a.source})</span>
+              </span>
+            </label>
+          ))}
+        </fieldset>
+      )}
+      {w.chosen && (
+        <section className="card" aria-labelledby="cert-title" data-testid="wallet-certificate" data-valid={certValid ? 'yes' : 'no'}>
+          <h2 id="cert-title">Session key certificate</h2>
+          <dl className="facts">
+            <dt>Account</dt>
+            <dd>
+              <code className="address" data-testid="wallet-address">
+                {w.chosen.address}
+              </code>
+            </dd>
+            <dt>Session key</dt>
+            <dd>
+              <code className="address">{w.sessionAddress ?? '…'}</code>
+            </dd>
+            <dt>Certificate</dt>
+            <dd data-testid="wallet-cert-state">
+              {certValid && cert ? `valid until ${when(cert.expiresAt)}` : cert && w.certificateProblem ? `not usable: ${w.certificateProblem}` : cert ? 'signed by another account' : 'not signed yet'}
+            </dd>
+            <dt>Contributions</dt>
+            <dd data-testid="wallet-counts">
+              {w.counts?.signed ?? 0} signed, {w.counts?.accepted ?? 0} accepted
+            </dd>
+            <dt>Score and share of weights</dt>
+            <dd className="note">The validator’s scores are not published yet.</dd>
+          </dl>
+          {run ? (
+            <button type="button" onClick={() => void signCertificate(run)} disabled={w.signing} data-testid="wallet-sign">
+              {w.signing ? 'Waiting for your wallet…' : certValid ? 'Renew certificate' : 'Sign certificate'}
+            </button>
+          ) : (
+            <p className="note">This server hosts no swarm run, so there is nothing to sign a certificate for.</p>
+          )}
+        </section>
+      )}
     </section>
   );
 }

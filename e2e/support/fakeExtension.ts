@@ -1,0 +1,60 @@
+// A wallet extension for tests, injected into window.injectedWeb3 like polkadot{.js}: its
+// accounts live in a real @polkadot/keyring in Node, and signRaw wraps the bytes in <Bytes>
+// exactly as the extension's RequestBytesSign does before signing.
+import type { Page } from '@playwright/test';
+import { Keyring } from '@polkadot/keyring';
+import type { KeyringPair } from '@polkadot/keyring/types';
+import { hexToU8a, u8aToHex, u8aWrapBytes } from '@polkadot/util';
+
+export interface FakeExtensionOptions {
+  /** Secret URIs of the accounts it holds (e.g. //Alice). */
+  accounts?: string[];
+  /** `enable` rejects, as when the user refuses the site access. */
+  rejectAccess?: boolean;
+  /** signRaw rejects, as when the user clicks Cancel. */
+  declineSigning?: boolean;
+}
+
+export function keyringPair(uri: string): KeyringPair {
+  return new Keyring({ type: 'sr25519', ss58Format: 42 }).addFromUri(uri);
+}
+
+/** Installs the extension in `page` (before any page script runs); returns its pairs. */
+export async function injectFakeExtension(page: Page, o: FakeExtensionOptions = {}): Promise<KeyringPair[]> {
+  const pairs = (o.accounts ?? ['//Alice']).map(keyringPair);
+  const signed: string[] = [];
+  await page.exposeFunction('__fakeWalletSign', (address: string, dataHex: string): string => {
+    const pair = pairs.find((p) => p.address === address);
+    if (!pair) throw new Error(`no account ${address}`);
+    signed.push(dataHex);
+    return u8aToHex(pair.sign(u8aWrapBytes(hexToU8a(dataHex))));
+  });
+  await page.addInitScript(
+    ({ accounts, rejectAccess, declineSigning }) => {
+      type SignRaw = { address: string; data: string; type: 'bytes' };
+      const w = window as unknown as { injectedWeb3?: Record<string, unknown>; __fakeWalletSign(a: string, d: string): Promise<string> };
+      w.injectedWeb3 = {
+        'polkadot-js': {
+          version: '0.63.1',
+          enable: async () => {
+            if (rejectAccess) throw new Error('The source http://127.0.0.1 is not allowed to interact with this extension');
+            return {
+              accounts: {
+                get: async () => accounts,
+                subscribe: (cb: (a: typeof accounts) => void) => (cb(accounts), () => undefined),
+              },
+              signer: {
+                signRaw: async (p: SignRaw) => {
+                  if (declineSigning) throw new Error('Cancelled');
+                  return { id: 1, signature: await w.__fakeWalletSign(p.address, p.data) };
+                },
+              },
+            };
+          },
+        },
+      };
+    },
+    { accounts: pairs.map((p, i) => ({ address: p.address, name: `Account ${i + 1}`, type: 'sr25519' })), rejectAccess: !!o.rejectAccess, declineSigning: !!o.declineSigning },
+  );
+  return pairs;
+}

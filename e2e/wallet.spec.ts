@@ -1,0 +1,111 @@
+// The Wallet page against an injected, keyring-backed extension: connect, sign the session
+// key's certificate (verified here in Node), keep it across a reload; and the plain messages
+// for no extension, refused access, a declined signature and an account that disappeared.
+import { expect, test, type Page } from '@playwright/test';
+import { u8aWrapBytes } from '@polkadot/util';
+import { sr25519Verify } from '@polkadot/util-crypto';
+import { SCHEME_SR25519 } from '../src/protocol/keys';
+import type { RunConfig } from '../src/swarm/runConfig';
+import { decodeCertificate, delegationMessage, verifyCertificate } from '../src/wallet/certificate';
+import { injectFakeExtension } from './support/fakeExtension';
+
+const run: RunConfig = {
+  runId: 'wallet-e2e', preset: 'tiny', seed: 1, startTime: Date.now(), windowMs: 15_000, graceMs: 3000, uploadMarginMs: 1500, minSteps: 2,
+  batchSize: 2, seqLen: 32, outerLr: 1, innerSchedule: { maxLr: 3e-3, minLr: 3e-4, warmupSteps: 5, decaySteps: 300 }, validatorKeys: ['ab'.repeat(32)],
+};
+
+async function openWallet(page: Page): Promise<void> {
+  await page.route('**/api/run', (route) => route.fulfill({ json: { run } }));
+  await page.goto('/wallet');
+}
+
+/** The certificate bytes the page stored in IndexedDB for the run. */
+function storedCertificate(page: Page): Promise<number[] | null> {
+  return page.evaluate(
+    (runId) =>
+      new Promise<number[] | null>((resolve, reject) => {
+        const open = indexedDB.open('tessera-wallet', 1);
+        open.onerror = () => reject(open.error);
+        open.onsuccess = () => {
+          const get = open.result.transaction('session').objectStore('session').get(`certificate/${runId}`);
+          get.onsuccess = () => resolve(get.result instanceof Uint8Array ? Array.from(get.result) : null);
+          get.onerror = () => reject(get.error);
+        };
+      }),
+    run.runId,
+  );
+}
+
+test('connects, signs a certificate that verifies in Node, and keeps it across a reload', async ({ page }) => {
+  const [alice] = await injectFakeExtension(page, { accounts: ['//Alice'] });
+  await openWallet(page);
+  await page.getByTestId('wallet-connect').click();
+  await expect(page.getByTestId('wallet-address')).toHaveText(alice.address);
+  await expect(page.getByTestId('wallet-cert-state')).toHaveText('not signed yet');
+  await page.getByTestId('wallet-sign').click();
+  await expect(page.getByTestId('wallet-cert-state')).toContainText('valid until');
+
+  const bytes = await storedCertificate(page);
+  expect(bytes).not.toBeNull();
+  const cert = decodeCertificate(Uint8Array.from(bytes ?? []));
+  expect(cert.walletAddress).toBe(alice.address);
+  expect(cert.sessionScheme).toBe(SCHEME_SR25519);
+  expect(() => verifyCertificate(cert, { runId: run.runId, atMs: Date.now() })).not.toThrow();
+  // What the wallet signed is the certificate's text wrapped in <Bytes>, as extensions do.
+  expect(sr25519Verify(u8aWrapBytes(delegationMessage(cert)), cert.signature, alice.publicKey)).toBe(true);
+  expect(() => verifyCertificate(cert, { runId: 'another-run', atMs: Date.now() })).toThrow(/another-run/);
+
+  // A reload re-checks the remembered account with the extension and keeps the certificate.
+  await page.reload();
+  await expect(page.getByTestId('wallet-page')).toHaveAttribute('data-status', 'ready');
+  await expect(page.getByTestId('wallet-cert-state')).toContainText('valid until');
+  await expect(page.getByTestId('wallet-sign')).toHaveText('Renew certificate');
+});
+
+test('says plainly when there is no extension', async ({ page }) => {
+  await openWallet(page);
+  await page.getByTestId('wallet-connect').click();
+  await expect(page.getByTestId('wallet-problem')).toHaveAttribute('data-kind', 'no-extension');
+  await expect(page.getByTestId('wallet-problem')).toContainText('No wallet extension was found');
+});
+
+test('says plainly when the user refuses access', async ({ page }) => {
+  await injectFakeExtension(page, { rejectAccess: true });
+  await openWallet(page);
+  await page.getByTestId('wallet-connect').click();
+  await expect(page.getByTestId('wallet-problem')).toHaveAttribute('data-kind', 'rejected');
+  await expect(page.getByTestId('wallet-problem')).toContainText('polkadot-js did not give Tessera access');
+});
+
+test('says plainly when the wallet shares no accounts', async ({ page }) => {
+  await injectFakeExtension(page, { accounts: [] });
+  await openWallet(page);
+  await page.getByTestId('wallet-connect').click();
+  await expect(page.getByTestId('wallet-problem')).toHaveAttribute('data-kind', 'no-accounts');
+  await expect(page.getByTestId('wallet-problem')).toContainText('shares no accounts');
+});
+
+test('a declined signature stores nothing and says so', async ({ page }) => {
+  await injectFakeExtension(page, { declineSigning: true });
+  await openWallet(page);
+  await page.getByTestId('wallet-connect').click();
+  await page.getByTestId('wallet-sign').click();
+  await expect(page.getByTestId('wallet-error')).toContainText('polkadot-js did not sign: Cancelled');
+  await expect(page.getByTestId('wallet-cert-state')).toHaveText('not signed yet');
+  expect(await storedCertificate(page)).toBeNull();
+});
+
+test('an account that disappeared from the wallet is reported, and another can be chosen', async ({ page, context }) => {
+  await injectFakeExtension(page, { accounts: ['//Alice'] });
+  await openWallet(page);
+  await page.getByTestId('wallet-connect').click();
+  await expect(page.getByTestId('wallet-page')).toHaveAttribute('data-status', 'ready');
+  // Same browser profile (the choice is remembered), but the wallet now only offers Bob.
+  const later = await context.newPage();
+  const [bob] = await injectFakeExtension(later, { accounts: ['//Bob'] });
+  await openWallet(later);
+  await expect(later.getByTestId('wallet-problem')).toHaveAttribute('data-kind', 'account-missing');
+  await later.getByRole('radio').check();
+  await expect(later.getByTestId('wallet-address')).toHaveText(bob.address);
+  await expect(later.getByTestId('wallet-page')).toHaveAttribute('data-status', 'ready');
+});
