@@ -63,7 +63,7 @@ test('two tabs and two Node peers hold the same model hash after every window', 
     const vMesh = h.peer(url, 'validator', { room: run.runId });
     const vExchange = new ContributionExchange({ mesh: vMesh, runId: run.runId });
     const decisions: WindowDecision[] = [];
-    const validator = new ValidatorNode({ run, layout: probe.layout, exchange: vExchange, mesh: vMesh, signer: validatorKey, theta: theta0, window: 0, onDecision: (d) => decisions.push(d) });
+    const validator = new ValidatorNode({ run, layout: probe.layout, exchange: vExchange, mesh: vMesh, signer: validatorKey, theta: theta0, window: 0, corpusLength: corpus.train.length, onDecision: (d) => decisions.push(d) });
     h.defer(() => [validator.stop(), vExchange.close()]);
     const reports = new Map<string, WindowReport[]>();
     for (const [i, name] of ['node-1', 'node-2'].entries()) {

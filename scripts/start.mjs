@@ -63,7 +63,7 @@ if (appOnly) run('server', ['--import', tsx, join(root, 'server', 'main.ts'), '-
 else {
   const dir = join(root, 'runs', `local-${new Date().toISOString().replace(/[:.]/g, '-')}`);
   mkdirSync(dir, { recursive: true });
-  const init = spawnSync(process.execPath, ['--import', tsx, tessera, 'init-run', '--out', dir, '--window-ms', '30000'], { cwd: root, env, encoding: 'utf8' });
+  const init = spawnSync(process.execPath, ['--import', tsx, tessera, 'init-run', '--out', dir, '--window-ms', '40000', '--grace-ms', '12000'], { cwd: root, env, encoding: 'utf8' });
   if (init.status !== 0) {
     console.error(init.stderr || init.stdout);
     stop(1);
@@ -75,9 +75,12 @@ else {
     const signal = `ws://127.0.0.1:${port}/signal`;
     const runFile = join(dir, 'run.json');
     // The server publishes the run at /api/run, so a tab opened at the URL can join it.
-    run('server', ['--import', tsx, join(root, 'server', 'main.ts'), '--port', port, '--run', runFile]);
-    console.log(`[tessera] local run in ${dir}: a validator and two tiny peers, windows of 30 s`);
-    run('validator', ['--import', tsx, tessera, 'validator', '--run', runFile, '--signal', signal, '--key', join(dir, 'validator.key'), '--name', 'validator']);
+    const statusPort = String(Number(port) + 1);
+    run('server', ['--import', tsx, join(root, 'server', 'main.ts'), '--port', port, '--run', runFile, '--validator-status', `http://127.0.0.1:${statusPort}/status`]);
+    console.log(`[tessera] local run in ${dir}: a validator and two tiny peers, windows of 40 s`);
+    run('validator', ['--import', tsx, tessera, 'validator', '--run', runFile, '--signal', signal, '--key', join(dir, 'validator.key'), '--name', 'validator', '--status-port', statusPort,
+      // SwiftShader scores slowly (about 40 ms per 64-token sequence): one sampled candidate per window.
+      '--score-max', '1', '--score-pages', '32,64']);
     for (const p of ['peer-1', 'peer-2']) run(p, ['--import', tsx, tessera, 'peer', '--run', runFile, '--signal', signal, '--key', join(dir, `${p}.key`), '--name', p, ...(p === 'peer-1' ? ['--wallet', join(dir, 'peer-1.wallet')] : [])]);
   }
 }

@@ -3,6 +3,7 @@
 import { createReadStream, existsSync, statSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { extname, join, normalize, resolve, sep } from 'node:path';
+import { fetchValidatorStatus } from './validatorStatus';
 
 const MIME: Record<string, string> = {
   '.html': 'text/html; charset=utf-8',
@@ -24,6 +25,8 @@ export interface AppServerOptions {
   health?: () => Record<string, unknown>;
   /** The run this server hosts, published at /api/run as {run} so a tab can join it. */
   run?: unknown;
+  /** A validator's status URL, relayed at /api/status (the dashboard reads it). */
+  validatorStatus?: string;
 }
 
 export function createAppServer(options: AppServerOptions): Server {
@@ -38,6 +41,14 @@ export function createAppServer(options: AppServerOptions): Server {
     if (req.method !== 'GET' && req.method !== 'HEAD') return send(res, 405, 'text/plain', 'method not allowed');
     if (url.pathname === '/api/run') {
       return options.run === undefined ? send(res, 404, 'application/json', JSON.stringify({ error: 'this server hosts no swarm run (start it with --run FILE)' })) : send(res, 200, 'application/json', JSON.stringify({ run: options.run }));
+    }
+    if (url.pathname === '/api/status') {
+      if (options.validatorStatus === undefined) return send(res, 404, 'application/json', JSON.stringify({ error: 'this server relays no validator (start it with --validator-status URL)' }));
+      fetchValidatorStatus(options.validatorStatus).then(
+        (status) => send(res, 200, 'application/json', JSON.stringify(status)),
+        (err: unknown) => send(res, 502, 'application/json', JSON.stringify({ error: `validator unreachable: ${err instanceof Error ? err.message : String(err)}` })),
+      );
+      return;
     }
     if (url.pathname === '/healthz') return send(res, 200, 'application/json', JSON.stringify({ ok: true, uptimeSeconds: Math.round((Date.now() - started) / 1000), ...options.health?.() }));
     const file = resolveFile(root, url.pathname) ?? index; // unknown paths are client-side routes
@@ -64,6 +75,6 @@ function resolveFile(root: string, pathname: string): string | undefined {
 }
 
 function send(res: ServerResponse, status: number, type: string, body: string): void {
-  res.writeHead(status, { 'content-type': type });
+  res.writeHead(status, { 'content-type': type, 'cache-control': 'no-store' });
   res.end(body);
 }

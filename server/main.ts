@@ -12,6 +12,7 @@ interface ServeArgs {
   port: number;
   distDir: string;
   run?: RunConfig;
+  validatorStatus?: string;
 }
 
 function parseArgs(argv: string[]): ServeArgs {
@@ -26,7 +27,8 @@ function parseArgs(argv: string[]): ServeArgs {
     else if (flag === '--host') args.host = value;
     else if (flag === '--dist') args.distDir = value;
     else if (flag === '--run') args.run = loadRunConfig(value);
-    else throw new Error(`unknown option ${flag} (options: --port N, --host ADDR, --dist DIR, --run FILE)`);
+    else if (flag === '--validator-status') args.validatorStatus = new URL(value).href;
+    else throw new Error(`unknown option ${flag} (options: --port N, --host ADDR, --dist DIR, --run FILE, --validator-status URL)`);
     i++;
   }
   if (!Number.isInteger(args.port) || args.port < 0 || args.port > 65535) throw new Error(`--port must be an integer 0-65535, got ${args.port}`);
@@ -45,7 +47,7 @@ function main(): void {
     if (event.event !== 'http') console.log(JSON.stringify({ ts: new Date().toISOString(), ...event }));
   };
   const holder: { signaling?: SignalingServer } = {};
-  const server = createAppServer({ distDir: args.distDir, log, run: args.run, health: () => ({ signaling: holder.signaling?.stats(), run: args.run?.runId }) });
+  const server = createAppServer({ distDir: args.distDir, log, run: args.run, validatorStatus: args.validatorStatus, health: () => ({ signaling: holder.signaling?.stats(), run: args.run?.runId }) });
   const signaling = attachSignaling(server, { log });
   holder.signaling = signaling;
   server.on('error', (err: NodeJS.ErrnoException) => {

@@ -6,6 +6,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createAppServer } from '../server/appServer';
+import { serveStatus } from '../server/validatorStatus';
+import { Ledger } from '../src/validator/ledger';
 
 describe('app server', () => {
   const sandbox = mkdtempSync(join(tmpdir(), 'tessera-serve-'));
@@ -43,6 +45,26 @@ describe('app server', () => {
     expect(none.status).toBe(404);
     expect(((await none.json()) as { error: string }).error).toMatch(/hosts no swarm run/);
     bare.close();
+  });
+
+  it("relays a validator's ledger status at /api/status, and says why when it cannot", async () => {
+    const ledger = new Ledger(join(sandbox, 'ledger.sqlite'), 'status-run');
+    const status = serveStatus(ledger, 0, '127.0.0.1');
+    await new Promise((resolve) => status.once('listening', resolve));
+    const statusUrl = `http://127.0.0.1:${(status.address() as AddressInfo).port}/status`;
+    const relay = createAppServer({ distDir: dist, validatorStatus: statusUrl });
+    await new Promise<void>((resolve) => relay.listen(0, '127.0.0.1', resolve));
+    const relayed = await fetch(`http://127.0.0.1:${(relay.address() as AddressInfo).port}/api/status`);
+    expect(relayed.status).toBe(200);
+    expect(await relayed.json()).toEqual(JSON.parse(JSON.stringify(ledger.status())));
+    status.close();
+    ledger.close();
+    const down = await fetch(`http://127.0.0.1:${(relay.address() as AddressInfo).port}/api/status`);
+    expect(down.status).toBe(502);
+    expect(((await down.json()) as { error: string }).error).toMatch(/validator unreachable/);
+    relay.close();
+    const none = await fetch(`${base}/api/status`);
+    expect(none.status).toBe(404);
   });
 
   it('answers client-side routes with index.html', async () => {

@@ -244,6 +244,18 @@ export class GpuGpt {
     return this.readLossStaging(rows);
   }
 
+  /**
+   * Forward only on microbatch 0: the loss at every position (batch-major), so a caller can
+   * average per sequence (the validator compares sequences, not just batch means).
+   */
+  async evaluatePositions(): Promise<Float32Array> {
+    await this.lossRead;
+    const encoder = this.device.createCommandEncoder({ label: 'evaluate.positions' });
+    encodePass(encoder, this.evalDispatches, 'evaluate.positions');
+    this.device.queue.submit([encoder.finish()]);
+    return readFloat32(this.device, this.losses, this.batchSize * this.seqLen);
+  }
+
   /** Resolves once no loss read is in flight (then the next requested read cannot be skipped). */
   async settled(): Promise<void> {
     await this.lossRead;

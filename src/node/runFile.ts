@@ -118,12 +118,12 @@ export function createKeyFile(path: string): Signer {
 }
 
 /** A fresh run in `dir`: run.json and an owner-only validator.key, starting in 15 s. */
-export function writeRun(dir: string, o: { preset: PresetName; windowMs: number; runId?: string; batchSize?: number; seqLen?: number }): RunConfig {
+export function writeRun(dir: string, o: { preset: PresetName; windowMs: number; graceMs?: number; runId?: string; batchSize?: number; seqLen?: number }): RunConfig {
   mkdirSync(dir, { recursive: true });
   const key = createKeyFile(join(dir, 'validator.key'));
   const run = parseRunConfig({
     runId: o.runId ?? `local-${Date.now().toString(36)}`,
-    preset: o.preset, seed: 1337, startTime: Date.now() + 15_000, windowMs: o.windowMs, graceMs: Math.round(o.windowMs / 6), uploadMarginMs: Math.round(o.windowMs / 15), minSteps: 3,
+    preset: o.preset, seed: 1337, startTime: Date.now() + 15_000, windowMs: o.windowMs, graceMs: o.graceMs ?? Math.round(o.windowMs / 6), uploadMarginMs: Math.round(o.windowMs / 15), minSteps: 3,
     batchSize: o.batchSize ?? 4, seqLen: o.seqLen ?? Math.min(64, PRESETS[o.preset].contextLength), outerLr: 1,
     innerSchedule: { maxLr: 2e-3, minLr: 2e-4, warmupSteps: 20, decaySteps: 20_000 }, validatorKeys: [toHex(key.publicKey)],
   });

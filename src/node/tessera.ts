@@ -8,7 +8,8 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import WebSocket from 'ws';
 import { attachSignaling } from '../../server/signaling';
-import { gptConfig, PRESETS, type PresetName } from '../gpu/config';
+import { serveStatus } from '../../server/validatorStatus';
+import { gptConfig, PRESETS, type GptConfig, type PresetName } from '../gpu/config';
 import { GpuUnavailableError, requestGpuDevice } from '../gpu/device';
 import { initParams } from '../gpu/init';
 import { paramLayout } from '../gpu/layout';
@@ -28,15 +29,21 @@ import { SwarmPeer } from '../swarm/swarmPeer';
 import { ValidatorNode } from '../swarm/validatorNode';
 import { GpuWindowTrainer } from '../swarm/windowTrainer';
 import { CharTokenizer, splitCorpus } from '../train/tokenizer';
+import type { GauntletLimits } from '../validator/gauntlet';
+import { GpuLossProbe } from '../validator/gpuLossProbe';
+import { Ledger } from '../validator/ledger';
+import type { AddressWeight } from '../validator/weights';
 import { sessionIdentity, type Identity } from '../wallet/authority';
 import { delegateSession, signerFromSecret, walletPairFromSecret } from '../wallet/keySource';
 import { createKeyFile, loadRunConfig, secretFrom, writeRun } from './runFile';
+import { SubtensorClient } from './subtensor';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const USAGE = `usage:
-  tessera init-run --out DIR [--preset tiny|small|shakespeare] [--window-ms N] [--run-id ID]
+  tessera init-run --out DIR [--preset tiny|small|shakespeare] [--window-ms N] [--grace-ms N] [--run-id ID]
   tessera peer --run FILE --signal ws://HOST:PORT/signal [--key FILE] [--wallet FILE] [--name NAME] [--report FILE.jsonl]
-  tessera validator --run FILE --signal ws://HOST:PORT/signal --key FILE
+  tessera validator --run FILE --signal ws://HOST:PORT/signal --key FILE [--ledger FILE.sqlite] [--status-port N]
+                    [--score off] [--score-max N] [--score-pages OWN,RANDOM] [--subtensor wss://HOST --netuid N [--version-key K]]
 secrets (files must be chmod 600; or the environment, never argv):
   --key FILE    | TESSERA_KEY      signing key: 64 hex digits (Ed25519, as keygen writes), a mnemonic,
                                     a 0x seed or a secret URI (sr25519). A peer without one makes a fresh one.
@@ -136,14 +143,78 @@ async function validator(f: Map<string, string>): Promise<void> {
   const name = f.get('name') ?? `validator-${publicKey.slice(0, 12)}`;
   const log = (l: string): void => console.log(`[${name}] ${l}`);
   const text = readFileSync(join(ROOT, 'public', 'data', 'tinyshakespeare.txt'), 'utf8');
-  const config = gptConfig(run.preset, CharTokenizer.fromText(text).vocabSize);
-  const layout = paramLayout(config); // the validator's work is CPU only
+  const corpus = splitCorpus(CharTokenizer.fromText(text), text);
+  const config = gptConfig(run.preset, corpus.tokenizer.vocabSize);
+  const layout = paramLayout(config);
+  const ledgerPath = f.get('ledger') ?? join(dirname(resolve(required(f, 'run'))), `ledger-${publicKey.slice(0, 12)}.sqlite`);
+  const ledger = new Ledger(ledgerPath, run.runId);
+  const resumed = ledger.resume();
+  const probe = f.get('score') === 'off' ? undefined : await openProbe(config, run, corpus.train, log);
+  const submit = await weightSubmitter(f, key, log);
+  const statusPort = f.get('status-port');
   const swarm = joinSwarm(run, required(f, 'signal'), name, 'validator', log);
-  const node = new ValidatorNode({ run, layout, exchange: swarm.exchange, mesh: swarm.mesh, signer, theta: initParams(config, layout, run.seed), window: 0, log });
-  onShutdown(() => [node.stop(), swarm.close()]);
-  log(`validating run ${run.runId} (${run.preset}), windows of ${run.windowMs / 1000} s`);
+  const node = new ValidatorNode({
+    run, layout, exchange: swarm.exchange, mesh: swarm.mesh, signer, theta: resumed?.theta ?? initParams(config, layout, run.seed), window: resumed?.window ?? 0, corpusLength: corpus.train.length, probe: probe?.probe, ledger, log, limits: scoreLimits(f),
+    onWeights: async (w, weights) => {
+      log(`weights after window ${w}${submit ? '' : ' (dry run: no --subtensor)'}: ${weights.length ? weights.map((x) => `${x.address}=${x.weight}`).join(' ') : 'nobody has earned yet'}`);
+      if (submit && weights.length) await submit(weights);
+    },
+  });
+  const status = statusPort === undefined ? undefined : serveStatus(ledger, Number(statusPort), f.get('status-host') ?? '127.0.0.1', (url) => log(`status API on ${url}`));
+  onShutdown(() => [node.stop(), swarm.close(), status?.close(), probe?.close(), ledger.close()]);
+  log(`validating run ${run.runId} (${run.preset}), windows of ${run.windowMs / 1000} s; ledger ${ledgerPath}${resumed ? `, resuming at window ${resumed.window}` : ''}`);
   await node.run();
 }
+
+/** --score-max N (candidates scored per window) and --score-pages OWN,RANDOM (sequences each). */
+function scoreLimits(f: Map<string, string>): Partial<GauntletLimits> {
+  const limits: Partial<GauntletLimits> = {};
+  const max = f.get('score-max');
+  if (max !== undefined) {
+    limits.maxScored = Number(max);
+    if (!Number.isInteger(limits.maxScored) || limits.maxScored < 0) throw new Error('--score-max must be a non-negative integer');
+  }
+  const pages = f.get('score-pages');
+  if (pages !== undefined) {
+    const [own, random] = pages.split(',').map(Number);
+    if (!(Number.isInteger(own) && own >= 2 && Number.isInteger(random) && random >= 2)) throw new Error('--score-pages must be OWN,RANDOM: two integers ≥ 2');
+    Object.assign(limits, { ownSequences: own, randomSequences: random });
+  }
+  return limits;
+}
+
+/** Dawn for scoring; without a GPU the validator still checks, and says it does not score. */
+async function openProbe(config: GptConfig, run: RunConfig, train: Uint16Array, log: (l: string) => void): Promise<{ probe: GpuLossProbe; close(): void } | undefined> {
+  try {
+    const ctx = await requestGpuDevice({ gpu: nodeGpu(), label: 'validator' });
+    const probe = new GpuLossProbe(ctx.device, config, run.seqLen, train);
+    log(`scoring on ${ctx.report.adapter.vendor} ${ctx.report.adapter.architecture}`);
+    return { probe, close: () => [probe.destroy(), ctx.destroy()] };
+  } catch (err) {
+    if (!(err instanceof GpuUnavailableError)) throw err;
+    log(`no GPU (${err.message}): checking contributions without scoring them`);
+    return undefined;
+  }
+}
+
+/** With --subtensor URL --netuid N, weights go to the chain signed by the validator's key (its hotkey). */
+async function weightSubmitter(f: Map<string, string>, key: string, log: (l: string) => void): Promise<((w: AddressWeight[]) => Promise<void>) | undefined> {
+  const endpoint = f.get('subtensor');
+  if (endpoint === undefined) return undefined;
+  const netuid = Number(required(f, 'netuid'));
+  if (!Number.isInteger(netuid) || netuid < 0 || netuid > 65_535) throw new Error('--netuid must be an integer in [0, 65535]');
+  const client = await SubtensorClient.connect({ endpoint, netuid, versionKey: Number(f.get('version-key') ?? 0) }, walletPairFromSecret(key));
+  log(`submitting weights to ${endpoint}, netuid ${netuid}`);
+  return async (weights) => {
+    try {
+      const r = await client.setWeights(weights);
+      log(`set_weights in block ${r.blockHash} for uids ${r.uids.join(',')}${r.skipped.length ? `; not registered: ${r.skipped.join(', ')}` : ''}`);
+    } catch (err) {
+      log(`set_weights failed: ${(err as Error).message}`);
+    }
+  };
+}
+
 
 function signal(f: Map<string, string>): void {
   const port = Number(f.get('port') ?? 8787);
@@ -167,7 +238,8 @@ function initRun(f: Map<string, string>): void {
   const out = resolve(required(f, 'out'));
   const preset = (f.get('preset') ?? 'tiny') as PresetName;
   if (!(preset in PRESETS)) throw new Error(`--preset must be one of ${Object.keys(PRESETS).join(', ')}`);
-  const run = writeRun(out, { preset, windowMs: Number(f.get('window-ms') ?? 30_000), runId: f.get('run-id') });
+  const grace = f.get('grace-ms');
+  const run = writeRun(out, { preset, windowMs: Number(f.get('window-ms') ?? 30_000), graceMs: grace === undefined ? undefined : Number(grace), runId: f.get('run-id') });
   console.log(`[tessera] wrote ${join(out, 'run.json')} and validator.key (mode 600); the run starts at ${new Date(run.startTime).toISOString()}`);
 }
 

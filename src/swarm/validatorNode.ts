@@ -1,13 +1,23 @@
-// The minimal validator on the network: holds θ_w like any replica, closes each window at
-// its deadline, accepts well-formed signed contributions, and publishes the signed manifest.
+// A validator on the network: holds θ_w like any replica, closes each window at its deadline,
+// runs the gauntlet (checks, scores), publishes the signed manifest, follows whichever manifest
+// the swarm follows (so a standby stays in sync for failover), and keeps the ledger.
+import { chunkPlan, type ChunkPlan } from '../compress/chunks';
 import type { ParamLayout } from '../gpu/layout';
 import type { ContributionExchange } from '../p2p/exchange';
 import type { Mesh } from '../p2p/mesh';
-import { CheckpointServer } from './checkpointSync';
-import { toHex } from '../protocol/bytes';
+import { equalBytes, toHex } from '../protocol/bytes';
+import type { Manifest } from '../protocol/contribution';
+import { modelHash } from '../protocol/hash';
 import type { Signer } from '../protocol/keys';
-import { decideWindow, type WindowDecision } from '../validator/manifest';
-import { authorityRefusal, manifestDue, windowStart, type RunConfig } from './runConfig';
+import { runGauntlet, type GauntletLimits, type GauntletResult, type Verdict } from '../validator/gauntlet';
+import type { Ledger } from '../validator/ledger';
+import { rewardScore, updateStandings, type Standing, type WindowOutcome } from '../validator/ratings';
+import { POW_T_THRESHOLD, type LossProbe } from '../validator/scoring';
+import { toU16Weights, type AddressWeight } from '../validator/weights';
+import { applyManifest, ManifestError } from './applyManifest';
+import { CheckpointServer, CheckpointSyncError, fetchCheckpoint } from './checkpointSync';
+import { ManifestWaiter } from './manifestWaiter';
+import { authorityRefusal, manifestDue, windowEnd, windowStart, type RunConfig } from './runConfig';
 
 export interface ValidatorNodeOptions {
   run: RunConfig;
@@ -15,11 +25,28 @@ export interface ValidatorNodeOptions {
   exchange: ContributionExchange;
   mesh: Mesh;
   signer: Signer;
+  /** θ at the start of `window` (θ_0, or what the ledger resumed). */
   theta: Float32Array;
   window: number;
+  /** Training corpus length in tokens (data pages are offsets into it). */
+  corpusLength: number;
+  /** Scores contributions; without one the validator only checks them. */
+  probe?: LossProbe;
+  ledger?: Ledger;
+  limits?: Partial<GauntletLimits>;
   now?: () => number;
   log?: (line: string) => void;
-  onDecision?: (decision: WindowDecision) => void;
+  onDecision?: (decision: GauntletResult & { window: number }) => void;
+  /** The weights after each window (a dry run logs them; a chain submitter sends them). */
+  onWeights?: (window: number, weights: AddressWeight[]) => void | Promise<void>;
+}
+
+/** Verdicts that say something about the address's behaviour (its header was authentic). */
+function outcomeOf(v: Verdict): WindowOutcome | undefined {
+  if (v.score) return { address: v.address, kind: 'scored', score: v.score.random, pow: v.score.powT >= POW_T_THRESHOLD };
+  if (v.code === 'accepted-unscored') return { address: v.address, kind: 'skip' };
+  if (['stale-base', 'too-few-steps', 'late', 'duplicate-payload', 'undecodable', 'norm-outlier', 'copy'].includes(v.code)) return { address: v.address, kind: 'penalty' };
+  return undefined; // wrong run/window, unauthorized, same key or address: not attributable
 }
 
 export class ValidatorNode {
@@ -28,44 +55,134 @@ export class ValidatorNode {
   private stopped = false;
   private timer?: ReturnType<typeof setTimeout>;
   private readonly server: CheckpointServer;
+  private readonly plan: ChunkPlan;
+  private readonly manifests: ManifestWaiter;
+  /** First arrival time of each complete contribution, by id, with its window. */
+  private readonly arrivedAt = new Map<string, { window: number; at: number }>();
+  private readonly unsubscribe: () => void;
+  private standings: Map<string, Standing>;
+  private readonly earners = new Set<string>();
+  private readonly now: () => number;
 
   constructor(private readonly o: ValidatorNodeOptions) {
     this.theta = o.theta.slice();
     this.window = o.window;
+    this.now = o.now ?? Date.now;
+    this.plan = chunkPlan(o.layout);
     o.exchange.acceptWhen((c) => c.window === this.window, authorityRefusal(o.run));
     this.server = new CheckpointServer(o.exchange, o.mesh);
     this.server.hold(this.window, this.theta);
+    this.manifests = new ManifestWaiter(o.exchange, o.run, this.now);
+    this.standings = o.ledger?.standings() ?? new Map();
+    this.unsubscribe = o.exchange.on('contribution', (c) => {
+      const id = toHex(c.id);
+      if (this.arrivedAt.has(id)) return;
+      const t = this.now();
+      this.arrivedAt.set(id, { window: c.window, at: t });
+      o.ledger?.recordArrival(c, t);
+    });
   }
 
   get currentWindow(): number {
     return this.window;
   }
 
+  get params(): Float32Array {
+    return this.theta;
+  }
+
   async run(): Promise<void> {
-    const now = this.o.now ?? Date.now;
     while (!this.stopped) {
-      const wait = manifestDue(this.o.run, this.window) - now();
+      // Back after an outage longer than a window: the swarm moved on; take its model first.
+      if (manifestDue(this.o.run, this.window) + this.o.run.windowMs < this.now() && (await this.catchUp())) continue;
+      const wait = manifestDue(this.o.run, this.window) - this.now();
       if (wait > 0) await new Promise<void>((resolve) => (this.timer = setTimeout(resolve, wait)));
       if (this.stopped) return;
-      this.close();
+      await this.close();
     }
   }
 
   stop(): void {
     this.stopped = true;
     clearTimeout(this.timer);
+    this.unsubscribe();
+    this.manifests.close();
     this.server.close();
   }
 
-  private close(): void {
+  /** Syncs θ named by the newest manifest from neighbours; true if it moved to a later window. */
+  private async catchUp(): Promise<boolean> {
+    // Neighbours hand over the newest manifest as they connect; if none has one, nobody moved on.
+    const m = await Promise.race([this.manifests.latest(), new Promise<undefined>((r) => setTimeout(r, 5000))]);
+    if (!m || this.stopped || m.window < this.window) return false;
+    try {
+      this.theta = await fetchCheckpoint({ exchange: this.o.exchange, mesh: this.o.mesh, window: m.window + 1, expectedHash: m.nextHash, floats: this.o.layout.totalFloats, timeoutMs: this.o.run.windowMs * 2 });
+      this.o.log?.(`was at window ${this.window}; synced θ_${m.window + 1} from neighbours`);
+      this.window = m.window + 1;
+      this.server.hold(this.window, this.theta);
+      return true;
+    } catch (err) {
+      if (!(err instanceof CheckpointSyncError)) throw err;
+      this.o.log?.(`catching up: ${err.message}`);
+      return false;
+    }
+  }
+
+  private async close(): Promise<void> {
     const w = this.window;
-    const decision = decideWindow({ runId: this.o.run.runId, window: w, windowStartMs: windowStart(this.o.run, w), theta: this.theta, layout: this.o.layout, candidates: this.o.exchange.complete(w), outerLr: this.o.run.outerLr, minSteps: this.o.run.minSteps, signer: this.o.signer });
-    this.o.exchange.publishManifest(decision.manifest);
-    this.theta = decision.next;
+    const o = this.o;
+    // After a restart the ledger remembers when each contribution first arrived.
+    const remembered = o.ledger?.arrivals(w) ?? new Map<string, number>();
+    const arrivals = o.exchange.complete(w).map((c) => ({ ...c, arrivedAt: remembered.get(toHex(c.header.id)) ?? this.arrivedAt.get(toHex(c.header.id))?.at ?? this.now() }));
+    const result = await runGauntlet({
+      runId: o.run.runId, window: w, windowStartMs: windowStart(o.run, w), closeAt: windowEnd(o.run, w) + o.run.graceMs, minSteps: o.run.minSteps, outerLr: o.run.outerLr,
+      sequencesPerStep: o.run.batchSize, seqLen: o.run.seqLen, corpusLength: o.corpusLength, theta: this.theta, plan: this.plan, arrivals, signer: o.signer, probe: o.probe, limits: o.limits,
+    });
+    if (this.stopped) return;
+    o.exchange.publishManifest(result.manifest);
+    this.manifests.add(result.manifest);
+    const followed = await this.follow(w, result);
+    if (this.stopped || !followed) return;
+    for (const v of result.verdicts) if (v.earns) this.earners.add(v.address);
+    this.standings = updateStandings(this.standings, w, result.verdicts.flatMap((v) => outcomeOf(v) ?? []));
+    const weights = toU16Weights(new Map([...this.standings.values()].filter((s) => this.earners.has(s.address)).map((s) => [s.address, rewardScore(s)])));
+    o.ledger?.closeWindow({ window: w, manifest: result.manifest, verdicts: result.verdicts, next: followed, standings: this.standings, weights, closedAt: this.now() });
+    this.theta = followed;
     this.window = w + 1;
     this.server.hold(this.window, this.theta);
-    this.o.exchange.prune(w);
-    this.o.log?.(`window ${w}: accepted ${decision.accepted.length}, rejected ${decision.rejected.length}${decision.rejected.map((r) => ` (${r.peerAddress}: ${r.reason})`).join('')}; θ_${w + 1} ${toHex(decision.manifest.nextHash).slice(0, 12)}`);
-    this.o.onDecision?.(decision);
+    o.exchange.prune(w);
+    for (const [id, a] of this.arrivedAt) if (a.window <= w) this.arrivedAt.delete(id);
+    o.log?.(`window ${w}: accepted ${result.accepted.length}, rejected ${result.rejected.length}${result.rejected.map((r) => ` (${r.peerAddress.slice(0, 10)}… ${r.reason})`).join('')}; θ_${w + 1} ${toHex(modelHash(followed)).slice(0, 12)}`);
+    o.onDecision?.({ ...result, window: w });
+    await o.onWeights?.(w, weights);
+  }
+
+  /**
+   * θ_{w+1} as the swarm has it: ours if our manifest is the one followed, else the
+   * higher-ranked validator's applied to θ_w (so a standby is ready to take over).
+   */
+  private async follow(w: number, own: GauntletResult): Promise<Float32Array | undefined> {
+    const chosen = await this.manifests.next(w);
+    if (!chosen) return undefined;
+    if (equalBytes(chosen.id, own.manifest.id)) return own.next;
+    try {
+      await this.fetchPayloads(chosen);
+      const next = applyManifest(this.theta, chosen, this.plan, (id) => this.o.exchange.get(id)?.payload);
+      this.o.log?.(`window ${w}: following validator ${toHex(chosen.publicKey).slice(0, 12)}'s manifest`);
+      return next;
+    } catch (err) {
+      if (!(err instanceof ManifestError)) throw err;
+      this.o.log?.(`window ${w}: cannot follow validator ${toHex(chosen.publicKey).slice(0, 12)} (${err.message}); keeping this validator's θ`);
+      return own.next;
+    }
+  }
+
+  private async fetchPayloads(m: Manifest): Promise<void> {
+    const missing = (): Uint8Array[] => m.accepted.filter((id) => !this.o.exchange.get(id));
+    const until = this.now() + this.o.run.windowMs;
+    for (let attempt = 0; missing().length && !this.stopped && this.now() < until; attempt++) {
+      if (attempt % 20 === 0) this.o.exchange.request(missing());
+      await new Promise((r) => setTimeout(r, 100));
+    }
   }
 }

@@ -62,7 +62,7 @@ async function swarm(run: RunConfig) {
   const vMesh = h.peer(url, 'validator');
   const vExchange = new ContributionExchange({ mesh: vMesh, runId: run.runId });
   const decisions: WindowDecision[] = [];
-  const validator = new ValidatorNode({ run, layout: probe.layout, exchange: vExchange, mesh: vMesh, signer: validatorKey, theta: theta0, window: 0, onDecision: (d) => decisions.push(d) });
+  const validator = new ValidatorNode({ run, layout: probe.layout, exchange: vExchange, mesh: vMesh, signer: validatorKey, theta: theta0, window: 0, corpusLength: corpus.train.length, onDecision: (d) => decisions.push(d) });
   h.defer(() => [validator.stop(), vExchange.close()]);
   const reports = new Map<string, WindowReport[]>();
   const addresses = new Map<string, string>();
@@ -82,7 +82,7 @@ async function swarm(run: RunConfig) {
   /** alice and bob from θ_0, meshed with the validator, all running. */
   const startPair = async (): Promise<SwarmPeer[]> => {
     const peers = ['alice', 'bob'].map((name, i) => addPeer(name, i + 1, { theta: theta0, window: 0 }));
-    await until(() => vMesh.neighbours().length === 2, 10_000);
+    await until(() => vMesh.neighbours().length >= 2, 10_000);
     void validator.run();
     for (const p of peers) void p.run();
     return peers;
@@ -139,6 +139,33 @@ describe('swarm rounds', () => {
     expect(aliceWindows).toEqual(Array.from({ length: aliceWindows.length }, (_, i) => i));
     expect(aliceWindows.length).toBeGreaterThanOrEqual(s.decisions.length - 1);
     expect(synced[0]).toBeGreaterThanOrEqual(1);
+  });
+
+  it('when the first validator stops, the swarm goes on with the second one’s manifests', async () => {
+    const standbyKey = ed25519Signer(new Uint8Array(32).fill(43));
+    const run = { ...runConfig(), validatorKeys: [toHex(validatorKey.publicKey), toHex(standbyKey.publicKey)] };
+    const s = await swarm(run);
+    const mesh = h.peer(s.url, 'standby');
+    const exchange = new ContributionExchange({ mesh, runId: run.runId });
+    const standbyDecisions = new Map<number, WindowDecision>();
+    const standby = new ValidatorNode({ run, layout: s.probe.layout, exchange, mesh, signer: standbyKey, theta: s.theta0, window: 0, corpusLength: corpus.train.length, onDecision: (d) => standbyDecisions.set(d.window, d) });
+    h.defer(() => [standby.stop(), exchange.close()]);
+    void standby.run();
+    await s.startPair();
+    await until(() => s.decisions.length >= 2, 40_000);
+    s.validator.stop(); // the primary goes silent for good
+    const stoppedAt = s.decisions.length;
+    await until(() => [...s.reports.values()].every((r) => r.length >= stoppedAt + 2), 60_000);
+    for (const [name, reports] of s.reports) {
+      // No window skipped; before the stop the primary's model, after it the standby's.
+      expect(reports.map((r) => r.window), name).toEqual(Array.from({ length: reports.length }, (_, i) => i));
+      for (const r of reports) {
+        const followed = r.window < stoppedAt ? s.decisions[r.window] : standbyDecisions.get(r.window);
+        expect(r.hash, `${name} window ${r.window}`).toBe(toHex(followed?.manifest.nextHash ?? new Uint8Array(0)));
+      }
+    }
+    // The standby tracked the primary's model while it was alive, so its own manifests fit.
+    expect(standby.currentWindow).toBeGreaterThanOrEqual(stoppedAt + 2);
   });
 
   it('the signaling server restarts mid-run and no window is lost', async () => {

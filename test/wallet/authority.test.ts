@@ -6,7 +6,8 @@ import { chunkPlan } from '../../src/compress/chunks';
 import { SparseLoCoEncoder } from '../../src/compress/sparseloco';
 import { checkConfig } from '../../src/gpu/config';
 import { paramLayout } from '../../src/gpu/layout';
-import { decideWindow, type Candidate } from '../../src/validator/manifest';
+import { runGauntlet } from '../../src/validator/gauntlet';
+import type { Candidate } from '../../src/validator/manifest';
 import { randomFloats } from '../support/random';
 import { ProtocolError } from '../../src/protocol/bytes';
 import { decodeContribution, decodeManifest, signContribution, type ContributionFields } from '../../src/protocol/contribution';
@@ -195,14 +196,15 @@ describe("the validator's window decision", () => {
       await candidate(daveCertified, dave, 4, 4), // a second session key for Alice in one window
       await candidate(sessionIdentity(dave), dave, 4, 5, { peerAddress: bob.address }), // claims Bob, no certificate
     ];
-    const d = decideWindow({ runId: RUN, window: 4, windowStartMs: T0, theta, layout, candidates, outerLr: 1, minSteps: 1, signer: ed25519Signer(new Uint8Array(32).fill(1)) });
+    const decide = (list: Candidate[]) => runGauntlet({ runId: RUN, window: 4, windowStartMs: T0, closeAt: T0 + 60_000, minSteps: 1, outerLr: 1, sequencesPerStep: 2, seqLen: 16, corpusLength: 10_000, theta, plan: chunkPlan(layout), arrivals: list.map((c) => ({ ...c, arrivedAt: T0 })), signer: ed25519Signer(new Uint8Array(32).fill(1)) });
+    const d = await decide(candidates);
     expect(d.accepted.map((c) => c.header.peerAddress).sort()).toEqual([alice.address, keyAddress(carol.publicKey)].sort());
     const reasons = d.rejected.map((r) => r.reason).join('\n');
-    expect(reasons).toContain(`for run ${RUN} window 3`);
+    expect(reasons).toContain('for window 3, this is window 4');
     expect(reasons).toContain('unclaimed-address');
     expect(d.rejected).toHaveLength(3);
     // Which of Alice's two keys wins is fixed by id order, never arrival order.
-    const flipped = decideWindow({ runId: RUN, window: 4, windowStartMs: T0, theta, layout, candidates: [...candidates].reverse(), outerLr: 1, minSteps: 1, signer: ed25519Signer(new Uint8Array(32).fill(1)) });
+    const flipped = await decide([...candidates].reverse());
     expect(flipped.manifest.bytes).toEqual(d.manifest.bytes);
   });
 });

@@ -1,0 +1,222 @@
+// One window through the gauntlet: every contribution is checked (authority, run, window,
+// base, steps, lateness, decoding, duplicates, norm, copying), then scored by the loss it
+// removes; only useful, proven work enters the outer step. Every verdict carries its reason.
+import type { ChunkPlan } from '../compress/chunks';
+import { median, updateNorm } from '../compress/outerStep';
+import { CodecError, decodeSparseLoCo, type SparseUpdate } from '../compress/sparseloco';
+import { equalBytes, ByteWriter, toHex } from '../protocol/bytes';
+import { contentHash, modelHash } from '../protocol/hash';
+import type { Signer } from '../protocol/keys';
+import { assignedPages, randomPages } from '../train/dataPages';
+import { verifyContributionAuthority } from '../wallet/authority';
+import { WalletError } from '../wallet/errors';
+import { buildManifest, type Candidate, type WindowDecision } from './manifest';
+import { POW_T_THRESHOLD, scoreUpdate, type LossProbe, type Score } from './scoring';
+
+export interface Arrival extends Candidate {
+  /** When this validator first held the complete contribution (ms). */
+  arrivedAt: number;
+}
+
+export type VerdictCode =
+  | 'accepted'
+  | 'accepted-unscored'
+  | 'wrong-run'
+  | 'wrong-window'
+  | 'unauthorized'
+  | 'stale-base'
+  | 'too-few-steps'
+  | 'late'
+  | 'duplicate-payload'
+  | 'undecodable'
+  | 'same-key'
+  | 'same-address'
+  | 'norm-outlier'
+  | 'copy'
+  | 'no-improvement'
+  | 'no-proof-of-work';
+
+export interface Verdict {
+  id: string;
+  address: string;
+  /** Signing key, hex. */
+  key: string;
+  payloadBytes: number;
+  arrivedAt: number;
+  accepted: boolean;
+  code: VerdictCode;
+  reason: string;
+  /** Its address is a wallet's, through a valid certificate: it can earn weights. */
+  earns: boolean;
+  norm?: number;
+  score?: Score;
+}
+
+export interface GauntletLimits {
+  /** Candidates scored per window at most (a deterministic, unpredictable sample beyond it). */
+  maxScored: number;
+  /** Own-page sequences evaluated per candidate (its first pages). */
+  ownSequences: number;
+  randomSequences: number;
+  /** Share of top-k indices two contributions may have in common before the later is a copy. */
+  copyOverlap: number;
+  /** An update more than this many times the window's median norm is refused. */
+  normOutlier: number;
+}
+
+export const DEFAULT_LIMITS: GauntletLimits = { maxScored: 16, ownSequences: 64, randomSequences: 160, copyOverlap: 0.9, normOutlier: 10 };
+
+export interface GauntletOptions {
+  runId: string;
+  window: number;
+  /** When the window began (certificates must be valid then). */
+  windowStartMs: number;
+  /** Contributions complete after this are late. */
+  closeAt: number;
+  minSteps: number;
+  outerLr: number;
+  /** Sequences per inner step (batch size × microbatches): how many of its pages a step used. */
+  sequencesPerStep: number;
+  seqLen: number;
+  corpusLength: number;
+  theta: Float32Array;
+  plan: ChunkPlan;
+  arrivals: readonly Arrival[];
+  signer: Signer;
+  /** Without one the validator only checks: whatever passes is accepted unscored. */
+  probe?: LossProbe;
+  limits?: Partial<GauntletLimits>;
+}
+
+export interface GauntletResult extends WindowDecision {
+  verdicts: Verdict[];
+}
+
+type Live = Arrival & { verdict: Verdict; update?: SparseUpdate };
+
+/** The checks that need no decoding; notes whether the address can earn. */
+function firstCheck(a: Live, o: GauntletOptions, base: Uint8Array): [VerdictCode, string] | undefined {
+  const h = a.header;
+  if (h.runId !== o.runId) return ['wrong-run', `for run ${h.runId}`];
+  if (h.window !== o.window) return ['wrong-window', `for window ${h.window}, this is window ${o.window} (a replay or a straggler)`];
+  try {
+    a.verdict.earns = verifyContributionAuthority(h, o.windowStartMs).rewardAddress !== null;
+  } catch (err) {
+    if (!(err instanceof WalletError)) throw err;
+    return ['unauthorized', `${err.code}: ${err.message}`];
+  }
+  if (!equalBytes(h.baseHash, base)) return ['stale-base', 'trained on another base model (out of sync)'];
+  if (h.steps < o.minSteps) return ['too-few-steps', `${h.steps} inner steps, the run requires ${o.minSteps}`];
+  if (a.arrivedAt > o.closeAt) return ['late', `complete ${((a.arrivedAt - o.closeAt) / 1000).toFixed(1)} s after the window closed`];
+  return undefined;
+}
+
+/** |A ∩ B| / min(|A|, |B|) for sorted index lists. */
+export function indexOverlap(a: Uint32Array, b: Uint32Array): number {
+  let i = 0;
+  let j = 0;
+  let both = 0;
+  while (i < a.length && j < b.length) {
+    if (a[i] === b[j]) {
+      both++;
+      i++;
+      j++;
+    } else if (a[i] < b[j]) i++;
+    else j++;
+  }
+  return Math.min(a.length, b.length) ? both / Math.min(a.length, b.length) : 0;
+}
+
+function sorted(u: SparseUpdate): Uint32Array {
+  return u.indices.slice().sort();
+}
+
+export async function runGauntlet(o: GauntletOptions): Promise<GauntletResult> {
+  const limits = { ...DEFAULT_LIMITS, ...o.limits };
+  const base = modelHash(o.theta);
+  // Earlier arrivals first: of two copies, the later announcer is the copier.
+  const order = [...o.arrivals].sort((a, b) => a.arrivedAt - b.arrivedAt || (toHex(a.header.id) < toHex(b.header.id) ? -1 : 1));
+  const live: Live[] = order.map((a) => ({
+    ...a,
+    verdict: { id: toHex(a.header.id), address: a.header.peerAddress, key: toHex(a.header.publicKey), payloadBytes: a.header.payloadBytes, arrivedAt: a.arrivedAt, accepted: false, code: 'accepted', reason: '', earns: false },
+  }));
+  const reject = (l: Live, code: VerdictCode, reason: string): void => void Object.assign(l.verdict, { accepted: false, code, reason });
+  const standing = (): Live[] => live.filter((l) => l.verdict.code === 'accepted');
+
+  const payloads = new Map<string, Live>();
+  const keys = new Set<string>();
+  const addresses = new Set<string>();
+  for (const l of live) {
+    const failed = firstCheck(l, o, base);
+    if (failed) {
+      reject(l, ...failed);
+      continue;
+    }
+    const first = payloads.get(toHex(l.header.payloadHash));
+    if (first) {
+      reject(l, 'duplicate-payload', `the same payload bytes as ${first.verdict.address}'s earlier contribution`);
+      continue;
+    }
+    payloads.set(toHex(l.header.payloadHash), l);
+    try {
+      l.update = decodeSparseLoCo(l.payload, o.plan);
+    } catch (err) {
+      if (!(err instanceof CodecError)) throw err;
+      reject(l, 'undecodable', err.message);
+      continue;
+    }
+    l.verdict.norm = updateNorm(l.update);
+    if (keys.has(l.verdict.key)) reject(l, 'same-key', 'a second contribution from the same key in one window');
+    else if (addresses.has(l.verdict.address)) reject(l, 'same-address', 'a second contribution for the same address in one window');
+    keys.add(l.verdict.key);
+    addresses.add(l.verdict.address);
+  }
+
+  const normMedian = median(standing().map((l) => l.verdict.norm as number));
+  for (const l of standing()) {
+    if ((l.verdict.norm as number) > limits.normOutlier * normMedian) reject(l, 'norm-outlier', `update norm ${(l.verdict.norm as number).toExponential(2)} is over ${limits.normOutlier}× the window's median ${normMedian.toExponential(2)}`);
+  }
+  const indexSets = new Map(standing().map((l) => [l, sorted(l.update as SparseUpdate)]));
+  const kept: Live[] = [];
+  for (const l of standing()) {
+    const copied = kept.find((k) => indexOverlap(indexSets.get(k) as Uint32Array, indexSets.get(l) as Uint32Array) > limits.copyOverlap);
+    if (copied) reject(l, 'copy', `${(indexOverlap(indexSets.get(copied) as Uint32Array, indexSets.get(l) as Uint32Array) * 100).toFixed(0)}% of its top-k indices are ${copied.verdict.address}'s, announced earlier`);
+    else kept.push(l);
+  }
+
+  if (o.probe) await scoreStanding(o, limits, o.probe, standing());
+  else for (const l of standing()) Object.assign(l.verdict, { accepted: true, code: 'accepted-unscored', reason: 'passed every check (this validator does not score)' });
+
+  const accepted = live.filter((l) => l.verdict.accepted).map((l) => ({ header: l.header, payload: l.payload, update: l.update as SparseUpdate }));
+  const built = buildManifest({ runId: o.runId, window: o.window, theta: o.theta, accepted, outerLr: o.outerLr, signer: o.signer });
+  const verdicts = live.map((l) => l.verdict);
+  return { ...built, verdicts, rejected: verdicts.filter((v) => !v.accepted).map((v) => ({ id: v.id, peerAddress: v.address, reason: `${v.code}: ${v.reason}` })) };
+}
+
+/** A secret only this validator can compute, so nobody can train on the pages it will test. */
+function validatorSeed(o: GauntletOptions): string {
+  return toHex(contentHash(o.signer.sign(new ByteWriter().string('tessera/gauntlet/v1').string(o.runId).u32(o.window).finish())));
+}
+
+async function scoreStanding(o: GauntletOptions, limits: GauntletLimits, probe: LossProbe, candidates: Live[]): Promise<void> {
+  const seed = validatorSeed(o);
+  const rank = (l: Live): string => toHex(contentHash(new ByteWriter().string(seed).fixed(l.header.id, 32).finish()));
+  const sample = new Set([...candidates].sort((a, b) => (rank(a) < rank(b) ? -1 : 1)).slice(0, limits.maxScored));
+  const clipNorm = median(candidates.map((l) => l.verdict.norm as number));
+  const random = await randomPages(`${seed}/random`, { count: limits.randomSequences, seqLen: o.seqLen, corpusLength: o.corpusLength });
+  const randomBefore = await probe.perSequence(o.theta, random);
+  for (const l of candidates) {
+    if (!sample.has(l)) {
+      Object.assign(l.verdict, { accepted: true, code: 'accepted-unscored', reason: `passed every check; not in this window's sample of ${limits.maxScored}` });
+      continue;
+    }
+    const count = Math.min(limits.ownSequences, l.header.steps * o.sequencesPerStep);
+    const own = await assignedPages({ runSeed: o.runId, peerAddress: l.header.peerAddress, window: o.window, count, seqLen: o.seqLen, corpusLength: o.corpusLength });
+    const score = await scoreUpdate(probe, { theta: o.theta, update: l.update as SparseUpdate, clipNorm, outerLr: o.outerLr, ownPages: own, randomPages: random, randomBefore });
+    l.verdict.score = score;
+    const pct = (x: number): string => `${(x * 100).toFixed(2)}%`;
+    if (!(score.random > 0)) Object.assign(l.verdict, { accepted: false, code: 'no-improvement', reason: `loss on random pages changed by ${pct(-score.random)}` });
+    else if (!(score.powT >= POW_T_THRESHOLD)) Object.assign(l.verdict, { accepted: false, code: 'no-proof-of-work', reason: `its own pages improved ${pct(score.own)}, random pages ${pct(score.random)} (t = ${score.powT.toFixed(2)} < ${POW_T_THRESHOLD})` });
+    else Object.assign(l.verdict, { accepted: true, code: 'accepted', reason: `random pages improved ${pct(score.random)}, own pages ${pct(score.own)} (t = ${score.powT.toFixed(2)})` });
+  }
+}

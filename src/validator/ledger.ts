@@ -1,0 +1,155 @@
+// The validator's ledger in SQLite (Node): contributions as they arrive, each window's verdicts,
+// standings, weights and the model it ends on, written so `kill -9` at any moment loses nothing
+// and counts nothing twice (WAL, synchronous=FULL, one transaction per window).
+import Database from 'better-sqlite3';
+import { toHex } from '../protocol/bytes';
+import type { Contribution, Manifest } from '../protocol/contribution';
+import type { Verdict } from './gauntlet';
+import { freshStanding, rewardScore, standingOrdinal, type Standing } from './ratings';
+import type { AddressWeight } from './weights';
+
+const SCHEMA = `
+CREATE TABLE IF NOT EXISTS contributions (
+  id TEXT PRIMARY KEY, window INTEGER NOT NULL, address TEXT NOT NULL, key TEXT NOT NULL,
+  payload_bytes INTEGER NOT NULL, arrived_at INTEGER NOT NULL, header BLOB NOT NULL,
+  status TEXT NOT NULL DEFAULT 'pending', code TEXT, reason TEXT,
+  score_random REAL, score_own REAL, pow_t REAL, norm REAL);
+CREATE INDEX IF NOT EXISTS contributions_window ON contributions(window);
+CREATE INDEX IF NOT EXISTS contributions_address ON contributions(address);
+CREATE TABLE IF NOT EXISTS windows (
+  window INTEGER PRIMARY KEY, base_hash TEXT NOT NULL, next_hash TEXT NOT NULL,
+  accepted INTEGER NOT NULL, rejected INTEGER NOT NULL, manifest BLOB NOT NULL, closed_at INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS standings (
+  address TEXT PRIMARY KEY, mu REAL NOT NULL, sigma REAL NOT NULL, pow_ema REAL NOT NULL,
+  score_ema REAL NOT NULL, windows INTEGER NOT NULL, last_window INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS weights (
+  window INTEGER NOT NULL, address TEXT NOT NULL, weight INTEGER NOT NULL, PRIMARY KEY (window, address));
+CREATE TABLE IF NOT EXISTS state (key TEXT PRIMARY KEY, value BLOB NOT NULL);
+`;
+
+export interface WindowRecord {
+  window: number;
+  manifest: Manifest;
+  verdicts: readonly Verdict[];
+  next: Float32Array;
+  standings: ReadonlyMap<string, Standing>;
+  weights: readonly AddressWeight[];
+  closedAt: number;
+}
+
+export interface StatusSnapshot {
+  runId: string;
+  window: number;
+  windows: { window: number; accepted: number; rejected: number; nextHash: string; closedAt: number }[];
+  addresses: { address: string; accepted: number; rejected: number; mu: number; sigma: number; ordinal: number; powEma: number; scoreEma: number; reward: number; weight: number }[];
+  rejections: { window: number; id: string; address: string; code: string; reason: string }[];
+  contributions: { window: number; id: string; address: string; status: string; code: string | null; scoreRandom: number | null; powT: number | null; bytes: number }[];
+}
+
+type Row = Record<string, unknown>;
+
+export class Ledger {
+  private readonly db: Database.Database;
+
+  constructor(
+    path: string,
+    private readonly runId: string,
+  ) {
+    this.db = new Database(path);
+    this.db.pragma('journal_mode = WAL');
+    // FULL: a commit is on disk before it returns, so a crash right after loses nothing.
+    this.db.pragma('synchronous = FULL');
+    this.db.exec(SCHEMA);
+    const run = this.db.prepare('SELECT value FROM state WHERE key = ?').get('run') as { value: Buffer } | undefined;
+    if (!run) this.db.prepare('INSERT INTO state (key, value) VALUES (?, ?)').run('run', Buffer.from(runId));
+    else if (run.value.toString() !== runId) throw new Error(`ledger ${path} belongs to run ${run.value.toString()}, not ${runId}`);
+  }
+
+  /** A complete contribution arrived; false if it was already recorded (re-delivery after a restart). */
+  recordArrival(c: Contribution, arrivedAt: number): boolean {
+    const r = this.db
+      .prepare('INSERT OR IGNORE INTO contributions (id, window, address, key, payload_bytes, arrived_at, header) VALUES (?, ?, ?, ?, ?, ?, ?)')
+      .run(toHex(c.id), c.window, c.peerAddress, toHex(c.publicKey), c.payloadBytes, Math.round(arrivedAt), Buffer.from(c.bytes));
+    return r.changes === 1;
+  }
+
+  /** When each contribution of `window` first arrived (kept across restarts). */
+  arrivals(window: number): Map<string, number> {
+    const rows = this.db.prepare('SELECT id, arrived_at FROM contributions WHERE window = ?').all(window) as { id: string; arrived_at: number }[];
+    return new Map(rows.map((r) => [r.id, r.arrived_at]));
+  }
+
+  isClosed(window: number): boolean {
+    return this.db.prepare('SELECT 1 FROM windows WHERE window = ?').get(window) !== undefined;
+  }
+
+  /** The window to validate next and θ at its start, if this ledger has closed any window. */
+  resume(): { window: number; theta: Float32Array } | undefined {
+    const w = this.db.prepare('SELECT value FROM state WHERE key = ?').get('window') as { value: Buffer } | undefined;
+    const t = this.db.prepare('SELECT value FROM state WHERE key = ?').get('theta') as { value: Buffer } | undefined;
+    if (!w || !t) return undefined;
+    const theta = new Float32Array(t.value.byteLength / 4);
+    new Uint8Array(theta.buffer).set(t.value);
+    return { window: Number(w.value.toString()), theta };
+  }
+
+  standings(): Map<string, Standing> {
+    const rows = this.db.prepare('SELECT * FROM standings').all() as Row[];
+    return new Map(
+      rows.map((r) => [r.address as string, { ...freshStanding(r.address as string), mu: r.mu as number, sigma: r.sigma as number, powEma: r.pow_ema as number, scoreEma: r.score_ema as number, windows: r.windows as number, lastWindow: r.last_window as number }]),
+    );
+  }
+
+  /**
+   * Everything a window decided, in one transaction: verdicts, standings, weights, the window
+   * and θ_{w+1}. A window already recorded is left as it is (returns false).
+   */
+  closeWindow(rec: WindowRecord): boolean {
+    const tx = this.db.transaction((): boolean => {
+      if (this.isClosed(rec.window)) return false;
+      const insert = this.db.prepare('INSERT OR IGNORE INTO contributions (id, window, address, key, payload_bytes, arrived_at, header) VALUES (?, ?, ?, ?, ?, ?, ?)');
+      const update = this.db.prepare('UPDATE contributions SET status = ?, code = ?, reason = ?, score_random = ?, score_own = ?, pow_t = ?, norm = ? WHERE id = ?');
+      for (const v of rec.verdicts) {
+        insert.run(v.id, rec.window, v.address, v.key, v.payloadBytes, Math.round(v.arrivedAt), Buffer.alloc(0));
+        update.run(v.accepted ? 'accepted' : 'rejected', v.code, v.reason, v.score?.random ?? null, v.score?.own ?? null, v.score?.powT ?? null, v.norm ?? null, v.id);
+      }
+      const upsert = this.db.prepare(
+        'INSERT INTO standings (address, mu, sigma, pow_ema, score_ema, windows, last_window) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT(address) DO UPDATE SET mu = excluded.mu, sigma = excluded.sigma, pow_ema = excluded.pow_ema, score_ema = excluded.score_ema, windows = excluded.windows, last_window = excluded.last_window',
+      );
+      for (const s of rec.standings.values()) upsert.run(s.address, s.mu, s.sigma, s.powEma, s.scoreEma, s.windows, s.lastWindow);
+      const weight = this.db.prepare('INSERT INTO weights (window, address, weight) VALUES (?, ?, ?)');
+      for (const w of rec.weights) weight.run(rec.window, w.address, w.weight);
+      const accepted = rec.verdicts.filter((v) => v.accepted).length;
+      this.db
+        .prepare('INSERT INTO windows (window, base_hash, next_hash, accepted, rejected, manifest, closed_at) VALUES (?, ?, ?, ?, ?, ?, ?)')
+        .run(rec.window, toHex(rec.manifest.baseHash), toHex(rec.manifest.nextHash), accepted, rec.verdicts.length - accepted, Buffer.from(rec.manifest.bytes), Math.round(rec.closedAt));
+      const state = this.db.prepare('INSERT INTO state (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value');
+      state.run('window', Buffer.from(String(rec.window + 1)));
+      state.run('theta', Buffer.from(rec.next.buffer, rec.next.byteOffset, rec.next.byteLength));
+      return true;
+    });
+    return tx.immediate();
+  }
+
+  /** The most recent weights, by address. */
+  latestWeights(): Map<string, number> {
+    const rows = this.db.prepare('SELECT address, weight FROM weights WHERE window = (SELECT MAX(window) FROM weights)').all() as { address: string; weight: number }[];
+    return new Map(rows.map((r) => [r.address, r.weight]));
+  }
+
+  status(limit = 50): StatusSnapshot {
+    const windows = (this.db.prepare('SELECT * FROM windows ORDER BY window DESC LIMIT ?').all(limit) as Row[]).map((r) => ({ window: r.window as number, accepted: r.accepted as number, rejected: r.rejected as number, nextHash: r.next_hash as string, closedAt: r.closed_at as number }));
+    const counts = new Map((this.db.prepare("SELECT address, SUM(status = 'accepted') AS a, SUM(status = 'rejected') AS r FROM contributions GROUP BY address").all() as Row[]).map((r) => [r.address as string, { accepted: Number(r.a), rejected: Number(r.r) }]));
+    const weights = this.latestWeights();
+    const addresses = [...this.standings().values()]
+      .map((s) => ({ address: s.address, ...(counts.get(s.address) ?? { accepted: 0, rejected: 0 }), mu: s.mu, sigma: s.sigma, ordinal: standingOrdinal(s), powEma: s.powEma, scoreEma: s.scoreEma, reward: rewardScore(s), weight: weights.get(s.address) ?? 0 }))
+      .sort((a, b) => b.ordinal - a.ordinal);
+    const rejections = (this.db.prepare("SELECT window, id, address, code, reason FROM contributions WHERE status = 'rejected' ORDER BY window DESC, arrived_at DESC LIMIT ?").all(limit) as Row[]).map((r) => ({ window: r.window as number, id: r.id as string, address: r.address as string, code: r.code as string, reason: r.reason as string }));
+    const contributions = (this.db.prepare('SELECT window, id, address, status, code, score_random, pow_t, payload_bytes FROM contributions ORDER BY window DESC, arrived_at DESC LIMIT ?').all(limit * 4) as Row[]).map((r) => ({ window: r.window as number, id: r.id as string, address: r.address as string, status: r.status as string, code: (r.code as string | null) ?? null, scoreRandom: (r.score_random as number | null) ?? null, powT: (r.pow_t as number | null) ?? null, bytes: r.payload_bytes as number }));
+    return { runId: this.runId, window: this.resume()?.window ?? 0, windows, addresses, rejections, contributions };
+  }
+
+  close(): void {
+    this.db.close();
+  }
+}
