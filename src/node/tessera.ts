@@ -30,7 +30,9 @@ import { ValidatorNode } from '../swarm/validatorNode';
 import { GpuWindowTrainer } from '../swarm/windowTrainer';
 import { CharTokenizer, splitCorpus } from '../train/tokenizer';
 import type { GauntletLimits } from '../validator/gauntlet';
+import { CpuLossProbe } from '../validator/cpuLossProbe';
 import { GpuLossProbe } from '../validator/gpuLossProbe';
+import type { LossProbe } from '../validator/scoring';
 import { Ledger } from '../validator/ledger';
 import type { AddressWeight } from '../validator/weights';
 import { sessionIdentity, type Identity } from '../wallet/authority';
@@ -43,7 +45,7 @@ const USAGE = `usage:
   tessera init-run --out DIR [--preset tiny|small|shakespeare] [--window-ms N] [--grace-ms N] [--run-id ID]
   tessera peer --run FILE --signal ws://HOST:PORT/signal [--key FILE] [--wallet FILE] [--name NAME] [--report FILE.jsonl]
   tessera validator --run FILE --signal ws://HOST:PORT/signal --key FILE [--ledger FILE.sqlite] [--status-port N]
-                    [--score off] [--score-max N] [--score-pages OWN,RANDOM] [--subtensor wss://HOST --netuid N [--version-key K]]
+                    [--score gpu|cpu|off] [--score-max N] [--score-pages OWN,RANDOM] [--subtensor wss://HOST --netuid N [--version-key K]]
 secrets (files must be chmod 600; or the environment, never argv):
   --key FILE    | TESSERA_KEY      signing key: 64 hex digits (Ed25519, as keygen writes), a mnemonic,
                                     a 0x seed or a secret URI (sr25519). A peer without one makes a fresh one.
@@ -149,7 +151,7 @@ async function validator(f: Map<string, string>): Promise<void> {
   const ledgerPath = f.get('ledger') ?? join(dirname(resolve(required(f, 'run'))), `ledger-${publicKey.slice(0, 12)}.sqlite`);
   const ledger = new Ledger(ledgerPath, run.runId);
   const resumed = ledger.resume();
-  const probe = f.get('score') === 'off' ? undefined : await openProbe(config, run, corpus.train, log);
+  const probe = await openProbe(f.get('score') ?? 'gpu', config, run, corpus.train, log);
   const submit = await weightSubmitter(f, key, log);
   const statusPort = f.get('status-port');
   const swarm = joinSwarm(run, required(f, 'signal'), name, 'validator', log);
@@ -183,18 +185,29 @@ function scoreLimits(f: Map<string, string>): Partial<GauntletLimits> {
   return limits;
 }
 
-/** Dawn for scoring; without a GPU the validator still checks, and says it does not score. */
-async function openProbe(config: GptConfig, run: RunConfig, train: Uint16Array, log: (l: string) => void): Promise<{ probe: GpuLossProbe; close(): void } | undefined> {
-  try {
-    const ctx = await requestGpuDevice({ gpu: nodeGpu(), label: 'validator' });
-    const probe = new GpuLossProbe(ctx.device, config, run.seqLen, train);
-    log(`scoring on ${ctx.report.adapter.vendor} ${ctx.report.adapter.architecture}`);
-    return { probe, close: () => [probe.destroy(), ctx.destroy()] };
-  } catch (err) {
-    if (!(err instanceof GpuUnavailableError)) throw err;
-    log(`no GPU (${err.message}): checking contributions without scoring them`);
+/**
+ * What scores contributions: `gpu` (Dawn; without a GPU it falls back to the CPU reference),
+ * `cpu` (the float64 reference model: faster than SwiftShader for tiny), or `off` (checks only).
+ */
+async function openProbe(mode: string, config: GptConfig, run: RunConfig, train: Uint16Array, log: (l: string) => void): Promise<{ probe: LossProbe; close(): void } | undefined> {
+  if (!['gpu', 'cpu', 'off'].includes(mode)) throw new Error('--score must be gpu, cpu or off');
+  if (mode === 'off') {
+    log('scoring off: contributions are checked, not scored');
     return undefined;
   }
+  if (mode === 'gpu') {
+    try {
+      const ctx = await requestGpuDevice({ gpu: nodeGpu(), label: 'validator' });
+      const probe = new GpuLossProbe(ctx.device, config, run.seqLen, train);
+      log(`scoring on ${ctx.report.adapter.vendor} ${ctx.report.adapter.architecture}`);
+      return { probe, close: () => [probe.destroy(), ctx.destroy()] };
+    } catch (err) {
+      if (!(err instanceof GpuUnavailableError)) throw err;
+      log(`no GPU (${err.message}): scoring with the CPU reference model instead`);
+    }
+  }
+  log('scoring with the CPU reference model');
+  return { probe: new CpuLossProbe(config, run.seqLen, train), close: () => undefined };
 }
 
 /** With --subtensor URL --netuid N, weights go to the chain signed by the validator's key (its hotkey). */

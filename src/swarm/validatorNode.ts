@@ -11,7 +11,7 @@ import { modelHash } from '../protocol/hash';
 import type { Signer } from '../protocol/keys';
 import { runGauntlet, type GauntletLimits, type GauntletResult, type Verdict } from '../validator/gauntlet';
 import type { Ledger } from '../validator/ledger';
-import { rewardScore, updateStandings, type Standing, type WindowOutcome } from '../validator/ratings';
+import { PROVEN_POW_EMA, rewardScore, updateStandings, type Standing, type WindowOutcome } from '../validator/ratings';
 import { POW_T_THRESHOLD, type LossProbe } from '../validator/scoring';
 import { toU16Weights, type AddressWeight } from '../validator/weights';
 import { applyManifest, ManifestError } from './applyManifest';
@@ -137,6 +137,7 @@ export class ValidatorNode {
     const result = await runGauntlet({
       runId: o.run.runId, window: w, windowStartMs: windowStart(o.run, w), closeAt: windowEnd(o.run, w) + o.run.graceMs, minSteps: o.run.minSteps, outerLr: o.run.outerLr,
       sequencesPerStep: o.run.batchSize, seqLen: o.run.seqLen, corpusLength: o.corpusLength, theta: this.theta, plan: this.plan, arrivals, signer: o.signer, probe: o.probe, limits: o.limits,
+      proven: (address) => (this.standings.get(address)?.powEma ?? 0) >= PROVEN_POW_EMA,
     });
     if (this.stopped) return;
     o.exchange.publishManifest(result.manifest);

@@ -5,7 +5,7 @@ import { chunkPlan } from '../compress/chunks';
 import { SparseLoCoEncoder, type TopKSelector } from '../compress/sparseloco';
 import { DEFAULT_ADAMW } from '../gpu/adamw';
 import type { GpuGpt } from '../gpu/model';
-import { assignedPages } from '../train/dataPages';
+import { assignedPages, batchForStep, pagesTrained } from '../train/dataPages';
 import { runInnerLoop } from '../train/innerLoop';
 import type { CosineSchedule } from '../train/schedule';
 
@@ -68,7 +68,7 @@ export class GpuWindowTrainer implements WindowTrainer {
     const { model } = this;
     if (this.now() >= job.deadline) return { steps: 0, tokens: 0 };
     const per = model.batchSize * model.microSteps;
-    const pages = await assignedPages({ runSeed: job.runId, peerAddress: job.peerAddress, window: job.window, count: MAX_INNER_STEPS * per, seqLen: model.seqLen, corpusLength: this.train.length });
+    const pages = await assignedPages({ runSeed: job.runId, peerAddress: job.peerAddress, window: job.window, count: pagesTrained(MAX_INNER_STEPS, per), seqLen: model.seqLen, corpusLength: this.train.length });
     const zeros = (): Float32Array => new Float32Array(model.layout.totalFloats);
     model.importState({ params: job.theta, m: this.moments?.m ?? zeros(), v: this.moments?.v ?? zeros() });
     let done = 0;
@@ -82,7 +82,7 @@ export class GpuWindowTrainer implements WindowTrainer {
       steps: MAX_INNER_STEPS,
       schedule: job.schedule,
       hyper: DEFAULT_ADAMW,
-      offsetsForStep: (s) => pages.subarray((s - start) * per, (s - start + 1) * per),
+      offsetsForStep: (s) => pages.subarray(batchForStep(s - start) * per, (batchForStep(s - start) + 1) * per),
       lossEvery: 5,
       onProgress: (p) => {
         const t = this.now();

@@ -67,3 +67,20 @@ export async function randomPages(seed: string, request: PageRequest): Promise<U
   const key = await sha256(keyInput(['random', seed]));
   return offsetsFromKey(key, request);
 }
+
+/**
+ * Each batch of assigned pages is trained twice, in consecutive steps. A single pass leaves
+ * too little trace of the pages for the validator to tell work on them from work on other
+ * text (docs/VALIDATOR.md has the measurements); two passes make the proof of work clear.
+ */
+export const PASSES_PER_BATCH = 2;
+
+/** Which of the window's assigned batches inner step `s` (counted from 0) trains on. */
+export function batchForStep(s: number): number {
+  return Math.floor(s / PASSES_PER_BATCH);
+}
+
+/** How many assigned pages a peer that took `steps` steps trained on. */
+export function pagesTrained(steps: number, sequencesPerStep: number): number {
+  return Math.ceil(steps / PASSES_PER_BATCH) * sequencesPerStep;
+}

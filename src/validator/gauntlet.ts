@@ -7,7 +7,7 @@ import { CodecError, decodeSparseLoCo, type SparseUpdate } from '../compress/spa
 import { equalBytes, ByteWriter, toHex } from '../protocol/bytes';
 import { contentHash, modelHash } from '../protocol/hash';
 import type { Signer } from '../protocol/keys';
-import { assignedPages, randomPages } from '../train/dataPages';
+import { assignedPages, pagesTrained, randomPages } from '../train/dataPages';
 import { verifyContributionAuthority } from '../wallet/authority';
 import { WalletError } from '../wallet/errors';
 import { buildManifest, type Candidate, type WindowDecision } from './manifest';
@@ -85,6 +85,12 @@ export interface GauntletOptions {
   signer: Signer;
   /** Without one the validator only checks: whatever passes is accepted unscored. */
   probe?: LossProbe;
+  /**
+   * Whether an address has proven work recently (its standing). One window's proof-of-work
+   * statistic is noisy once error feedback mixes older windows into an update, so a proven
+   * peer with a weak window is still admitted on its improvement; a newcomer must prove it.
+   */
+  proven?: (address: string) => boolean;
   limits?: Partial<GauntletLimits>;
 }
 
@@ -210,13 +216,14 @@ async function scoreStanding(o: GauntletOptions, limits: GauntletLimits, probe: 
       Object.assign(l.verdict, { accepted: true, code: 'accepted-unscored', reason: `passed every check; not in this window's sample of ${limits.maxScored}` });
       continue;
     }
-    const count = Math.min(limits.ownSequences, l.header.steps * o.sequencesPerStep);
+    const count = Math.min(limits.ownSequences, pagesTrained(l.header.steps, o.sequencesPerStep));
     const own = await assignedPages({ runSeed: o.runId, peerAddress: l.header.peerAddress, window: o.window, count, seqLen: o.seqLen, corpusLength: o.corpusLength });
     const score = await scoreUpdate(probe, { theta: o.theta, update: l.update as SparseUpdate, clipNorm, outerLr: o.outerLr, ownPages: own, randomPages: random, randomBefore });
     l.verdict.score = score;
     const pct = (x: number): string => `${(x * 100).toFixed(2)}%`;
     if (!(score.random > 0)) Object.assign(l.verdict, { accepted: false, code: 'no-improvement', reason: `loss on random pages changed by ${pct(-score.random)}` });
-    else if (!(score.powT >= POW_T_THRESHOLD)) Object.assign(l.verdict, { accepted: false, code: 'no-proof-of-work', reason: `its own pages improved ${pct(score.own)}, random pages ${pct(score.random)} (t = ${score.powT.toFixed(2)} < ${POW_T_THRESHOLD})` });
+    else if (!(score.powT >= POW_T_THRESHOLD) && !o.proven?.(l.header.peerAddress)) Object.assign(l.verdict, { accepted: false, code: 'no-proof-of-work', reason: `its own pages improved ${pct(score.own)}, random pages ${pct(score.random)} (t = ${score.powT.toFixed(2)} < ${POW_T_THRESHOLD}) and it has no recent proof` });
+    else if (!(score.powT >= POW_T_THRESHOLD)) Object.assign(l.verdict, { accepted: true, code: 'accepted', reason: `random pages improved ${pct(score.random)}; proof of work weak this window (t = ${score.powT.toFixed(2)}), admitted on its recent record` });
     else Object.assign(l.verdict, { accepted: true, code: 'accepted', reason: `random pages improved ${pct(score.random)}, own pages ${pct(score.own)} (t = ${score.powT.toFixed(2)})` });
   }
 }

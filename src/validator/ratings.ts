@@ -24,6 +24,8 @@ export type WindowOutcome =
   | { address: string; kind: 'skip' };
 
 export const EMA_ALPHA = 0.2;
+/** powEma at or above this: the address proved work recently (one pass lasts three weak windows). */
+export const PROVEN_POW_EMA = 0.1;
 
 export function freshStanding(address: string): Standing {
   const r = rating();

@@ -16,7 +16,7 @@ import { ProtocolError, toHex } from '../../src/protocol/bytes';
 import { decodeContribution, signContribution, type Contribution } from '../../src/protocol/contribution';
 import { contentHash, modelHash } from '../../src/protocol/hash';
 import { ed25519Signer, sr25519Signer, type Signer } from '../../src/protocol/keys';
-import { assignedPages } from '../../src/train/dataPages';
+import { assignedPages, batchForStep, pagesTrained } from '../../src/train/dataPages';
 import { runInnerLoop } from '../../src/train/innerLoop';
 import { CharTokenizer, splitCorpus } from '../../src/train/tokenizer';
 import { GpuLossProbe } from '../../src/validator/gpuLossProbe';
@@ -66,12 +66,12 @@ afterAll(() => {
   ctx?.destroy();
 });
 
-/** θ after STEPS inner steps from `base` on `pagesOf`'s assigned pages for `window`. */
+/** θ after STEPS inner steps from `base` on `pagesOf`'s assigned pages for `window`, as a peer trains. */
 async function trainedParams(base: Float32Array, pagesOf: string, window: number): Promise<Float32Array> {
-  const pages = await assignedPages({ runSeed: RUN, peerAddress: pagesOf, window, count: STEPS * BATCH, seqLen: SEQ, corpusLength: corpus.train.length });
+  const pages = await assignedPages({ runSeed: RUN, peerAddress: pagesOf, window, count: pagesTrained(STEPS, BATCH), seqLen: SEQ, corpusLength: corpus.train.length });
   const zeros = (): Float32Array => new Float32Array(model.layout.totalFloats);
   model.importState({ params: base, m: zeros(), v: zeros() });
-  await runInnerLoop({ model, train: corpus.train, startStep: 0, steps: STEPS, schedule, hyper: DEFAULT_ADAMW, offsetsForStep: (s) => pages.subarray(s * BATCH, (s + 1) * BATCH), lossEvery: 0 });
+  await runInnerLoop({ model, train: corpus.train, startStep: 0, steps: STEPS, schedule, hyper: DEFAULT_ADAMW, offsetsForStep: (s) => pages.subarray(batchForStep(s) * BATCH, (batchForStep(s) + 1) * BATCH), lossEvery: 0 });
   return (await model.exportState()).params;
 }
 

@@ -1,0 +1,117 @@
+// The validator's instruments and arithmetic: CPU and GPU losses agree, the proof-of-work gate
+// treats newcomers and proven peers as documented, standings rank and penalise, weights scale.
+import { readFileSync } from 'node:fs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { chunkPlan } from '../../src/compress/chunks';
+import { SparseLoCoEncoder } from '../../src/compress/sparseloco';
+import { DEFAULT_ADAMW } from '../../src/gpu/adamw';
+import { gptConfig } from '../../src/gpu/config';
+import { requestGpuDevice, type GpuContext } from '../../src/gpu/device';
+import { initParams } from '../../src/gpu/init';
+import { GpuGpt } from '../../src/gpu/model';
+import { nodeGpu } from '../../src/gpu/nodeGpu';
+import { decodeContribution, signContribution } from '../../src/protocol/contribution';
+import { contentHash, modelHash } from '../../src/protocol/hash';
+import { ed25519Signer, sr25519Signer } from '../../src/protocol/keys';
+import { assignedPages, batchForStep, pagesTrained, randomPages } from '../../src/train/dataPages';
+import { runInnerLoop } from '../../src/train/innerLoop';
+import { CharTokenizer, splitCorpus } from '../../src/train/tokenizer';
+import { CpuLossProbe } from '../../src/validator/cpuLossProbe';
+import { runGauntlet } from '../../src/validator/gauntlet';
+import { GpuLossProbe } from '../../src/validator/gpuLossProbe';
+import { freshStanding, rewardScore, updateStandings } from '../../src/validator/ratings';
+import { welchT } from '../../src/validator/scoring';
+import { toU16Weights, U16_MAX } from '../../src/validator/weights';
+import { sessionIdentity } from '../../src/wallet/authority';
+
+const text = readFileSync('public/data/tinyshakespeare.txt', 'utf8');
+const corpus = splitCorpus(CharTokenizer.fromText(text), text);
+const config = gptConfig('tiny', corpus.tokenizer.vocabSize);
+const SEQ = 16;
+let ctx: GpuContext;
+
+beforeAll(async () => {
+  ctx = await requestGpuDevice({ gpu: nodeGpu(), label: 'scoring' });
+});
+afterAll(() => ctx?.destroy());
+
+describe('loss probes', () => {
+  it('the CPU reference and the GPU engine give the same per-sequence losses', async () => {
+    const gpu = new GpuLossProbe(ctx.device, config, SEQ, corpus.train, 4);
+    const cpu = new CpuLossProbe(config, SEQ, corpus.train);
+    const theta = initParams(config, (await import('../../src/gpu/layout')).paramLayout(config), 3);
+    const pages = await randomPages('probe', { count: 6, seqLen: SEQ, corpusLength: corpus.train.length }); // 6: a short last batch
+    const [a, b] = [await gpu.perSequence(theta, pages), await cpu.perSequence(theta, pages)];
+    for (let i = 0; i < pages.length; i++) expect(a[i]).toBeCloseTo(b[i], 4);
+    expect(new Set(Array.from(b, (x) => x.toFixed(6))).size).toBe(6); // really per sequence
+    gpu.destroy();
+  });
+});
+
+describe('the proof-of-work gate', () => {
+  it('refuses a newcomer whose update shows no work on its pages, and admits a proven peer on its improvement', async () => {
+    const BATCH = 2;
+    const STEPS = 16;
+    const model = new GpuGpt(ctx.device, { config, batchSize: BATCH, seqLen: SEQ });
+    const plan = chunkPlan(model.layout);
+    const theta = initParams(config, model.layout, 5);
+    const signer = sr25519Signer(new Uint8Array(32).fill(21));
+    const identity = sessionIdentity(signer);
+    // Trained, as a peer trains, but on somebody else's pages.
+    const pages = await assignedPages({ runSeed: 'gate', peerAddress: 'somebody-else', window: 0, count: pagesTrained(STEPS, BATCH), seqLen: SEQ, corpusLength: corpus.train.length });
+    const z = (): Float32Array => new Float32Array(model.layout.totalFloats);
+    model.importState({ params: theta, m: z(), v: z() });
+    await runInnerLoop({ model, train: corpus.train, startStep: 0, steps: STEPS, schedule: { maxLr: 3e-3, minLr: 3e-4, warmupSteps: 2, decaySteps: 100 }, hyper: DEFAULT_ADAMW, offsetsForStep: (s) => pages.subarray(batchForStep(s) * BATCH, (batchForStep(s) + 1) * BATCH), lossEvery: 0 });
+    const { bytes } = await new SparseLoCoEncoder(plan, model.layout.totalFloats).encode(theta, (await model.exportState()).params);
+    model.destroy();
+    const header = decodeContribution(signContribution({ runId: 'gate', window: 0, baseHash: modelHash(theta), payloadHash: contentHash(bytes), payloadBytes: bytes.length, peerAddress: identity.address, steps: STEPS, tokens: STEPS * BATCH * SEQ, certificate: identity.certificate }, signer).bytes, 'gate');
+    const decide = (proven: boolean) =>
+      runGauntlet({
+        runId: 'gate', window: 0, windowStartMs: 0, closeAt: 1, minSteps: 1, outerLr: 1, sequencesPerStep: BATCH, seqLen: SEQ, corpusLength: corpus.train.length, theta, plan,
+        arrivals: [{ header, payload: bytes, arrivedAt: 0 }], signer: ed25519Signer(new Uint8Array(32).fill(1)), probe: new CpuLossProbe(config, SEQ, corpus.train), limits: { randomSequences: 32 }, proven: () => proven,
+      });
+    const newcomer = (await decide(false)).verdicts[0];
+    expect(newcomer.score?.random).toBeGreaterThan(0); // real training helps the model…
+    expect(newcomer.code).toBe('no-proof-of-work'); // …but it was not on its own pages
+    const proven = (await decide(true)).verdicts[0];
+    expect(proven.accepted).toBe(true);
+    expect(proven.reason).toMatch(/admitted on its recent record/);
+  }, 120_000);
+});
+
+describe('standings and weights', () => {
+  it('ranks by score, penalises the missing and the refused, and leaves skipped addresses alone', () => {
+    let s = updateStandings(new Map(), 0, [
+      { address: 'a', kind: 'scored', score: 0.03, pow: true },
+      { address: 'b', kind: 'scored', score: 0.01, pow: true },
+      { address: 'c', kind: 'penalty' },
+    ]);
+    const get = (x: string) => s.get(x) ?? freshStanding(x);
+    expect(get('a').mu).toBeGreaterThan(get('b').mu);
+    expect(get('b').mu).toBeGreaterThan(get('c').mu);
+    expect(get('a').powEma).toBeCloseTo(0.2);
+    const before = get('b');
+    s = updateStandings(s, 1, [{ address: 'a', kind: 'scored', score: 0.02, pow: false }, { address: 'b', kind: 'skip' }, { address: 'c', kind: 'scored', score: 0.05, pow: true }]);
+    expect(get('b')).toEqual(before); // skipped: not scored, not missing
+    expect(get('a').powEma).toBeCloseTo(0.16);
+    const aBefore = get('a').mu;
+    s = updateStandings(s, 2, [{ address: 'c', kind: 'scored', score: 0.05, pow: true }]);
+    expect(get('a').mu).toBeLessThan(aBefore); // a and b missed window 2: both lose ground
+    expect(get('b').mu).toBeLessThan(before.mu);
+    expect(rewardScore(get('c'))).toBeGreaterThan(rewardScore(get('a')));
+  });
+
+  it('max-upscales positive scores to u16, in address order, and gives nothing when nobody earned', () => {
+    expect(toU16Weights(new Map([['b', 0.5], ['a', 1], ['c', 0], ['d', -1], ['e', Number.NaN]]))).toEqual([
+      { address: 'a', weight: U16_MAX },
+      { address: 'b', weight: 32_768 },
+    ]);
+    expect(toU16Weights(new Map([['a', 0]]))).toEqual([]);
+  });
+
+  it("Welch's t is zero for equal samples and large for a clear shift", () => {
+    const a = Float64Array.from({ length: 50 }, (_, i) => Math.sin(i));
+    expect(welchT(a, a)).toBe(0);
+    expect(welchT(a.map((x) => x + 1), a)).toBeGreaterThan(5);
+  });
+});
