@@ -9,7 +9,7 @@ import { equalBytes, toHex } from '../protocol/bytes';
 import type { Manifest } from '../protocol/contribution';
 import { modelHash } from '../protocol/hash';
 import type { Signer } from '../protocol/keys';
-import { runGauntlet, type GauntletLimits, type GauntletResult, type Verdict } from '../validator/gauntlet';
+import { MIN_POW_SEQUENCES, runGauntlet, type GauntletLimits, type GauntletResult, type Verdict } from '../validator/gauntlet';
 import type { Ledger } from '../validator/ledger';
 import { PROVEN_POW_EMA, rewardScore, updateStandings, type Standing, type WindowOutcome } from '../validator/ratings';
 import { POW_T_THRESHOLD, type LossProbe } from '../validator/scoring';
@@ -43,7 +43,7 @@ export interface ValidatorNodeOptions {
 
 /** Verdicts that say something about the address's behaviour (its header was authentic). */
 function outcomeOf(v: Verdict): WindowOutcome | undefined {
-  if (v.score) return { address: v.address, kind: 'scored', score: v.score.random, pow: v.score.powT >= POW_T_THRESHOLD };
+  if (v.score) return { address: v.address, kind: 'scored', score: v.score.random, pow: v.score.powT >= POW_T_THRESHOLD && v.score.ownSequences >= MIN_POW_SEQUENCES };
   if (v.code === 'accepted-unscored') return { address: v.address, kind: 'skip' };
   if (['stale-base', 'too-few-steps', 'late', 'duplicate-payload', 'undecodable', 'norm-outlier', 'copy'].includes(v.code)) return { address: v.address, kind: 'penalty' };
   return undefined; // wrong run/window, unauthorized, same key or address: not attributable

@@ -64,6 +64,12 @@ export interface GauntletLimits {
   normOutlier: number;
 }
 
+/**
+ * Below this many own pages (a peer that managed few steps) the t statistic says nothing: the
+ * update is admitted on its improvement and no proof of work is credited (so it earns nothing).
+ */
+export const MIN_POW_SEQUENCES = 16;
+
 export const DEFAULT_LIMITS: GauntletLimits = { maxScored: 16, ownSequences: 64, randomSequences: 160, copyOverlap: 0.9, normOutlier: 10 };
 
 export interface GauntletOptions {
@@ -222,6 +228,7 @@ async function scoreStanding(o: GauntletOptions, limits: GauntletLimits, probe: 
     l.verdict.score = score;
     const pct = (x: number): string => `${(x * 100).toFixed(2)}%`;
     if (!(score.random > 0)) Object.assign(l.verdict, { accepted: false, code: 'no-improvement', reason: `loss on random pages changed by ${pct(-score.random)}` });
+    else if (count < MIN_POW_SEQUENCES) Object.assign(l.verdict, { accepted: true, code: 'accepted', reason: `random pages improved ${pct(score.random)}; ${count} own pages are too few to prove work, so none is credited` });
     else if (!(score.powT >= POW_T_THRESHOLD) && !o.proven?.(l.header.peerAddress)) Object.assign(l.verdict, { accepted: false, code: 'no-proof-of-work', reason: `its own pages improved ${pct(score.own)}, random pages ${pct(score.random)} (t = ${score.powT.toFixed(2)} < ${POW_T_THRESHOLD}) and it has no recent proof` });
     else if (!(score.powT >= POW_T_THRESHOLD)) Object.assign(l.verdict, { accepted: true, code: 'accepted', reason: `random pages improved ${pct(score.random)}; proof of work weak this window (t = ${score.powT.toFixed(2)}), admitted on its recent record` });
     else Object.assign(l.verdict, { accepted: true, code: 'accepted', reason: `random pages improved ${pct(score.random)}, own pages ${pct(score.own)} (t = ${score.powT.toFixed(2)})` });

@@ -32,6 +32,8 @@ export interface Score {
    * is small and noisy at small scale; the t statistic weighs it by its own spread.
    */
   powT: number;
+  /** How many own-page sequences the statistic rests on. */
+  ownSequences: number;
 }
 
 /** t above this counts as proof of work for the window (see docs/VALIDATOR.md for the figures). */
@@ -73,5 +75,5 @@ export async function scoreUpdate(probe: LossProbe, o: ScoreOptions): Promise<Sc
   const after = applyAlone(o.theta, o.update, o.clipNorm, o.outerLr);
   const ownImp = relativeImprovements(await probe.perSequence(o.theta, o.ownPages), await probe.perSequence(after, o.ownPages));
   const randImp = relativeImprovements(o.randomBefore, await probe.perSequence(after, o.randomPages));
-  return { random: mean(randImp), own: mean(ownImp), powT: welchT(ownImp, randImp) };
+  return { random: mean(randImp), own: mean(ownImp), powT: welchT(ownImp, randImp), ownSequences: o.ownPages.length };
 }

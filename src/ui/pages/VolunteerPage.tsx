@@ -3,6 +3,7 @@ import type { ReactNode } from 'react';
 import { CapabilityReport } from '../CapabilityReport';
 import { SwarmPanel } from '../SwarmPanel';
 import { TrainerPanel } from '../TrainerPanel';
+import { ValidatorPanel } from '../ValidatorPanel';
 
 export function VolunteerPage(): ReactNode {
   return (
@@ -17,6 +18,7 @@ export function VolunteerPage(): ReactNode {
       <SwarmPanel />
       <TrainerPanel />
       <CapabilityReport />
+      <ValidatorPanel />
     </>
   );
 }
