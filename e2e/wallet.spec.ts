@@ -7,6 +7,17 @@ import { sr25519Verify } from '@polkadot/util-crypto';
 import { SCHEME_SR25519 } from '../src/protocol/keys';
 import type { RunConfig } from '../src/swarm/runConfig';
 import { decodeCertificate, delegationMessage, verifyCertificate } from '../src/wallet/certificate';
+import { mkdtempSync } from 'node:fs';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { serveStatus } from '../server/validatorStatus';
+import { signManifest } from '../src/protocol/contribution';
+import { ed25519Signer } from '../src/protocol/keys';
+import type { Verdict } from '../src/validator/gauntlet';
+import { Ledger } from '../src/validator/ledger';
+import { rewardScore, updateStandings } from '../src/validator/ratings';
+import { toU16Weights } from '../src/validator/weights';
 import { injectFakeExtension } from './support/fakeExtension';
 
 const run: RunConfig = {
@@ -60,6 +71,31 @@ test('connects, signs a certificate that verifies in Node, and keeps it across a
   await expect(page.getByTestId('wallet-page')).toHaveAttribute('data-status', 'ready');
   await expect(page.getByTestId('wallet-cert-state')).toContainText('valid until');
   await expect(page.getByTestId('wallet-sign')).toHaveText('Renew certificate');
+});
+
+test("shows the account's score and share of weights from the validator's ledger", async ({ page }) => {
+  const [alice, bob] = await injectFakeExtension(page, { accounts: ['//Alice', '//Bob'] });
+  // A real ledger with one closed window, served by the validator's status endpoint.
+  const ledger = new Ledger(join(mkdtempSync(join(tmpdir(), 'tessera-wallet-')), 'ledger.sqlite'), run.runId);
+  const scored = (address: string, score: number): Verdict => ({ id: address, address, key: address, payloadBytes: 2000, arrivedAt: 0, accepted: true, code: 'accepted', reason: 'test', earns: true, score: { random: score, own: score, powT: 5, ownSequences: 32 } });
+  const verdicts = [scored(alice.address, 0.03), scored(bob.address, 0.01)];
+  const standings = updateStandings(new Map(), 0, verdicts.map((v) => ({ address: v.address, kind: 'scored' as const, score: v.score?.random ?? 0, pow: true })));
+  const weights = toU16Weights(new Map([...standings.values()].map((s) => [s.address, rewardScore(s)])));
+  const manifest = signManifest({ runId: run.runId, window: 0, baseHash: new Uint8Array(32), accepted: [], outerLr: 1, nextHash: new Uint8Array(32) }, ed25519Signer(new Uint8Array(32).fill(3)));
+  ledger.closeWindow({ window: 0, manifest, verdicts, next: new Float32Array(4), standings, weights, closedAt: 0 });
+  const status = serveStatus(ledger, 0, '127.0.0.1');
+  await new Promise((resolve) => status.once('listening', resolve));
+  const statusUrl = `http://127.0.0.1:${(status.address() as AddressInfo).port}/status`;
+  try {
+    await page.route('**/api/status', async (route) => route.fulfill({ response: await route.fetch({ url: statusUrl }) }));
+    await openWallet(page);
+    await page.getByTestId('wallet-connect').click();
+    await page.getByRole('radio').first().check();
+    await expect(page.getByTestId('wallet-standing')).toHaveText(/^reward score [0-9.e+-]+, 75\.0% of the weights \(1 accepted, 0 refused\)$/);
+  } finally {
+    status.close();
+    ledger.close();
+  }
 });
 
 test('says plainly when there is no extension', async ({ page }) => {

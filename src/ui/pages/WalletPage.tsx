@@ -31,6 +31,41 @@ function Problem(props: { status: WalletView['status']; installed: string[] }): 
   ) : null;
 }
 
+interface AddressRow {
+  address: string;
+  accepted: number;
+  rejected: number;
+  reward: number;
+  weight: number;
+}
+
+/** The account's line in the validator's status (relayed at /api/status), refreshed every 10 s. */
+function Standing(props: { address: string }): ReactNode {
+  const [text, setText] = useState('…');
+  useEffect(() => {
+    let stop = false;
+    const load = async (): Promise<void> => {
+      try {
+        const r = await fetch('/api/status');
+        if (!r.ok) return setText('this server relays no validator status');
+        const rows = ((await r.json()) as { addresses?: AddressRow[] }).addresses ?? [];
+        const me = rows.find((a) => a.address === props.address);
+        const total = rows.reduce((s, a) => s + (Number(a.weight) || 0), 0);
+        if (!stop) setText(me ? `reward score ${me.reward.toExponential(2)}, ${total > 0 ? ((100 * me.weight) / total).toFixed(1) : '0'}% of the weights (${me.accepted} accepted, ${me.rejected} refused)` : 'the validator has not scored this account yet');
+      } catch {
+        if (!stop) setText('the validator status is unavailable');
+      }
+    };
+    void load();
+    const t = setInterval(() => void load(), 10_000);
+    return () => {
+      stop = true;
+      clearInterval(t);
+    };
+  }, [props.address]);
+  return text;
+}
+
 export function WalletPage(): ReactNode {
   const w = useWallet();
   const [run, setRun] = useState<RunConfig | undefined>();
@@ -98,7 +133,9 @@ export function WalletPage(): ReactNode {
               {w.counts?.signed ?? 0} signed, {w.counts?.accepted ?? 0} accepted
             </dd>
             <dt>Score and share of weights</dt>
-            <dd className="note">The validator’s scores are not published yet.</dd>
+            <dd data-testid="wallet-standing">
+              <Standing address={w.chosen.address} />
+            </dd>
           </dl>
           {run ? (
             <button type="button" onClick={() => void signCertificate(run)} disabled={w.signing} data-testid="wallet-sign">
