@@ -156,7 +156,13 @@ describe('swarm rounds', () => {
     s.validator.stop(); // the primary goes silent for good
     const stoppedAt = s.decisions.length;
     await until(() => [...s.reports.values()].every((r) => r.length >= stoppedAt + 2), 60_000);
-    for (const [name, reports] of s.reports) {
+    // A peer may apply the standby's manifest before the standby's own callback has run.
+    let seen: [string, WindowReport[]][] = [];
+    await until(() => {
+      seen = [...s.reports].map(([name, r]) => [name, r.slice()]);
+      return seen.every(([, r]) => r.every((x) => x.window < stoppedAt || standbyDecisions.has(x.window)));
+    }, 20_000);
+    for (const [name, reports] of seen) {
       // No window skipped; before the stop the primary's model, after it the standby's.
       expect(reports.map((r) => r.window), name).toEqual(Array.from({ length: reports.length }, (_, i) => i));
       for (const r of reports) {
