@@ -5,11 +5,8 @@
 // manifest's model hash, and validation loss falls. The Volunteer page contributes for a
 // wallet (an injected keyring-backed extension signed its session key's certificate on the
 // Wallet page); the validator's accepted headers from it verify here in Node.
-import { createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { readFileSync } from 'node:fs';
 import { expect, test } from '@playwright/test';
-import { attachSignaling } from '../server/signaling';
 import { gptConfig } from '../src/gpu/config';
 import { requestGpuDevice } from '../src/gpu/device';
 import { initParams } from '../src/gpu/init';
@@ -20,9 +17,8 @@ import { toHex } from '../src/protocol/bytes';
 import { ed25519Signer } from '../src/protocol/keys';
 import { decodeContribution } from '../src/protocol/contribution';
 import { windowStart, type RunConfig } from '../src/swarm/runConfig';
-import { SwarmPeer, type WindowReport } from '../src/swarm/swarmPeer';
+import type { WindowReport } from '../src/swarm/swarmPeer';
 import { ValidatorNode } from '../src/swarm/validatorNode';
-import { GpuWindowTrainer } from '../src/swarm/windowTrainer';
 import { randomPages } from '../src/train/dataPages';
 import { validationLoss } from '../src/train/innerLoop';
 import { CharTokenizer, splitCorpus } from '../src/train/tokenizer';
@@ -30,6 +26,7 @@ import type { WindowDecision } from '../src/validator/manifest';
 import { sessionIdentity, verifyContributionAuthority } from '../src/wallet/authority';
 import { assertPrivateNetwork } from '../test/support/privateNetwork';
 import { injectFakeExtension } from './support/fakeExtension';
+import { startNodePeer } from '../test/support/nodePeer';
 import { Harness } from '../test/support/swarmHarness';
 
 test.setTimeout(240_000);
@@ -38,15 +35,7 @@ test('two tabs and two Node peers hold the same model hash after every window', 
   assertPrivateNetwork();
   const h = new Harness();
   try {
-    const server = createServer();
-    const signaling = attachSignaling(server);
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    h.defer(async () => {
-      await signaling.close();
-      server.closeAllConnections();
-      server.close();
-    });
-    const url = `ws://127.0.0.1:${(server.address() as AddressInfo).port}/signal`;
+    const url = await h.signalingUrl();
     const text = readFileSync('public/data/tinyshakespeare.txt', 'utf8');
     const corpus = splitCorpus(CharTokenizer.fromText(text), text);
     const config = gptConfig('tiny', corpus.tokenizer.vocabSize);
@@ -67,13 +56,8 @@ test('two tabs and two Node peers hold the same model hash after every window', 
     h.defer(() => [validator.stop(), vExchange.close()]);
     const reports = new Map<string, WindowReport[]>();
     for (const [i, name] of ['node-1', 'node-2'].entries()) {
-      const mesh = h.peer(url, name, { room: run.runId });
-      const exchange = new ContributionExchange({ mesh, runId: run.runId });
-      const model = new GpuGpt(ctx.device, { config, batchSize: run.batchSize, seqLen: run.seqLen });
       reports.set(name, []);
-      const peer = new SwarmPeer({ run, trainer: new GpuWindowTrainer(model, corpus.train), layout: model.layout, exchange, mesh, traffic: mesh.traffic, identity: sessionIdentity(ed25519Signer(new Uint8Array(32).fill(i + 1))), start: { theta: theta0, window: 0 }, onWindow: (r) => reports.get(name)?.push(r) });
-      h.defer(() => [peer.stop(), exchange.close(), model.destroy()]);
-      void peer.run();
+      startNodePeer(h, { device: ctx.device, url, run, config, train: corpus.train, name, identity: sessionIdentity(ed25519Signer(new Uint8Array(32).fill(i + 1))), start: { theta: theta0, window: 0 }, onWindow: (r) => reports.get(name)?.push(r) });
     }
     // Tab 1: a bare harness page. Tab 2: the real Volunteer page, joined with its button
     // (the server's /api/run is stood in for, pointing at this test's signaling server).

@@ -1,25 +1,21 @@
 // A validator running in a tab (the Volunteer page's operator panel, a key file chosen
 // locally): two Node peers follow its manifests window after window, and the hashes they
 // reach are the ones the tab decided.
-import { createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { readFileSync } from 'node:fs';
 import { expect, test } from '@playwright/test';
-import { attachSignaling } from '../server/signaling';
 import { gptConfig } from '../src/gpu/config';
 import { requestGpuDevice } from '../src/gpu/device';
 import { initParams } from '../src/gpu/init';
-import { GpuGpt } from '../src/gpu/model';
+import { paramLayout } from '../src/gpu/layout';
 import { nodeGpu } from '../src/gpu/nodeGpu';
-import { ContributionExchange } from '../src/p2p/exchange';
 import { toHex } from '../src/protocol/bytes';
 import { ed25519Signer } from '../src/protocol/keys';
 import type { RunConfig } from '../src/swarm/runConfig';
-import { SwarmPeer, type WindowReport } from '../src/swarm/swarmPeer';
-import { GpuWindowTrainer } from '../src/swarm/windowTrainer';
+import type { WindowReport } from '../src/swarm/swarmPeer';
 import { CharTokenizer, splitCorpus } from '../src/train/tokenizer';
 import { sessionIdentity } from '../src/wallet/authority';
 import { assertPrivateNetwork } from '../test/support/privateNetwork';
+import { startNodePeer } from '../test/support/nodePeer';
 import { Harness } from '../test/support/swarmHarness';
 
 test.setTimeout(180_000);
@@ -28,15 +24,7 @@ test('a tab validates: two Node peers follow its manifests and reach its hashes'
   assertPrivateNetwork();
   const h = new Harness();
   try {
-    const server = createServer();
-    const signaling = attachSignaling(server);
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    h.defer(async () => {
-      await signaling.close();
-      server.closeAllConnections();
-      server.close();
-    });
-    const url = `ws://127.0.0.1:${(server.address() as AddressInfo).port}/signal`;
+    const url = await h.signalingUrl();
     const text = readFileSync('public/data/tinyshakespeare.txt', 'utf8');
     const corpus = splitCorpus(CharTokenizer.fromText(text), text);
     const config = gptConfig('tiny', corpus.tokenizer.vocabSize);
@@ -57,21 +45,10 @@ test('a tab validates: two Node peers follow its manifests and reach its hashes'
     const ctx = await requestGpuDevice({ gpu: nodeGpu(), label: 'e2e-tab-validator' });
     h.defer(() => ctx.destroy());
     const reports = new Map<string, WindowReport[]>();
+    const theta0 = initParams(config, paramLayout(config), run.seed);
     for (const [i, name] of ['node-1', 'node-2'].entries()) {
-      const mesh = h.peer(url, name, { room: run.runId });
-      const exchange = new ContributionExchange({ mesh, runId: run.runId });
-      const model = new GpuGpt(ctx.device, { config, batchSize: run.batchSize, seqLen: run.seqLen });
-      const theta0 = initParams(config, model.layout, run.seed);
       reports.set(name, []);
-      const peer = new SwarmPeer({ run, trainer: new GpuWindowTrainer(model, corpus.train), layout: model.layout, exchange, mesh, traffic: mesh.traffic, identity: sessionIdentity(ed25519Signer(new Uint8Array(32).fill(i + 1))), start: { theta: theta0, window: 0 }, onWindow: (r) => reports.get(name)?.push(r) });
-      const running = peer.run();
-      // The model is destroyed only after its training loop has ended (no read in flight).
-      h.defer(async () => {
-        peer.stop();
-        await running.catch(() => undefined);
-        exchange.close();
-        model.destroy();
-      });
+      startNodePeer(h, { device: ctx.device, url, run, config, train: corpus.train, name, identity: sessionIdentity(ed25519Signer(new Uint8Array(32).fill(i + 1))), start: { theta: theta0, window: 0 }, onWindow: (r) => reports.get(name)?.push(r) });
     }
 
     await expect.poll(() => Math.min(...[...reports.values()].map((r) => r.length)), { timeout: 120_000, intervals: [2000] }).toBeGreaterThanOrEqual(2);
