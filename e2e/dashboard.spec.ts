@@ -1,6 +1,6 @@
 // The Dashboard on a running swarm (inside the private namespace): a validator with a real
 // ledger and status endpoint, two Node peers and a peer whose payload is garbage; the page
-// lists the windows, the peers and the refused contribution with its reason.
+// charts the validation loss over ≥ 3 windows and lists the peers and the refused contribution.
 import { mkdtempSync, readFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -10,7 +10,7 @@ import { serveStatus } from '../server/validatorStatus';
 import { gptConfig } from '../src/gpu/config';
 import { requestGpuDevice } from '../src/gpu/device';
 import { initParams } from '../src/gpu/init';
-import { GpuGpt } from '../src/gpu/model';
+import { paramLayout } from '../src/gpu/layout';
 import { nodeGpu } from '../src/gpu/nodeGpu';
 import { ContributionExchange } from '../src/p2p/exchange';
 import { toHex } from '../src/protocol/bytes';
@@ -19,15 +19,16 @@ import { contentHash, modelHash } from '../src/protocol/hash';
 import { ed25519Signer } from '../src/protocol/keys';
 import { encodeWire } from '../src/protocol/wire';
 import type { RunConfig } from '../src/swarm/runConfig';
-import { SwarmPeer } from '../src/swarm/swarmPeer';
 import { ValidatorNode } from '../src/swarm/validatorNode';
-import { GpuWindowTrainer } from '../src/swarm/windowTrainer';
+import { randomPages } from '../src/train/dataPages';
 import { CharTokenizer, splitCorpus } from '../src/train/tokenizer';
+import { CpuLossProbe } from '../src/validator/cpuLossProbe';
 import { Ledger } from '../src/validator/ledger';
 import { keyAddress } from '../src/wallet/address';
 import { sessionIdentity } from '../src/wallet/authority';
 import { assertPrivateNetwork } from '../test/support/privateNetwork';
 import { randomBytes } from '../test/support/random';
+import { startNodePeer } from '../test/support/nodePeer';
 import { Harness, until } from '../test/support/swarmHarness';
 
 test.setTimeout(150_000);
@@ -47,7 +48,7 @@ test('the dashboard shows the windows, the peers and a refused contribution with
     };
     const ctx = await requestGpuDevice({ gpu: nodeGpu(), label: 'e2e-dashboard' });
     h.defer(() => ctx.destroy());
-    const layout = new GpuGpt(ctx.device, { config, batchSize: 1, seqLen: 8 }).layout;
+    const layout = paramLayout(config);
     const theta0 = initParams(config, layout, run.seed);
     const ledger = new Ledger(join(mkdtempSync(join(tmpdir(), 'tessera-dash-')), 'ledger.sqlite'), run.runId);
     const status = serveStatus(ledger, 0, '127.0.0.1');
@@ -55,20 +56,11 @@ test('the dashboard shows the windows, the peers and a refused contribution with
     h.defer(() => [status.close(), ledger.close()]);
     const vMesh = h.peer(url, 'validator', { room: run.runId });
     const vExchange = new ContributionExchange({ mesh: vMesh, runId: run.runId });
-    const validator = new ValidatorNode({ run, layout, exchange: vExchange, mesh: vMesh, signer: validatorKey, theta: theta0, window: 0, corpusLength: corpus.train.length, ledger });
+    const validation = { probe: new CpuLossProbe(config, run.seqLen, corpus.val), offsets: await randomPages('tessera/validation', { count: 4, seqLen: run.seqLen, corpusLength: corpus.val.length }) };
+    const validator = new ValidatorNode({ run, layout, exchange: vExchange, mesh: vMesh, signer: validatorKey, theta: theta0, window: 0, corpusLength: corpus.train.length, ledger, validation });
     h.defer(() => [validator.stop(), vExchange.close()]);
     for (const [i, name] of ['node-1', 'node-2'].entries()) {
-      const mesh = h.peer(url, name, { room: run.runId });
-      const exchange = new ContributionExchange({ mesh, runId: run.runId });
-      const model = new GpuGpt(ctx.device, { config, batchSize: run.batchSize, seqLen: run.seqLen });
-      const peer = new SwarmPeer({ run, trainer: new GpuWindowTrainer(model, corpus.train), layout: model.layout, exchange, mesh, traffic: mesh.traffic, identity: sessionIdentity(ed25519Signer(new Uint8Array(32).fill(i + 1))), start: { theta: theta0, window: 0 } });
-      const running = peer.run();
-      h.defer(async () => {
-        peer.stop();
-        await running.catch(() => undefined);
-        exchange.close();
-        model.destroy();
-      });
+      startNodePeer(h, { device: ctx.device, url, run, config, train: corpus.train, name, identity: sessionIdentity(ed25519Signer(new Uint8Array(32).fill(i + 1))), start: { theta: theta0, window: 0 } });
     }
     // Mallory: a correctly signed header whose payload (served on request, hash intact) is not SparseLoCo.
     const mallory = h.peer(url, 'mallory', { room: run.runId });
@@ -85,8 +77,17 @@ test('the dashboard shows the windows, the peers and a refused contribution with
     await until(() => validator.currentWindow >= 3, 90_000);
     const statusUrl = `http://127.0.0.1:${(status.address() as AddressInfo).port}/status`;
     await page.route('**/api/status', async (route) => route.fulfill({ response: await route.fetch({ url: statusUrl }) }));
+    await page.route('**/api/status/history?*', async (route) => route.fulfill({ response: await route.fetch({ url: `${statusUrl}/history${new URL(route.request().url()).search}` }) }));
     await page.goto('/dashboard');
     await expect(page.getByTestId('dashboard')).toHaveAttribute('data-state', 'ok');
+    // The validation loss the validator measured after each window, drawn by uPlot.
+    const lossChart = page.getByTestId('dashboard-loss-chart');
+    await expect.poll(async () => Number(await lossChart.getAttribute('data-points'))).toBeGreaterThanOrEqual(3);
+    await expect(lossChart.locator('canvas')).toHaveCount(1);
+    expect(await lossChart.getAttribute('aria-label')).toMatch(/validation \(measured\) \d\.\d+/);
+    // Both honest peers reported their training loss with each contribution.
+    await expect.poll(async () => Number(await page.getByTestId('dashboard-peer-loss-chart').getAttribute('data-points'))).toBeGreaterThanOrEqual(1);
+    await expect(page.getByTestId('run-charts-latest')).toContainText(/compression/);
     await expect.poll(() => page.locator('[data-testid="dashboard-windows"] tbody tr').count()).toBeGreaterThanOrEqual(3);
     await expect(page.locator('[data-testid="dashboard-peers"] tbody tr')).not.toHaveCount(0);
     const refused = page.locator('[data-testid="dashboard-rejections"] li[data-code="undecodable"]');

@@ -3,7 +3,7 @@
 import { createReadStream, existsSync, statSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { extname, join, normalize, resolve, sep } from 'node:path';
-import { fetchValidatorStatus } from './validatorStatus';
+import { fetchValidatorStatus, historyAfter } from './validatorStatus';
 
 const MIME: Record<string, string> = {
   '.html': 'text/html; charset=utf-8',
@@ -42,9 +42,13 @@ export function createAppServer(options: AppServerOptions): Server {
     if (url.pathname === '/api/run') {
       return options.run === undefined ? send(res, 404, 'application/json', JSON.stringify({ error: 'this server hosts no swarm run (start it with --run FILE)' })) : send(res, 200, 'application/json', JSON.stringify({ run: options.run }));
     }
-    if (url.pathname === '/api/status') {
+    if (url.pathname === '/api/status' || url.pathname === '/api/status/history') {
       if (options.validatorStatus === undefined) return send(res, 404, 'application/json', JSON.stringify({ error: 'this server relays no validator (start it with --validator-status URL)' }));
-      fetchValidatorStatus(options.validatorStatus).then(
+      const after = historyAfter(url.searchParams.get('after'));
+      if (after === undefined) return send(res, 400, 'application/json', JSON.stringify({ error: 'after must be an integer window ≥ -1' }));
+      // Only these two paths, with a parameter we formatted: the relay cannot be steered elsewhere.
+      const target = url.pathname === '/api/status' ? options.validatorStatus : `${options.validatorStatus.replace(/\/$/, '')}/history?after=${after}`;
+      fetchValidatorStatus(target).then(
         (status) => send(res, 200, 'application/json', JSON.stringify(status)),
         (err: unknown) => send(res, 502, 'application/json', JSON.stringify({ error: `validator unreachable: ${err instanceof Error ? err.message : String(err)}` })),
       );

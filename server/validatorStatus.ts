@@ -1,5 +1,6 @@
-// The validator's status over HTTP: `GET /status` serves its ledger's snapshot (for the
-// dashboard), and the app server relays it as `/api/status` so a tab needs one origin only.
+// The validator's status over HTTP: `GET /status` serves its ledger's snapshot and
+// `GET /status/history?after=W` the per-window series after W (for the dashboard's charts);
+// the app server relays both under `/api/status` so a tab needs one origin only.
 import { createServer, type Server } from 'node:http';
 import type { Ledger } from '../src/validator/ledger';
 
@@ -9,19 +10,32 @@ export const MAX_STATUS_BYTES = 4 * 2 ** 20;
 
 export function serveStatus(ledger: Ledger, port: number, host: string, onListening?: (url: string) => void): Server {
   const server = createServer((req, res) => {
-    if (req.method === 'GET' && req.url?.split('?')[0] === '/status') {
-      res.writeHead(200, JSON_HEADERS);
-      res.end(JSON.stringify(ledger.status()));
-    } else {
-      res.writeHead(404, JSON_HEADERS);
-      res.end(JSON.stringify({ error: 'GET /status' }));
+    const url = new URL(req.url ?? '/', 'http://status');
+    const answer = (code: number, body: unknown): void => {
+      res.writeHead(code, JSON_HEADERS);
+      res.end(JSON.stringify(body));
+    };
+    if (req.method !== 'GET') return answer(405, { error: 'GET /status or GET /status/history?after=W' });
+    if (url.pathname === '/status') return answer(200, ledger.status());
+    if (url.pathname === '/status/history') {
+      const after = historyAfter(url.searchParams.get('after'));
+      return after === undefined ? answer(400, { error: 'after must be an integer window ≥ -1' }) : answer(200, ledger.history(after));
     }
+    answer(404, { error: 'GET /status or GET /status/history?after=W' });
   });
   server.listen(port, host, () => {
     const a = server.address();
     onListening?.(`http://${host}:${typeof a === 'object' && a ? a.port : port}/status`);
   });
   return server;
+}
+
+/** The `after` query parameter: absent means from the start; anything but an integer ≥ -1 is refused. */
+export function historyAfter(raw: string | null): number | undefined {
+  if (raw === null || raw === '') return -1;
+  if (!/^-?\d{1,10}$/.test(raw)) return undefined;
+  const n = Number(raw);
+  return n >= -1 ? n : undefined;
 }
 
 /** Fetches a validator's status with a timeout and a size cap; throws with the reason. */

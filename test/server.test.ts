@@ -57,6 +57,17 @@ describe('app server', () => {
     const relayed = await fetch(`http://127.0.0.1:${(relay.address() as AddressInfo).port}/api/status`);
     expect(relayed.status).toBe(200);
     expect(await relayed.json()).toEqual(JSON.parse(JSON.stringify(ledger.status())));
+    const relayBase = `http://127.0.0.1:${(relay.address() as AddressInfo).port}`;
+    const history = await fetch(`${relayBase}/api/status/history?after=-1`);
+    expect(history.status).toBe(200);
+    expect(await history.json()).toEqual({ windows: [], losses: [] });
+    // The relay passes on only an integer window: anything else is refused before it leaves.
+    for (const after of ['x', '1e3', '-2', '1&a=b', '../x']) {
+      const bad = await fetch(`${relayBase}/api/status/history?after=${encodeURIComponent(after)}`);
+      expect(bad.status, after).toBe(400);
+    }
+    expect((await fetch(`${statusUrl}/history?after=zz`)).status).toBe(400);
+    expect((await fetch(statusUrl.replace('/status', '/other'))).status).toBe(404);
     status.close();
     ledger.close();
     const down = await fetch(`http://127.0.0.1:${(relay.address() as AddressInfo).port}/api/status`);

@@ -13,6 +13,8 @@ export const PROTOCOL_LIMITS = {
   maxPayloadBytes: 32 * 2 ** 20,
   maxManifestEntries: 1024,
   maxOuterLr: 10,
+  /** A reported mean training loss above this is nonsense for any vocabulary we ship (ln 65536 ≈ 11). */
+  maxTrainLoss: 64,
 } as const;
 
 const RUN_ID = /^[A-Za-z0-9._:-]{1,64}$/;
@@ -33,6 +35,11 @@ export interface ContributionFields {
   peerAddress: string;
   steps: number;
   tokens: number;
+  /**
+   * The peer's own mean training loss over the window (0: not reported). Self-reported, so
+   * it is only shown on the dashboard; the validator scores by the loss it measures itself.
+   */
+  trainLoss?: number;
   /** The wallet's encoded delegation certificate for the signing key, or empty (no rewards). */
   certificate: Uint8Array;
 }
@@ -43,10 +50,10 @@ export interface SignedBy {
   signature: Uint8Array;
 }
 
-export type Contribution = ContributionFields & SignedBy & { bytes: Uint8Array; id: Uint8Array };
+export type Contribution = ContributionFields & SignedBy & { bytes: Uint8Array; id: Uint8Array; trainLoss: number };
 
 function writeContributionBody(w: ByteWriter, c: ContributionFields): ByteWriter {
-  return w.string(c.runId).u32(c.window).fixed(c.baseHash, HASH_BYTES).fixed(c.payloadHash, HASH_BYTES).u32(c.payloadBytes).string(c.peerAddress).u32(c.steps).u32(c.tokens).bytes(c.certificate);
+  return w.string(c.runId).u32(c.window).fixed(c.baseHash, HASH_BYTES).fixed(c.payloadHash, HASH_BYTES).u32(c.payloadBytes).string(c.peerAddress).u32(c.steps).u32(c.tokens).f32(c.trainLoss ?? 0).bytes(c.certificate);
 }
 
 function checkRunId(runId: string): void {
@@ -87,7 +94,9 @@ function readSeal(r: ByteReader, bytes: Uint8Array, domain: string, what: string
 export function signContribution(fields: ContributionFields, signer: Signer): Contribution {
   checkRunId(fields.runId);
   if (fields.certificate.length > PROTOCOL_LIMITS.maxCertificateBytes) throw new RangeError('certificate too large');
-  return { ...fields, ...seal(CONTRIBUTION_DOMAIN, writeContributionBody(new ByteWriter(), fields).finish(), signer) };
+  const loss = Math.fround(fields.trainLoss ?? 0);
+  if (!(loss >= 0 && loss <= PROTOCOL_LIMITS.maxTrainLoss)) throw new RangeError(`train loss ${loss} outside [0, ${PROTOCOL_LIMITS.maxTrainLoss}]: pass it through reportableLoss`);
+  return { ...fields, trainLoss: Math.fround(fields.trainLoss ?? 0), ...seal(CONTRIBUTION_DOMAIN, writeContributionBody(new ByteWriter(), fields).finish(), signer) };
 }
 
 export function decodeContribution(bytes: Uint8Array, expectRunId?: string): Contribution {
@@ -100,9 +109,10 @@ export function decodeContribution(bytes: Uint8Array, expectRunId?: string): Con
   if (peerAddress.length === 0) throw new ProtocolError('bad-field', 'peerAddress is empty');
   const steps = r.u32('steps');
   const tokens = r.u32('tokens');
+  const trainLoss = checkTrainLoss(r.f32('trainLoss'));
   const certificate = r.bytes(PROTOCOL_LIMITS.maxCertificateBytes, 'certificate');
   const sealed = readSeal(r, bytes, CONTRIBUTION_DOMAIN, 'contribution');
-  return { runId, window, baseHash, payloadHash, payloadBytes, peerAddress, steps, tokens, certificate, ...sealed };
+  return { runId, window, baseHash, payloadHash, payloadBytes, peerAddress, steps, tokens, trainLoss, certificate, ...sealed };
 }
 
 export interface ManifestFields {
@@ -122,6 +132,16 @@ function writeManifestBody(m: ManifestFields): Uint8Array {
   const w = new ByteWriter().string(m.runId).u32(m.window).fixed(m.baseHash, HASH_BYTES).u32(m.accepted.length);
   for (const id of m.accepted) w.fixed(id, HASH_BYTES);
   return w.f32(m.outerLr).fixed(m.nextHash, HASH_BYTES).finish();
+}
+
+function checkTrainLoss(loss: number): number {
+  if (!(loss >= 0 && loss <= PROTOCOL_LIMITS.maxTrainLoss)) throw new ProtocolError('bad-field', `train loss ${loss} outside [0, ${PROTOCOL_LIMITS.maxTrainLoss}]`);
+  return loss;
+}
+
+/** A training loss as a header may carry it: 0 (not reported) when missing, diverged or absurd. */
+export function reportableLoss(loss: number | undefined): number {
+  return loss !== undefined && loss >= 0 && loss <= PROTOCOL_LIMITS.maxTrainLoss ? Math.fround(loss) : 0;
 }
 
 function checkLr(lr: number): void {

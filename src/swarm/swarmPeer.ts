@@ -4,7 +4,7 @@ import { chunkPlan, type ChunkPlan } from '../compress/chunks';
 import type { ParamLayout } from '../gpu/layout';
 import type { ContributionExchange } from '../p2p/exchange';
 import { equalBytes, toHex } from '../protocol/bytes';
-import { signContribution, type Manifest } from '../protocol/contribution';
+import { reportableLoss, signContribution, type Manifest } from '../protocol/contribution';
 import { contentHash, modelHash } from '../protocol/hash';
 import type { Identity } from '../wallet/authority';
 import type { Mesh } from '../p2p/mesh';
@@ -158,7 +158,7 @@ export class SwarmPeer {
     if (bytes && !this.stopped) {
       this.o.onPhase?.('uploading', w);
       const header = signContribution(
-        { runId: this.o.run.runId, window: w, baseHash: modelHash(this.theta), payloadHash: contentHash(bytes), payloadBytes: bytes.length, peerAddress: this.o.identity.address, steps: trained.steps, tokens: trained.tokens, certificate: this.o.identity.certificate },
+        { runId: this.o.run.runId, window: w, baseHash: modelHash(this.theta), payloadHash: contentHash(bytes), payloadBytes: bytes.length, peerAddress: this.o.identity.address, steps: trained.steps, tokens: trained.tokens, trainLoss: reportableLoss(trained.loss), certificate: this.o.identity.certificate },
         this.o.identity.signer,
       );
       this.o.exchange.publish(header, bytes);

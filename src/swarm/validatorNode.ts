@@ -32,6 +32,11 @@ export interface ValidatorNodeOptions {
   corpusLength: number;
   /** Scores contributions; without one the validator only checks them. */
   probe?: LossProbe;
+  /**
+   * Measures θ_{w+1} after each window on fixed held-out sequences (a probe over the
+   * validation split): the run's validation-loss curve on the dashboard.
+   */
+  validation?: { probe: LossProbe; offsets: Uint32Array };
   ledger?: Ledger;
   limits?: Partial<GauntletLimits>;
   now?: () => number;
@@ -147,15 +152,26 @@ export class ValidatorNode {
     for (const v of result.verdicts) if (v.earns) this.earners.add(v.address);
     this.standings = updateStandings(this.standings, w, result.verdicts.flatMap((v) => outcomeOf(v) ?? []));
     const weights = toU16Weights(new Map([...this.standings.values()].filter((s) => this.earners.has(s.address)).map((s) => [s.address, rewardScore(s)])));
-    o.ledger?.closeWindow({ window: w, manifest: result.manifest, verdicts: result.verdicts, next: followed, standings: this.standings, weights, closedAt: this.now() });
+    const valLoss = await this.validationLoss(followed);
+    if (this.stopped) return;
+    const stats = { valLoss, durationMs: o.run.windowMs, denseBytesPerUpdate: o.layout.totalFloats * 4 };
+    o.ledger?.closeWindow({ window: w, manifest: result.manifest, verdicts: result.verdicts, next: followed, standings: this.standings, weights, closedAt: this.now(), stats });
     this.theta = followed;
     this.window = w + 1;
     this.server.hold(this.window, this.theta);
     o.exchange.prune(w);
     for (const [id, a] of this.arrivedAt) if (a.window <= w) this.arrivedAt.delete(id);
-    o.log?.(`window ${w}: accepted ${result.accepted.length}, rejected ${result.rejected.length}${result.rejected.map((r) => ` (${r.peerAddress.slice(0, 10)}… ${r.reason})`).join('')}; θ_${w + 1} ${toHex(modelHash(followed)).slice(0, 12)}`);
+    o.log?.(`window ${w}: accepted ${result.accepted.length}, rejected ${result.rejected.length}${result.rejected.map((r) => ` (${r.peerAddress.slice(0, 10)}… ${r.reason})`).join('')}; θ_${w + 1} ${toHex(modelHash(followed)).slice(0, 12)}${valLoss === null ? '' : `, val loss ${valLoss.toFixed(4)}`}`);
     o.onDecision?.({ ...result, window: w });
     await o.onWeights?.(w, weights);
+  }
+
+  private async validationLoss(theta: Float32Array): Promise<number | null> {
+    const v = this.o.validation;
+    if (!v || v.offsets.length === 0) return null;
+    const losses = await v.probe.perSequence(theta, v.offsets);
+    const mean = losses.reduce((s, l) => s + l, 0) / losses.length;
+    return Number.isFinite(mean) ? mean : null;
   }
 
   /**

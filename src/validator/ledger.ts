@@ -6,19 +6,23 @@ import { toHex } from '../protocol/bytes';
 import type { Contribution, Manifest } from '../protocol/contribution';
 import type { Verdict } from './gauntlet';
 import { freshStanding, rewardScore, standingOrdinal, type Standing } from './ratings';
+import { HISTORY_PAGE, type History, type StatusSnapshot } from './status';
 import type { AddressWeight } from './weights';
+
+export type { History, StatusSnapshot, WindowPoint } from './status';
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS contributions (
   id TEXT PRIMARY KEY, window INTEGER NOT NULL, address TEXT NOT NULL, key TEXT NOT NULL,
   payload_bytes INTEGER NOT NULL, arrived_at INTEGER NOT NULL, header BLOB NOT NULL,
   status TEXT NOT NULL DEFAULT 'pending', code TEXT, reason TEXT,
-  score_random REAL, score_own REAL, pow_t REAL, norm REAL);
+  score_random REAL, score_own REAL, pow_t REAL, norm REAL, tokens INTEGER, train_loss REAL);
 CREATE INDEX IF NOT EXISTS contributions_window ON contributions(window);
 CREATE INDEX IF NOT EXISTS contributions_address ON contributions(address);
 CREATE TABLE IF NOT EXISTS windows (
   window INTEGER PRIMARY KEY, base_hash TEXT NOT NULL, next_hash TEXT NOT NULL,
-  accepted INTEGER NOT NULL, rejected INTEGER NOT NULL, manifest BLOB NOT NULL, closed_at INTEGER NOT NULL);
+  accepted INTEGER NOT NULL, rejected INTEGER NOT NULL, manifest BLOB NOT NULL, closed_at INTEGER NOT NULL,
+  val_loss REAL, train_loss REAL, tokens INTEGER, bytes INTEGER, dense_bytes INTEGER, peers INTEGER, duration_ms INTEGER);
 CREATE TABLE IF NOT EXISTS standings (
   address TEXT PRIMARY KEY, mu REAL NOT NULL, sigma REAL NOT NULL, pow_ema REAL NOT NULL,
   score_ema REAL NOT NULL, windows INTEGER NOT NULL, last_window INTEGER NOT NULL);
@@ -26,6 +30,23 @@ CREATE TABLE IF NOT EXISTS weights (
   window INTEGER NOT NULL, address TEXT NOT NULL, weight INTEGER NOT NULL, PRIMARY KEY (window, address));
 CREATE TABLE IF NOT EXISTS state (key TEXT PRIMARY KEY, value BLOB NOT NULL);
 `;
+
+/** Columns later versions added: a ledger written before them gains them (NULL in old rows). */
+const ADDED_COLUMNS: Record<string, string[]> = {
+  contributions: ['tokens INTEGER', 'train_loss REAL'],
+  windows: ['val_loss REAL', 'train_loss REAL', 'tokens INTEGER', 'bytes INTEGER', 'dense_bytes INTEGER', 'peers INTEGER', 'duration_ms INTEGER'],
+};
+
+/** What the dashboard charts per window; the ledger derives the rest from the verdicts. */
+export interface WindowStats {
+  /** Mean loss of θ_{w+1} on the validator's fixed held-out sequences (null: not measured). */
+  valLoss: number | null;
+  /** Window length (tokens/s = tokens ÷ this). */
+  durationMs: number;
+  /** Bytes of one uncompressed float32 update (for the compression ratio). */
+  denseBytesPerUpdate: number;
+}
+
 
 export interface WindowRecord {
   window: number;
@@ -35,16 +56,9 @@ export interface WindowRecord {
   standings: ReadonlyMap<string, Standing>;
   weights: readonly AddressWeight[];
   closedAt: number;
+  stats: WindowStats;
 }
 
-export interface StatusSnapshot {
-  runId: string;
-  window: number;
-  windows: { window: number; accepted: number; rejected: number; nextHash: string; closedAt: number }[];
-  addresses: { address: string; accepted: number; rejected: number; mu: number; sigma: number; ordinal: number; powEma: number; scoreEma: number; reward: number; weight: number }[];
-  rejections: { window: number; id: string; address: string; code: string; reason: string }[];
-  contributions: { window: number; id: string; address: string; status: string; code: string | null; scoreRandom: number | null; powT: number | null; bytes: number }[];
-}
 
 type Row = Record<string, unknown>;
 
@@ -60,9 +74,17 @@ export class Ledger {
     // FULL: a commit is on disk before it returns, so a crash right after loses nothing.
     this.db.pragma('synchronous = FULL');
     this.db.exec(SCHEMA);
+    this.migrate();
     const run = this.db.prepare('SELECT value FROM state WHERE key = ?').get('run') as { value: Buffer } | undefined;
     if (!run) this.db.prepare('INSERT INTO state (key, value) VALUES (?, ?)').run('run', Buffer.from(runId));
     else if (run.value.toString() !== runId) throw new Error(`ledger ${path} belongs to run ${run.value.toString()}, not ${runId}`);
+  }
+
+  private migrate(): void {
+    for (const [table, columns] of Object.entries(ADDED_COLUMNS)) {
+      const have = new Set((this.db.prepare(`PRAGMA table_info(${table})`).all() as { name: string }[]).map((c) => c.name));
+      for (const column of columns) if (!have.has(column.split(' ')[0])) this.db.exec(`ALTER TABLE ${table} ADD COLUMN ${column}`);
+    }
   }
 
   /** A complete contribution arrived; false if it was already recorded (re-delivery after a restart). */
@@ -108,10 +130,10 @@ export class Ledger {
     const tx = this.db.transaction((): boolean => {
       if (this.isClosed(rec.window)) return false;
       const insert = this.db.prepare('INSERT OR IGNORE INTO contributions (id, window, address, key, payload_bytes, arrived_at, header) VALUES (?, ?, ?, ?, ?, ?, ?)');
-      const update = this.db.prepare('UPDATE contributions SET status = ?, code = ?, reason = ?, score_random = ?, score_own = ?, pow_t = ?, norm = ? WHERE id = ?');
+      const update = this.db.prepare('UPDATE contributions SET status = ?, code = ?, reason = ?, score_random = ?, score_own = ?, pow_t = ?, norm = ?, tokens = ?, train_loss = ? WHERE id = ?');
       for (const v of rec.verdicts) {
         insert.run(v.id, rec.window, v.address, v.key, v.payloadBytes, Math.round(v.arrivedAt), Buffer.alloc(0));
-        update.run(v.accepted ? 'accepted' : 'rejected', v.code, v.reason, v.score?.random ?? null, v.score?.own ?? null, v.score?.powT ?? null, v.norm ?? null, v.id);
+        update.run(v.accepted ? 'accepted' : 'rejected', v.code, v.reason, v.score?.random ?? null, v.score?.own ?? null, v.score?.powT ?? null, v.norm ?? null, v.tokens, v.trainLoss > 0 ? v.trainLoss : null, v.id);
       }
       const upsert = this.db.prepare(
         'INSERT INTO standings (address, mu, sigma, pow_ema, score_ema, windows, last_window) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT(address) DO UPDATE SET mu = excluded.mu, sigma = excluded.sigma, pow_ema = excluded.pow_ema, score_ema = excluded.score_ema, windows = excluded.windows, last_window = excluded.last_window',
@@ -119,10 +141,16 @@ export class Ledger {
       for (const s of rec.standings.values()) upsert.run(s.address, s.mu, s.sigma, s.powEma, s.scoreEma, s.windows, s.lastWindow);
       const weight = this.db.prepare('INSERT INTO weights (window, address, weight) VALUES (?, ?, ?)');
       for (const w of rec.weights) weight.run(rec.window, w.address, w.weight);
-      const accepted = rec.verdicts.filter((v) => v.accepted).length;
+      const accepted = rec.verdicts.filter((v) => v.accepted);
+      const reported = accepted.filter((v) => v.trainLoss > 0);
       this.db
-        .prepare('INSERT INTO windows (window, base_hash, next_hash, accepted, rejected, manifest, closed_at) VALUES (?, ?, ?, ?, ?, ?, ?)')
-        .run(rec.window, toHex(rec.manifest.baseHash), toHex(rec.manifest.nextHash), accepted, rec.verdicts.length - accepted, Buffer.from(rec.manifest.bytes), Math.round(rec.closedAt));
+        .prepare('INSERT INTO windows (window, base_hash, next_hash, accepted, rejected, manifest, closed_at, val_loss, train_loss, tokens, bytes, dense_bytes, peers, duration_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)')
+        .run(
+          rec.window, toHex(rec.manifest.baseHash), toHex(rec.manifest.nextHash), accepted.length, rec.verdicts.length - accepted.length, Buffer.from(rec.manifest.bytes), Math.round(rec.closedAt),
+          rec.stats.valLoss, reported.length ? reported.reduce((s, v) => s + v.trainLoss, 0) / reported.length : null,
+          accepted.reduce((s, v) => s + v.tokens, 0), accepted.reduce((s, v) => s + v.payloadBytes, 0), accepted.length * rec.stats.denseBytesPerUpdate,
+          new Set(rec.verdicts.map((v) => v.address)).size, Math.round(rec.stats.durationMs),
+        );
       const state = this.db.prepare('INSERT INTO state (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value');
       state.run('window', Buffer.from(String(rec.window + 1)));
       state.run('theta', Buffer.from(rec.next.buffer, rec.next.byteOffset, rec.next.byteLength));
@@ -137,8 +165,21 @@ export class Ledger {
     return new Map(rows.map((r) => [r.address, r.weight]));
   }
 
+  /** Windows after `after` (oldest first, at most HISTORY_PAGE) with the losses peers reported in them. */
+  history(after = -1): History {
+    const rows = this.db.prepare('SELECT * FROM windows WHERE window > ? ORDER BY window LIMIT ?').all(after, HISTORY_PAGE) as Row[];
+    const windows = rows.map((r) => ({
+      window: r.window as number, closedAt: r.closed_at as number, accepted: r.accepted as number, rejected: r.rejected as number,
+      valLoss: (r.val_loss as number | null) ?? null, trainLoss: (r.train_loss as number | null) ?? null, tokens: (r.tokens as number | null) ?? 0,
+      bytes: (r.bytes as number | null) ?? 0, denseBytes: (r.dense_bytes as number | null) ?? 0, peers: (r.peers as number | null) ?? 0, durationMs: (r.duration_ms as number | null) ?? 0,
+    }));
+    const last = windows.at(-1)?.window ?? after;
+    const losses = (this.db.prepare("SELECT window, address, train_loss FROM contributions WHERE window > ? AND window <= ? AND train_loss IS NOT NULL AND status = 'accepted' ORDER BY window, address").all(after, last) as Row[]).map((r) => ({ window: r.window as number, address: r.address as string, trainLoss: r.train_loss as number }));
+    return { windows, losses };
+  }
+
   status(limit = 50): StatusSnapshot {
-    const windows = (this.db.prepare('SELECT * FROM windows ORDER BY window DESC LIMIT ?').all(limit) as Row[]).map((r) => ({ window: r.window as number, accepted: r.accepted as number, rejected: r.rejected as number, nextHash: r.next_hash as string, closedAt: r.closed_at as number }));
+    const windows = (this.db.prepare('SELECT * FROM windows ORDER BY window DESC LIMIT ?').all(limit) as Row[]).map((r) => ({ window: r.window as number, accepted: r.accepted as number, rejected: r.rejected as number, nextHash: r.next_hash as string, closedAt: r.closed_at as number, valLoss: (r.val_loss as number | null) ?? null }));
     const counts = new Map((this.db.prepare("SELECT address, SUM(status = 'accepted') AS a, SUM(status = 'rejected') AS r FROM contributions GROUP BY address").all() as Row[]).map((r) => [r.address as string, { accepted: Number(r.a), rejected: Number(r.r) }]));
     const weights = this.latestWeights();
     const addresses = [...this.standings().values()]

@@ -2,7 +2,7 @@
 // and decoders that refuse every tampered, truncated or padded message with a ProtocolError.
 import { describe, expect, it } from 'vitest';
 import { ProtocolError } from '../../src/protocol/bytes';
-import { decodeContribution, decodeManifest, signContribution, signManifest, type ContributionFields } from '../../src/protocol/contribution';
+import { decodeContribution, decodeManifest, reportableLoss, signContribution, signManifest, type ContributionFields } from '../../src/protocol/contribution';
 import { contentHash, modelHash } from '../../src/protocol/hash';
 import { ed25519Signer } from '../../src/protocol/keys';
 import { decodeWire, encodeWire, type WireMessage } from '../../src/protocol/wire';
@@ -40,6 +40,21 @@ describe('contribution headers', () => {
     expect(d.id).toEqual(c.id);
     expect(d.id).toEqual(contentHash(c.bytes));
     expect(signContribution(fields, signer).bytes).toEqual(c.bytes); // Ed25519 is deterministic
+  });
+
+  it('carries a reported training loss, refusing one that is not a finite number in range', () => {
+    const c = signContribution({ ...fields, trainLoss: 2.5 }, signer);
+    expect(decodeContribution(c.bytes).trainLoss).toBe(2.5);
+    expect(decodeContribution(signContribution(fields, signer).bytes).trainLoss).toBe(0); // not reported
+    // The loss is read before the signature is checked: an out-of-range value is a field error.
+    const at = c.bytes.findIndex((_, i) => new DataView(c.bytes.buffer, c.bytes.byteOffset + i, 4).getFloat32(0, true) === 2.5);
+    for (const bad of [NaN, Infinity, -1, 65]) {
+      const t = c.bytes.slice();
+      new DataView(t.buffer).setFloat32(at, bad, true);
+      expect(refusal(() => decodeContribution(t)), String(bad)).toBe('bad-field');
+    }
+    expect(() => signContribution({ ...fields, trainLoss: NaN }, signer)).toThrow(RangeError);
+    expect([reportableLoss(undefined), reportableLoss(NaN), reportableLoss(-2), reportableLoss(1e9), reportableLoss(3.25)]).toEqual([0, 0, 0, 0, 3.25]);
   });
 
   it('refuses tampering anywhere, truncation, padding, a foreign run and a bad size', () => {

@@ -6,6 +6,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
+import { signManifest } from '../../src/protocol/contribution';
+import { ed25519Signer } from '../../src/protocol/keys';
+import type { Verdict } from '../../src/validator/gauntlet';
 import { Ledger } from '../../src/validator/ledger';
 import { seededRandom } from '../support/random';
 
@@ -37,8 +40,8 @@ function dump(path: string): Record<string, unknown[]> {
   const db = new Database(path, { readonly: true });
   try {
     return {
-      contributions: db.prepare('SELECT id, window, address, key, payload_bytes, status, code, reason, score_random, score_own, pow_t FROM contributions ORDER BY id').all(),
-      windows: db.prepare('SELECT window, base_hash, next_hash, accepted, rejected, hex(manifest) AS manifest FROM windows ORDER BY window').all(),
+      contributions: db.prepare('SELECT id, window, address, key, payload_bytes, status, code, reason, score_random, score_own, pow_t, tokens, train_loss FROM contributions ORDER BY id').all(),
+      windows: db.prepare('SELECT window, base_hash, next_hash, accepted, rejected, hex(manifest) AS manifest, val_loss, train_loss, tokens, bytes, dense_bytes, peers, duration_ms FROM windows ORDER BY window').all(),
       standings: db.prepare('SELECT * FROM standings ORDER BY address').all(),
       weights: db.prepare('SELECT * FROM weights ORDER BY window, address').all(),
       state: db.prepare("SELECT key, hex(value) AS value FROM state WHERE key != 'run' ORDER BY key").all(),
@@ -73,4 +76,42 @@ describe('validator ledger', () => {
     ledger.close();
     expect(() => new Ledger(crashed, 'another-run')).toThrow(/belongs to run crash-run/);
   }, 300_000);
+
+  it('serves per-window history for the charts, and upgrades a ledger written before those columns', () => {
+    const path = join(mkdtempSync(join(tmpdir(), 'tessera-history-')), 'old.sqlite');
+    // The schema as the first release wrote it, with one closed window.
+    const old = new Database(path);
+    old.exec(`CREATE TABLE contributions (id TEXT PRIMARY KEY, window INTEGER NOT NULL, address TEXT NOT NULL, key TEXT NOT NULL, payload_bytes INTEGER NOT NULL, arrived_at INTEGER NOT NULL, header BLOB NOT NULL, status TEXT NOT NULL DEFAULT 'pending', code TEXT, reason TEXT, score_random REAL, score_own REAL, pow_t REAL, norm REAL);
+      CREATE TABLE windows (window INTEGER PRIMARY KEY, base_hash TEXT NOT NULL, next_hash TEXT NOT NULL, accepted INTEGER NOT NULL, rejected INTEGER NOT NULL, manifest BLOB NOT NULL, closed_at INTEGER NOT NULL);
+      CREATE TABLE state (key TEXT PRIMARY KEY, value BLOB NOT NULL);
+      INSERT INTO state VALUES ('run', CAST('hist' AS BLOB));
+      INSERT INTO windows VALUES (0, 'aa', 'bb', 1, 0, x'00', 5);`);
+    old.close();
+    const ledger = new Ledger(path, 'hist');
+    const verdict = (id: string, address: string, accepted: boolean, trainLoss: number): Verdict => ({ id, address, key: id, payloadBytes: 1000, tokens: 640, trainLoss, arrivedAt: 1, accepted, code: accepted ? 'accepted' : 'copy', reason: 'test', earns: false });
+    const manifest = (w: number): ReturnType<typeof signManifest> => signManifest({ runId: 'hist', window: w, baseHash: new Uint8Array(32), accepted: [], outerLr: 1, nextHash: new Uint8Array(32).fill(w) }, ed25519Signer(new Uint8Array(32).fill(5)));
+    const close = (w: number, verdicts: Verdict[], valLoss: number | null): boolean =>
+      ledger.closeWindow({ window: w, manifest: manifest(w), verdicts, next: new Float32Array(2), standings: new Map(), weights: [], closedAt: 100 + w, stats: { valLoss, durationMs: 8000, denseBytesPerUpdate: 40_000 } });
+    expect(close(1, [verdict('a1', 'A', true, 3.0), verdict('b1', 'B', true, 3.5), verdict('c1', 'C', false, 1.0), verdict('a1x', 'A', true, 0)], 3.4)).toBe(true);
+    expect(close(2, [verdict('a2', 'A', true, 2.5)], null)).toBe(true);
+
+    const all = ledger.history();
+    expect(all.windows.map((w) => w.window)).toEqual([0, 1, 2]);
+    // The pre-upgrade window reads as unmeasured, not as zeros that would draw a false curve.
+    expect(all.windows[0]).toMatchObject({ valLoss: null, trainLoss: null, tokens: 0, peers: 0 });
+    // Window 1: three accepted (one without a reported loss), one copy refused; three addresses.
+    expect(all.windows[1]).toEqual({ window: 1, closedAt: 101, accepted: 3, rejected: 1, valLoss: 3.4, trainLoss: 3.25, tokens: 1920, bytes: 3000, denseBytes: 120_000, peers: 3, durationMs: 8000 });
+    expect(all.windows[2]).toMatchObject({ valLoss: null, trainLoss: 2.5, peers: 1 });
+    // Only accepted contributions that reported a loss: the refused copy's claim is not charted.
+    expect(all.losses).toEqual([
+      { window: 1, address: 'A', trainLoss: 3 },
+      { window: 1, address: 'B', trainLoss: 3.5 },
+      { window: 2, address: 'A', trainLoss: 2.5 },
+    ]);
+    const later = ledger.history(1);
+    expect(later.windows.map((w) => w.window)).toEqual([2]);
+    expect(later.losses).toEqual([{ window: 2, address: 'A', trainLoss: 2.5 }]);
+    expect(ledger.history(2)).toEqual({ windows: [], losses: [] });
+    ledger.close();
+  });
 });

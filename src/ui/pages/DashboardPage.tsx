@@ -1,7 +1,10 @@
 // Viewers' page: the run as the validator's ledger sees it (relayed at /api/status), refreshed
 // every few seconds: windows and their model hashes, standings and weights, refusals and why.
 import { useEffect, useState, type ReactNode } from 'react';
-import type { StatusSnapshot } from '../../validator/ledger';
+import type { StatusSnapshot } from '../../validator/status';
+import { ChartBoundary } from '../charts/ChartBoundary';
+import { RunCharts } from '../RunCharts';
+import { useRunHistory } from '../useRunHistory';
 
 type Load = { state: 'loading' } | { state: 'none'; why: string } | { state: 'ok'; status: StatusSnapshot };
 
@@ -51,11 +54,20 @@ export function DashboardPage(): ReactNode {
 
 function StatusView({ status }: { status: StatusSnapshot }): ReactNode {
   const totalWeight = status.addresses.reduce((s, a) => s + a.weight, 0);
+  const { history, error } = useRunHistory();
   return (
     <>
       <p role="status">
         Run <code>{status.runId}</code> · validating window {status.window} · {status.addresses.length} address{status.addresses.length === 1 ? '' : 'es'} seen
       </p>
+      {error && (
+        <p className="note bad" role="alert" data-testid="dashboard-history-error">
+          Chart data unavailable: {error}
+        </p>
+      )}
+      <ChartBoundary>
+        <RunCharts history={history} />
+      </ChartBoundary>
       <section className="card" aria-labelledby="windows-title">
         <h2 id="windows-title">Windows</h2>
         <div className="table-scroll">
@@ -65,6 +77,7 @@ function StatusView({ status }: { status: StatusSnapshot }): ReactNode {
                 <th scope="col">Window</th>
                 <th scope="col">Accepted</th>
                 <th scope="col">Refused</th>
+                <th scope="col">Validation loss</th>
                 <th scope="col">Model hash after</th>
               </tr>
             </thead>
@@ -74,6 +87,7 @@ function StatusView({ status }: { status: StatusSnapshot }): ReactNode {
                   <td>{w.window}</td>
                   <td>{w.accepted}</td>
                   <td>{w.rejected}</td>
+                  <td>{w.valLoss?.toFixed(3) ?? '–'}</td>
                   <td>
                     <code>{w.nextHash.slice(0, 16)}</code>
                   </td>

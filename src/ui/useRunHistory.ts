@@ -1,0 +1,96 @@
+// The run's per-window series for the dashboard's charts: fetched incrementally from
+// /api/status/history (only windows after the last one held), checked field by field, kept
+// outside React state so a poll that brings nothing new renders nothing.
+import { useEffect, useState } from 'react';
+import { HISTORY_PAGE, type History, type WindowPoint } from '../validator/status';
+
+export interface RunHistory {
+  windows: readonly WindowPoint[];
+  /** Reported training loss by address, then window. */
+  losses: ReadonlyMap<string, ReadonlyMap<number, number>>;
+}
+
+const REFRESH_MS = 5000;
+/** A peer or a validator could send anything; a chart keeps this many windows at most. */
+const MAX_WINDOWS = 200_000;
+
+export class HistoryFormatError extends Error {}
+
+const num = (v: unknown, what: string): number => {
+  if (typeof v !== 'number' || !Number.isFinite(v)) throw new HistoryFormatError(`${what} is not a finite number`);
+  return v;
+};
+const numOrNull = (v: unknown, what: string): number | null => (v === null ? null : num(v, what));
+
+/** Checks a /status/history answer; throws HistoryFormatError naming the first bad field. */
+export function parseHistory(value: unknown): History {
+  const o = value as Partial<Record<keyof History, unknown>> | null;
+  if (typeof o !== 'object' || o === null || !Array.isArray(o.windows) || !Array.isArray(o.losses)) throw new HistoryFormatError('history needs windows and losses arrays');
+  if (o.windows.length > HISTORY_PAGE) throw new HistoryFormatError(`history holds ${o.windows.length} windows, over ${HISTORY_PAGE}`);
+  const windows = o.windows.map((raw: unknown, i): WindowPoint => {
+    const w = (raw ?? {}) as Record<string, unknown>;
+    const at = `windows[${i}]`;
+    return {
+      window: num(w.window, `${at}.window`), closedAt: num(w.closedAt, `${at}.closedAt`), accepted: num(w.accepted, `${at}.accepted`), rejected: num(w.rejected, `${at}.rejected`),
+      valLoss: numOrNull(w.valLoss, `${at}.valLoss`), trainLoss: numOrNull(w.trainLoss, `${at}.trainLoss`), tokens: num(w.tokens, `${at}.tokens`), bytes: num(w.bytes, `${at}.bytes`),
+      denseBytes: num(w.denseBytes, `${at}.denseBytes`), peers: num(w.peers, `${at}.peers`), durationMs: num(w.durationMs, `${at}.durationMs`),
+    };
+  });
+  const losses = o.losses.map((raw: unknown, i) => {
+    const l = (raw ?? {}) as Record<string, unknown>;
+    if (typeof l.address !== 'string' || l.address.length > 64) throw new HistoryFormatError(`losses[${i}].address is not an address`);
+    return { window: num(l.window, `losses[${i}].window`), address: l.address, trainLoss: num(l.trainLoss, `losses[${i}].trainLoss`) };
+  });
+  return { windows, losses };
+}
+
+/** Appends a page of history to what is held (windows already held are skipped). */
+export function appendHistory(held: { windows: WindowPoint[]; losses: Map<string, Map<number, number>> }, page: History): number {
+  const last = held.windows.at(-1)?.window ?? -1;
+  const fresh = page.windows.filter((w) => w.window > last).sort((a, b) => a.window - b.window);
+  held.windows.push(...fresh);
+  if (held.windows.length > MAX_WINDOWS) held.windows.splice(0, held.windows.length - MAX_WINDOWS);
+  for (const l of page.losses) {
+    if (l.window <= last) continue;
+    let byWindow = held.losses.get(l.address);
+    if (!byWindow) held.losses.set(l.address, (byWindow = new Map()));
+    byWindow.set(l.window, l.trainLoss);
+  }
+  return fresh.length;
+}
+
+export function useRunHistory(): { history: RunHistory; error?: string } {
+  const [view, setView] = useState<{ history: RunHistory; error?: string }>({ history: { windows: [], losses: new Map() } });
+  useEffect(() => {
+    const held = { windows: [] as WindowPoint[], losses: new Map<string, Map<number, number>>() };
+    let stop = false;
+    let failing = false;
+    const poll = async (): Promise<void> => {
+      try {
+        let added = 0;
+        // Catch up page by page (a viewer arriving late in a long run), then wait for new windows.
+        for (let page = 0; page < 100 && !stop; page++) {
+          const r = await fetch(`/api/status/history?after=${held.windows.at(-1)?.window ?? -1}`);
+          const body: unknown = await r.json();
+          if (!r.ok) throw new Error((body as { error?: string }).error ?? `status ${r.status}`);
+          const got = parseHistory(body);
+          added += appendHistory(held, got);
+          if (got.windows.length < HISTORY_PAGE) break;
+        }
+        // A new object only when something changed: the charts' setData runs once per new window.
+        if (!stop && (added > 0 || failing)) setView({ history: { windows: held.windows.slice(), losses: new Map(held.losses) } });
+        failing = false;
+      } catch (err) {
+        failing = true;
+        if (!stop) setView((v) => ({ history: v.history, error: err instanceof Error ? err.message : String(err) }));
+      }
+    };
+    void poll();
+    const t = setInterval(() => void poll(), REFRESH_MS);
+    return () => {
+      stop = true;
+      clearInterval(t);
+    };
+  }, []);
+  return view;
+}

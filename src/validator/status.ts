@@ -1,0 +1,37 @@
+// What a validator publishes about its run (GET /status and /status/history): plain types
+// shared by the ledger that writes them and the dashboard that reads them (no SQLite here).
+
+export interface StatusSnapshot {
+  runId: string;
+  window: number;
+  windows: { window: number; accepted: number; rejected: number; nextHash: string; closedAt: number; valLoss: number | null }[];
+  addresses: { address: string; accepted: number; rejected: number; mu: number; sigma: number; ordinal: number; powEma: number; scoreEma: number; reward: number; weight: number }[];
+  rejections: { window: number; id: string; address: string; code: string; reason: string }[];
+  contributions: { window: number; id: string; address: string; status: string; code: string | null; scoreRandom: number | null; powT: number | null; bytes: number }[];
+}
+
+/** One window as the dashboard's charts want it. */
+export interface WindowPoint {
+  window: number;
+  closedAt: number;
+  accepted: number;
+  rejected: number;
+  valLoss: number | null;
+  /** Mean training loss the accepted contributions reported (null: none reported). */
+  trainLoss: number | null;
+  tokens: number;
+  bytes: number;
+  denseBytes: number;
+  /** Distinct addresses that contributed anything this window. */
+  peers: number;
+  durationMs: number;
+}
+
+export interface History {
+  windows: WindowPoint[];
+  /** Reported training losses per address and window, for windows in `windows`. */
+  losses: { window: number; address: string; trainLoss: number }[];
+}
+
+/** History answers hold at most this many windows; a client asks again from the last. */
+export const HISTORY_PAGE = 2000;
