@@ -7,62 +7,10 @@ import { toHex } from '../protocol/bytes';
 import { ed25519Signer, type Signer } from '../protocol/keys';
 import { WalletError } from '../wallet/errors';
 import { signerFromSecret } from '../wallet/keySource';
+import { parseRunConfig, RunConfigError } from '../swarm/parseRunConfig';
 import type { RunConfig } from '../swarm/runConfig';
 
-export class RunConfigError extends Error {
-  constructor(
-    readonly field: string,
-    reason: string,
-  ) {
-    super(`run configuration: ${field} ${reason}`);
-    this.name = 'RunConfigError';
-  }
-}
-
-type Json = Record<string, unknown>;
-
-function num(o: Json, field: string, lo: number, hi: number, integer = false): number {
-  const v = o[field];
-  if (typeof v !== 'number' || !Number.isFinite(v) || v < lo || v > hi || (integer && !Number.isInteger(v))) throw new RunConfigError(field, `must be ${integer ? 'an integer' : 'a number'} in [${lo}, ${hi}], got ${JSON.stringify(v)}`);
-  return v;
-}
-
-/** Checks every field of a parsed run file; unknown fields are refused too (typos). */
-export function parseRunConfig(value: unknown): RunConfig {
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new RunConfigError('(root)', 'must be a JSON object');
-  const o = value as Json;
-  const known = ['runId', 'preset', 'seed', 'startTime', 'windowMs', 'graceMs', 'uploadMarginMs', 'minSteps', 'batchSize', 'seqLen', 'outerLr', 'innerSchedule', 'validatorKeys'];
-  for (const k of Object.keys(o)) if (!known.includes(k)) throw new RunConfigError(k, 'is not a run configuration field');
-  if (typeof o.runId !== 'string' || !/^[A-Za-z0-9._:-]{1,64}$/.test(o.runId)) throw new RunConfigError('runId', 'must be 1-64 characters of A-Z a-z 0-9 . _ : -');
-  if (typeof o.preset !== 'string' || !(o.preset in PRESETS)) throw new RunConfigError('preset', `must be one of ${Object.keys(PRESETS).join(', ')}`);
-  const preset = o.preset as PresetName;
-  const s = o.innerSchedule as Json | undefined;
-  if (typeof s !== 'object' || s === null) throw new RunConfigError('innerSchedule', 'must be an object {maxLr, minLr, warmupSteps, decaySteps}');
-  if (!Array.isArray(o.validatorKeys) || o.validatorKeys.length === 0 || !o.validatorKeys.every((k) => typeof k === 'string' && /^[0-9a-f]{64}$/.test(k))) throw new RunConfigError('validatorKeys', 'must be a non-empty list of 64-hex-digit public keys');
-  const windowMs = num(o, 'windowMs', 1000, 3_600_000, true);
-  const config: RunConfig = {
-    runId: o.runId,
-    preset,
-    seed: num(o, 'seed', 0, 2 ** 32 - 1, true),
-    startTime: num(o, 'startTime', 0, 8.64e15, true),
-    windowMs,
-    graceMs: num(o, 'graceMs', 0, windowMs, true),
-    uploadMarginMs: num(o, 'uploadMarginMs', 0, windowMs, true),
-    minSteps: num(o, 'minSteps', 1, 10_000, true),
-    batchSize: num(o, 'batchSize', 1, 1024, true),
-    seqLen: num(o, 'seqLen', 1, PRESETS[preset].contextLength, true),
-    outerLr: num(o, 'outerLr', Number.MIN_VALUE, 10),
-    innerSchedule: {
-      maxLr: num(s, 'maxLr', 0, 1),
-      minLr: num(s, 'minLr', 0, 1),
-      warmupSteps: num(s, 'warmupSteps', 0, 1e9, true),
-      decaySteps: num(s, 'decaySteps', 1, 1e9, true),
-    },
-    validatorKeys: o.validatorKeys as string[],
-  };
-  if (config.graceMs + config.uploadMarginMs >= windowMs) throw new RunConfigError('graceMs', `plus uploadMarginMs must leave training time in a ${windowMs} ms window`);
-  return config;
-}
+export { parseRunConfig, RunConfigError };
 
 export function loadRunConfig(path: string): RunConfig {
   let text: string;

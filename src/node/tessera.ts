@@ -3,7 +3,7 @@
 // writes a run file and a validator key. Secrets come from key files, never from argv.
 import { createServer } from 'node:http';
 import { createRequire } from 'node:module';
-import { appendFileSync, readFileSync } from 'node:fs';
+import { appendFileSync, existsSync, readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import WebSocket from 'ws';
@@ -24,10 +24,11 @@ import { SignalingClient, type SocketLike } from '../p2p/signalingClient';
 import type { PeerRole } from '../p2p/signalingProtocol';
 import { toHex } from '../protocol/bytes';
 import { sr25519Signer, type Signer } from '../protocol/keys';
-import { windowAt, type RunConfig } from '../swarm/runConfig';
+import { DEFAULT_CORPUS, windowAt, type RunConfig } from '../swarm/runConfig';
 import { SwarmPeer } from '../swarm/swarmPeer';
 import { ValidatorNode } from '../swarm/validatorNode';
 import { GpuWindowTrainer } from '../swarm/windowTrainer';
+import { randomPages } from '../train/dataPages';
 import { CharTokenizer, splitCorpus } from '../train/tokenizer';
 import type { GauntletLimits } from '../validator/gauntlet';
 import { CpuLossProbe } from '../validator/cpuLossProbe';
@@ -45,7 +46,7 @@ const USAGE = `usage:
   tessera init-run --out DIR [--preset tiny|small|shakespeare] [--window-ms N] [--grace-ms N] [--run-id ID]
   tessera peer --run FILE --signal ws://HOST:PORT/signal [--key FILE] [--wallet FILE] [--name NAME] [--report FILE.jsonl]
   tessera validator --run FILE --signal ws://HOST:PORT/signal --key FILE [--ledger FILE.sqlite] [--status-port N]
-                    [--score gpu|cpu|off] [--score-max N] [--score-pages OWN,RANDOM] [--subtensor wss://HOST --netuid N [--version-key K]]
+                    [--score gpu|cpu|off] [--score-max N] [--score-pages OWN,RANDOM] [--val-sequences N] [--subtensor wss://HOST --netuid N [--version-key K]]
 secrets (files must be chmod 600; or the environment, never argv):
   --key FILE    | TESSERA_KEY      signing key: 64 hex digits (Ed25519, as keygen writes), a mnemonic,
                                     a 0x seed or a secret URI (sr25519). A peer without one makes a fresh one.
@@ -102,8 +103,7 @@ async function peer(f: Map<string, string>): Promise<void> {
   const name = f.get('name') ?? `peer-${toHex(signer.publicKey).slice(0, 12)}`;
   const report = f.get('report');
   const log = (l: string): void => console.log(`[${name}] ${l}`);
-  const text = readFileSync(join(ROOT, 'public', 'data', 'tinyshakespeare.txt'), 'utf8');
-  const corpus = splitCorpus(CharTokenizer.fromText(text), text);
+  const corpus = readRunCorpus(run);
   const config = gptConfig(run.preset, corpus.tokenizer.vocabSize);
   const ctx = await requestGpuDevice({ gpu: nodeGpu(), label: name });
   const model = new GpuGpt(ctx.device, { config, batchSize: run.batchSize, seqLen: run.seqLen });
@@ -144,28 +144,36 @@ async function validator(f: Map<string, string>): Promise<void> {
   if (!run.validatorKeys.includes(publicKey)) throw new Error(`this key (${publicKey.slice(0, 12)}…) is not in the run's validatorKeys: peers would ignore its manifests`);
   const name = f.get('name') ?? `validator-${publicKey.slice(0, 12)}`;
   const log = (l: string): void => console.log(`[${name}] ${l}`);
-  const text = readFileSync(join(ROOT, 'public', 'data', 'tinyshakespeare.txt'), 'utf8');
-  const corpus = splitCorpus(CharTokenizer.fromText(text), text);
+  const corpus = readRunCorpus(run);
   const config = gptConfig(run.preset, corpus.tokenizer.vocabSize);
   const layout = paramLayout(config);
   const ledgerPath = f.get('ledger') ?? join(dirname(resolve(required(f, 'run'))), `ledger-${publicKey.slice(0, 12)}.sqlite`);
   const ledger = new Ledger(ledgerPath, run.runId);
   const resumed = ledger.resume();
-  const probe = await openProbe(f.get('score') ?? 'gpu', config, run, corpus.train, log);
+  const probes = await openProbes(f.get('score') ?? 'gpu', config, run, corpus, log);
+  const validation = await validationSet(f, run, corpus.val.length, probes.validation);
   const submit = await weightSubmitter(f, key, log);
   const statusPort = f.get('status-port');
   const swarm = joinSwarm(run, required(f, 'signal'), name, 'validator', log);
   const node = new ValidatorNode({
-    run, layout, exchange: swarm.exchange, mesh: swarm.mesh, signer, theta: resumed?.theta ?? initParams(config, layout, run.seed), window: resumed?.window ?? 0, corpusLength: corpus.train.length, probe: probe?.probe, ledger, log, limits: scoreLimits(f),
+    run, layout, exchange: swarm.exchange, mesh: swarm.mesh, signer, theta: resumed?.theta ?? initParams(config, layout, run.seed), window: resumed?.window ?? 0, corpusLength: corpus.train.length, probe: probes.scoring, validation, ledger, log, limits: scoreLimits(f),
     onWeights: async (w, weights) => {
       log(`weights after window ${w}${submit ? '' : ' (dry run: no --subtensor)'}: ${weights.length ? weights.map((x) => `${x.address}=${x.weight}`).join(' ') : 'nobody has earned yet'}`);
       if (submit && weights.length) await submit(weights);
     },
   });
   const status = statusPort === undefined ? undefined : serveStatus(ledger, Number(statusPort), f.get('status-host') ?? '127.0.0.1', (url) => log(`status API on ${url}`));
-  onShutdown(() => [node.stop(), swarm.close(), status?.close(), probe?.close(), ledger.close()]);
+  onShutdown(() => [node.stop(), swarm.close(), status?.close(), probes.close(), ledger.close()]);
   log(`validating run ${run.runId} (${run.preset}), windows of ${run.windowMs / 1000} s; ledger ${ledgerPath}${resumed ? `, resuming at window ${resumed.window}` : ''}`);
   await node.run();
+}
+
+/** The run's corpus from public/data (the same file tabs fetch), split as every participant splits it. */
+function readRunCorpus(run: RunConfig): ReturnType<typeof splitCorpus> {
+  const path = join(ROOT, 'public', 'data', run.corpus ?? DEFAULT_CORPUS);
+  if (!existsSync(path)) throw new Error(`the run's corpus ${run.corpus} is not in public/data (${path}): copy it there on every machine that serves or trains`);
+  const text = readFileSync(path, 'utf8');
+  return splitCorpus(CharTokenizer.fromText(text), text);
 }
 
 /** --score-max N (candidates scored per window) and --score-pages OWN,RANDOM (sequences each). */
@@ -186,28 +194,35 @@ function scoreLimits(f: Map<string, string>): Partial<GauntletLimits> {
 }
 
 /**
- * What scores contributions: `gpu` (Dawn; without a GPU it falls back to the CPU reference),
- * `cpu` (the float64 reference model: faster than SwiftShader for tiny), or `off` (checks only).
+ * What measures losses: `gpu` (Dawn; without a GPU it falls back to the CPU reference), `cpu`
+ * (the float64 reference model: faster than SwiftShader for tiny), or `off` (contributions are
+ * checked, not scored; the validation curve still comes from the CPU reference).
  */
-async function openProbe(mode: string, config: GptConfig, run: RunConfig, train: Uint16Array, log: (l: string) => void): Promise<{ probe: LossProbe; close(): void } | undefined> {
+async function openProbes(mode: string, config: GptConfig, run: RunConfig, corpus: { train: Uint16Array; val: Uint16Array }, log: (l: string) => void): Promise<{ scoring?: LossProbe; validation: LossProbe; close(): void }> {
   if (!['gpu', 'cpu', 'off'].includes(mode)) throw new Error('--score must be gpu, cpu or off');
-  if (mode === 'off') {
-    log('scoring off: contributions are checked, not scored');
-    return undefined;
-  }
   if (mode === 'gpu') {
     try {
       const ctx = await requestGpuDevice({ gpu: nodeGpu(), label: 'validator' });
-      const probe = new GpuLossProbe(ctx.device, config, run.seqLen, train);
+      const scoring = new GpuLossProbe(ctx.device, config, run.seqLen, corpus.train);
+      const validation = new GpuLossProbe(ctx.device, config, run.seqLen, corpus.val);
       log(`scoring on ${ctx.report.adapter.vendor} ${ctx.report.adapter.architecture}`);
-      return { probe, close: () => [probe.destroy(), ctx.destroy()] };
+      return { scoring, validation, close: () => [scoring.destroy(), validation.destroy(), ctx.destroy()] };
     } catch (err) {
       if (!(err instanceof GpuUnavailableError)) throw err;
       log(`no GPU (${err.message}): scoring with the CPU reference model instead`);
     }
   }
-  log('scoring with the CPU reference model');
-  return { probe: new CpuLossProbe(config, run.seqLen, train), close: () => undefined };
+  log(mode === 'off' ? 'scoring off: contributions are checked, not scored' : 'scoring with the CPU reference model');
+  const scoring = mode === 'off' ? undefined : new CpuLossProbe(config, run.seqLen, corpus.train);
+  return { scoring, validation: new CpuLossProbe(config, run.seqLen, corpus.val), close: () => undefined };
+}
+
+/** --val-sequences N: held-out sequences measured after every window (0: no validation curve). */
+async function validationSet(f: Map<string, string>, run: RunConfig, valLength: number, probe: LossProbe): Promise<{ probe: LossProbe; offsets: Uint32Array } | undefined> {
+  const count = Number(f.get('val-sequences') ?? 16);
+  if (!Number.isInteger(count) || count < 0 || count > 4096) throw new Error('--val-sequences must be an integer 0-4096');
+  if (count === 0) return undefined;
+  return { probe, offsets: await randomPages('tessera/validation', { count, seqLen: run.seqLen, corpusLength: valLength }) };
 }
 
 /** With --subtensor URL --netuid N, weights go to the chain signed by the validator's key (its hotkey). */

@@ -26,7 +26,22 @@ export interface RunConfig {
   innerSchedule: CosineSchedule;
   /** Validator public keys (hex), in failover order. */
   validatorKeys: string[];
+  /** Text file under public/data the run trains on (default DEFAULT_CORPUS). */
+  corpus?: string;
+  /** STUN/TURN servers; TURN credentials are issued by the signaling server, never stored here. */
+  ice?: IceSettings;
+  /** The Bittensor subnet whose weights the validators set (their default for --netuid). */
+  netuid?: number;
 }
+
+export interface IceSettings {
+  stun: string[];
+  turn: string[];
+  /** Force every connection through TURN (iceTransportPolicy 'relay'): hides peers' addresses. */
+  relayOnly: boolean;
+}
+
+export const DEFAULT_CORPUS = 'tinyshakespeare.txt';
 
 export function windowStart(run: RunConfig, window: number): number {
   return run.startTime + window * run.windowMs;

@@ -8,7 +8,8 @@ import { ContributionExchange } from '../p2p/exchange';
 import { Mesh } from '../p2p/mesh';
 import { SignalingClient } from '../p2p/signalingClient';
 import { toHex } from '../protocol/bytes';
-import { trainingDeadline, windowAt, type RunConfig } from '../swarm/runConfig';
+import { parseRunConfig } from '../swarm/parseRunConfig';
+import { DEFAULT_CORPUS, trainingDeadline, windowAt, type RunConfig } from '../swarm/runConfig';
 import { SwarmPeer, type SwarmPhase, type WindowReport } from '../swarm/swarmPeer';
 import { WorkerWindowTrainer, type WorkerLike } from '../swarm/workerWindowTrainer';
 import { recordWindow, swarmIdentity } from './useWallet';
@@ -44,7 +45,11 @@ interface Joined {
 /** The run this server hosts, or undefined when it hosts none. */
 export async function fetchPublishedRun(): Promise<PublishedRun | undefined> {
   const r = await fetch('/api/run');
-  return r.ok ? ((await r.json()) as PublishedRun) : undefined;
+  if (!r.ok) return undefined;
+  const body = (await r.json()) as { run?: unknown; signal?: unknown };
+  // The run decides what this tab trains and which servers it contacts: checked like a run file.
+  const signal = typeof body.signal === 'string' && /^wss?:\/\//.test(body.signal) ? body.signal : undefined;
+  return { run: parseRunConfig(body.run), signal };
 }
 
 export function useSwarm(): SwarmView & { join(): void; leave(): void } {
@@ -55,7 +60,7 @@ export function useSwarm(): SwarmView & { join(): void; leave(): void } {
     let cancelled = false;
     fetchPublishedRun()
       .then((p) => !cancelled && setView((v) => ({ ...v, status: p?.run ? 'available' : 'none', run: p?.run, signal: p?.signal })))
-      .catch(() => !cancelled && setView((v) => ({ ...v, status: 'none' })));
+      .catch((err: unknown) => !cancelled && setView((v) => ({ ...v, status: 'error', error: `this server's run cannot be joined: ${err instanceof Error ? err.message : String(err)}` })));
     return () => {
       cancelled = true;
       joined.current?.stop();
@@ -83,7 +88,7 @@ export function useSwarm(): SwarmView & { join(): void; leave(): void } {
 
 async function startPeer(run: RunConfig, signalUrl: string, setView: (f: (v: SwarmView) => SwarmView) => void): Promise<Joined> {
   const worker = new Worker(new URL('../swarm/swarmWorker.ts', import.meta.url), { type: 'module' });
-  const trainer = new WorkerWindowTrainer(worker as unknown as WorkerLike, { preset: run.preset, batchSize: run.batchSize, seqLen: run.seqLen, corpusUrl: '/data/tinyshakespeare.txt' });
+  const trainer = new WorkerWindowTrainer(worker as unknown as WorkerLike, { preset: run.preset, batchSize: run.batchSize, seqLen: run.seqLen, corpusUrl: `/data/${run.corpus ?? DEFAULT_CORPUS}` });
   const ready = await trainer.ready;
   const config = gptConfig(run.preset, ready.vocabSize);
   const layout = paramLayout(config);

@@ -9,7 +9,7 @@ import { ContributionExchange } from '../p2p/exchange';
 import { Mesh } from '../p2p/mesh';
 import { SignalingClient } from '../p2p/signalingClient';
 import { toHex } from '../protocol/bytes';
-import { windowAt, type RunConfig } from '../swarm/runConfig';
+import { DEFAULT_CORPUS, windowAt, type RunConfig } from '../swarm/runConfig';
 import { ValidatorNode } from '../swarm/validatorNode';
 import { CharTokenizer, splitCorpus } from '../train/tokenizer';
 import { CpuLossProbe } from '../validator/cpuLossProbe';
@@ -84,7 +84,7 @@ async function startValidator(run: RunConfig, signalUrl: string, secret: string,
   if (!run.validatorKeys.includes(publicKey)) throw new Error(`this key (${publicKey.slice(0, 12)}…) is not one of the run's validator keys, so peers would ignore its manifests`);
   // A validator starting after window 0 would need the current model first; a tab starts only at the beginning.
   if (windowAt(run, Date.now()) > 0) throw new Error('the run has already started: start a tab validator before its first window closes (or run `tessera validator`, which resumes from its ledger)');
-  const text = await (await fetch('/data/tinyshakespeare.txt')).text();
+  const text = await (await fetch(`/data/${run.corpus ?? DEFAULT_CORPUS}`)).text();
   const corpus = splitCorpus(CharTokenizer.fromText(text), text);
   const config = gptConfig(run.preset, corpus.tokenizer.vocabSize);
   const layout = paramLayout(config);

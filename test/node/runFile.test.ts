@@ -15,6 +15,9 @@ const good = {
 describe('run files', () => {
   it('accepts a complete configuration', () => {
     expect(parseRunConfig(good)).toEqual(good);
+    const full = { ...good, corpus: 'tinyshakespeare.txt', netuid: 3, ice: { stun: ['stun:turn.example.org:3478'], turn: ['turn:turn.example.org:3478?transport=udp', 'turns:turn.example.org:5349?transport=tcp'], relayOnly: true } };
+    expect(parseRunConfig(full)).toEqual(full);
+    expect(parseRunConfig({ ...good, ice: { turn: ['turn:10.0.0.2'] } }).ice).toEqual({ stun: [], turn: ['turn:10.0.0.2'], relayOnly: false });
   });
 
   it.each([
@@ -27,6 +30,18 @@ describe('run files', () => {
     [{ graceMs: 20_000, uploadMarginMs: 10_000 }, /graceMs plus uploadMarginMs must leave training time/],
     [{ innerSchedule: { maxLr: 2, minLr: 0, warmupSteps: 0, decaySteps: 1 } }, /maxLr must be a number in \[0, 1\]/],
     [{ extra: 1 }, /extra is not a run configuration field/],
+    [{ corpus: '../etc/passwd' }, /corpus must name a text file of the app's data folder/],
+    [{ corpus: 'Shakespeare.TXT' }, /corpus must name a text file/],
+    [{ netuid: 70_000 }, /netuid must be an integer in \[0, 65535\]/],
+    [{ ice: [] }, /ice must be an object/],
+    [{ ice: { stun: ['http://example.org'] } }, /ice\.stun\[0\] must be a stun:HOST/],
+    [{ ice: { turn: ['turn:host:3478?transport=quic'] } }, /ice\.turn\[0\] must be a turn:HOST/],
+    [{ ice: { turn: ['turn:a"b'] } }, /ice\.turn\[0\]/],
+    [{ ice: { stun: ['turn:host'] } }, /ice\.stun\[0\]/],
+    [{ ice: { turn: Array(9).fill('turn:h') } }, /ice\.turn must be a list of at most 8 URLs/],
+    [{ ice: { relayOnly: true } }, /ice\.relayOnly needs at least one TURN URL/],
+    [{ ice: { relayOnly: 'yes', turn: ['turn:h'] } }, /ice\.relayOnly must be true or false/],
+    [{ ice: { username: 'x' } }, /ice\.username is not an ICE setting/],
   ])('refuses %j with the field and the reason', (patch, message) => {
     expect(() => parseRunConfig({ ...good, ...patch })).toThrow(RunConfigError);
     expect(() => parseRunConfig({ ...good, ...patch })).toThrow(message);

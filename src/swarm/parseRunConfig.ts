@@ -1,0 +1,92 @@
+// Checks a run configuration (a run file, or /api/run in a tab) field by field: a malformed
+// one is refused with the field and the reason, never half-used. No Node APIs: tabs run it too.
+import { PRESETS, type PresetName } from '../gpu/config';
+import type { IceSettings, RunConfig } from './runConfig';
+
+/** A corpus is a plain file name under public/data (the app serves it, Node peers read it). */
+const CORPUS = /^[a-z0-9][a-z0-9._-]{0,59}\.txt$/;
+/** stun:, turn: or turns: with a host; no spaces or quotes (they end up in RTCConfiguration). */
+const ICE_URL = /^(stun|turn|turns):[A-Za-z0-9.\-:[\]]{1,200}(\?transport=(udp|tcp))?$/;
+const MAX_ICE_URLS = 8;
+
+export class RunConfigError extends Error {
+  constructor(
+    readonly field: string,
+    reason: string,
+  ) {
+    super(`run configuration: ${field} ${reason}`);
+    this.name = 'RunConfigError';
+  }
+}
+
+type Json = Record<string, unknown>;
+
+function num(o: Json, field: string, lo: number, hi: number, integer = false): number {
+  const v = o[field];
+  if (typeof v !== 'number' || !Number.isFinite(v) || v < lo || v > hi || (integer && !Number.isInteger(v))) throw new RunConfigError(field, `must be ${integer ? 'an integer' : 'a number'} in [${lo}, ${hi}], got ${JSON.stringify(v)}`);
+  return v;
+}
+
+/** Checks every field of a parsed run file; unknown fields are refused too (typos). */
+export function parseRunConfig(value: unknown): RunConfig {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new RunConfigError('(root)', 'must be a JSON object');
+  const o = value as Json;
+  const known = ['runId', 'preset', 'seed', 'startTime', 'windowMs', 'graceMs', 'uploadMarginMs', 'minSteps', 'batchSize', 'seqLen', 'outerLr', 'innerSchedule', 'validatorKeys', 'corpus', 'ice', 'netuid'];
+  for (const k of Object.keys(o)) if (!known.includes(k)) throw new RunConfigError(k, 'is not a run configuration field');
+  if (typeof o.runId !== 'string' || !/^[A-Za-z0-9._:-]{1,64}$/.test(o.runId)) throw new RunConfigError('runId', 'must be 1-64 characters of A-Z a-z 0-9 . _ : -');
+  if (typeof o.preset !== 'string' || !(o.preset in PRESETS)) throw new RunConfigError('preset', `must be one of ${Object.keys(PRESETS).join(', ')}`);
+  const preset = o.preset as PresetName;
+  const s = o.innerSchedule as Json | undefined;
+  if (typeof s !== 'object' || s === null) throw new RunConfigError('innerSchedule', 'must be an object {maxLr, minLr, warmupSteps, decaySteps}');
+  if (!Array.isArray(o.validatorKeys) || o.validatorKeys.length === 0 || !o.validatorKeys.every((k) => typeof k === 'string' && /^[0-9a-f]{64}$/.test(k))) throw new RunConfigError('validatorKeys', 'must be a non-empty list of 64-hex-digit public keys');
+  const windowMs = num(o, 'windowMs', 1000, 3_600_000, true);
+  const config: RunConfig = {
+    runId: o.runId,
+    preset,
+    seed: num(o, 'seed', 0, 2 ** 32 - 1, true),
+    startTime: num(o, 'startTime', 0, 8.64e15, true),
+    windowMs,
+    graceMs: num(o, 'graceMs', 0, windowMs, true),
+    uploadMarginMs: num(o, 'uploadMarginMs', 0, windowMs, true),
+    minSteps: num(o, 'minSteps', 1, 10_000, true),
+    batchSize: num(o, 'batchSize', 1, 1024, true),
+    seqLen: num(o, 'seqLen', 1, PRESETS[preset].contextLength, true),
+    outerLr: num(o, 'outerLr', Number.MIN_VALUE, 10),
+    innerSchedule: {
+      maxLr: num(s, 'maxLr', 0, 1),
+      minLr: num(s, 'minLr', 0, 1),
+      warmupSteps: num(s, 'warmupSteps', 0, 1e9, true),
+      decaySteps: num(s, 'decaySteps', 1, 1e9, true),
+    },
+    validatorKeys: o.validatorKeys as string[],
+  };
+  if (o.corpus !== undefined) {
+    if (typeof o.corpus !== 'string' || !CORPUS.test(o.corpus)) throw new RunConfigError('corpus', `must name a text file of the app's data folder (${CORPUS.source}), got ${JSON.stringify(o.corpus)?.slice(0, 80)}`);
+    config.corpus = o.corpus;
+  }
+  if (o.ice !== undefined) config.ice = parseIce(o.ice);
+  if (o.netuid !== undefined) config.netuid = num(o, 'netuid', 0, 65535, true);
+  if (config.graceMs + config.uploadMarginMs >= windowMs) throw new RunConfigError('graceMs', `plus uploadMarginMs must leave training time in a ${windowMs} ms window`);
+  return config;
+}
+
+function parseIce(value: unknown): IceSettings {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new RunConfigError('ice', 'must be an object {stun?, turn?, relayOnly?}');
+  const o = value as Json;
+  for (const k of Object.keys(o)) if (!['stun', 'turn', 'relayOnly'].includes(k)) throw new RunConfigError(`ice.${k}`, 'is not an ICE setting (stun, turn, relayOnly)');
+  const urls = (field: 'stun' | 'turn', scheme: RegExp): string[] => {
+    const v = o[field] ?? [];
+    if (!Array.isArray(v) || v.length > MAX_ICE_URLS) throw new RunConfigError(`ice.${field}`, `must be a list of at most ${MAX_ICE_URLS} URLs`);
+    v.forEach((u, i) => {
+      if (typeof u !== 'string' || !ICE_URL.test(u) || !scheme.test(u)) throw new RunConfigError(`ice.${field}[${i}]`, `must be a ${field === 'stun' ? 'stun:HOST[:PORT]' : 'turn:HOST[:PORT][?transport=udp|tcp] or turns:…'} URL, got ${JSON.stringify(u)?.slice(0, 80)}`);
+    });
+    return v as string[];
+  };
+  const ice: IceSettings = { stun: urls('stun', /^stun:/), turn: urls('turn', /^turns?:/), relayOnly: false };
+  if (o.relayOnly !== undefined) {
+    if (typeof o.relayOnly !== 'boolean') throw new RunConfigError('ice.relayOnly', 'must be true or false');
+    ice.relayOnly = o.relayOnly;
+  }
+  if (ice.relayOnly && ice.turn.length === 0) throw new RunConfigError('ice.relayOnly', 'needs at least one TURN URL in ice.turn');
+  return ice;
+}
