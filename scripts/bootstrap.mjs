@@ -1,5 +1,6 @@
 // Makes a fresh clone runnable: installs npm dependencies when the lockfile changed, and
-// Debian's chromium + libvulkan1 when running as root; otherwise says exactly what is missing.
+// Debian's chromium + libvulkan1 (and, for the tests, coturn and openssl) when running as root;
+// otherwise says exactly what is missing.
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
@@ -8,6 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { CHROMIUM, SWIFTSHADER_ICD, hasVulkanLoader } from './env.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const forTests = process.argv.includes('--test');
 const say = (line) => console.log(`[bootstrap] ${line}`);
 
 function fail(line) {
@@ -47,12 +49,18 @@ function missingDebianPackages() {
   const missing = [];
   if (!existsSync(CHROMIUM) || !existsSync(SWIFTSHADER_ICD)) missing.push('chromium');
   if (!hasVulkanLoader()) missing.push('libvulkan1');
+  // Only the tests (`--test`) start a real TURN server and make a self-signed certificate.
+  if (forTests && !existsSync('/usr/bin/turnserver')) missing.push('coturn');
+  if (forTests && !existsSync('/usr/bin/openssl')) missing.push('openssl');
   return missing;
 }
 
 function ensureSystemPackages() {
-  if (process.env.TESSERA_CHROMIUM && existsSync(process.env.TESSERA_CHROMIUM) && hasVulkanLoader()) return;
   const missing = missingDebianPackages();
+  if (process.env.TESSERA_CHROMIUM && existsSync(process.env.TESSERA_CHROMIUM)) {
+    const i = missing.indexOf('chromium');
+    if (i >= 0) missing.splice(i, 1);
+  }
   if (missing.length === 0) return;
   const isRoot = process.getuid?.() === 0;
   const hasApt = existsSync('/usr/bin/apt-get');
@@ -65,7 +73,7 @@ function ensureSystemPackages() {
     fail(`apt-get could not install ${missing.join(', ')}: check that Debian's package mirror is reachable.`);
   }
   const still = missingDebianPackages();
-  if (still.length) fail(`after apt-get, still missing: ${still.join(', ')} (expected ${CHROMIUM} and ${SWIFTSHADER_ICD}).`);
+  if (still.length) fail(`after apt-get, still missing: ${still.join(', ')} (expected ${CHROMIUM}, ${SWIFTSHADER_ICD}, /usr/bin/turnserver and /usr/bin/openssl).`);
 }
 
 ensureNodeVersion();

@@ -2,6 +2,7 @@
 // fallback to index.html, a health endpoint, and no directory traversal.
 import { createReadStream, existsSync, statSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer as createTlsServer } from 'node:https';
 import { extname, join, normalize, resolve, sep } from 'node:path';
 import { fetchValidatorStatus, historyAfter } from './validatorStatus';
 
@@ -27,6 +28,8 @@ export interface AppServerOptions {
   run?: unknown;
   /** A validator's status URL, relayed at /api/status (the dashboard reads it). */
   validatorStatus?: string;
+  /** PEM certificate chain and key: serve HTTPS (and so wss:// signaling) instead of HTTP. */
+  tls?: { cert: string; key: string };
 }
 
 export function createAppServer(options: AppServerOptions): Server {
@@ -36,7 +39,7 @@ export function createAppServer(options: AppServerOptions): Server {
   const log = options.log ?? (() => undefined);
   const started = Date.now();
 
-  return createServer((req: IncomingMessage, res: ServerResponse) => {
+  const handler = (req: IncomingMessage, res: ServerResponse): void => {
     const url = new URL(req.url ?? '/', 'http://localhost');
     if (req.method !== 'GET' && req.method !== 'HEAD') return send(res, 405, 'text/plain', 'method not allowed');
     if (url.pathname === '/api/run') {
@@ -60,10 +63,15 @@ export function createAppServer(options: AppServerOptions): Server {
     // Hashed assets never change; index.html must be revalidated to pick up new builds.
     const cache = file.includes(`${sep}assets${sep}`) ? 'public, max-age=31536000, immutable' : 'no-cache';
     res.writeHead(200, { 'content-type': type, 'cache-control': cache, 'x-content-type-options': 'nosniff' });
-    if (req.method === 'HEAD') return res.end();
+    if (req.method === 'HEAD') {
+      res.end();
+      return;
+    }
     createReadStream(file).pipe(res);
     log({ event: 'http', path: url.pathname, status: 200 });
-  });
+  };
+  // A bad certificate or key throws here, at start, with OpenSSL's reason.
+  return options.tls ? createTlsServer({ cert: options.tls.cert, key: options.tls.key }, handler) : createServer(handler);
 }
 
 function resolveFile(root: string, pathname: string): string | undefined {

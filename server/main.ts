@@ -1,10 +1,12 @@
 // `tessera serve`: serves the built app and the signaling endpoint (/signal) on one port
-// (loopback by default), logs structured JSON lines, and shuts down cleanly on Ctrl-C.
+// (loopback by default), over TLS when given a certificate, handing out TURN credentials when
+// given the TURN secret; logs structured JSON lines and shuts down cleanly on Ctrl-C.
+import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createAppServer } from './appServer';
-import { attachSignaling, type SignalingServer } from './signaling';
-import { loadRunConfig } from '../src/node/runFile';
+import { attachSignaling, DEFAULT_TURN_TTL_SECONDS, type SignalingServer } from './signaling';
+import { loadRunConfig, secretFrom } from '../src/node/runFile';
 import type { RunConfig } from '../src/swarm/runConfig';
 
 interface ServeArgs {
@@ -13,6 +15,22 @@ interface ServeArgs {
   distDir: string;
   run?: RunConfig;
   validatorStatus?: string;
+  tls?: { cert: string; key: string };
+  turnSecret?: string;
+  turnTtlSeconds: number;
+}
+
+const OPTIONS = '--port N, --host ADDR, --dist DIR, --run FILE, --validator-status URL, --tls-cert FILE --tls-key FILE, --turn-secret FILE (or TESSERA_TURN_SECRET), --turn-ttl SECONDS';
+
+function readPem(path: string, what: string): string {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (err) {
+    throw new Error(`${what} ${path} cannot be read: ${(err as Error).message}`);
+  }
+  if (!text.includes('-----BEGIN ')) throw new Error(`${what} ${path} is not PEM (expected a -----BEGIN … block)`);
+  return text;
 }
 
 function parseArgs(argv: string[]): ServeArgs {
@@ -20,7 +38,9 @@ function parseArgs(argv: string[]): ServeArgs {
     host: process.env.HOST ?? '127.0.0.1',
     port: Number(process.env.PORT ?? 8080),
     distDir: join(dirname(fileURLToPath(import.meta.url)), '..', 'dist'),
+    turnTtlSeconds: DEFAULT_TURN_TTL_SECONDS,
   };
+  const files: { cert?: string; key?: string; turnSecret?: string } = {};
   for (let i = 0; i < argv.length; i++) {
     const [flag, value] = [argv[i], argv[i + 1]];
     if (flag === '--port') args.port = Number(value);
@@ -28,10 +48,19 @@ function parseArgs(argv: string[]): ServeArgs {
     else if (flag === '--dist') args.distDir = value;
     else if (flag === '--run') args.run = loadRunConfig(value);
     else if (flag === '--validator-status') args.validatorStatus = new URL(value).href;
-    else throw new Error(`unknown option ${flag} (options: --port N, --host ADDR, --dist DIR, --run FILE, --validator-status URL)`);
+    else if (flag === '--tls-cert') files.cert = value;
+    else if (flag === '--tls-key') files.key = value;
+    else if (flag === '--turn-secret') files.turnSecret = value;
+    else if (flag === '--turn-ttl') args.turnTtlSeconds = Number(value);
+    else throw new Error(`unknown option ${flag} (options: ${OPTIONS})`);
     i++;
   }
   if (!Number.isInteger(args.port) || args.port < 0 || args.port > 65535) throw new Error(`--port must be an integer 0-65535, got ${args.port}`);
+  if ((files.cert === undefined) !== (files.key === undefined)) throw new Error('--tls-cert and --tls-key go together');
+  if (files.cert !== undefined && files.key !== undefined) args.tls = { cert: readPem(files.cert, 'TLS certificate'), key: readPem(files.key, 'TLS key') };
+  if (!Number.isInteger(args.turnTtlSeconds) || args.turnTtlSeconds < 60 || args.turnTtlSeconds > 7 * 86400) throw new Error('--turn-ttl must be an integer number of seconds, 60 to 604800');
+  args.turnSecret = secretFrom(files.turnSecret, 'TESSERA_TURN_SECRET');
+  if (args.run?.ice?.turn.length && !args.turnSecret) throw new Error(`the run lists TURN servers (${args.run.ice.turn.join(', ')}): give the TURN server's shared secret with --turn-secret FILE or TESSERA_TURN_SECRET`);
   return args;
 }
 
@@ -47,8 +76,16 @@ function main(): void {
     if (event.event !== 'http') console.log(JSON.stringify({ ts: new Date().toISOString(), ...event }));
   };
   const holder: { signaling?: SignalingServer } = {};
-  const server = createAppServer({ distDir: args.distDir, log, run: args.run, validatorStatus: args.validatorStatus, health: () => ({ signaling: holder.signaling?.stats(), run: args.run?.runId }) });
-  const signaling = attachSignaling(server, { log });
+  let server: ReturnType<typeof createAppServer>;
+  let signaling: SignalingServer;
+  try {
+    server = createAppServer({ distDir: args.distDir, log, run: args.run, validatorStatus: args.validatorStatus, tls: args.tls, health: () => ({ signaling: holder.signaling?.stats(), run: args.run?.runId }) });
+    const ice = args.run?.ice ? { settings: args.run.ice, turnSecret: args.turnSecret, ttlSeconds: args.turnTtlSeconds } : undefined;
+    signaling = attachSignaling(server, { log, ice });
+  } catch (err) {
+    console.error(`[tessera] cannot serve: ${(err as Error).message}`);
+    process.exit(1);
+  }
   holder.signaling = signaling;
   server.on('error', (err: NodeJS.ErrnoException) => {
     const why = err.code === 'EADDRINUSE' ? `port ${args.port} is already in use: stop the other process or pass --port N (or PORT=N)` : err.message;
@@ -59,7 +96,9 @@ function main(): void {
     const address = server.address();
     const port = typeof address === 'object' && address ? address.port : args.port;
     const host = args.host === '0.0.0.0' ? '127.0.0.1' : args.host;
-    console.log(`[tessera] app ready at http://${host}:${port}/  signaling at ws://${host}:${port}/signal  (Ctrl-C to stop)`);
+    const [http, ws] = args.tls ? ['https', 'wss'] : ['http', 'ws'];
+    const turn = args.run?.ice?.turn.length ? `  TURN credentials for ${args.run.ice.turn.join(', ')} (valid ${args.turnTtlSeconds} s)` : '';
+    console.log(`[tessera] app ready at ${http}://${host}:${port}/  signaling at ${ws}://${host}:${port}/signal${turn}  (Ctrl-C to stop)`);
   });
   const stop = (): void => {
     console.log('[tessera] stopping');

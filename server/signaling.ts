@@ -3,7 +3,21 @@
 import type { IncomingMessage, Server } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, type RawData, type WebSocket } from 'ws';
-import { parseClientMessage, SIGNAL_LIMITS, type PeerRole, type ServerMessage, type SignalErrorCode } from '../src/p2p/signalingProtocol';
+import { parseClientMessage, SIGNAL_LIMITS, type IceConfig, type PeerRole, type ServerMessage, type SignalErrorCode } from '../src/p2p/signalingProtocol';
+import type { IceSettings } from '../src/swarm/runConfig';
+import { turnCredential } from './turnCredentials';
+
+/** The run's STUN/TURN servers and the secret shared with the TURN server (coturn's static-auth-secret). */
+export interface SignalingIce {
+  settings: IceSettings;
+  turnSecret?: string;
+  /** Lifetime of issued TURN credentials (default 1 h); they are re-issued at half of it. */
+  ttlSeconds?: number;
+  /** The clock credentials are dated by (tests set it to make expired ones). */
+  now?: () => number;
+}
+
+export const DEFAULT_TURN_TTL_SECONDS = 3600;
 
 export interface SignalingOptions {
   /** Path of the WebSocket endpoint on the HTTP server. */
@@ -13,6 +27,8 @@ export interface SignalingOptions {
   /** Messages per second a connection may sustain, and the burst it may spend at once. */
   ratePerSecond?: number;
   burst?: number;
+  /** ICE servers handed to every peer that joins (with its own TURN credentials). */
+  ice?: SignalingIce;
   log?: (event: Record<string, unknown>) => void;
 }
 
@@ -49,8 +65,19 @@ function rateLimiter(rate: number, burst: number): () => boolean {
   };
 }
 
+/** What a joining peer is told to use: STUN as is, TURN with credentials issued for it now. */
+export function iceConfigFor(ice: SignalingIce, peerId: string): IceConfig {
+  const { stun, turn, relayOnly } = ice.settings;
+  const servers: IceConfig['iceServers'] = stun.length ? [{ urls: stun }] : [];
+  if (turn.length === 0) return { iceServers: servers, relayOnly, expiresAt: null };
+  if (!ice.turnSecret) throw new Error('the run lists TURN servers but the signaling server has no TURN secret (--turn-secret FILE or TESSERA_TURN_SECRET)');
+  const c = turnCredential(ice.turnSecret, peerId, ice.ttlSeconds ?? DEFAULT_TURN_TTL_SECONDS, (ice.now ?? Date.now)());
+  return { iceServers: [...servers, { urls: turn, username: c.username, credential: c.credential }], relayOnly, expiresAt: c.expiresAt };
+}
+
 /** Attaches the signaling endpoint to `server` (upgrade requests on `path` only). */
 export function attachSignaling(server: Server, options: SignalingOptions = {}): SignalingServer {
+  if (options.ice) iceConfigFor(options.ice, 'startup-check'); // a missing or weak secret fails at start, not per peer
   const path = options.path ?? '/signal';
   const log = options.log ?? (() => undefined);
   const wss = new WebSocketServer({ noServer: true, maxPayload: SIGNAL_LIMITS.maxMessageBytes });
@@ -75,6 +102,7 @@ export function attachSignaling(server: Server, options: SignalingOptions = {}):
 
   function accept(ws: WebSocket, address: string): void {
     let member: Member | undefined;
+    let iceRefresh: ReturnType<typeof setInterval> | undefined;
     let alive = true;
     let strikes = 0;
     const allow = rateLimiter(options.ratePerSecond ?? SIGNAL_LIMITS.ratePerSecond, options.burst ?? SIGNAL_LIMITS.burst);
@@ -118,7 +146,10 @@ export function attachSignaling(server: Server, options: SignalingOptions = {}):
         }
         member = { socket: ws, peerId: msg.peerId, role: msg.role, room: msg.room };
         rooms.set(msg.room, room);
-        send(ws, { type: 'welcome', peerId: msg.peerId, peers: [...room.values()].map((m) => ({ peerId: m.peerId, role: m.role })), heartbeatMs: options.heartbeatMs ?? SIGNAL_LIMITS.heartbeatMs });
+        const ice = options.ice;
+        send(ws, { type: 'welcome', peerId: msg.peerId, peers: [...room.values()].map((m) => ({ peerId: m.peerId, role: m.role })), heartbeatMs: options.heartbeatMs ?? SIGNAL_LIMITS.heartbeatMs, ...(ice ? { ice: iceConfigFor(ice, msg.peerId) } : {}) });
+        // Fresh credentials well before the old ones expire, so later dials still authenticate.
+        if (ice?.settings.turn.length) iceRefresh = setInterval(() => send(ws, { type: 'ice', ice: iceConfigFor(ice, msg.peerId) }), (500 * (ice.ttlSeconds ?? DEFAULT_TURN_TTL_SECONDS)));
         room.set(msg.peerId, member);
         broadcast(msg.room, msg.peerId, { type: 'peer-joined', peerId: msg.peerId, role: msg.role });
         log({ event: 'signal-join', room: msg.room, peerId: msg.peerId, role: msg.role, address, roomSize: room.size });
@@ -133,6 +164,7 @@ export function attachSignaling(server: Server, options: SignalingOptions = {}):
 
     ws.on('close', () => {
       clearInterval(heartbeat);
+      clearInterval(iceRefresh);
       if (!member) return;
       const room = rooms.get(member.room);
       if (room?.get(member.peerId) === member) {

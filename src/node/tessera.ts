@@ -52,6 +52,8 @@ secrets (files must be chmod 600; or the environment, never argv):
                                     a 0x seed or a secret URI (sr25519). A peer without one makes a fresh one.
   --wallet FILE | TESSERA_WALLET   a peer's wallet (mnemonic, 0x seed or secret URI): it signs a 30-day
                                     certificate for the session key, so contributions earn for its address.
+  tessera serve [--port N] [--host ADDR] [--run FILE] [--tls-cert FILE --tls-key FILE] [--turn-secret FILE] [--turn-ttl S]
+                                    the app, signaling and TURN credentials on one port (docs/DEPLOY.md)
   tessera signal [--port N] [--host ADDR]
   tessera keygen --out FILE`;
 
@@ -152,7 +154,7 @@ async function validator(f: Map<string, string>): Promise<void> {
   const resumed = ledger.resume();
   const probes = await openProbes(f.get('score') ?? 'gpu', config, run, corpus, log);
   const validation = await validationSet(f, run, corpus.val.length, probes.validation);
-  const submit = await weightSubmitter(f, key, log);
+  const submit = await weightSubmitter(f, run, key, log);
   const statusPort = f.get('status-port');
   const swarm = joinSwarm(run, required(f, 'signal'), name, 'validator', log);
   const node = new ValidatorNode({
@@ -225,11 +227,11 @@ async function validationSet(f: Map<string, string>, run: RunConfig, valLength: 
   return { probe, offsets: await randomPages('tessera/validation', { count, seqLen: run.seqLen, corpusLength: valLength }) };
 }
 
-/** With --subtensor URL --netuid N, weights go to the chain signed by the validator's key (its hotkey). */
-async function weightSubmitter(f: Map<string, string>, key: string, log: (l: string) => void): Promise<((w: AddressWeight[]) => Promise<void>) | undefined> {
+/** With --subtensor URL (and --netuid N, or the run's netuid), weights go to the chain signed by the validator's key (its hotkey). */
+async function weightSubmitter(f: Map<string, string>, run: RunConfig, key: string, log: (l: string) => void): Promise<((w: AddressWeight[]) => Promise<void>) | undefined> {
   const endpoint = f.get('subtensor');
   if (endpoint === undefined) return undefined;
-  const netuid = Number(required(f, 'netuid'));
+  const netuid = Number(f.get('netuid') ?? run.netuid ?? required(f, 'netuid'));
   if (!Number.isInteger(netuid) || netuid < 0 || netuid > 65_535) throw new Error('--netuid must be an integer in [0, 65535]');
   const client = await SubtensorClient.connect({ endpoint, netuid, versionKey: Number(f.get('version-key') ?? 0) }, walletPairFromSecret(key));
   log(`submitting weights to ${endpoint}, netuid ${netuid}`);

@@ -1,6 +1,6 @@
 // The mesh: up to K WebRTC neighbours found through the signaling server, whole binary
 // messages to and from them, per-neighbour rate limits, bans for misbehaviour, refills.
-import { createPeerLink, type PeerLink, type SignalData, type WrtcImplementation } from './peerLink';
+import { createPeerLink, type IceServerError, type PeerLink, type SignalData, type WrtcImplementation } from './peerLink';
 import type { SignalingClient } from './signalingClient';
 import type { PeerRole } from './signalingProtocol';
 
@@ -18,6 +18,7 @@ export interface MeshOptions {
   selfId: string;
   maxNeighbours?: number;
   wrtc?: WrtcImplementation;
+  /** STUN/TURN servers when the signaling server gives none (it does when the run has ICE settings). */
   iceServers?: RTCIceServer[];
   connectTimeoutMs?: number;
   banMs?: number;
@@ -31,6 +32,8 @@ export interface MeshEvents {
   message: (from: string, message: Uint8Array) => void;
   up: (peerId: string) => void;
   down: (peerId: string, reason: string) => void;
+  /** A STUN/TURN server failed for a link (401: credentials refused or expired). */
+  'ice-error': (peerId: string, error: IceServerError) => void;
 }
 
 interface Neighbour {
@@ -45,7 +48,7 @@ export class Mesh {
   private readonly links = new Map<string, Neighbour>();
   private readonly known = new Map<string, PeerRole>();
   private readonly banned = new Map<string, number>();
-  private readonly listeners: { [K in keyof MeshEvents]: Set<MeshEvents[K]> } = { message: new Set(), up: new Set(), down: new Set() };
+  private readonly listeners: { [K in keyof MeshEvents]: Set<MeshEvents[K]> } = { message: new Set(), up: new Set(), down: new Set(), 'ice-error': new Set() };
   private readonly limits: MeshLimits;
   private readonly unsubscribe: (() => void)[];
   private refillTimer?: ReturnType<typeof setTimeout>;
@@ -144,7 +147,16 @@ export class Mesh {
   }
 
   private connect(peerId: string, initiator: boolean): Neighbour {
-    const link = createPeerLink({ initiator, wrtc: this.options.wrtc, iceServers: this.options.iceServers, limits: this.options.maxMessageBytes ? { maxMessageBytes: this.options.maxMessageBytes } : undefined });
+    // The signaling server's servers carry TURN credentials fresh at the time of this dial.
+    const ice = this.options.signaling.ice;
+    const link = createPeerLink({
+      initiator, wrtc: this.options.wrtc, iceServers: ice?.iceServers ?? this.options.iceServers, iceTransportPolicy: ice?.relayOnly ? 'relay' : undefined,
+      limits: this.options.maxMessageBytes ? { maxMessageBytes: this.options.maxMessageBytes } : undefined,
+    });
+    link.onIceError((e) => {
+      this.options.log?.(`[mesh] ICE server ${e.url} failed for ${peerId}: ${e.code} ${e.text}`);
+      this.emit('ice-error', peerId, e);
+    });
     const n: Neighbour = { link, initiator, open: false, bucket: { bytes: 0, messages: 0, at: Date.now() } };
     this.links.set(peerId, n);
     link.onSignal((data) => this.options.signaling.send(peerId, data as unknown as Record<string, unknown>));

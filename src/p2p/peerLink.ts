@@ -13,6 +13,8 @@ export interface PeerLinkOptions {
   wrtc?: WrtcImplementation;
   /** STUN/TURN servers; none by default (a LAN or the test namespace needs none). */
   iceServers?: RTCIceServer[];
+  /** 'relay': gather TURN candidates only (no host or server-reflexive addresses). */
+  iceTransportPolicy?: RTCIceTransportPolicy;
   limits?: Partial<ReassemblerLimits>;
 }
 
@@ -28,12 +30,36 @@ export interface PeerLink {
   /** Transport failures and protocol violations; the link is closed after either. */
   onError(listener: (error: Error) => void): void;
   onClose(listener: () => void): void;
+  /** A STUN/TURN server failed (e.g. 401: TURN refused the credentials); the link may still connect another way. */
+  onIceError(listener: (error: IceServerError) => void): void;
   send(message: Uint8Array): Promise<void>;
   close(): void;
 }
 
+export interface IceServerError {
+  url: string;
+  code: number;
+  text: string;
+}
+
+/** The fields of an RTCPeerConnectionIceErrorEvent used here (Node's wrtc may not fire it). */
+interface IceErrorEventLike {
+  url?: string;
+  errorCode?: number;
+  errorText?: string;
+}
+
 export function createPeerLink(options: PeerLinkOptions): PeerLink {
-  const peer = new SimplePeer({ initiator: options.initiator, wrtc: options.wrtc, config: { iceServers: options.iceServers ?? [] } });
+  const config: RTCConfiguration = { iceServers: options.iceServers ?? [], ...(options.iceTransportPolicy ? { iceTransportPolicy: options.iceTransportPolicy } : {}) };
+  const peer = new SimplePeer({ initiator: options.initiator, wrtc: options.wrtc, config });
+  const iceErrorListeners: ((e: IceServerError) => void)[] = [];
+  // simple-peer does not forward icecandidateerror; its RTCPeerConnection is `_pc`.
+  const pc = (peer as unknown as { _pc?: EventTarget })._pc;
+  pc?.addEventListener?.('icecandidateerror', (ev) => {
+    const e = ev as unknown as IceErrorEventLike;
+    const error = { url: String(e.url ?? ''), code: Number(e.errorCode ?? 0), text: String(e.errorText ?? '') };
+    for (const listener of iceErrorListeners) listener(error);
+  });
   const reassembler = new Reassembler({ ...DEFAULT_LINK_LIMITS, ...options.limits });
   const messageListeners: ((m: Uint8Array) => void)[] = [];
   const errorListeners: ((e: Error) => void)[] = [];
@@ -90,6 +116,7 @@ export function createPeerLink(options: PeerLinkOptions): PeerLink {
     onMessage: (listener) => void messageListeners.push(listener),
     onError: (listener) => void errorListeners.push(listener),
     onClose: (listener) => void peer.on('close', listener),
+    onIceError: (listener) => void iceErrorListeners.push(listener),
     send,
     close,
   };

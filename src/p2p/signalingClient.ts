@@ -1,6 +1,6 @@
 // A peer's connection to the signaling server: joins the run's room, relays WebRTC signals,
 // reports who comes and goes, and reconnects with jittered exponential backoff forever.
-import { parseServerMessage, SIGNAL_LIMITS, type PeerRole, type ServerMessage, type SignalData } from './signalingProtocol';
+import { parseServerMessage, SIGNAL_LIMITS, type IceConfig, type PeerRole, type ServerMessage, type SignalData } from './signalingProtocol';
 
 /** The part of the WebSocket API used here: the browser's, or the `ws` package's in Node. */
 export interface SocketLike {
@@ -46,6 +46,8 @@ export class SignalingClient {
   private timer?: ReturnType<typeof setTimeout>;
   private keepalive?: ReturnType<typeof setInterval>;
   private lastHeard = 0;
+  /** STUN/TURN servers (with fresh TURN credentials) the server last gave; undefined if none. */
+  ice?: IceConfig;
   private readonly listeners: { [K in keyof SignalingEvents]: Set<SignalingEvents[K]> } = {
     state: new Set(),
     welcome: new Set(),
@@ -128,6 +130,8 @@ export class SignalingClient {
   private handle(m: ServerMessage): void {
     switch (m.type) {
       case 'welcome':
+        // Before 'welcome' is emitted: the mesh dials on it, with these servers.
+        if (m.ice) this.ice = m.ice;
         this.attempt = 0;
         this.setState('open');
         this.startKeepalive(m.heartbeatMs);
@@ -144,6 +148,9 @@ export class SignalingClient {
         break;
       case 'error':
         this.emit('problem', `signaling server refused: ${m.code}: ${m.message}`);
+        break;
+      case 'ice':
+        this.ice = m.ice;
         break;
       case 'pong':
         break;

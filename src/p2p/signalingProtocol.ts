@@ -24,8 +24,28 @@ export type SignalData = Record<string, unknown>;
 
 export type SignalErrorCode = 'bad-message' | 'not-joined' | 'unknown-peer' | 'rate-limited' | 'room-full';
 
+/** One STUN/TURN server as RTCConfiguration takes it; TURN ones carry short-lived credentials. */
+export interface IceServer {
+  urls: string[];
+  username?: string;
+  credential?: string;
+}
+
+/**
+ * The ICE servers a peer should use, from the signaling server (which alone knows the TURN
+ * secret): sent with the welcome and again before the credentials expire.
+ */
+export interface IceConfig {
+  iceServers: IceServer[];
+  /** iceTransportPolicy 'relay': every connection goes through TURN. */
+  relayOnly: boolean;
+  /** When the TURN credentials stop working (ms since the epoch); null without TURN. */
+  expiresAt: number | null;
+}
+
 export type ServerMessage =
-  | { type: 'welcome'; peerId: string; peers: { peerId: string; role: PeerRole }[]; heartbeatMs: number }
+  | { type: 'welcome'; peerId: string; peers: { peerId: string; role: PeerRole }[]; heartbeatMs: number; ice?: IceConfig }
+  | { type: 'ice'; ice: IceConfig }
   | { type: 'peer-joined'; peerId: string; role: PeerRole }
   | { type: 'peer-left'; peerId: string }
   | { type: 'signal'; from: string; data: SignalData }
@@ -78,6 +98,23 @@ export function parseClientMessage(text: string): Parsed<ClientMessage> {
   }
 }
 
+const ICE_URL = /^(stun|turn|turns):[A-Za-z0-9.\-:[\]]{1,200}(\?transport=(udp|tcp))?$/;
+const short = (v: unknown): v is string => typeof v === 'string' && v.length > 0 && v.length <= 256;
+
+/** An ICE configuration from the server, or null if any part is malformed (it is used whole or not at all). */
+function parseIceConfig(v: unknown): IceConfig | null {
+  if (!isObject(v) || !Array.isArray(v.iceServers) || v.iceServers.length > 8 || typeof v.relayOnly !== 'boolean') return null;
+  if (!(v.expiresAt === null || (typeof v.expiresAt === 'number' && Number.isFinite(v.expiresAt)))) return null;
+  const servers: IceServer[] = [];
+  for (const s of v.iceServers) {
+    if (!isObject(s) || !Array.isArray(s.urls) || s.urls.length === 0 || s.urls.length > 8) return null;
+    if (!s.urls.every((u) => typeof u === 'string' && ICE_URL.test(u))) return null;
+    if ((s.username !== undefined && !short(s.username)) || (s.credential !== undefined && !short(s.credential))) return null;
+    servers.push({ urls: s.urls as string[], ...(s.username !== undefined ? { username: s.username as string, credential: s.credential as string } : {}) });
+  }
+  return { iceServers: servers, relayOnly: v.relayOnly, expiresAt: v.expiresAt as number | null };
+}
+
 export function parseServerMessage(text: string): Parsed<ServerMessage> {
   const json = parseJson(text);
   if (!json.ok) return json;
@@ -89,7 +126,14 @@ export function parseServerMessage(text: string): Parsed<ServerMessage> {
       if (!id(m.peerId) || !Array.isArray(m.peers) || typeof m.heartbeatMs !== 'number' || !(m.heartbeatMs > 0)) break;
       const peers = m.peers.filter((p): p is { peerId: string; role: PeerRole } => isObject(p) && id(p.peerId) && role(p.role));
       if (peers.length !== m.peers.length) break;
-      return { ok: true, message: { type: 'welcome', peerId: m.peerId, peers: peers.map((p) => ({ peerId: p.peerId, role: p.role })), heartbeatMs: m.heartbeatMs } };
+      const ice = m.ice === undefined ? undefined : parseIceConfig(m.ice);
+      if (ice === null) break;
+      return { ok: true, message: { type: 'welcome', peerId: m.peerId, peers: peers.map((p) => ({ peerId: p.peerId, role: p.role })), heartbeatMs: m.heartbeatMs, ...(ice ? { ice } : {}) } };
+    }
+    case 'ice': {
+      const ice = parseIceConfig(m.ice);
+      if (ice) return { ok: true, message: { type: 'ice', ice } };
+      break;
     }
     case 'peer-joined':
       if (id(m.peerId) && role(m.role)) return { ok: true, message: { type: 'peer-joined', peerId: m.peerId, role: m.role } };

@@ -67,6 +67,11 @@ export function SwarmPanel(): ReactNode {
           {s.earning ? ' (your wallet: accepted work earns for it).' : ' (an anonymous session key: they train the model but earn nothing; connect a wallet on the Wallet page to earn).'}
         </p>
       )}
+      {s.iceProblem && (
+        <p className="note bad" role="alert" data-testid="swarm-ice-problem" data-kind={s.iceProblem.kind}>
+          {s.iceProblem.message}
+        </p>
+      )}
       {s.error && (
         <div className="card card-warning" role="alert">
           <h3>The swarm stopped on an error</h3>

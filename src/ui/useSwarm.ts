@@ -6,6 +6,7 @@ import { initParams } from '../gpu/init';
 import { paramLayout } from '../gpu/layout';
 import { ContributionExchange } from '../p2p/exchange';
 import { Mesh } from '../p2p/mesh';
+import { describeIceError, type IceProblem } from '../p2p/iceProblem';
 import { SignalingClient } from '../p2p/signalingClient';
 import { toHex } from '../protocol/bytes';
 import { parseRunConfig } from '../swarm/parseRunConfig';
@@ -36,6 +37,8 @@ export interface SwarmView {
   sync?: { received: number; total: number; window: number };
   history: WindowReport[];
   error?: string;
+  /** A STUN/TURN server failed (the swarm may still connect another way, or not at all if relay-only). */
+  iceProblem?: IceProblem;
 }
 
 interface Joined {
@@ -108,6 +111,10 @@ async function startPeer(run: RunConfig, signalUrl: string, setView: (f: (v: Swa
       if (r.contributed) recordWindow(identity.address, r.included);
       setView((v) => ({ ...v, sync: undefined, history: [r, ...v.history].slice(0, 50) }));
     },
+  });
+  mesh.on('ice-error', (_peer, e) => {
+    const problem = describeIceError(e, signaling.ice, Date.now());
+    setView((v) => (v.iceProblem?.message === problem.message ? v : { ...v, iceProblem: problem }));
   });
   const poll = setInterval(() => setView((v) => (v.neighbours === mesh.neighbours().length ? v : { ...v, neighbours: mesh.neighbours().length })), 1000);
   setView((v) => ({ ...v, status: 'joined', name, address: identity.address, earning: identity.certificate.length > 0 }));

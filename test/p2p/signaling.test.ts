@@ -1,12 +1,13 @@
 // The signaling server and client over real WebSockets on loopback: rooms, introductions,
 // relaying, caps on size, rate and garbage, and clients that ride out a server restart.
+import { createHmac } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { attachSignaling, type SignalingServer } from '../../server/signaling';
 import { SignalingClient, type SocketLike } from '../../src/p2p/signalingClient';
-import { SIGNAL_LIMITS } from '../../src/p2p/signalingProtocol';
+import { parseServerMessage, SIGNAL_LIMITS } from '../../src/p2p/signalingProtocol';
 
 const socket = (url: string): SocketLike => new WebSocket(url) as unknown as SocketLike;
 const cleanups: (() => Promise<void> | void)[] = [];
@@ -157,5 +158,46 @@ describe('signaling', () => {
       ws.on('open', () => resolve(false));
     });
     expect(failed).toBe(true);
+  });
+
+  it('hands each joining peer the run\'s ICE servers with its own TURN credential, and renews it before expiry', async () => {
+    const secret = 'a-shared-turn-secret-0123456789';
+    const settings = { stun: ['stun:10.0.0.2:3478'], turn: ['turn:10.0.0.2:3478?transport=udp'], relayOnly: true };
+    const s = await startServer(0, { ice: { settings, turnSecret: secret, ttlSeconds: 2 } });
+    cleanups.push(() => s.stop());
+    const a = client(s.url, 'alice');
+    await once((r) => a.on('welcome', r));
+    const first = a.ice;
+    expect(first).toMatchObject({ relayOnly: true, iceServers: [{ urls: settings.stun }, { urls: settings.turn }] });
+    const turn = first?.iceServers[1];
+    // coturn's use-auth-secret check: username "<expiry>:<user>", password base64(HMAC-SHA1(secret, username)).
+    const [expiry, user] = (turn?.username ?? '').split(':');
+    expect(user).toBe('alice');
+    expect(Number(expiry) * 1000).toBe(first?.expiresAt);
+    expect(Math.abs(Number(expiry) - (Date.now() / 1000 + 2))).toBeLessThan(2);
+    expect(turn?.credential).toBe(createHmac('sha1', secret).update(turn?.username ?? '').digest('base64'));
+    // Re-issued at half the lifetime, with a later expiry.
+    await until(() => (a.ice?.expiresAt ?? 0) > (first?.expiresAt ?? 0), 4000);
+    expect(a.ice?.iceServers[1].username).not.toBe(turn?.username);
+  });
+
+  it('refuses to start with TURN servers but no usable secret, and clients drop malformed ICE offers', async () => {
+    const settings = { stun: [], turn: ['turn:10.0.0.2'], relayOnly: false };
+    expect(() => attachSignaling(createServer(), { ice: { settings } })).toThrow(/no TURN secret/);
+    expect(() => attachSignaling(createServer(), { ice: { settings, turnSecret: 'short' } })).toThrow(/at least 16 characters/);
+    const welcome = (ice: unknown): string => JSON.stringify({ type: 'welcome', peerId: 'a', peers: [], heartbeatMs: 1000, ice });
+    const good = { iceServers: [{ urls: ['turn:10.0.0.2:3478'], username: '1:a', credential: 'x' }], relayOnly: true, expiresAt: 1000 };
+    expect(parseServerMessage(welcome(good))).toMatchObject({ ok: true, message: { ice: good } });
+    for (const bad of [
+      { ...good, iceServers: [{ urls: ['http://evil.example/'] }] },
+      { ...good, iceServers: [{ urls: ['turn:a b'] }] },
+      { ...good, iceServers: Array(9).fill({ urls: ['stun:a'] }) },
+      { ...good, iceServers: [{ urls: ['turn:a'], username: 'u'.repeat(300), credential: 'c' }] },
+      { ...good, relayOnly: 'yes' },
+      { ...good, expiresAt: 'soon' },
+    ]) {
+      expect(parseServerMessage(welcome(bad)).ok, JSON.stringify(bad).slice(0, 80)).toBe(false);
+      expect(parseServerMessage(JSON.stringify({ type: 'ice', ice: bad })).ok).toBe(false);
+    }
   });
 });

@@ -11,3 +11,6 @@ export function assertPrivateNetwork(): void {
     );
   }
 }
+
+/** The namespace's second address (scripts/netns.mjs): where servers that peers reach run, e.g. coturn. */
+export const NETNS_SERVER_IP = '10.77.0.2';

@@ -4,7 +4,7 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createRequire } from 'node:module';
 import WebSocket from 'ws';
-import { attachSignaling } from '../../server/signaling';
+import { attachSignaling, type SignalingOptions } from '../../server/signaling';
 import { Mesh } from '../../src/p2p/mesh';
 import type { WrtcImplementation } from '../../src/p2p/peerLink';
 import { SignalingClient, type SocketLike } from '../../src/p2p/signalingClient';
@@ -22,17 +22,17 @@ export class Harness {
     this.cleanups.push(fn);
   }
 
-  async signalingUrl(): Promise<string> {
-    return (await this.signalingServer()).url;
+  async signalingUrl(options?: SignalingOptions): Promise<string> {
+    return (await this.signalingServer(options)).url;
   }
 
   /** A signaling server that can be stopped and started again on the same port. */
-  async signalingServer(): Promise<{ url: string; restart(downMs: number): Promise<void> }> {
+  async signalingServer(options?: SignalingOptions): Promise<{ url: string; restart(downMs: number): Promise<void> }> {
     let port = 0;
     let stop = async (): Promise<void> => undefined;
     const start = async (): Promise<void> => {
       const server = createServer();
-      const signaling = attachSignaling(server);
+      const signaling = attachSignaling(server, options);
       await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve));
       port = (server.address() as AddressInfo).port;
       stop = async () => {

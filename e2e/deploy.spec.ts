@@ -1,0 +1,146 @@
+// A public deployment's paths, inside the private network namespace: Debian's coturn with the
+// TURN REST secret and relay-only ICE between a tab and Node peers (contributions cross only
+// through TURN), clear errors in the page for a wrong or expired credential, and a tab that
+// joins over wss:// from `tessera serve` with a self-signed certificate.
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { expect, test, type Page } from '@playwright/test';
+import type { SignalingIce } from '../server/signaling';
+import { gptConfig } from '../src/gpu/config';
+import { requestGpuDevice } from '../src/gpu/device';
+import { initParams } from '../src/gpu/init';
+import { paramLayout } from '../src/gpu/layout';
+import { nodeGpu } from '../src/gpu/nodeGpu';
+import { ContributionExchange } from '../src/p2p/exchange';
+import { toHex } from '../src/protocol/bytes';
+import { ed25519Signer } from '../src/protocol/keys';
+import type { RunConfig } from '../src/swarm/runConfig';
+import { ValidatorNode } from '../src/swarm/validatorNode';
+import { CharTokenizer, splitCorpus } from '../src/train/tokenizer';
+import type { WindowDecision } from '../src/validator/manifest';
+import { sessionIdentity } from '../src/wallet/authority';
+import { assertPrivateNetwork, NETNS_SERVER_IP } from '../test/support/privateNetwork';
+import { startNodePeer } from '../test/support/nodePeer';
+import { Harness } from '../test/support/swarmHarness';
+import { startCoturn } from './support/coturn';
+
+const SECRET = 'e2e-turn-secret-0123456789abcdef';
+const text = readFileSync('public/data/tinyshakespeare.txt', 'utf8');
+const corpus = splitCorpus(CharTokenizer.fromText(text), text);
+const config = gptConfig('tiny', corpus.tokenizer.vocabSize);
+const validatorKey = ed25519Signer(new Uint8Array(32).fill(51));
+
+function runConfig(runId: string, startInMs: number, ice?: RunConfig['ice']): RunConfig {
+  return {
+    runId, preset: 'tiny', seed: 5, startTime: Date.now() + startInMs, windowMs: 15_000, graceMs: 3000, uploadMarginMs: 1500, minSteps: 2,
+    batchSize: 2, seqLen: 32, outerLr: 1, innerSchedule: { maxLr: 3e-3, minLr: 3e-4, warmupSteps: 5, decaySteps: 300 }, validatorKeys: [toHex(validatorKey.publicKey)], ...(ice ? { ice } : {}),
+  };
+}
+
+/** The Volunteer page joined to `run` through `signal` (the server's /api/run stood in for). */
+async function joinFromPage(page: Page, run: RunConfig, signal: string): Promise<void> {
+  await page.route('**/api/run', (route) => route.fulfill({ json: { run, signal } }));
+  await page.goto('/');
+  await page.getByTestId('swarm-join').click();
+  await expect(page.getByTestId('swarm-panel')).toHaveAttribute('data-status', 'joined', { timeout: 30_000 });
+}
+
+test('relay-only ICE: a tab and Node peers exchange contributions through coturn', async ({ page }) => {
+  test.setTimeout(180_000);
+  assertPrivateNetwork();
+  const h = new Harness();
+  try {
+    const turn = await startCoturn({ ip: NETNS_SERVER_IP, port: 34780, secret: SECRET });
+    h.defer(() => turn.stop());
+    const ice = { stun: [], turn: [turn.url], relayOnly: true };
+    const url = await h.signalingUrl({ ice: { settings: ice, turnSecret: SECRET } });
+    const run = runConfig('relay-run', 20_000, ice);
+    const ctx = await requestGpuDevice({ gpu: nodeGpu(), label: 'e2e-relay' });
+    h.defer(() => ctx.destroy());
+    const layout = paramLayout(config);
+    const theta0 = initParams(config, layout, run.seed);
+    const vMesh = h.peer(url, 'validator', { room: run.runId });
+    const vExchange = new ContributionExchange({ mesh: vMesh, runId: run.runId });
+    const decisions: WindowDecision[] = [];
+    const validator = new ValidatorNode({ run, layout, exchange: vExchange, mesh: vMesh, signer: validatorKey, theta: theta0, window: 0, corpusLength: corpus.train.length, onDecision: (d) => decisions.push(d) });
+    h.defer(() => [validator.stop(), vExchange.close()]);
+    startNodePeer(h, { device: ctx.device, url, run, config, train: corpus.train, name: 'node-1', identity: sessionIdentity(ed25519Signer(new Uint8Array(32).fill(1))), start: { theta: theta0, window: 0 } });
+    await joinFromPage(page, run, url);
+    const tabAddress = (await page.getByTestId('swarm-identity').locator('code').textContent()) ?? '';
+    void validator.run();
+
+    // The validator took both the tab's and the Node peer's update in one window, and the tab
+    // (which fetched the Node peer's payload over its relayed channel) reached the same model.
+    await expect.poll(() => decisions.length, { timeout: 120_000, intervals: [2000] }).toBeGreaterThanOrEqual(1);
+    const withTab = decisions.find((d) => d.accepted.some((c) => c.header.peerAddress === tabAddress) && d.accepted.length >= 2);
+    expect(withTab, `accepted per window: ${decisions.map((d) => d.accepted.map((c) => c.header.peerAddress.slice(0, 8)).join('+')).join(', ')}`).toBeDefined();
+    const w = withTab?.manifest.window ?? -1;
+    const tabRow = page.locator(`[data-testid="swarm-history"] tbody tr[data-window="${w}"]`);
+    await expect(tabRow).toHaveAttribute('data-hash', toHex(withTab?.manifest.nextHash ?? new Uint8Array()), { timeout: 60_000 });
+    // Every path ran through coturn: it allocated relays and granted permissions between them.
+    expect(turn.log()).toMatch(/ALLOCATE processed, success/);
+    expect(turn.log()).toMatch(/CREATE_PERMISSION processed, success/);
+    await expect(page.getByTestId('swarm-ice-problem')).toHaveCount(0);
+  } finally {
+    await h.cleanup();
+  }
+});
+
+for (const [kind, signaling] of [
+  ['refused', { turnSecret: 'not-the-turn-servers-secret-123' }],
+  ['expired', { turnSecret: SECRET, ttlSeconds: 600, now: () => Date.now() - 2 * 3600_000 }],
+] as [string, Partial<SignalingIce>][]) {
+  test(`a ${kind} TURN credential is said plainly in the page`, async ({ page }) => {
+    test.setTimeout(90_000);
+    assertPrivateNetwork();
+    const h = new Harness();
+    try {
+      const turn = await startCoturn({ ip: NETNS_SERVER_IP, port: 34781, secret: SECRET });
+      h.defer(() => turn.stop());
+      const ice = { stun: [], turn: [turn.url], relayOnly: true };
+      const url = await h.signalingUrl({ ice: { settings: ice, ...signaling } });
+      const run = runConfig(`${kind}-run`, 60_000, ice);
+      h.peer(url, 'node-1', { room: run.runId }); // someone for the tab to dial
+      await joinFromPage(page, run, url);
+      const problem = page.getByTestId('swarm-ice-problem');
+      await expect(problem).toHaveAttribute('data-kind', kind, { timeout: 30_000 });
+      await expect(problem).toContainText(kind === 'expired' ? /credential: it expired at .*clock/ : /refused this tab's credential \(401.*secret does not match/);
+      await expect(problem).toContainText(turn.url);
+    } finally {
+      await h.cleanup();
+    }
+  });
+}
+
+test('a tab joins over wss:// from `tessera serve` with a self-signed certificate', async ({ browser }) => {
+  test.setTimeout(90_000);
+  assertPrivateNetwork();
+  const dir = mkdtempSync(join(tmpdir(), 'tessera-tls-'));
+  const [cert, key] = [join(dir, 'cert.pem'), join(dir, 'key.pem')];
+  const made = spawnSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-keyout', key, '-out', cert, '-days', '1', '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1'], { encoding: 'utf8' });
+  expect(made.status, made.stderr).toBe(0);
+  writeFileSync(join(dir, 'run.json'), JSON.stringify(runConfig('tls-run', 60_000)));
+  const server = spawn(process.execPath, ['--import', 'tsx', 'server/main.ts', '--port', '0', '--run', join(dir, 'run.json'), '--tls-cert', cert, '--tls-key', key], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  server.stdout.on('data', (d: Buffer) => (out += d.toString()));
+  server.stderr.on('data', (d: Buffer) => (out += d.toString()));
+  // The operator's browser would trust the certificate; this one is told to accept it.
+  const context = await browser.newContext({ ignoreHTTPSErrors: true });
+  try {
+    await expect.poll(() => /https:\/\/127\.0\.0\.1:(\d+)\//.exec(out)?.[1], { timeout: 20_000 }).toBeTruthy();
+    const origin = `https://127.0.0.1:${/https:\/\/127\.0\.0\.1:(\d+)\//.exec(out)?.[1]}`;
+    const page = await context.newPage();
+    await page.goto(`${origin}/`);
+    await page.getByTestId('swarm-join').click();
+    await expect(page.getByTestId('swarm-panel')).toHaveAttribute('data-status', 'joined', { timeout: 30_000 });
+    // The server saw the tab join its run's room over the TLS socket.
+    await expect.poll(() => out, { timeout: 15_000 }).toMatch(/"event":"signal-join","room":"tls-run","peerId":"tab-/);
+    const health = (await (await context.request.get(`${origin}/healthz`)).json()) as { signaling: { peers: number } };
+    expect(health.signaling.peers).toBe(1);
+  } finally {
+    await context.close();
+    server.kill('SIGTERM');
+  }
+});
