@@ -13,7 +13,7 @@ export function describeIceError(e: IceServerError, ice: IceConfig | undefined, 
   const url = e.url || 'the STUN/TURN server';
   const detail = `${e.code}${e.text ? ` ${e.text}` : ''}`;
   if (e.code === 401) {
-    if (ice?.expiresAt != null && ice.expiresAt <= now) {
+    if (ice?.expiresAt !== undefined && ice.expiresAt !== null && ice.expiresAt <= now) {
       return { kind: 'expired', message: `The TURN server ${url} refused this tab's credential: it expired at ${new Date(ice.expiresAt).toISOString()} (${detail}). The signaling server's clock may be wrong; reload to get a new one.` };
     }
     return { kind: 'refused', message: `The TURN server ${url} refused this tab's credential (${detail}): the signaling server's TURN secret does not match the TURN server's (coturn static-auth-secret).` };
