@@ -8,6 +8,8 @@ const PORT = Number(process.env.TESSERA_E2E_PORT ?? 5179);
 export default defineConfig({
   testDir: 'e2e',
   testMatch: '**/*.spec.ts',
+  // Screenshots for the docs are taken on request (`npm run screenshots`), not by `npm test`.
+  testIgnore: process.env.TESSERA_SCREENSHOTS === '1' ? [] : ['**/screenshots.spec.ts'],
   timeout: 120_000,
   expect: { timeout: 30_000 },
   fullyParallel: false,

@@ -88,10 +88,16 @@ test("shows the account's score and share of weights from the validator's ledger
   const statusUrl = `http://127.0.0.1:${(status.address() as AddressInfo).port}/status`;
   try {
     await page.route('**/api/status', async (route) => route.fulfill({ response: await route.fetch({ url: statusUrl }) }));
+    await page.route('**/api/status/address?*', async (route) => route.fulfill({ response: await route.fetch({ url: `${statusUrl}/address${new URL(route.request().url()).search}` }) }));
     await openWallet(page);
     await page.getByTestId('wallet-connect').click();
     await page.getByRole('radio').first().check();
     await expect(page.getByTestId('wallet-standing')).toHaveText(/^reward score [0-9.e+-]+, 75\.0% of the weights \(1 accepted, 0 refused\)$/);
+    // The score history: Alice's window 0, scored 3% of the loss removed.
+    const row = page.locator('[data-testid="wallet-history"] tbody tr[data-window="0"]');
+    await expect(row).toContainText('3.00%');
+    await expect(row).toContainText('accepted');
+    await expect(page.getByTestId('wallet-history-chart')).toHaveAttribute('data-points', '1');
   } finally {
     status.close();
     ledger.close();

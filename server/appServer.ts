@@ -4,6 +4,7 @@ import { createReadStream, existsSync, statSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { createServer as createTlsServer } from 'node:https';
 import { extname, join, normalize, resolve, sep } from 'node:path';
+import { ADDRESS_PATTERN } from '../src/validator/status';
 import { fetchValidatorStatus, historyAfter } from './validatorStatus';
 
 const MIME: Record<string, string> = {
@@ -45,12 +46,10 @@ export function createAppServer(options: AppServerOptions): Server {
     if (url.pathname === '/api/run') {
       return options.run === undefined ? send(res, 404, 'application/json', JSON.stringify({ error: 'this server hosts no swarm run (start it with --run FILE)' })) : send(res, 200, 'application/json', JSON.stringify({ run: options.run }));
     }
-    if (url.pathname === '/api/status' || url.pathname === '/api/status/history') {
+    if (url.pathname === '/api/status' || url.pathname.startsWith('/api/status/')) {
       if (options.validatorStatus === undefined) return send(res, 404, 'application/json', JSON.stringify({ error: 'this server relays no validator (start it with --validator-status URL)' }));
-      const after = historyAfter(url.searchParams.get('after'));
-      if (after === undefined) return send(res, 400, 'application/json', JSON.stringify({ error: 'after must be an integer window ≥ -1' }));
-      // Only these two paths, with a parameter we formatted: the relay cannot be steered elsewhere.
-      const target = url.pathname === '/api/status' ? options.validatorStatus : `${options.validatorStatus.replace(/\/$/, '')}/history?after=${after}`;
+      const target = relayTarget(options.validatorStatus, url);
+      if (typeof target !== 'string') return send(res, target.status, 'application/json', JSON.stringify({ error: target.error }));
       fetchValidatorStatus(target).then(
         (status) => send(res, 200, 'application/json', JSON.stringify(status)),
         (err: unknown) => send(res, 502, 'application/json', JSON.stringify({ error: `validator unreachable: ${err instanceof Error ? err.message : String(err)}` })),
@@ -72,6 +71,24 @@ export function createAppServer(options: AppServerOptions): Server {
   };
   // A bad certificate or key throws here, at start, with OpenSSL's reason.
   return options.tls ? createTlsServer({ cert: options.tls.cert, key: options.tls.key }, handler) : createServer(handler);
+}
+
+/**
+ * The validator URL a relayed status request goes to: only these paths, with parameters
+ * checked and re-formatted here, so the relay cannot be steered to anything else.
+ */
+function relayTarget(base: string, url: URL): string | { status: number; error: string } {
+  const root = base.replace(/\/$/, '');
+  if (url.pathname === '/api/status') return base;
+  if (url.pathname === '/api/status/history') {
+    const after = historyAfter(url.searchParams.get('after'));
+    return after === undefined ? { status: 400, error: 'after must be an integer window ≥ -1' } : `${root}/history?after=${after}`;
+  }
+  if (url.pathname === '/api/status/address') {
+    const address = url.searchParams.get('address') ?? '';
+    return ADDRESS_PATTERN.test(address) ? `${root}/address?address=${address}` : { status: 400, error: 'address must be an SS58 address' };
+  }
+  return { status: 404, error: 'GET /api/status, /api/status/history?after=W or /api/status/address?address=SS58' };
 }
 
 function resolveFile(root: string, pathname: string): string | undefined {

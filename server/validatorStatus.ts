@@ -1,8 +1,10 @@
 // The validator's status over HTTP: `GET /status` serves its ledger's snapshot and
-// `GET /status/history?after=W` the per-window series after W (for the dashboard's charts);
+// `GET /status/history?after=W` the per-window series after W (for the dashboard's charts),
+// `GET /status/address?address=A` one address's record by window (the Wallet page's);
 // the app server relays both under `/api/status` so a tab needs one origin only.
 import { createServer, type Server } from 'node:http';
 import type { Ledger } from '../src/validator/ledger';
+import { ADDRESS_PATTERN } from '../src/validator/status';
 
 const JSON_HEADERS = { 'content-type': 'application/json', 'access-control-allow-origin': '*', 'cache-control': 'no-store' };
 /** A snapshot is a few hundred rows; anything far larger is not a status answer. */
@@ -15,13 +17,17 @@ export function serveStatus(ledger: Ledger, port: number, host: string, onListen
       res.writeHead(code, JSON_HEADERS);
       res.end(JSON.stringify(body));
     };
-    if (req.method !== 'GET') return answer(405, { error: 'GET /status or GET /status/history?after=W' });
+    if (req.method !== 'GET') return answer(405, { error: 'GET /status, /status/history?after=W or /status/address?address=SS58' });
     if (url.pathname === '/status') return answer(200, ledger.status());
     if (url.pathname === '/status/history') {
       const after = historyAfter(url.searchParams.get('after'));
       return after === undefined ? answer(400, { error: 'after must be an integer window ≥ -1' }) : answer(200, ledger.history(after));
     }
-    answer(404, { error: 'GET /status or GET /status/history?after=W' });
+    if (url.pathname === '/status/address') {
+      const address = url.searchParams.get('address') ?? '';
+      return ADDRESS_PATTERN.test(address) ? answer(200, ledger.addressHistory(address)) : answer(400, { error: 'address must be an SS58 address' });
+    }
+    answer(404, { error: 'GET /status, /status/history?after=W or /status/address?address=SS58' });
   });
   server.listen(port, host, () => {
     const a = server.address();

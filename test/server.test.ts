@@ -67,6 +67,13 @@ describe('app server', () => {
       expect(bad.status, after).toBe(400);
     }
     expect((await fetch(`${statusUrl}/history?after=zz`)).status).toBe(400);
+    const alice = '5GrwvaEF5zXb26Fz9rcQpDWS57CtERHpNehXCPcNoHGKutQY';
+    const record = await fetch(`${relayBase}/api/status/address?address=${alice}`);
+    expect(await record.json()).toEqual({ address: alice, windows: [] });
+    for (const bad of ['', 'x', `${alice}&after=1`, `${alice}/../../x`, '0OIl'.repeat(12)]) {
+      expect((await fetch(`${relayBase}/api/status/address?address=${encodeURIComponent(bad)}`)).status, bad).toBe(400);
+    }
+    expect((await fetch(`${relayBase}/api/status/other`)).status).toBe(404);
     expect((await fetch(statusUrl.replace('/status', '/other'))).status).toBe(404);
     status.close();
     ledger.close();

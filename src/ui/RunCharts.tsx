@@ -31,7 +31,10 @@ export function RunCharts({ history }: { history: RunHistory }): ReactNode {
   const peerLoss = useMemo((): Aligned => [xs, ...peers.map((a) => xs.map((x) => losses.get(a)?.get(x) ?? null))], [xs, peers, losses]);
   const throughput = useMemo((): Aligned => [xs, column(windows, perSecond)], [xs, windows]);
   const swarm = useMemo((): Aligned => [xs, column(windows, (w) => w.peers), column(windows, (w) => w.accepted)], [xs, windows]);
-  const traffic = useMemo((): Aligned => [xs, column(windows, (w) => w.bytes / 1e6), column(windows, (w) => (w.bytes > 0 ? w.denseBytes / w.bytes : null))], [xs, windows]);
+  // kB until a window moves a megabyte: tiny runs would otherwise read 0.008 MB.
+  const unit = useMemo(() => (windows.some((w) => w.bytes >= 1e6) ? { label: 'MB', scale: 1e6 } : { label: 'kB', scale: 1e3 }), [windows]);
+  const traffic = useMemo((): Aligned => [xs, column(windows, (w) => w.bytes / unit.scale), column(windows, (w) => (w.bytes > 0 ? w.denseBytes / w.bytes : null))], [xs, windows, unit]);
+  const trafficSeries = useMemo((): SeriesSpec[] => [{ label: `${unit.label} accepted`, stroke: '#22d3ee' }, { label: 'compression ratio', stroke: '#fb923c', scale: 'ratio' }], [unit]);
   const last = windows.at(-1);
 
   return (
@@ -50,7 +53,7 @@ export function RunCharts({ history }: { history: RunHistory }): ReactNode {
         <SeriesChart title="Training loss per peer (reported)" xLabel="window" yLabels={{ y: 'loss' }} series={peerSeries} data={peerLoss} testId="dashboard-peer-loss-chart" />
         <SeriesChart title="Swarm throughput" xLabel="window" yLabels={{ y: 'tokens/s' }} series={THROUGHPUT_SERIES} data={throughput} testId="dashboard-throughput-chart" />
         <SeriesChart title="Peers" xLabel="window" yLabels={{ y: 'count' }} series={PEER_SERIES} data={swarm} testId="dashboard-peers-chart" />
-        <SeriesChart title="Update traffic" xLabel="window" yLabels={{ y: 'MB accepted', ratio: 'compression ×' }} series={TRAFFIC_SERIES} data={traffic} testId="dashboard-traffic-chart" />
+        <SeriesChart title="Update traffic" xLabel="window" yLabels={{ y: `${unit.label} accepted`, ratio: 'compression ×' }} series={trafficSeries} data={traffic} testId="dashboard-traffic-chart" />
       </div>
     </section>
   );
@@ -64,8 +67,4 @@ const THROUGHPUT_SERIES: SeriesSpec[] = [{ label: 'accepted tokens/s', stroke: '
 const PEER_SERIES: SeriesSpec[] = [
   { label: 'peers contributing', stroke: '#a78bfa' },
   { label: 'contributions accepted', stroke: '#fbbf24', dash: [6, 4] },
-];
-const TRAFFIC_SERIES: SeriesSpec[] = [
-  { label: 'MB accepted', stroke: '#22d3ee' },
-  { label: 'compression ratio', stroke: '#fb923c', scale: 'ratio' },
 ];

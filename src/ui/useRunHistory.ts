@@ -2,7 +2,8 @@
 // /api/status/history (only windows after the last one held), checked field by field, kept
 // outside React state so a poll that brings nothing new renders nothing.
 import { useEffect, useState } from 'react';
-import { HISTORY_PAGE, type History, type WindowPoint } from '../validator/status';
+import { fetchJson } from './fetchJson';
+import { ADDRESS_HISTORY_WINDOWS, HISTORY_PAGE, type AddressHistory, type History, type WindowPoint } from '../validator/status';
 
 export interface RunHistory {
   windows: readonly WindowPoint[];
@@ -44,6 +45,20 @@ export function parseHistory(value: unknown): History {
   return { windows, losses };
 }
 
+/** Checks a /status/address answer the same way. */
+export function parseAddressHistory(value: unknown): AddressHistory {
+  const o = value as { address?: unknown; windows?: unknown } | null;
+  if (typeof o !== 'object' || o === null || typeof o.address !== 'string' || !Array.isArray(o.windows)) throw new HistoryFormatError('address history needs an address and a windows array');
+  if (o.windows.length > ADDRESS_HISTORY_WINDOWS) throw new HistoryFormatError(`address history holds ${o.windows.length} windows, over ${ADDRESS_HISTORY_WINDOWS}`);
+  const windows = o.windows.map((raw: unknown, i) => {
+    const w = (raw ?? {}) as Record<string, unknown>;
+    const at = `windows[${i}]`;
+    if (!Array.isArray(w.codes) || !w.codes.every((c) => typeof c === 'string' && c.length <= 40)) throw new HistoryFormatError(`${at}.codes is not a list of verdict codes`);
+    return { window: num(w.window, `${at}.window`), accepted: num(w.accepted, `${at}.accepted`), rejected: num(w.rejected, `${at}.rejected`), score: numOrNull(w.score, `${at}.score`), powT: numOrNull(w.powT, `${at}.powT`), codes: w.codes as string[] };
+  });
+  return { address: o.address, windows };
+}
+
 /** Appends a page of history to what is held (windows already held are skipped). */
 export function appendHistory(held: { windows: WindowPoint[]; losses: Map<string, Map<number, number>> }, page: History): number {
   const last = held.windows.at(-1)?.window ?? -1;
@@ -70,10 +85,7 @@ export function useRunHistory(): { history: RunHistory; error?: string } {
         let added = 0;
         // Catch up page by page (a viewer arriving late in a long run), then wait for new windows.
         for (let page = 0; page < 100 && !stop; page++) {
-          const r = await fetch(`/api/status/history?after=${held.windows.at(-1)?.window ?? -1}`);
-          const body: unknown = await r.json();
-          if (!r.ok) throw new Error((body as { error?: string }).error ?? `status ${r.status}`);
-          const got = parseHistory(body);
+          const got = parseHistory(await fetchJson(`/api/status/history?after=${held.windows.at(-1)?.window ?? -1}`));
           added += appendHistory(held, got);
           if (got.windows.length < HISTORY_PAGE) break;
         }

@@ -6,10 +6,10 @@ import { toHex } from '../protocol/bytes';
 import type { Contribution, Manifest } from '../protocol/contribution';
 import type { Verdict } from './gauntlet';
 import { freshStanding, rewardScore, standingOrdinal, type Standing } from './ratings';
-import { HISTORY_PAGE, type History, type StatusSnapshot } from './status';
+import { ADDRESS_HISTORY_WINDOWS, HISTORY_PAGE, type AddressHistory, type History, type StatusSnapshot } from './status';
 import type { AddressWeight } from './weights';
 
-export type { History, StatusSnapshot, WindowPoint } from './status';
+export type { AddressHistory, History, StatusSnapshot, WindowPoint } from './status';
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS contributions (
@@ -176,6 +176,21 @@ export class Ledger {
     const last = windows.at(-1)?.window ?? after;
     const losses = (this.db.prepare("SELECT window, address, train_loss FROM contributions WHERE window > ? AND window <= ? AND train_loss IS NOT NULL AND status = 'accepted' ORDER BY window, address").all(after, last) as Row[]).map((r) => ({ window: r.window as number, address: r.address as string, trainLoss: r.train_loss as number }));
     return { windows, losses };
+  }
+
+  /** An address's decided contributions per window, newest ADDRESS_HISTORY_WINDOWS windows, oldest first. */
+  addressHistory(address: string): AddressHistory {
+    const rows = this.db
+      .prepare(
+        `SELECT window, SUM(status = 'accepted') AS a, SUM(status = 'rejected') AS r, AVG(score_random) AS score, MAX(pow_t) AS pow, GROUP_CONCAT(DISTINCT code) AS codes
+         FROM contributions WHERE address = ? AND status != 'pending' GROUP BY window ORDER BY window DESC LIMIT ?`,
+      )
+      .all(address, ADDRESS_HISTORY_WINDOWS) as Row[];
+    const windows = rows.reverse().map((r) => ({
+      window: r.window as number, accepted: Number(r.a), rejected: Number(r.r), score: (r.score as number | null) ?? null, powT: (r.pow as number | null) ?? null,
+      codes: String(r.codes ?? '').split(',').filter(Boolean).sort(),
+    }));
+    return { address, windows };
   }
 
   status(limit = 50): StatusSnapshot {

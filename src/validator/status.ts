@@ -35,3 +35,15 @@ export interface History {
 
 /** History answers hold at most this many windows; a client asks again from the last. */
 export const HISTORY_PAGE = 2000;
+
+/** One address's record, window by window (the Wallet page's score history). */
+export interface AddressHistory {
+  address: string;
+  windows: { window: number; accepted: number; rejected: number; score: number | null; powT: number | null; codes: string[] }[];
+}
+
+/** Windows an address history answer covers at most (the newest). */
+export const ADDRESS_HISTORY_WINDOWS = 500;
+
+/** SS58 addresses: base58 characters only, so one can be passed on in a URL as is. */
+export const ADDRESS_PATTERN = /^[1-9A-HJ-NP-Za-km-z]{40,60}$/;

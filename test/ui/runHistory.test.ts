@@ -2,7 +2,7 @@
 // appended incrementally without duplicates, and long series are bucketed for drawing.
 import { describe, expect, it } from 'vitest';
 import { alignSeries, downsample, type Aligned } from '../../src/ui/charts/downsample';
-import { appendHistory, HistoryFormatError, parseHistory } from '../../src/ui/useRunHistory';
+import { appendHistory, HistoryFormatError, parseAddressHistory, parseHistory } from '../../src/ui/useRunHistory';
 import type { WindowPoint } from '../../src/validator/status';
 
 const point = (window: number, valLoss: number | null = 3): WindowPoint => ({ window, closedAt: window, accepted: 2, rejected: 0, valLoss, trainLoss: 3.1, tokens: 1280, bytes: 2000, denseBytes: 300_000, peers: 2, durationMs: 8000 });
@@ -22,6 +22,14 @@ describe('history answers', () => {
     ];
     for (const [value, why] of bad) expect(() => parseHistory(value), JSON.stringify(value)?.slice(0, 60)).toThrow(why);
     expect(() => parseHistory(null)).toThrow(HistoryFormatError);
+  });
+
+  it('accept an address record and refuse a malformed one', () => {
+    const good = { address: 'A', windows: [{ window: 3, accepted: 1, rejected: 0, score: 0.02, powT: 4.1, codes: ['accepted'] }] };
+    expect(parseAddressHistory(good)).toEqual(good);
+    expect(() => parseAddressHistory({ address: 'A', windows: [{ ...good.windows[0], codes: 'accepted' }] })).toThrow(/windows\[0\]\.codes/);
+    expect(() => parseAddressHistory({ address: 'A', windows: [{ ...good.windows[0], score: 'high' }] })).toThrow(/windows\[0\]\.score/);
+    expect(() => parseAddressHistory({ windows: [] })).toThrow(/address/);
   });
 
   it('append only windows after the last one held', () => {

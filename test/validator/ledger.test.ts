@@ -112,6 +112,13 @@ describe('validator ledger', () => {
     expect(later.windows.map((w) => w.window)).toEqual([2]);
     expect(later.losses).toEqual([{ window: 2, address: 'A', trainLoss: 2.5 }]);
     expect(ledger.history(2)).toEqual({ windows: [], losses: [] });
+    // One address's record by window, for its Wallet page.
+    expect(ledger.addressHistory('A').windows).toEqual([
+      { window: 1, accepted: 2, rejected: 0, score: null, powT: null, codes: ['accepted'] },
+      { window: 2, accepted: 1, rejected: 0, score: null, powT: null, codes: ['accepted'] },
+    ]);
+    expect(ledger.addressHistory('C').windows).toEqual([{ window: 1, accepted: 0, rejected: 1, score: null, powT: null, codes: ['copy'] }]);
+    expect(ledger.addressHistory('nobody').windows).toEqual([]);
     ledger.close();
   });
 });

@@ -76,7 +76,10 @@ export function SeriesChart(p: SeriesChartProps): ReactNode {
   const summary = useMemo(() => describe(p), [p]);
   return (
     <figure className="chart" aria-labelledby={`${p.testId}-title`}>
-      <figcaption id={`${p.testId}-title`}>{p.title}</figcaption>
+      <figcaption id={`${p.testId}-title`}>
+        {p.title}
+        {points === 0 && <span className="note"> · no points yet</span>}
+      </figcaption>
       <div ref={host} className="chart-plot" role="img" aria-label={summary} data-testid={p.testId} data-points={points} data-x-count={p.data[0].length} />
     </figure>
   );

@@ -3,6 +3,7 @@
 import { useEffect, useState, type ReactNode } from 'react';
 import type { StatusSnapshot } from '../../validator/status';
 import { ChartBoundary } from '../charts/ChartBoundary';
+import { fetchJson } from '../fetchJson';
 import { RunCharts } from '../RunCharts';
 import { useRunHistory } from '../useRunHistory';
 
@@ -16,9 +17,8 @@ function useStatus(): Load {
     let stop = false;
     const fetchOnce = async (): Promise<void> => {
       try {
-        const r = await fetch('/api/status');
-        const body = (await r.json()) as StatusSnapshot & { error?: string };
-        if (!stop) setLoad(r.ok ? { state: 'ok', status: body } : { state: 'none', why: body.error ?? `status ${r.status}` });
+        const status = (await fetchJson('/api/status')) as StatusSnapshot;
+        if (!stop) setLoad({ state: 'ok', status });
       } catch (err) {
         if (!stop) setLoad({ state: 'none', why: err instanceof Error ? err.message : String(err) });
       }
@@ -55,10 +55,12 @@ export function DashboardPage(): ReactNode {
 function StatusView({ status }: { status: StatusSnapshot }): ReactNode {
   const totalWeight = status.addresses.reduce((s, a) => s + a.weight, 0);
   const { history, error } = useRunHistory();
+  // Contributions for the open window arrive before it closes: the first sign of life.
+  const arrived = status.contributions.filter((c) => c.window === status.window).length;
   return (
     <>
       <p role="status">
-        Run <code>{status.runId}</code> · validating window {status.window} · {status.addresses.length} address{status.addresses.length === 1 ? '' : 'es'} seen
+        Run <code>{status.runId}</code> · validating window {status.window} ({arrived} contribution{arrived === 1 ? '' : 's'} received so far) · {status.addresses.length} address{status.addresses.length === 1 ? '' : 'es'} seen
       </p>
       {error && (
         <p className="note bad" role="alert" data-testid="dashboard-history-error">

@@ -3,6 +3,8 @@
 import { useEffect, useState, type ReactNode } from 'react';
 import type { RunConfig } from '../../swarm/runConfig';
 import { choose, connect, loadSession, signCertificate, useWallet, type WalletView } from '../useWallet';
+import { fetchJson } from '../fetchJson';
+import { ScoreHistory } from '../ScoreHistory';
 import { fetchPublishedRun } from '../useSwarm';
 
 const when = (s: number): string => new Date(s * 1000).toLocaleString();
@@ -46,14 +48,12 @@ function Standing(props: { address: string }): ReactNode {
     let stop = false;
     const load = async (): Promise<void> => {
       try {
-        const r = await fetch('/api/status');
-        if (!r.ok) return setText('this server relays no validator status');
-        const rows = ((await r.json()) as { addresses?: AddressRow[] }).addresses ?? [];
+        const rows = ((await fetchJson('/api/status')) as { addresses?: AddressRow[] }).addresses ?? [];
         const me = rows.find((a) => a.address === props.address);
         const total = rows.reduce((s, a) => s + (Number(a.weight) || 0), 0);
         if (!stop) setText(me ? `reward score ${me.reward.toExponential(2)}, ${total > 0 ? ((100 * me.weight) / total).toFixed(1) : '0'}% of the weights (${me.accepted} accepted, ${me.rejected} refused)` : 'the validator has not scored this account yet');
-      } catch {
-        if (!stop) setText('the validator status is unavailable');
+      } catch (err) {
+        if (!stop) setText(`the validator's status is unavailable (${err instanceof Error ? err.message : String(err)})`);
       }
     };
     void load();
@@ -146,6 +146,7 @@ export function WalletPage(): ReactNode {
           )}
         </section>
       )}
+      {w.chosen && run && <ScoreHistory address={w.chosen.address} />}
     </section>
   );
 }

@@ -1,0 +1,57 @@
+// `npm run screenshots`: the three pages on a live local swarm (e2e/support/demoSwarm.ts), at
+// desktop and phone sizes, written to docs/screenshots/ for the README. Not part of `npm test`.
+import { mkdirSync } from 'node:fs';
+import { expect, test, type Page } from '@playwright/test';
+import { assertPrivateNetwork } from '../test/support/privateNetwork';
+import { Harness, until } from '../test/support/swarmHarness';
+import { startDemoSwarm } from './support/demoSwarm';
+import { injectFakeExtension } from './support/fakeExtension';
+
+const OUT = 'docs/screenshots';
+const SIZES = { desktop: { width: 1280, height: 800 }, phone: { width: 390, height: 844 } } as const;
+
+test.setTimeout(300_000);
+
+async function shoot(page: Page, name: string): Promise<void> {
+  for (const [size, viewport] of Object.entries(SIZES)) {
+    await page.setViewportSize(viewport);
+    await page.waitForTimeout(400); // charts resize on the window's resize event
+    // Nothing may stick out sideways on a phone: the page must not scroll horizontally.
+    const overflow = await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
+    expect(overflow, `${name} at ${size} is ${overflow}px wider than the viewport`).toBeLessThanOrEqual(0);
+    await page.screenshot({ path: `${OUT}/${name}-${size}.png`, fullPage: true });
+  }
+}
+
+test('screenshots of the Dashboard, Volunteer and Wallet pages', async ({ page }) => {
+  assertPrivateNetwork();
+  mkdirSync(OUT, { recursive: true });
+  const h = new Harness();
+  try {
+    const swarm = await startDemoSwarm(h, { windowMs: 12_000, startInMs: 15_000, scored: true });
+    await injectFakeExtension(page, { accounts: ['//Alice'] });
+    await swarm.route(page);
+    // A volunteer with a wallet: certificate signed on the Wallet page, then joined.
+    await page.goto('/wallet');
+    await page.getByTestId('wallet-connect').click();
+    await page.getByTestId('wallet-sign').click();
+    await expect(page.getByTestId('wallet-cert-state')).toContainText('valid until');
+    await page.getByRole('link', { name: 'Volunteer' }).click();
+    await page.getByTestId('swarm-join').click();
+    await expect(page.getByTestId('swarm-panel')).toHaveAttribute('data-status', 'joined', { timeout: 30_000 });
+    await until(() => swarm.validator.currentWindow >= 5, 150_000);
+    await expect.poll(() => page.locator('[data-testid="swarm-history"] tbody tr').count(), { timeout: 60_000 }).toBeGreaterThanOrEqual(2);
+    await shoot(page, 'volunteer');
+
+    await page.getByRole('link', { name: 'Wallet' }).click();
+    await expect(page.getByTestId('wallet-counts')).toHaveText(/signed/);
+    await shoot(page, 'wallet');
+
+    await page.getByRole('link', { name: 'Dashboard' }).click();
+    await expect.poll(async () => Number(await page.getByTestId('dashboard-loss-chart').getAttribute('data-points')), { timeout: 30_000 }).toBeGreaterThanOrEqual(4);
+    await expect(page.locator('[data-testid="dashboard-rejections"] li')).not.toHaveCount(0);
+    await shoot(page, 'dashboard');
+  } finally {
+    await h.cleanup();
+  }
+});

@@ -1,0 +1,99 @@
+// A small live swarm for pages to look at, inside the private namespace: a validator with a
+// real ledger, status endpoint and validation curve, two Node peers, and Mallory, whose
+// correctly signed contribution carries garbage (so the dashboard has a refusal to show).
+import { mkdtempSync, readFileSync } from 'node:fs';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Page } from '@playwright/test';
+import { serveStatus } from '../../server/validatorStatus';
+import { gptConfig } from '../../src/gpu/config';
+import { requestGpuDevice } from '../../src/gpu/device';
+import { initParams } from '../../src/gpu/init';
+import { paramLayout } from '../../src/gpu/layout';
+import { nodeGpu } from '../../src/gpu/nodeGpu';
+import { ContributionExchange } from '../../src/p2p/exchange';
+import { toHex } from '../../src/protocol/bytes';
+import { signContribution } from '../../src/protocol/contribution';
+import { contentHash, modelHash } from '../../src/protocol/hash';
+import { ed25519Signer } from '../../src/protocol/keys';
+import { encodeWire } from '../../src/protocol/wire';
+import type { RunConfig } from '../../src/swarm/runConfig';
+import { ValidatorNode } from '../../src/swarm/validatorNode';
+import { randomPages } from '../../src/train/dataPages';
+import { CharTokenizer, splitCorpus } from '../../src/train/tokenizer';
+import { CpuLossProbe } from '../../src/validator/cpuLossProbe';
+import { Ledger } from '../../src/validator/ledger';
+import { keyAddress } from '../../src/wallet/address';
+import { sessionIdentity } from '../../src/wallet/authority';
+import { randomBytes } from '../../test/support/random';
+import { startNodePeer } from '../../test/support/nodePeer';
+import { until, type Harness } from '../../test/support/swarmHarness';
+
+export interface DemoSwarm {
+  run: RunConfig;
+  signal: string;
+  validator: ValidatorNode;
+  /** θ_{w+1}'s hash (hex) the validator decided for each window w. */
+  hashes: Map<number, string>;
+  malloryAddress: string;
+  /** Points the page's /api/status, /api/status/history and /api/run at this swarm. */
+  route(page: Page): Promise<void>;
+}
+
+/** `scored`: the validator also scores a few contributions per window (CPU reference), so standings and weights move. */
+export async function startDemoSwarm(h: Harness, o: { windowMs?: number; startInMs?: number; scored?: boolean } = {}): Promise<DemoSwarm> {
+  const signal = await h.signalingUrl();
+  const text = readFileSync('public/data/tinyshakespeare.txt', 'utf8');
+  const corpus = splitCorpus(CharTokenizer.fromText(text), text);
+  const config = gptConfig('tiny', corpus.tokenizer.vocabSize);
+  const validatorKey = ed25519Signer(new Uint8Array(32).fill(77));
+  const run: RunConfig = {
+    runId: 'demo-run', preset: 'tiny', seed: 3, startTime: Date.now() + (o.startInMs ?? 4000), windowMs: o.windowMs ?? 8000, graceMs: 2000, uploadMarginMs: 1000, minSteps: 2,
+    batchSize: 2, seqLen: 32, outerLr: 1, innerSchedule: { maxLr: 3e-3, minLr: 3e-4, warmupSteps: 5, decaySteps: 300 }, validatorKeys: [toHex(validatorKey.publicKey)],
+  };
+  const ctx = await requestGpuDevice({ gpu: nodeGpu(), label: 'e2e-demo-swarm' });
+  h.defer(() => ctx.destroy());
+  const layout = paramLayout(config);
+  const theta0 = initParams(config, layout, run.seed);
+  const ledger = new Ledger(join(mkdtempSync(join(tmpdir(), 'tessera-demo-')), 'ledger.sqlite'), run.runId);
+  const status = serveStatus(ledger, 0, '127.0.0.1');
+  await new Promise((resolve) => status.once('listening', resolve));
+  h.defer(() => [status.close(), ledger.close()]);
+  const vMesh = h.peer(signal, 'validator', { room: run.runId });
+  const vExchange = new ContributionExchange({ mesh: vMesh, runId: run.runId });
+  const validation = { probe: new CpuLossProbe(config, run.seqLen, corpus.val), offsets: await randomPages('tessera/validation', { count: 4, seqLen: run.seqLen, corpusLength: corpus.val.length }) };
+  const scoring = o.scored ? { probe: new CpuLossProbe(config, run.seqLen, corpus.train), limits: { maxScored: 3, ownSequences: 32, randomSequences: 48 } } : {};
+  const hashes = new Map<number, string>();
+  const validator = new ValidatorNode({
+    run, layout, exchange: vExchange, mesh: vMesh, signer: validatorKey, theta: theta0, window: 0, corpusLength: corpus.train.length, ledger, validation, ...scoring,
+    onDecision: (d) => hashes.set(d.window, toHex(d.manifest.nextHash)),
+  });
+  h.defer(() => [validator.stop(), vExchange.close()]);
+  for (const [i, name] of ['node-1', 'node-2'].entries()) {
+    startNodePeer(h, { device: ctx.device, url: signal, run, config, train: corpus.train, name, identity: sessionIdentity(ed25519Signer(new Uint8Array(32).fill(i + 1))), start: { theta: theta0, window: 0 } });
+  }
+  // Mallory: a correctly signed header whose payload (served on request, hash intact) is not SparseLoCo.
+  const mallory = h.peer(signal, 'mallory', { room: run.runId });
+  const malloryKey = ed25519Signer(new Uint8Array(32).fill(66));
+  const junk = randomBytes(1500, 3);
+  const header = signContribution({ runId: run.runId, window: 0, baseHash: modelHash(theta0), payloadHash: contentHash(junk), payloadBytes: junk.length, peerAddress: keyAddress(malloryKey.publicKey), steps: 5, tokens: 320, certificate: new Uint8Array(0) }, malloryKey);
+  mallory.on('message', (from, bytes) => {
+    if (bytes[0] === 2) void mallory.send(from, encodeWire({ type: 'payload', id: header.id, payload: junk })).catch(() => undefined);
+  });
+  await until(() => vMesh.neighbours().length >= 3, 20_000);
+  void validator.run();
+  await mallory.send('validator', encodeWire({ type: 'announce', contribution: header.bytes }));
+
+  const statusUrl = `http://127.0.0.1:${(status.address() as AddressInfo).port}/status`;
+  return {
+    run, signal, validator, hashes, malloryAddress: keyAddress(malloryKey.publicKey),
+    route: async (page) => {
+      await page.route('**/api/status', async (route) => route.fulfill({ response: await route.fetch({ url: statusUrl }) }));
+      for (const sub of ['history', 'address']) {
+        await page.route(`**/api/status/${sub}?*`, async (route) => route.fulfill({ response: await route.fetch({ url: `${statusUrl}/${sub}${new URL(route.request().url()).search}` }) }));
+      }
+      await page.route('**/api/run', (route) => route.fulfill({ json: { run, signal } }));
+    },
+  };
+}

@@ -1,0 +1,86 @@
+// The Wallet page's record of one address, window by window, from the validator's ledger
+// (/api/status/address): the score its accepted work earned, and what was accepted or refused.
+import { useEffect, useMemo, useState, type ReactNode } from 'react';
+import type { AddressHistory } from '../validator/status';
+import type { Aligned } from './charts/downsample';
+import { SeriesChart, type SeriesSpec } from './charts/SeriesChart';
+import { fetchJson } from './fetchJson';
+import { parseAddressHistory } from './useRunHistory';
+
+const REFRESH_MS = 10_000;
+const SERIES: SeriesSpec[] = [
+  { label: 'score (loss removed, %)', stroke: '#34d399' },
+  { label: 'accepted', stroke: '#60a5fa', scale: 'count', dash: [6, 4] },
+  { label: 'refused', stroke: '#f87171', scale: 'count', dash: [2, 3] },
+];
+
+function useAddressHistory(address: string): { history?: AddressHistory; error?: string } {
+  const [view, setView] = useState<{ history?: AddressHistory; error?: string }>({});
+  useEffect(() => {
+    let stop = false;
+    const load = async (): Promise<void> => {
+      try {
+        const history = parseAddressHistory(await fetchJson(`/api/status/address?address=${encodeURIComponent(address)}`));
+        if (!stop) setView({ history });
+      } catch (err) {
+        if (!stop) setView({ error: err instanceof Error ? err.message : String(err) });
+      }
+    };
+    void load();
+    const t = setInterval(() => void load(), REFRESH_MS);
+    return () => {
+      stop = true;
+      clearInterval(t);
+    };
+  }, [address]);
+  return view;
+}
+
+export function ScoreHistory({ address }: { address: string }): ReactNode {
+  const { history, error } = useAddressHistory(address);
+  const windows = useMemo(() => history?.windows ?? [], [history]);
+  const data = useMemo(
+    (): Aligned => [windows.map((w) => w.window), windows.map((w) => (w.score === null ? null : 100 * w.score)), windows.map((w) => w.accepted), windows.map((w) => w.rejected)],
+    [windows],
+  );
+  return (
+    <section className="card" aria-labelledby="score-title" data-testid="wallet-history" data-windows={windows.length}>
+      <h2 id="score-title">Score history</h2>
+      {error && <p className="note">No record from the validator ({error}).</p>}
+      {history && windows.length === 0 && <p className="note">The validator has decided no contribution from this address yet.</p>}
+      {windows.length > 0 && (
+        <>
+          <SeriesChart title="This address by window" xLabel="window" yLabels={{ y: 'score (%)', count: 'contributions' }} series={SERIES} data={data} testId="wallet-history-chart" />
+          <div className="table-scroll">
+            <table>
+              <caption>Latest windows</caption>
+              <thead>
+                <tr>
+                  <th scope="col">Window</th>
+                  <th scope="col">Accepted</th>
+                  <th scope="col">Refused</th>
+                  <th scope="col">Score</th>
+                  <th scope="col">Verdicts</th>
+                </tr>
+              </thead>
+              <tbody>
+                {windows
+                  .slice(-10)
+                  .reverse()
+                  .map((w) => (
+                    <tr key={w.window} data-window={w.window}>
+                      <td>{w.window}</td>
+                      <td>{w.accepted}</td>
+                      <td>{w.rejected}</td>
+                      <td>{w.score === null ? 'not scored' : `${(100 * w.score).toFixed(2)}%`}</td>
+                      <td>{w.codes.join(', ')}</td>
+                    </tr>
+                  ))}
+              </tbody>
+            </table>
+          </div>
+        </>
+      )}
+    </section>
+  );
+}
