@@ -135,8 +135,8 @@ test('a tab joins over wss:// from `tessera serve` with a self-signed certificat
     await page.goto(`${origin}/`);
     await page.getByTestId('swarm-join').click();
     await expect(page.getByTestId('swarm-panel')).toHaveAttribute('data-status', 'joined', { timeout: 30_000 });
-    // The server saw the tab join its run's room over the TLS socket.
-    await expect.poll(() => out, { timeout: 15_000 }).toMatch(/"event":"signal-join","room":"tls-run","peerId":"tab-/);
+    // The server saw the tab join its run's room over the TLS socket, signed by its session key.
+    await expect.poll(() => out, { timeout: 15_000 }).toMatch(/"event":"signal-join","room":"tls-run","peerId":"tab-[0-9a-f]+".*"key":"[0-9a-f]{16}"/);
     const health = (await (await context.request.get(`${origin}/healthz`)).json()) as { signaling: { peers: number } };
     expect(health.signaling.peers).toBe(1);
   } finally {

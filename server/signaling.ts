@@ -3,7 +3,10 @@
 import type { IncomingMessage, Server } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, type RawData, type WebSocket } from 'ws';
-import { parseClientMessage, SIGNAL_LIMITS, type IceConfig, type PeerRole, type ServerMessage, type SignalErrorCode } from '../src/p2p/signalingProtocol';
+import { randomBytes } from 'node:crypto';
+import { fromHex } from '../src/protocol/bytes';
+import { verifySignature } from '../src/protocol/keys';
+import { parseClientMessage, signedJoin, SIGNAL_LIMITS, type IceConfig, type PeerRole, type ServerMessage, type SignalErrorCode } from '../src/p2p/signalingProtocol';
 import type { IceSettings } from '../src/swarm/runConfig';
 import { turnCredential } from './turnCredentials';
 
@@ -49,6 +52,8 @@ interface Member {
   peerId: string;
   role: PeerRole;
   room: string;
+  /** The key that signed the join (hex), if it was signed: only it may take this id over. */
+  key?: string;
 }
 
 /** Token bucket: `rate` tokens a second up to `burst`; each message spends one. */
@@ -102,6 +107,8 @@ export function attachSignaling(server: Server, options: SignalingOptions = {}):
 
   function accept(ws: WebSocket, address: string): void {
     let member: Member | undefined;
+    // A fresh nonce per connection: a signed join can be neither replayed nor moved elsewhere.
+    const nonce = randomBytes(16).toString('hex');
     let iceRefresh: ReturnType<typeof setInterval> | undefined;
     let alive = true;
     let strikes = 0;
@@ -114,6 +121,7 @@ export function attachSignaling(server: Server, options: SignalingOptions = {}):
       if (close || ++strikes >= SIGNAL_LIMITS.maxStrikes) ws.close(1008, code);
     };
 
+    send(ws, { type: 'hello', nonce });
     ws.on('pong', () => (alive = true));
     const heartbeat = setInterval(() => {
       if (!alive) {
@@ -136,15 +144,18 @@ export function attachSignaling(server: Server, options: SignalingOptions = {}):
         if (member) return refuse('bad-message', 'already joined');
         const room = rooms.get(msg.room) ?? new Map<string, Member>();
         if (room.size >= SIGNAL_LIMITS.maxRoomSize) return refuse('room-full', `room ${msg.room} has ${room.size} peers`, true);
+        const auth = msg.auth;
+        if (auth && !verifySignature(auth.scheme, fromHex(auth.publicKey), signedJoin(nonce, msg.room, msg.peerId), fromHex(auth.signature))) return refuse('bad-auth', 'the join signature does not verify for this connection', true);
         const previous = room.get(msg.peerId);
+        if (previous?.key !== undefined && previous.key !== auth?.publicKey) return refuse('id-taken', `peer id ${msg.peerId} is held by another key`, true);
         if (previous) {
-          // The same peer reconnecting before its old socket timed out: the new one wins.
-          // (Peer ids become session public keys with a signed challenge in the wallet issue.)
+          // The same peer reconnecting before its old socket timed out: the new one wins
+          // (for an id bound to a key, only when the new join is signed by that key).
           log({ event: 'signal-replaced', room: msg.room, peerId: msg.peerId });
           previous.socket.close(4000, 'replaced by a newer connection');
           room.delete(msg.peerId);
         }
-        member = { socket: ws, peerId: msg.peerId, role: msg.role, room: msg.room };
+        member = { socket: ws, peerId: msg.peerId, role: msg.role, room: msg.room, key: auth?.publicKey };
         rooms.set(msg.room, room);
         const ice = options.ice;
         send(ws, { type: 'welcome', peerId: msg.peerId, peers: [...room.values()].map((m) => ({ peerId: m.peerId, role: m.role })), heartbeatMs: options.heartbeatMs ?? SIGNAL_LIMITS.heartbeatMs, ...(ice ? { ice: iceConfigFor(ice, msg.peerId) } : {}) });
@@ -152,7 +163,7 @@ export function attachSignaling(server: Server, options: SignalingOptions = {}):
         if (ice?.settings.turn.length) iceRefresh = setInterval(() => send(ws, { type: 'ice', ice: iceConfigFor(ice, msg.peerId) }), (500 * (ice.ttlSeconds ?? DEFAULT_TURN_TTL_SECONDS)));
         room.set(msg.peerId, member);
         broadcast(msg.room, msg.peerId, { type: 'peer-joined', peerId: msg.peerId, role: msg.role });
-        log({ event: 'signal-join', room: msg.room, peerId: msg.peerId, role: msg.role, address, roomSize: room.size });
+        log({ event: 'signal-join', room: msg.room, peerId: msg.peerId, role: msg.role, address, roomSize: room.size, ...(auth ? { key: auth.publicKey.slice(0, 16) } : {}) });
         return;
       }
       if (!member) return refuse('not-joined', 'join a room first');

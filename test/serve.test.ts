@@ -54,7 +54,10 @@ describe('tessera serve', () => {
     const ws = new WebSocket(url?.[0] ?? '', { ca: readFileSync(cert) });
     const welcome = await new Promise<Record<string, unknown>>((resolve, reject) => {
       ws.on('open', () => ws.send(JSON.stringify({ type: 'join', room: 'serve-run', peerId: 'tab-1', role: 'peer' })));
-      ws.on('message', (d: Buffer) => resolve(JSON.parse(d.toString()) as Record<string, unknown>));
+      ws.on('message', (d: Buffer) => {
+        const m = JSON.parse(d.toString()) as Record<string, unknown>;
+        if (m.type !== 'hello') resolve(m); // the nonce for signed joins comes first
+      });
       ws.on('error', reject);
     });
     ws.close();

@@ -86,9 +86,10 @@ function onShutdown(cleanup: () => unknown): void {
 }
 
 /** Signaling client, WebRTC mesh and exchange for one participant. */
-function joinSwarm(run: RunConfig, signalUrl: string, name: string, role: PeerRole, log: (l: string) => void): { mesh: Mesh; exchange: ContributionExchange; close(): void } {
+function joinSwarm(run: RunConfig, signalUrl: string, name: string, role: PeerRole, signer: Signer, log: (l: string) => void): { mesh: Mesh; exchange: ContributionExchange; close(): void } {
   const wrtc = createRequire(import.meta.url)('@roamhq/wrtc') as WrtcImplementation;
-  const signaling = new SignalingClient({ url: signalUrl, room: run.runId, peerId: name, role, socket: (u) => new WebSocket(u) as unknown as SocketLike });
+  // Joins are signed with the participant's key, so no one else can take over its peer id.
+  const signaling = new SignalingClient({ url: signalUrl, room: run.runId, peerId: name, role, signer, socket: (u) => new WebSocket(u) as unknown as SocketLike });
   signaling.on('state', (s) => log(`signaling ${s}`));
   signaling.on('problem', (p) => log(p));
   const mesh = new Mesh({ signaling, selfId: name, wrtc, log });
@@ -110,7 +111,7 @@ async function peer(f: Map<string, string>): Promise<void> {
   const ctx = await requestGpuDevice({ gpu: nodeGpu(), label: name });
   const model = new GpuGpt(ctx.device, { config, batchSize: run.batchSize, seqLen: run.seqLen });
   const topk = createGpuTopK(ctx.device, chunkPlan(model.layout).chunks, model.layout.totalFloats);
-  const swarm = joinSwarm(run, required(f, 'signal'), name, 'peer', log);
+  const swarm = joinSwarm(run, required(f, 'signal'), name, 'peer', signer, log);
   // Present from the first window: start from θ_0 like everyone; later: sync from neighbours.
   const fresh = windowAt(run, Date.now()) === 0;
   const node = new SwarmPeer({
@@ -156,7 +157,7 @@ async function validator(f: Map<string, string>): Promise<void> {
   const validation = await validationSet(f, run, corpus.val.length, probes.validation);
   const submit = await weightSubmitter(f, run, key, log);
   const statusPort = f.get('status-port');
-  const swarm = joinSwarm(run, required(f, 'signal'), name, 'validator', log);
+  const swarm = joinSwarm(run, required(f, 'signal'), name, 'validator', signer, log);
   const node = new ValidatorNode({
     run, layout, exchange: swarm.exchange, mesh: swarm.mesh, signer, theta: resumed?.theta ?? initParams(config, layout, run.seed), window: resumed?.window ?? 0, corpusLength: corpus.train.length, probe: probes.scoring, validation, ledger, log, limits: scoreLimits(f),
     onWeights: async (w, weights) => {

@@ -1,6 +1,8 @@
 // A peer's connection to the signaling server: joins the run's room, relays WebRTC signals,
 // reports who comes and goes, and reconnects with jittered exponential backoff forever.
-import { parseServerMessage, SIGNAL_LIMITS, type IceConfig, type PeerRole, type ServerMessage, type SignalData } from './signalingProtocol';
+import { toHex } from '../protocol/bytes';
+import type { Signer } from '../protocol/keys';
+import { parseServerMessage, signedJoin, SIGNAL_LIMITS, type IceConfig, type PeerRole, type ServerMessage, type SignalData } from './signalingProtocol';
 
 /** The part of the WebSocket API used here: the browser's, or the `ws` package's in Node. */
 export interface SocketLike {
@@ -35,6 +37,11 @@ export interface SignalingClientOptions {
   socket?: SocketFactory;
   initialBackoffMs?: number;
   maxBackoffMs?: number;
+  /**
+   * The key this peer signs with: joins are signed over the server's nonce, so the server
+   * binds the peer id to it and no one else can take the id over.
+   */
+  signer?: Signer;
 }
 
 const OPEN = 1;
@@ -100,7 +107,8 @@ export class SignalingClient {
     this.ws = ws;
     ws.onopen = () => {
       this.lastHeard = Date.now();
-      ws.send(JSON.stringify({ type: 'join', room: this.options.room, peerId: this.options.peerId, role: this.options.role ?? 'peer' }));
+      // A signed join waits for the server's nonce ('hello'); an anonymous one goes at once.
+      if (!this.options.signer) this.join(ws);
     };
     ws.onmessage = (ev) => this.receive(ev.data);
     ws.onerror = () => undefined; // onclose follows and schedules the retry
@@ -127,8 +135,17 @@ export class SignalingClient {
     this.handle(parsed.message);
   }
 
+  private join(ws: SocketLike, nonce?: string): void {
+    const { room, peerId, role, signer } = this.options;
+    const auth = signer && nonce !== undefined ? { scheme: signer.scheme, publicKey: toHex(signer.publicKey), signature: toHex(signer.sign(signedJoin(nonce, room, peerId))) } : undefined;
+    ws.send(JSON.stringify({ type: 'join', room, peerId, role: role ?? 'peer', ...(auth ? { auth } : {}) }));
+  }
+
   private handle(m: ServerMessage): void {
     switch (m.type) {
+      case 'hello':
+        if (this.options.signer && this.ws) this.join(this.ws, m.nonce);
+        break;
       case 'welcome':
         // Before 'welcome' is emitted: the mesh dials on it, with these servers.
         if (m.ice) this.ice = m.ice;

@@ -14,15 +14,33 @@ export const SIGNAL_LIMITS = {
   heartbeatMs: 15_000,
 } as const;
 
+/**
+ * Proof that the joining client holds a key: its signature over the server's nonce for this
+ * connection, the room and the peer id (`signedJoin`). The server then lets no other key take
+ * the id while this one is connected, so nobody can hijack a peer's introductions.
+ */
+export interface JoinAuth {
+  scheme: number;
+  publicKey: string;
+  signature: string;
+}
+
 export type ClientMessage =
-  | { type: 'join'; room: string; peerId: string; role: PeerRole }
+  | { type: 'join'; room: string; peerId: string; role: PeerRole; auth?: JoinAuth }
   | { type: 'signal'; to: string; data: SignalData }
   | { type: 'ping' };
 
 /** What simple-peer emits on 'signal' (an offer, answer or ICE candidate), relayed opaque. */
 export type SignalData = Record<string, unknown>;
 
-export type SignalErrorCode = 'bad-message' | 'not-joined' | 'unknown-peer' | 'rate-limited' | 'room-full';
+export type SignalErrorCode = 'bad-message' | 'not-joined' | 'unknown-peer' | 'rate-limited' | 'room-full' | 'bad-auth' | 'id-taken';
+
+const JOIN_DOMAIN = 'tessera/signal-join/v1';
+
+/** The bytes a join's signature covers: a domain tag, then the nonce, room and peer id. */
+export function signedJoin(nonce: string, room: string, peerId: string): Uint8Array {
+  return new TextEncoder().encode([JOIN_DOMAIN, nonce, room, peerId].join('\0'));
+}
 
 /** One STUN/TURN server as RTCConfiguration takes it; TURN ones carry short-lived credentials. */
 export interface IceServer {
@@ -44,6 +62,7 @@ export interface IceConfig {
 }
 
 export type ServerMessage =
+  | { type: 'hello'; nonce: string }
   | { type: 'welcome'; peerId: string; peers: { peerId: string; role: PeerRole }[]; heartbeatMs: number; ice?: IceConfig }
   | { type: 'ice'; ice: IceConfig }
   | { type: 'peer-joined'; peerId: string; role: PeerRole }
@@ -87,7 +106,12 @@ export function parseClientMessage(text: string): Parsed<ClientMessage> {
       if (typeof m.peerId !== 'string' || !ID.test(m.peerId)) return { ok: false, error: badId('peerId', m.peerId) };
       const role = m.role ?? 'peer';
       if (!ROLES.includes(role as PeerRole)) return { ok: false, error: `role must be one of ${ROLES.join(', ')}` };
-      return { ok: true, message: { type: 'join', room: m.room, peerId: m.peerId, role: role as PeerRole } };
+      if (m.auth === undefined) return { ok: true, message: { type: 'join', room: m.room, peerId: m.peerId, role: role as PeerRole } };
+      const a = m.auth as Record<string, unknown>;
+      if (!isObject(a) || (a.scheme !== 1 && a.scheme !== 2) || typeof a.publicKey !== 'string' || !/^[0-9a-f]{64}$/.test(a.publicKey) || typeof a.signature !== 'string' || !/^[0-9a-f]{128}$/.test(a.signature)) {
+        return { ok: false, error: 'auth must be {scheme: 1|2, publicKey: 64 hex, signature: 128 hex}' };
+      }
+      return { ok: true, message: { type: 'join', room: m.room, peerId: m.peerId, role: role as PeerRole, auth: { scheme: a.scheme, publicKey: a.publicKey, signature: a.signature } } };
     }
     case 'signal':
       if (typeof m.to !== 'string' || !ID.test(m.to)) return { ok: false, error: badId('to', m.to) };
@@ -146,6 +170,9 @@ export function parseServerMessage(text: string): Parsed<ServerMessage> {
       break;
     case 'pong':
       return { ok: true, message: { type: 'pong' } };
+    case 'hello':
+      if (typeof m.nonce === 'string' && /^[0-9a-f]{32}$/.test(m.nonce)) return { ok: true, message: { type: 'hello', nonce: m.nonce } };
+      break;
     case 'error':
       if (typeof m.code === 'string' && typeof m.message === 'string') return { ok: true, message: { type: 'error', code: m.code as SignalErrorCode, message: m.message.slice(0, 500) } };
       break;

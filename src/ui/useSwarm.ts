@@ -98,7 +98,7 @@ async function startPeer(run: RunConfig, signalUrl: string, setView: (f: (v: Swa
   // This browser's session key, with the wallet's certificate when one was signed for this run.
   const identity = await swarmIdentity(run);
   const name = `tab-${toHex(identity.signer.publicKey).slice(0, 10)}`;
-  const signaling = new SignalingClient({ url: signalUrl, room: run.runId, peerId: name });
+  const signaling = new SignalingClient({ url: signalUrl, room: run.runId, peerId: name, signer: identity.signer });
   const mesh = new Mesh({ signaling, selfId: name });
   const exchange = new ContributionExchange({ mesh, runId: run.runId });
   const fresh = windowAt(run, Date.now()) === 0;

@@ -90,7 +90,7 @@ async function startValidator(run: RunConfig, signalUrl: string, secret: string,
   const layout = paramLayout(config);
   const scoring = await openProbe(run, corpus.train, corpus.tokenizer.vocabSize);
   const name = `validator-${publicKey.slice(0, 10)}`;
-  const signaling = new SignalingClient({ url: signalUrl, room: run.runId, peerId: name, role: 'validator' });
+  const signaling = new SignalingClient({ url: signalUrl, room: run.runId, peerId: name, role: 'validator', signer });
   const mesh = new Mesh({ signaling, selfId: name });
   const exchange = new ContributionExchange({ mesh, runId: run.runId });
   const node = new ValidatorNode({

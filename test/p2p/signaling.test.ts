@@ -7,7 +7,9 @@ import { afterEach, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { attachSignaling, type SignalingServer } from '../../server/signaling';
 import { SignalingClient, type SocketLike } from '../../src/p2p/signalingClient';
-import { parseServerMessage, SIGNAL_LIMITS } from '../../src/p2p/signalingProtocol';
+import { parseServerMessage, signedJoin, SIGNAL_LIMITS } from '../../src/p2p/signalingProtocol';
+import { toHex } from '../../src/protocol/bytes';
+import { ed25519Signer } from '../../src/protocol/keys';
 
 const socket = (url: string): SocketLike => new WebSocket(url) as unknown as SocketLike;
 const cleanups: (() => Promise<void> | void)[] = [];
@@ -44,14 +46,20 @@ const once = <T>(register: (resolve: (v: T) => void) => void, ms = 5000): Promis
   });
 
 /** A raw socket speaking the protocol by hand, to send what a real client never would. */
-async function raw(url: string): Promise<{ ws: WebSocket; messages: Record<string, unknown>[]; closed: Promise<number> }> {
+async function raw(url: string): Promise<{ ws: WebSocket; messages: Record<string, unknown>[]; hellos: string[]; closed: Promise<number> }> {
   const ws = new WebSocket(url);
   const messages: Record<string, unknown>[] = [];
-  ws.on('message', (d: Buffer) => messages.push(JSON.parse(d.toString()) as Record<string, unknown>));
+  const hellos: string[] = [];
+  // The server's 'hello' (its nonce for signed joins) opens every connection; kept apart.
+  ws.on('message', (d: Buffer) => {
+    const m = JSON.parse(d.toString()) as Record<string, unknown>;
+    if (m.type === 'hello') hellos.push(m.nonce as string);
+    else messages.push(m);
+  });
   const closed = new Promise<number>((resolve) => ws.on('close', (code: number) => resolve(code)));
   await new Promise((resolve) => ws.on('open', resolve));
   cleanups.push(() => ws.terminate());
-  return { ws, messages, closed };
+  return { ws, messages, hellos, closed };
 }
 
 const until = async (check: () => boolean, ms = 5000): Promise<void> => {
@@ -199,5 +207,45 @@ describe('signaling', () => {
       expect(parseServerMessage(welcome(bad)).ok, JSON.stringify(bad).slice(0, 80)).toBe(false);
       expect(parseServerMessage(JSON.stringify({ type: 'ice', ice: bad })).ok).toBe(false);
     }
+  });
+
+  it('binds a signed peer id to its key: no other key, no unsigned join and no replayed signature takes it over', async () => {
+    const s = await startServer();
+    cleanups.push(() => s.stop());
+    const alice = ed25519Signer(new Uint8Array(32).fill(21));
+    const mallory = ed25519Signer(new Uint8Array(32).fill(22));
+    const a = new SignalingClient({ url: s.url, room: 'r', peerId: 'alice', socket, signer: alice, initialBackoffMs: 50 });
+    cleanups.push(() => a.close());
+    await once((r) => a.on('welcome', r));
+    const join = (ws: WebSocket, extra: Record<string, unknown> = {}): void => ws.send(JSON.stringify({ type: 'join', room: 'r', peerId: 'alice', ...extra }));
+    const auth = (signer: typeof alice, nonce: string): Record<string, unknown> => ({ auth: { scheme: signer.scheme, publicKey: toHex(signer.publicKey), signature: toHex(signer.sign(signedJoin(nonce, 'r', 'alice'))) } });
+
+    const unsigned = await raw(s.url);
+    join(unsigned.ws);
+    expect(await unsigned.closed).toBe(1008);
+    expect(unsigned.messages.at(-1)).toMatchObject({ type: 'error', code: 'id-taken' });
+
+    const otherKey = await raw(s.url);
+    await until(() => otherKey.hellos.length === 1);
+    join(otherKey.ws, auth(mallory, otherKey.hellos[0]));
+    expect(await otherKey.closed).toBe(1008);
+    expect(otherKey.messages.at(-1)).toMatchObject({ type: 'error', code: 'id-taken' });
+
+    // Alice's key over another connection's nonce (a replay) does not verify here.
+    const replay = await raw(s.url);
+    const elsewhere = await raw(s.url);
+    await until(() => replay.hellos.length === 1 && elsewhere.hellos.length === 1);
+    join(replay.ws, auth(alice, elsewhere.hellos[0]));
+    expect(await replay.closed).toBe(1008);
+    expect(replay.messages.at(-1)).toMatchObject({ type: 'error', code: 'bad-auth' });
+    expect(a.connectionState).toBe('open');
+    expect(s.signaling.stats().peers).toBe(1);
+
+    // The same key reconnecting (a new tab of the same browser) replaces the old connection.
+    const again = await raw(s.url);
+    await until(() => again.hellos.length === 1);
+    join(again.ws, auth(alice, again.hellos[0]));
+    await until(() => again.messages.length === 1);
+    expect(again.messages[0]).toMatchObject({ type: 'welcome', peerId: 'alice' });
   });
 });

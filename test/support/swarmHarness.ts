@@ -8,6 +8,7 @@ import { attachSignaling, type SignalingOptions } from '../../server/signaling';
 import { Mesh } from '../../src/p2p/mesh';
 import type { WrtcImplementation } from '../../src/p2p/peerLink';
 import { SignalingClient, type SocketLike } from '../../src/p2p/signalingClient';
+import type { Signer } from '../../src/protocol/keys';
 
 export const wrtc = createRequire(import.meta.url)('@roamhq/wrtc') as WrtcImplementation;
 
@@ -53,8 +54,8 @@ export class Harness {
     };
   }
 
-  peer(url: string, id: string, options: { room?: string; maxNeighbours?: number; banMs?: number } = {}): Mesh {
-    const signaling = new SignalingClient({ url, room: options.room ?? 'swarm-test', peerId: id, socket: (u) => new WebSocket(u) as unknown as SocketLike });
+  peer(url: string, id: string, options: { room?: string; maxNeighbours?: number; banMs?: number; signer?: Signer } = {}): Mesh {
+    const signaling = new SignalingClient({ url, room: options.room ?? 'swarm-test', peerId: id, signer: options.signer, socket: (u) => new WebSocket(u) as unknown as SocketLike });
     const mesh = new Mesh({ signaling, selfId: id, wrtc, maxNeighbours: options.maxNeighbours ?? 8, banMs: options.banMs ?? 60_000, connectTimeoutMs: 10_000 });
     this.defer(() => {
       mesh.close();
