@@ -5,7 +5,7 @@ import { expect, test, type Page } from '@playwright/test';
 import { assertPrivateNetwork } from '../test/support/privateNetwork';
 import { Harness, until } from '../test/support/swarmHarness';
 import { startDemoSwarm } from './support/demoSwarm';
-import { injectFakeExtension } from './support/fakeExtension';
+import { injectFakeExtension, signCertificateOnWalletPage } from './support/fakeExtension';
 
 const OUT = 'docs/screenshots';
 const SIZES = { desktop: { width: 1280, height: 800 }, phone: { width: 390, height: 844 } } as const;
@@ -32,10 +32,7 @@ test('screenshots of the Dashboard, Volunteer and Wallet pages', async ({ page }
     await injectFakeExtension(page, { accounts: ['//Alice'] });
     await swarm.route(page);
     // A volunteer with a wallet: certificate signed on the Wallet page, then joined.
-    await page.goto('/wallet');
-    await page.getByTestId('wallet-connect').click();
-    await page.getByTestId('wallet-sign').click();
-    await expect(page.getByTestId('wallet-cert-state')).toContainText('valid until');
+    await signCertificateOnWalletPage(page);
     await page.getByRole('link', { name: 'Volunteer' }).click();
     await page.getByTestId('swarm-join').click();
     await expect(page.getByTestId('swarm-panel')).toHaveAttribute('data-status', 'joined', { timeout: 30_000 });

@@ -25,7 +25,7 @@ import { CharTokenizer, splitCorpus } from '../src/train/tokenizer';
 import type { WindowDecision } from '../src/validator/manifest';
 import { sessionIdentity, verifyContributionAuthority } from '../src/wallet/authority';
 import { assertPrivateNetwork } from '../test/support/privateNetwork';
-import { injectFakeExtension } from './support/fakeExtension';
+import { injectFakeExtension, signCertificateOnWalletPage } from './support/fakeExtension';
 import { startNodePeer } from '../test/support/nodePeer';
 import { Harness } from '../test/support/swarmHarness';
 
@@ -67,10 +67,7 @@ test('two tabs and two Node peers hold the same model hash after every window', 
     const volunteer = await context.newPage();
     const [alice] = await injectFakeExtension(volunteer, { accounts: ['//Alice'] });
     await volunteer.route('**/api/run', (route) => route.fulfill({ json: { run, signal: url } }));
-    await volunteer.goto('/wallet');
-    await volunteer.getByTestId('wallet-connect').click();
-    await volunteer.getByTestId('wallet-sign').click();
-    await expect(volunteer.getByTestId('wallet-cert-state')).toContainText('valid until');
+    await signCertificateOnWalletPage(volunteer);
     await volunteer.getByRole('link', { name: 'Volunteer' }).click();
     await volunteer.getByTestId('swarm-join').click();
     await expect(volunteer.getByTestId('swarm-panel')).toHaveAttribute('data-status', 'joined', { timeout: 30_000 });

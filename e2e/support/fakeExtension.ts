@@ -1,7 +1,7 @@
 // A wallet extension for tests, injected into window.injectedWeb3 like polkadot{.js}: its
 // accounts live in a real @polkadot/keyring in Node, and signRaw wraps the bytes in <Bytes>
 // exactly as the extension's RequestBytesSign does before signing.
-import type { Page } from '@playwright/test';
+import { expect, type Page } from '@playwright/test';
 import { Keyring } from '@polkadot/keyring';
 import type { KeyringPair } from '@polkadot/keyring/types';
 import { hexToU8a, u8aToHex, u8aWrapBytes } from '@polkadot/util';
@@ -57,4 +57,12 @@ export async function injectFakeExtension(page: Page, o: FakeExtensionOptions = 
     { accounts: pairs.map((p, i) => ({ address: p.address, name: `Account ${i + 1}`, type: 'sr25519' })), rejectAccess: !!o.rejectAccess, declineSigning: !!o.declineSigning },
   );
   return pairs;
+}
+
+/** On the Wallet page (the run already routed): connect the extension and sign this run's certificate. */
+export async function signCertificateOnWalletPage(page: Page): Promise<void> {
+  await page.goto('/wallet');
+  await page.getByTestId('wallet-connect').click();
+  await page.getByTestId('wallet-sign').click();
+  await expect(page.getByTestId('wallet-cert-state')).toContainText('valid until');
 }

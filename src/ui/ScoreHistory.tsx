@@ -1,10 +1,11 @@
 // The Wallet page's record of one address, window by window, from the validator's ledger
 // (/api/status/address): the score its accepted work earned, and what was accepted or refused.
-import { useEffect, useMemo, useState, type ReactNode } from 'react';
+import { useMemo, useState, type ReactNode } from 'react';
 import type { AddressHistory } from '../validator/status';
 import type { Aligned } from './charts/downsample';
 import { SeriesChart, type SeriesSpec } from './charts/SeriesChart';
 import { fetchJson } from './fetchJson';
+import { usePolling } from './usePolling';
 import { parseAddressHistory } from './useRunHistory';
 
 const REFRESH_MS = 10_000;
@@ -16,23 +17,18 @@ const SERIES: SeriesSpec[] = [
 
 function useAddressHistory(address: string): { history?: AddressHistory; error?: string } {
   const [view, setView] = useState<{ history?: AddressHistory; error?: string }>({});
-  useEffect(() => {
-    let stop = false;
-    const load = async (): Promise<void> => {
+  usePolling(
+    async (active) => {
       try {
         const history = parseAddressHistory(await fetchJson(`/api/status/address?address=${encodeURIComponent(address)}`));
-        if (!stop) setView({ history });
+        if (active()) setView({ history });
       } catch (err) {
-        if (!stop) setView({ error: err instanceof Error ? err.message : String(err) });
+        if (active()) setView({ error: err instanceof Error ? err.message : String(err) });
       }
-    };
-    void load();
-    const t = setInterval(() => void load(), REFRESH_MS);
-    return () => {
-      stop = true;
-      clearInterval(t);
-    };
-  }, [address]);
+    },
+    REFRESH_MS,
+    address,
+  );
   return view;
 }
 

@@ -1,8 +1,9 @@
 // The run's per-window series for the dashboard's charts: fetched incrementally from
 // /api/status/history (only windows after the last one held), checked field by field, kept
 // outside React state so a poll that brings nothing new renders nothing.
-import { useEffect, useState } from 'react';
+import { useRef, useState } from 'react';
 import { fetchJson } from './fetchJson';
+import { usePolling } from './usePolling';
 import { ADDRESS_HISTORY_WINDOWS, HISTORY_PAGE, type AddressHistory, type History, type WindowPoint } from '../validator/status';
 
 export interface RunHistory {
@@ -76,33 +77,24 @@ export function appendHistory(held: { windows: WindowPoint[]; losses: Map<string
 
 export function useRunHistory(): { history: RunHistory; error?: string } {
   const [view, setView] = useState<{ history: RunHistory; error?: string }>({ history: { windows: [], losses: new Map() } });
-  useEffect(() => {
-    const held = { windows: [] as WindowPoint[], losses: new Map<string, Map<number, number>>() };
-    let stop = false;
-    let failing = false;
-    const poll = async (): Promise<void> => {
-      try {
-        let added = 0;
-        // Catch up page by page (a viewer arriving late in a long run), then wait for new windows.
-        for (let page = 0; page < 100 && !stop; page++) {
-          const got = parseHistory(await fetchJson(`/api/status/history?after=${held.windows.at(-1)?.window ?? -1}`));
-          added += appendHistory(held, got);
-          if (got.windows.length < HISTORY_PAGE) break;
-        }
-        // A new object only when something changed: the charts' setData runs once per new window.
-        if (!stop && (added > 0 || failing)) setView({ history: { windows: held.windows.slice(), losses: new Map(held.losses) } });
-        failing = false;
-      } catch (err) {
-        failing = true;
-        if (!stop) setView((v) => ({ history: v.history, error: err instanceof Error ? err.message : String(err) }));
+  const held = useRef({ windows: [] as WindowPoint[], losses: new Map<string, Map<number, number>>(), failing: false });
+  usePolling(async (active) => {
+    const h = held.current;
+    try {
+      let added = 0;
+      // Catch up page by page (a viewer arriving late in a long run), then wait for new windows.
+      for (let page = 0; page < 100 && active(); page++) {
+        const got = parseHistory(await fetchJson(`/api/status/history?after=${h.windows.at(-1)?.window ?? -1}`));
+        added += appendHistory(h, got);
+        if (got.windows.length < HISTORY_PAGE) break;
       }
-    };
-    void poll();
-    const t = setInterval(() => void poll(), REFRESH_MS);
-    return () => {
-      stop = true;
-      clearInterval(t);
-    };
-  }, []);
+      // A new object only when something changed: the charts' setData runs once per new window.
+      if (active() && (added > 0 || h.failing)) setView({ history: { windows: h.windows.slice(), losses: new Map(h.losses) } });
+      h.failing = false;
+    } catch (err) {
+      h.failing = true;
+      if (active()) setView((v) => ({ history: v.history, error: err instanceof Error ? err.message : String(err) }));
+    }
+  }, REFRESH_MS);
   return view;
 }

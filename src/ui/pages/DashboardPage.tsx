@@ -1,10 +1,11 @@
 // Viewers' page: the run as the validator's ledger sees it (relayed at /api/status), refreshed
 // every few seconds: windows and their model hashes, standings and weights, refusals and why.
-import { useEffect, useState, type ReactNode } from 'react';
+import { useState, type ReactNode } from 'react';
 import type { StatusSnapshot } from '../../validator/status';
 import { ChartBoundary } from '../charts/ChartBoundary';
 import { fetchJson } from '../fetchJson';
 import { RunCharts } from '../RunCharts';
+import { usePolling } from '../usePolling';
 import { useRunHistory } from '../useRunHistory';
 
 type Load = { state: 'loading' } | { state: 'none'; why: string } | { state: 'ok'; status: StatusSnapshot };
@@ -13,23 +14,14 @@ const REFRESH_MS = 5000;
 
 function useStatus(): Load {
   const [load, setLoad] = useState<Load>({ state: 'loading' });
-  useEffect(() => {
-    let stop = false;
-    const fetchOnce = async (): Promise<void> => {
-      try {
-        const status = (await fetchJson('/api/status')) as StatusSnapshot;
-        if (!stop) setLoad({ state: 'ok', status });
-      } catch (err) {
-        if (!stop) setLoad({ state: 'none', why: err instanceof Error ? err.message : String(err) });
-      }
-    };
-    void fetchOnce();
-    const t = setInterval(() => void fetchOnce(), REFRESH_MS);
-    return () => {
-      stop = true;
-      clearInterval(t);
-    };
-  }, []);
+  usePolling(async (active) => {
+    try {
+      const status = (await fetchJson('/api/status')) as StatusSnapshot;
+      if (active()) setLoad({ state: 'ok', status });
+    } catch (err) {
+      if (active()) setLoad({ state: 'none', why: err instanceof Error ? err.message : String(err) });
+    }
+  }, REFRESH_MS);
   return load;
 }
 

@@ -5,6 +5,7 @@ import type { RunConfig } from '../../swarm/runConfig';
 import { choose, connect, loadSession, signCertificate, useWallet, type WalletView } from '../useWallet';
 import { fetchJson } from '../fetchJson';
 import { ScoreHistory } from '../ScoreHistory';
+import { usePolling } from '../usePolling';
 import { fetchPublishedRun } from '../useSwarm';
 
 const when = (s: number): string => new Date(s * 1000).toLocaleString();
@@ -44,25 +45,20 @@ interface AddressRow {
 /** The account's line in the validator's status (relayed at /api/status), refreshed every 10 s. */
 function Standing(props: { address: string }): ReactNode {
   const [text, setText] = useState('…');
-  useEffect(() => {
-    let stop = false;
-    const load = async (): Promise<void> => {
+  usePolling(
+    async (active) => {
       try {
         const rows = ((await fetchJson('/api/status')) as { addresses?: AddressRow[] }).addresses ?? [];
         const me = rows.find((a) => a.address === props.address);
         const total = rows.reduce((s, a) => s + (Number(a.weight) || 0), 0);
-        if (!stop) setText(me ? `reward score ${me.reward.toExponential(2)}, ${total > 0 ? ((100 * me.weight) / total).toFixed(1) : '0'}% of the weights (${me.accepted} accepted, ${me.rejected} refused)` : 'the validator has not scored this account yet');
+        if (active()) setText(me ? `reward score ${me.reward.toExponential(2)}, ${total > 0 ? ((100 * me.weight) / total).toFixed(1) : '0'}% of the weights (${me.accepted} accepted, ${me.rejected} refused)` : 'the validator has not scored this account yet');
       } catch (err) {
-        if (!stop) setText(`the validator's status is unavailable (${err instanceof Error ? err.message : String(err)})`);
+        if (active()) setText(`the validator's status is unavailable (${err instanceof Error ? err.message : String(err)})`);
       }
-    };
-    void load();
-    const t = setInterval(() => void load(), 10_000);
-    return () => {
-      stop = true;
-      clearInterval(t);
-    };
-  }, [props.address]);
+    },
+    10_000,
+    props.address,
+  );
   return text;
 }
 
