@@ -24,7 +24,8 @@ test('the dashboard charts the loss and shows the peers and a refused contributi
     expect(await lossChart.getAttribute('aria-label')).toMatch(/validation \(measured\) \d\.\d+/);
     // Both honest peers reported their training loss with each contribution.
     await expect.poll(async () => Number(await page.getByTestId('dashboard-peer-loss-chart').getAttribute('data-points'))).toBeGreaterThanOrEqual(1);
-    await expect(page.getByTestId('run-charts-latest')).toContainText(/compression/);
+    // Online: the three peers in the signaling room (two honest, Mallory), as the validator saw it.
+    await expect(page.getByTestId('run-charts-latest')).toContainText(/3 peers online, [12] contributing, .*compression/);
     await expect.poll(() => page.locator('[data-testid="dashboard-windows"] tbody tr').count()).toBeGreaterThanOrEqual(3);
     await expect(page.locator('[data-testid="dashboard-peers"] tbody tr')).not.toHaveCount(0);
     const refused = page.locator('[data-testid="dashboard-rejections"] li[data-code="undecodable"]');

@@ -82,7 +82,7 @@ test("shows the account's score and share of weights from the validator's ledger
   const standings = updateStandings(new Map(), 0, verdicts.map((v) => ({ address: v.address, kind: 'scored' as const, score: v.score?.random ?? 0, pow: true })));
   const weights = toU16Weights(new Map([...standings.values()].map((s) => [s.address, rewardScore(s)])));
   const manifest = signManifest({ runId: run.runId, window: 0, baseHash: new Uint8Array(32), accepted: [], outerLr: 1, nextHash: new Uint8Array(32) }, ed25519Signer(new Uint8Array(32).fill(3)));
-  ledger.closeWindow({ window: 0, manifest, verdicts, next: new Float32Array(4), standings, weights, closedAt: 0, stats: { valLoss: 3.2, durationMs: 8000, denseBytesPerUpdate: 16 } });
+  ledger.closeWindow({ window: 0, manifest, verdicts, next: new Float32Array(4), standings, weights, closedAt: 0, stats: { valLoss: 3.2, durationMs: 8000, denseBytesPerUpdate: 16, online: 2 } });
   const status = serveStatus(ledger, 0, '127.0.0.1');
   await new Promise((resolve) => status.once('listening', resolve));
   const statusUrl = `http://127.0.0.1:${(status.address() as AddressInfo).port}/status`;

@@ -90,6 +90,11 @@ export class Mesh {
   }
 
   /** Neighbours whose data channel is open. */
+  /** How many others of `role` the signaling server says are in the room now (not only neighbours). */
+  present(role: PeerRole): number {
+    return [...this.known.entries()].filter(([id, r]) => r === role && id !== this.options.selfId).length;
+  }
+
   neighbours(): string[] {
     return [...this.links].filter(([, n]) => n.open).map(([id]) => id);
   }

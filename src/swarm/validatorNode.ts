@@ -154,7 +154,7 @@ export class ValidatorNode {
     const weights = toU16Weights(new Map([...this.standings.values()].filter((s) => this.earners.has(s.address)).map((s) => [s.address, rewardScore(s)])));
     const valLoss = await this.validationLoss(followed);
     if (this.stopped) return;
-    const stats = { valLoss, durationMs: o.run.windowMs, denseBytesPerUpdate: o.layout.totalFloats * 4 };
+    const stats = { valLoss, durationMs: o.run.windowMs, denseBytesPerUpdate: o.layout.totalFloats * 4, online: o.mesh.present('peer') };
     o.ledger?.closeWindow({ window: w, manifest: result.manifest, verdicts: result.verdicts, next: followed, standings: this.standings, weights, closedAt: this.now(), stats });
     this.theta = followed;
     this.window = w + 1;

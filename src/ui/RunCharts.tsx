@@ -30,7 +30,7 @@ export function RunCharts({ history }: { history: RunHistory }): ReactNode {
   const peerSeries = useMemo((): SeriesSpec[] => peers.map((a, i) => ({ label: shortAddress(a), stroke: PALETTE[i % PALETTE.length] })), [peers]);
   const peerLoss = useMemo((): Aligned => [xs, ...peers.map((a) => xs.map((x) => losses.get(a)?.get(x) ?? null))], [xs, peers, losses]);
   const throughput = useMemo((): Aligned => [xs, column(windows, perSecond)], [xs, windows]);
-  const swarm = useMemo((): Aligned => [xs, column(windows, (w) => w.peers), column(windows, (w) => w.accepted)], [xs, windows]);
+  const swarm = useMemo((): Aligned => [xs, column(windows, (w) => w.online), column(windows, (w) => w.peers), column(windows, (w) => w.accepted)], [xs, windows]);
   // kB until a window moves a megabyte: tiny runs would otherwise read 0.008 MB.
   const unit = useMemo(() => (windows.some((w) => w.bytes >= 1e6) ? { label: 'MB', scale: 1e6 } : { label: 'kB', scale: 1e3 }), [windows]);
   const traffic = useMemo((): Aligned => [xs, column(windows, (w) => w.bytes / unit.scale), column(windows, (w) => (w.bytes > 0 ? w.denseBytes / w.bytes : null))], [xs, windows, unit]);
@@ -44,7 +44,7 @@ export function RunCharts({ history }: { history: RunHistory }): ReactNode {
         <p className="note">No window has closed yet: the charts start with the validator’s first manifest.</p>
       ) : (
         <p className="note" data-testid="run-charts-latest">
-          Window {last?.window}: validation loss {last?.valLoss?.toFixed(3) ?? '–'}, {last?.peers} peer{last?.peers === 1 ? '' : 's'}, {(perSecond(last as WindowPoint) ?? 0).toFixed(0)} tokens/s
+          Window {last?.window}: validation loss {last?.valLoss?.toFixed(3) ?? '–'}, {last?.online ?? '?'} peers online, {last?.peers} contributing, {(perSecond(last as WindowPoint) ?? 0).toFixed(0)} tokens/s
           {last && last.bytes > 0 ? `, ${(last.denseBytes / last.bytes).toFixed(0)}× compression` : ''}
         </p>
       )}
@@ -65,6 +65,7 @@ const LOSS_SERIES: SeriesSpec[] = [
 ];
 const THROUGHPUT_SERIES: SeriesSpec[] = [{ label: 'accepted tokens/s', stroke: '#34d399' }];
 const PEER_SERIES: SeriesSpec[] = [
+  { label: 'peers online', stroke: '#22d3ee' },
   { label: 'peers contributing', stroke: '#a78bfa' },
   { label: 'contributions accepted', stroke: '#fbbf24', dash: [6, 4] },
 ];

@@ -36,6 +36,7 @@ export function parseHistory(value: unknown): History {
       window: num(w.window, `${at}.window`), closedAt: num(w.closedAt, `${at}.closedAt`), accepted: num(w.accepted, `${at}.accepted`), rejected: num(w.rejected, `${at}.rejected`),
       valLoss: numOrNull(w.valLoss, `${at}.valLoss`), trainLoss: numOrNull(w.trainLoss, `${at}.trainLoss`), tokens: num(w.tokens, `${at}.tokens`), bytes: num(w.bytes, `${at}.bytes`),
       denseBytes: num(w.denseBytes, `${at}.denseBytes`), peers: num(w.peers, `${at}.peers`), durationMs: num(w.durationMs, `${at}.durationMs`),
+      online: numOrNull(w.online ?? null, `${at}.online`),
     };
   });
   const losses = o.losses.map((raw: unknown, i) => {

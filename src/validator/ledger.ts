@@ -22,7 +22,7 @@ CREATE INDEX IF NOT EXISTS contributions_address ON contributions(address);
 CREATE TABLE IF NOT EXISTS windows (
   window INTEGER PRIMARY KEY, base_hash TEXT NOT NULL, next_hash TEXT NOT NULL,
   accepted INTEGER NOT NULL, rejected INTEGER NOT NULL, manifest BLOB NOT NULL, closed_at INTEGER NOT NULL,
-  val_loss REAL, train_loss REAL, tokens INTEGER, bytes INTEGER, dense_bytes INTEGER, peers INTEGER, duration_ms INTEGER);
+  val_loss REAL, train_loss REAL, tokens INTEGER, bytes INTEGER, dense_bytes INTEGER, peers INTEGER, duration_ms INTEGER, online INTEGER);
 CREATE TABLE IF NOT EXISTS standings (
   address TEXT PRIMARY KEY, mu REAL NOT NULL, sigma REAL NOT NULL, pow_ema REAL NOT NULL,
   score_ema REAL NOT NULL, windows INTEGER NOT NULL, last_window INTEGER NOT NULL);
@@ -34,7 +34,7 @@ CREATE TABLE IF NOT EXISTS state (key TEXT PRIMARY KEY, value BLOB NOT NULL);
 /** Columns later versions added: a ledger written before them gains them (NULL in old rows). */
 const ADDED_COLUMNS: Record<string, string[]> = {
   contributions: ['tokens INTEGER', 'train_loss REAL'],
-  windows: ['val_loss REAL', 'train_loss REAL', 'tokens INTEGER', 'bytes INTEGER', 'dense_bytes INTEGER', 'peers INTEGER', 'duration_ms INTEGER'],
+  windows: ['val_loss REAL', 'train_loss REAL', 'tokens INTEGER', 'bytes INTEGER', 'dense_bytes INTEGER', 'peers INTEGER', 'duration_ms INTEGER', 'online INTEGER'],
 };
 
 /** What the dashboard charts per window; the ledger derives the rest from the verdicts. */
@@ -45,6 +45,8 @@ export interface WindowStats {
   durationMs: number;
   /** Bytes of one uncompressed float32 update (for the compression ratio). */
   denseBytesPerUpdate: number;
+  /** Training peers in the signaling room when the window closed (null: unknown). */
+  online: number | null;
 }
 
 
@@ -144,12 +146,12 @@ export class Ledger {
       const accepted = rec.verdicts.filter((v) => v.accepted);
       const reported = accepted.filter((v) => v.trainLoss > 0);
       this.db
-        .prepare('INSERT INTO windows (window, base_hash, next_hash, accepted, rejected, manifest, closed_at, val_loss, train_loss, tokens, bytes, dense_bytes, peers, duration_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)')
+        .prepare('INSERT INTO windows (window, base_hash, next_hash, accepted, rejected, manifest, closed_at, val_loss, train_loss, tokens, bytes, dense_bytes, peers, duration_ms, online) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)')
         .run(
           rec.window, toHex(rec.manifest.baseHash), toHex(rec.manifest.nextHash), accepted.length, rec.verdicts.length - accepted.length, Buffer.from(rec.manifest.bytes), Math.round(rec.closedAt),
           rec.stats.valLoss, reported.length ? reported.reduce((s, v) => s + v.trainLoss, 0) / reported.length : null,
           accepted.reduce((s, v) => s + v.tokens, 0), accepted.reduce((s, v) => s + v.payloadBytes, 0), accepted.length * rec.stats.denseBytesPerUpdate,
-          new Set(rec.verdicts.map((v) => v.address)).size, Math.round(rec.stats.durationMs),
+          new Set(rec.verdicts.map((v) => v.address)).size, Math.round(rec.stats.durationMs), rec.stats.online,
         );
       const state = this.db.prepare('INSERT INTO state (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value');
       state.run('window', Buffer.from(String(rec.window + 1)));
@@ -172,6 +174,7 @@ export class Ledger {
       window: r.window as number, closedAt: r.closed_at as number, accepted: r.accepted as number, rejected: r.rejected as number,
       valLoss: (r.val_loss as number | null) ?? null, trainLoss: (r.train_loss as number | null) ?? null, tokens: (r.tokens as number | null) ?? 0,
       bytes: (r.bytes as number | null) ?? 0, denseBytes: (r.dense_bytes as number | null) ?? 0, peers: (r.peers as number | null) ?? 0, durationMs: (r.duration_ms as number | null) ?? 0,
+      online: (r.online as number | null) ?? null,
     }));
     const last = windows.at(-1)?.window ?? after;
     const losses = (this.db.prepare("SELECT window, address, train_loss FROM contributions WHERE window > ? AND window <= ? AND train_loss IS NOT NULL AND status = 'accepted' ORDER BY window, address").all(after, last) as Row[]).map((r) => ({ window: r.window as number, address: r.address as string, trainLoss: r.train_loss as number }));

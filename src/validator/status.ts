@@ -25,6 +25,8 @@ export interface WindowPoint {
   /** Distinct addresses that contributed anything this window. */
   peers: number;
   durationMs: number;
+  /** Training peers in the signaling room when the window closed (null: not recorded). */
+  online: number | null;
 }
 
 export interface History {

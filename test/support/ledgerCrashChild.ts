@@ -35,7 +35,7 @@ for (let w = resumed?.window ?? 0; w < WINDOWS; w++) {
   const standings = updateStandings(ledger.standings(), w, verdicts.map((v) => ({ address: v.address, kind: 'scored' as const, score: v.score?.random ?? 0, pow: v.accepted })));
   const next = theta.map((x, k) => x + Math.fround(0.001 * ((w + k) % 5)));
   const manifest = signManifest({ runId: RUN, window: w, baseHash: base, accepted: [], outerLr: 1, nextHash: modelHash(next) }, validator);
-  ledger.closeWindow({ window: w, manifest, verdicts, next, standings, weights: toU16Weights(new Map([...standings.values()].map((s) => [s.address, rewardScore(s)]))), closedAt: w, stats: { valLoss: 3 - w / 10, durationMs: 1000, denseBytesPerUpdate: 256 } });
+  ledger.closeWindow({ window: w, manifest, verdicts, next, standings, weights: toU16Weights(new Map([...standings.values()].map((s) => [s.address, rewardScore(s)]))), closedAt: w, stats: { valLoss: 3 - w / 10, durationMs: 1000, denseBytesPerUpdate: 256, online: PER } });
   theta = next;
 }
 ledger.close();

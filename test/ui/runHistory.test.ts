@@ -5,7 +5,7 @@ import { alignSeries, downsample, type Aligned } from '../../src/ui/charts/downs
 import { appendHistory, HistoryFormatError, parseAddressHistory, parseHistory } from '../../src/ui/useRunHistory';
 import type { WindowPoint } from '../../src/validator/status';
 
-const point = (window: number, valLoss: number | null = 3): WindowPoint => ({ window, closedAt: window, accepted: 2, rejected: 0, valLoss, trainLoss: 3.1, tokens: 1280, bytes: 2000, denseBytes: 300_000, peers: 2, durationMs: 8000 });
+const point = (window: number, valLoss: number | null = 3): WindowPoint => ({ window, closedAt: window, accepted: 2, rejected: 0, valLoss, trainLoss: 3.1, tokens: 1280, bytes: 2000, denseBytes: 300_000, peers: 2, durationMs: 8000, online: 3 });
 
 describe('history answers', () => {
   it('accept a well-formed page and refuse each malformed field by name', () => {

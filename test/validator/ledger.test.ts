@@ -41,7 +41,7 @@ function dump(path: string): Record<string, unknown[]> {
   try {
     return {
       contributions: db.prepare('SELECT id, window, address, key, payload_bytes, status, code, reason, score_random, score_own, pow_t, tokens, train_loss FROM contributions ORDER BY id').all(),
-      windows: db.prepare('SELECT window, base_hash, next_hash, accepted, rejected, hex(manifest) AS manifest, val_loss, train_loss, tokens, bytes, dense_bytes, peers, duration_ms FROM windows ORDER BY window').all(),
+      windows: db.prepare('SELECT window, base_hash, next_hash, accepted, rejected, hex(manifest) AS manifest, val_loss, train_loss, tokens, bytes, dense_bytes, peers, duration_ms, online FROM windows ORDER BY window').all(),
       standings: db.prepare('SELECT * FROM standings ORDER BY address').all(),
       weights: db.prepare('SELECT * FROM weights ORDER BY window, address').all(),
       state: db.prepare("SELECT key, hex(value) AS value FROM state WHERE key != 'run' ORDER BY key").all(),
@@ -91,16 +91,16 @@ describe('validator ledger', () => {
     const verdict = (id: string, address: string, accepted: boolean, trainLoss: number): Verdict => ({ id, address, key: id, payloadBytes: 1000, tokens: 640, trainLoss, arrivedAt: 1, accepted, code: accepted ? 'accepted' : 'copy', reason: 'test', earns: false });
     const manifest = (w: number): ReturnType<typeof signManifest> => signManifest({ runId: 'hist', window: w, baseHash: new Uint8Array(32), accepted: [], outerLr: 1, nextHash: new Uint8Array(32).fill(w) }, ed25519Signer(new Uint8Array(32).fill(5)));
     const close = (w: number, verdicts: Verdict[], valLoss: number | null): boolean =>
-      ledger.closeWindow({ window: w, manifest: manifest(w), verdicts, next: new Float32Array(2), standings: new Map(), weights: [], closedAt: 100 + w, stats: { valLoss, durationMs: 8000, denseBytesPerUpdate: 40_000 } });
+      ledger.closeWindow({ window: w, manifest: manifest(w), verdicts, next: new Float32Array(2), standings: new Map(), weights: [], closedAt: 100 + w, stats: { valLoss, durationMs: 8000, denseBytesPerUpdate: 40_000, online: w === 1 ? 4 : null } });
     expect(close(1, [verdict('a1', 'A', true, 3.0), verdict('b1', 'B', true, 3.5), verdict('c1', 'C', false, 1.0), verdict('a1x', 'A', true, 0)], 3.4)).toBe(true);
     expect(close(2, [verdict('a2', 'A', true, 2.5)], null)).toBe(true);
 
     const all = ledger.history();
     expect(all.windows.map((w) => w.window)).toEqual([0, 1, 2]);
     // The pre-upgrade window reads as unmeasured, not as zeros that would draw a false curve.
-    expect(all.windows[0]).toMatchObject({ valLoss: null, trainLoss: null, tokens: 0, peers: 0 });
+    expect(all.windows[0]).toMatchObject({ valLoss: null, trainLoss: null, tokens: 0, peers: 0, online: null });
     // Window 1: three accepted (one without a reported loss), one copy refused; three addresses.
-    expect(all.windows[1]).toEqual({ window: 1, closedAt: 101, accepted: 3, rejected: 1, valLoss: 3.4, trainLoss: 3.25, tokens: 1920, bytes: 3000, denseBytes: 120_000, peers: 3, durationMs: 8000 });
+    expect(all.windows[1]).toEqual({ window: 1, closedAt: 101, accepted: 3, rejected: 1, valLoss: 3.4, trainLoss: 3.25, tokens: 1920, bytes: 3000, denseBytes: 120_000, peers: 3, durationMs: 8000, online: 4 });
     expect(all.windows[2]).toMatchObject({ valLoss: null, trainLoss: 2.5, peers: 1 });
     // Only accepted contributions that reported a loss: the refused copy's claim is not charted.
     expect(all.losses).toEqual([
