@@ -60,7 +60,7 @@ describe('app server', () => {
     const relayBase = `http://127.0.0.1:${(relay.address() as AddressInfo).port}`;
     const history = await fetch(`${relayBase}/api/status/history?after=-1`);
     expect(history.status).toBe(200);
-    expect(await history.json()).toEqual({ windows: [], losses: [] });
+    expect(await history.json()).toEqual({ windows: [], losses: [], more: false });
     // The relay passes on only an integer window: anything else is refused before it leaves.
     for (const after of ['x', '1e3', '-2', '1&a=b', '../x']) {
       const bad = await fetch(`${relayBase}/api/status/history?after=${encodeURIComponent(after)}`);

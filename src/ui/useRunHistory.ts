@@ -4,7 +4,7 @@
 import { useRef, useState } from 'react';
 import { fetchJson } from './fetchJson';
 import { usePolling } from './usePolling';
-import { ADDRESS_HISTORY_WINDOWS, HISTORY_PAGE, type AddressHistory, type History, type WindowPoint } from '../validator/status';
+import { ADDRESS_HISTORY_WINDOWS, HISTORY_LOSS_ROWS, HISTORY_PAGE, type AddressHistory, type History, type WindowPoint } from '../validator/status';
 
 export interface RunHistory {
   windows: readonly WindowPoint[];
@@ -15,6 +15,11 @@ export interface RunHistory {
 const REFRESH_MS = 5000;
 /** A peer or a validator could send anything; a chart keeps this many windows at most. */
 const MAX_WINDOWS = 200_000;
+/**
+ * Per-peer losses are kept for this many addresses (the busiest so far): the chart draws
+ * eight, and 100+ peers × tens of thousands of windows would not fit in a tab's memory.
+ */
+export const KEPT_PEER_SERIES = 32;
 
 export class HistoryFormatError extends Error {}
 
@@ -28,6 +33,8 @@ const numOrNull = (v: unknown, what: string): number | null => (v === null ? nul
 export function parseHistory(value: unknown): History {
   const o = value as Partial<Record<keyof History, unknown>> | null;
   if (typeof o !== 'object' || o === null || !Array.isArray(o.windows) || !Array.isArray(o.losses)) throw new HistoryFormatError('history needs windows and losses arrays');
+  if (typeof o.more !== 'boolean') throw new HistoryFormatError('history needs a boolean "more"');
+  if (o.losses.length > 2 * HISTORY_LOSS_ROWS) throw new HistoryFormatError(`history holds ${o.losses.length} loss rows, over ${2 * HISTORY_LOSS_ROWS}`);
   if (o.windows.length > HISTORY_PAGE) throw new HistoryFormatError(`history holds ${o.windows.length} windows, over ${HISTORY_PAGE}`);
   const windows = o.windows.map((raw: unknown, i): WindowPoint => {
     const w = (raw ?? {}) as Record<string, unknown>;
@@ -44,7 +51,7 @@ export function parseHistory(value: unknown): History {
     if (typeof l.address !== 'string' || l.address.length > 64) throw new HistoryFormatError(`losses[${i}].address is not an address`);
     return { window: num(l.window, `losses[${i}].window`), address: l.address, trainLoss: num(l.trainLoss, `losses[${i}].trainLoss`) };
   });
-  return { windows, losses };
+  return { windows, losses, more: o.more };
 }
 
 /** Checks a /status/address answer the same way. */
@@ -73,6 +80,10 @@ export function appendHistory(held: { windows: WindowPoint[]; losses: Map<string
     if (!byWindow) held.losses.set(l.address, (byWindow = new Map()));
     byWindow.set(l.window, l.trainLoss);
   }
+  if (held.losses.size > KEPT_PEER_SERIES) {
+    const quiet = [...held.losses.entries()].sort((a, b) => b[1].size - a[1].size || a[0].localeCompare(b[0])).slice(KEPT_PEER_SERIES);
+    for (const [address] of quiet) held.losses.delete(address);
+  }
   return fresh.length;
 }
 
@@ -87,7 +98,7 @@ export function useRunHistory(): { history: RunHistory; error?: string } {
       for (let page = 0; page < 100 && active(); page++) {
         const got = parseHistory(await fetchJson(`/api/status/history?after=${h.windows.at(-1)?.window ?? -1}`));
         added += appendHistory(h, got);
-        if (got.windows.length < HISTORY_PAGE) break;
+        if (!got.more) break;
       }
       // A new object only when something changed: the charts' setData runs once per new window.
       if (active() && (added > 0 || h.failing)) setView({ history: { windows: h.windows.slice(), losses: new Map(h.losses) } });

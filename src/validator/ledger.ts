@@ -6,7 +6,7 @@ import { toHex } from '../protocol/bytes';
 import type { Contribution, Manifest } from '../protocol/contribution';
 import type { Verdict } from './gauntlet';
 import { freshStanding, rewardScore, standingOrdinal, type Standing } from './ratings';
-import { ADDRESS_HISTORY_WINDOWS, HISTORY_PAGE, type AddressHistory, type History, type StatusSnapshot } from './status';
+import { ADDRESS_HISTORY_WINDOWS, HISTORY_LOSS_ROWS, HISTORY_PAGE, type AddressHistory, type History, type StatusSnapshot } from './status';
 import type { AddressWeight } from './weights';
 
 export type { AddressHistory, History, StatusSnapshot, WindowPoint } from './status';
@@ -169,7 +169,10 @@ export class Ledger {
 
   /** Windows after `after` (oldest first, at most HISTORY_PAGE) with the losses peers reported in them. */
   history(after = -1): History {
-    const rows = this.db.prepare('SELECT * FROM windows WHERE window > ? ORDER BY window LIMIT ?').all(after, HISTORY_PAGE) as Row[];
+    const candidates = this.db.prepare('SELECT * FROM windows WHERE window > ? ORDER BY window LIMIT ?').all(after, HISTORY_PAGE) as Row[];
+    // Accepted contributions bound a window's loss rows: stop before the page grows too large.
+    let budget = HISTORY_LOSS_ROWS;
+    const rows = candidates.filter((r, i) => (budget -= r.accepted as number) >= 0 || i === 0);
     const windows = rows.map((r) => ({
       window: r.window as number, closedAt: r.closed_at as number, accepted: r.accepted as number, rejected: r.rejected as number,
       valLoss: (r.val_loss as number | null) ?? null, trainLoss: (r.train_loss as number | null) ?? null, tokens: (r.tokens as number | null) ?? 0,
@@ -178,7 +181,8 @@ export class Ledger {
     }));
     const last = windows.at(-1)?.window ?? after;
     const losses = (this.db.prepare("SELECT window, address, train_loss FROM contributions WHERE window > ? AND window <= ? AND train_loss IS NOT NULL AND status = 'accepted' ORDER BY window, address").all(after, last) as Row[]).map((r) => ({ window: r.window as number, address: r.address as string, trainLoss: r.train_loss as number }));
-    return { windows, losses };
+    const more = this.db.prepare('SELECT 1 FROM windows WHERE window > ? LIMIT 1').get(last) !== undefined;
+    return { windows, losses, more };
   }
 
   /** An address's decided contributions per window, newest ADDRESS_HISTORY_WINDOWS windows, oldest first. */

@@ -33,10 +33,17 @@ export interface History {
   windows: WindowPoint[];
   /** Reported training losses per address and window, for windows in `windows`. */
   losses: { window: number; address: string; trainLoss: number }[];
+  /** Later windows exist: ask again after the last one here. */
+  more: boolean;
 }
 
 /** History answers hold at most this many windows; a client asks again from the last. */
 export const HISTORY_PAGE = 2000;
+/**
+ * …and about this many loss rows (≈ 2 MB of JSON, under the relay's 4 MiB cap): with 100+
+ * peers a page ends after fewer windows, but always holds at least one.
+ */
+export const HISTORY_LOSS_ROWS = 20_000;
 
 /** One address's record, window by window (the Wallet page's score history). */
 export interface AddressHistory {

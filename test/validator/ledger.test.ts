@@ -10,6 +10,7 @@ import { signManifest } from '../../src/protocol/contribution';
 import { ed25519Signer } from '../../src/protocol/keys';
 import type { Verdict } from '../../src/validator/gauntlet';
 import { Ledger } from '../../src/validator/ledger';
+import { HISTORY_LOSS_ROWS } from '../../src/validator/status';
 import { seededRandom } from '../support/random';
 
 const CHILD = join(import.meta.dirname, '..', 'support', 'ledgerCrashChild.ts');
@@ -111,7 +112,9 @@ describe('validator ledger', () => {
     const later = ledger.history(1);
     expect(later.windows.map((w) => w.window)).toEqual([2]);
     expect(later.losses).toEqual([{ window: 2, address: 'A', trainLoss: 2.5 }]);
-    expect(ledger.history(2)).toEqual({ windows: [], losses: [] });
+    expect(ledger.history(2)).toEqual({ windows: [], losses: [], more: false });
+    expect(ledger.history(-1).more).toBe(false);
+    expect(ledger.history(0).more).toBe(false);
     // One address's record by window, for its Wallet page.
     expect(ledger.addressHistory('A').windows).toEqual([
       { window: 1, accepted: 2, rejected: 0, score: null, powT: null, codes: ['accepted'] },
@@ -119,6 +122,22 @@ describe('validator ledger', () => {
     ]);
     expect(ledger.addressHistory('C').windows).toEqual([{ window: 1, accepted: 0, rejected: 1, score: null, powT: null, codes: ['copy'] }]);
     expect(ledger.addressHistory('nobody').windows).toEqual([]);
+    ledger.close();
+  });
+
+  it('ends a history page early when 100+ peers would make it too large for the relay', () => {
+    const ledger = new Ledger(join(mkdtempSync(join(tmpdir(), 'tessera-rows-')), 'rows.sqlite'), 'rows');
+    const manifest = (w: number): ReturnType<typeof signManifest> => signManifest({ runId: 'rows', window: w, baseHash: new Uint8Array(32), accepted: [], outerLr: 1, nextHash: new Uint8Array(32).fill(w) }, ed25519Signer(new Uint8Array(32).fill(5)));
+    const perWindow = Math.ceil(HISTORY_LOSS_ROWS * 0.6);
+    for (let w = 0; w < 3; w++) {
+      const verdicts = Array.from({ length: perWindow }, (_, i): Verdict => ({ id: `${w}-${i}`, address: `A${i}`, key: `${i}`, payloadBytes: 10, tokens: 64, trainLoss: 3, arrivedAt: 1, accepted: true, code: 'accepted', reason: 'test', earns: false }));
+      ledger.closeWindow({ window: w, manifest: manifest(w), verdicts, next: new Float32Array(2), standings: new Map(), weights: [], closedAt: w, stats: { valLoss: 3, durationMs: 1000, denseBytesPerUpdate: 40, online: perWindow } });
+    }
+    // Each window has 0.6 × the row budget: one window per page, and `more` until the last.
+    const pages = [ledger.history(-1), ledger.history(0), ledger.history(1)];
+    expect(pages.map((p) => p.windows.map((w) => w.window))).toEqual([[0], [1], [2]]);
+    expect(pages.map((p) => p.more)).toEqual([true, true, false]);
+    expect(pages.every((p) => p.losses.length === perWindow)).toBe(true);
     ledger.close();
   });
 });
