@@ -80,8 +80,9 @@ else {
     console.log(`[tessera] local run in ${dir}: a validator and two tiny peers, windows of 40 s`);
     run('validator', ['--import', tsx, tessera, 'validator', '--run', runFile, '--signal', signal, '--key', join(dir, 'validator.key'), '--name', 'validator', '--status-port', statusPort,
       // Without a GPU, the CPU reference scores tiny faster than SwiftShader (21 vs 39 ms per
-      // 64-token sequence): two sampled candidates per window, 32 own and 64 random pages each.
-      '--score', 'cpu', '--score-max', '2', '--score-pages', '32,64']);
+      // 64-token sequence): two sampled candidates per window, 64 own and 64 random pages each
+      // (with 32 own pages honest peers missed the proof-of-work bar about half the time).
+      '--score', 'cpu', '--score-max', '2', '--score-pages', '64,64']);
     for (const p of ['peer-1', 'peer-2']) run(p, ['--import', tsx, tessera, 'peer', '--run', runFile, '--signal', signal, '--key', join(dir, `${p}.key`), '--name', p, ...(p === 'peer-1' ? ['--wallet', join(dir, 'peer-1.wallet')] : [])]);
   }
 }
