@@ -3,12 +3,11 @@
 // through TURN), clear errors in the page for a wrong or expired credential, and a tab that
 // joins over wss:// from `tessera serve` with a self-signed certificate.
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect, test, type Page } from '@playwright/test';
 import type { SignalingIce } from '../server/signaling';
-import { gptConfig } from '../src/gpu/config';
 import { requestGpuDevice } from '../src/gpu/device';
 import { initParams } from '../src/gpu/init';
 import { paramLayout } from '../src/gpu/layout';
@@ -18,18 +17,16 @@ import { toHex } from '../src/protocol/bytes';
 import { ed25519Signer } from '../src/protocol/keys';
 import type { RunConfig } from '../src/swarm/runConfig';
 import { ValidatorNode } from '../src/swarm/validatorNode';
-import { CharTokenizer, splitCorpus } from '../src/train/tokenizer';
 import type { WindowDecision } from '../src/validator/manifest';
 import { sessionIdentity } from '../src/wallet/authority';
 import { assertPrivateNetwork, NETNS_SERVER_IP } from '../test/support/privateNetwork';
 import { startNodePeer } from '../test/support/nodePeer';
 import { Harness } from '../test/support/swarmHarness';
 import { startCoturn } from './support/coturn';
+import { tinyCorpus } from '../test/support/tinyCorpus';
 
 const SECRET = 'e2e-turn-secret-0123456789abcdef';
-const text = readFileSync('public/data/tinyshakespeare.txt', 'utf8');
-const corpus = splitCorpus(CharTokenizer.fromText(text), text);
-const config = gptConfig('tiny', corpus.tokenizer.vocabSize);
+const { corpus, config } = tinyCorpus();
 const validatorKey = ed25519Signer(new Uint8Array(32).fill(51));
 
 function runConfig(runId: string, startInMs: number, ice?: RunConfig['ice']): RunConfig {

@@ -5,9 +5,7 @@
 // manifest's model hash, and validation loss falls. The Volunteer page contributes for a
 // wallet (an injected keyring-backed extension signed its session key's certificate on the
 // Wallet page); the validator's accepted headers from it verify here in Node.
-import { readFileSync } from 'node:fs';
 import { expect, test } from '@playwright/test';
-import { gptConfig } from '../src/gpu/config';
 import { requestGpuDevice } from '../src/gpu/device';
 import { initParams } from '../src/gpu/init';
 import { GpuGpt } from '../src/gpu/model';
@@ -21,13 +19,13 @@ import type { WindowReport } from '../src/swarm/swarmPeer';
 import { ValidatorNode } from '../src/swarm/validatorNode';
 import { randomPages } from '../src/train/dataPages';
 import { validationLoss } from '../src/train/innerLoop';
-import { CharTokenizer, splitCorpus } from '../src/train/tokenizer';
 import type { WindowDecision } from '../src/validator/manifest';
 import { sessionIdentity, verifyContributionAuthority } from '../src/wallet/authority';
 import { assertPrivateNetwork } from '../test/support/privateNetwork';
 import { injectFakeExtension, signCertificateOnWalletPage } from './support/fakeExtension';
 import { startNodePeer } from '../test/support/nodePeer';
 import { Harness } from '../test/support/swarmHarness';
+import { tinyCorpus } from '../test/support/tinyCorpus';
 
 test.setTimeout(240_000);
 
@@ -36,9 +34,7 @@ test('two tabs and two Node peers hold the same model hash after every window', 
   const h = new Harness();
   try {
     const url = await h.signalingUrl();
-    const text = readFileSync('public/data/tinyshakespeare.txt', 'utf8');
-    const corpus = splitCorpus(CharTokenizer.fromText(text), text);
-    const config = gptConfig('tiny', corpus.tokenizer.vocabSize);
+    const { corpus, config } = tinyCorpus();
     const validatorKey = ed25519Signer(new Uint8Array(32).fill(42));
     const run: RunConfig = {
       runId: 'e2e-run', preset: 'tiny', seed: 7, startTime: Date.now() + 20_000, windowMs: 15_000, graceMs: 3000, uploadMarginMs: 1500, minSteps: 2,

@@ -1,9 +1,7 @@
 // A validator running in a tab (the Volunteer page's operator panel, a key file chosen
 // locally): two Node peers follow its manifests window after window, and the hashes they
 // reach are the ones the tab decided.
-import { readFileSync } from 'node:fs';
 import { expect, test } from '@playwright/test';
-import { gptConfig } from '../src/gpu/config';
 import { requestGpuDevice } from '../src/gpu/device';
 import { initParams } from '../src/gpu/init';
 import { paramLayout } from '../src/gpu/layout';
@@ -12,11 +10,11 @@ import { toHex } from '../src/protocol/bytes';
 import { ed25519Signer } from '../src/protocol/keys';
 import type { RunConfig } from '../src/swarm/runConfig';
 import type { WindowReport } from '../src/swarm/swarmPeer';
-import { CharTokenizer, splitCorpus } from '../src/train/tokenizer';
 import { sessionIdentity } from '../src/wallet/authority';
 import { assertPrivateNetwork } from '../test/support/privateNetwork';
 import { startNodePeer } from '../test/support/nodePeer';
 import { Harness } from '../test/support/swarmHarness';
+import { tinyCorpus } from '../test/support/tinyCorpus';
 
 test.setTimeout(180_000);
 
@@ -25,9 +23,7 @@ test('a tab validates: two Node peers follow its manifests and reach its hashes'
   const h = new Harness();
   try {
     const url = await h.signalingUrl();
-    const text = readFileSync('public/data/tinyshakespeare.txt', 'utf8');
-    const corpus = splitCorpus(CharTokenizer.fromText(text), text);
-    const config = gptConfig('tiny', corpus.tokenizer.vocabSize);
+    const { corpus, config } = tinyCorpus();
     const keyFile = '07'.repeat(32); // an Ed25519 seed, as `tessera keygen` writes it
     const run: RunConfig = {
       runId: 'tab-validator', preset: 'tiny', seed: 9, startTime: Date.now() + 25_000, windowMs: 20_000, graceMs: 10_000, uploadMarginMs: 1500, minSteps: 2,

@@ -1,13 +1,12 @@
 // A small live swarm for pages to look at, inside the private namespace: a validator with a
 // real ledger, status endpoint and validation curve, two Node peers, and Mallory, whose
 // correctly signed contribution carries garbage (so the dashboard has a refusal to show).
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Page } from '@playwright/test';
 import { serveStatus } from '../../server/validatorStatus';
-import { gptConfig } from '../../src/gpu/config';
 import { requestGpuDevice } from '../../src/gpu/device';
 import { initParams } from '../../src/gpu/init';
 import { paramLayout } from '../../src/gpu/layout';
@@ -21,7 +20,6 @@ import { encodeWire } from '../../src/protocol/wire';
 import type { RunConfig } from '../../src/swarm/runConfig';
 import { ValidatorNode } from '../../src/swarm/validatorNode';
 import { randomPages } from '../../src/train/dataPages';
-import { CharTokenizer, splitCorpus } from '../../src/train/tokenizer';
 import { CpuLossProbe } from '../../src/validator/cpuLossProbe';
 import { Ledger } from '../../src/validator/ledger';
 import { keyAddress } from '../../src/wallet/address';
@@ -29,6 +27,7 @@ import { sessionIdentity } from '../../src/wallet/authority';
 import { randomBytes } from '../../test/support/random';
 import { startNodePeer } from '../../test/support/nodePeer';
 import { until, type Harness } from '../../test/support/swarmHarness';
+import { tinyCorpus } from '../../test/support/tinyCorpus';
 
 export interface DemoSwarm {
   run: RunConfig;
@@ -44,9 +43,7 @@ export interface DemoSwarm {
 /** `scored`: the validator also scores a few contributions per window (CPU reference), so standings and weights move. */
 export async function startDemoSwarm(h: Harness, o: { windowMs?: number; startInMs?: number; scored?: boolean } = {}): Promise<DemoSwarm> {
   const signal = await h.signalingUrl();
-  const text = readFileSync('public/data/tinyshakespeare.txt', 'utf8');
-  const corpus = splitCorpus(CharTokenizer.fromText(text), text);
-  const config = gptConfig('tiny', corpus.tokenizer.vocabSize);
+  const { corpus, config } = tinyCorpus();
   const validatorKey = ed25519Signer(new Uint8Array(32).fill(77));
   const run: RunConfig = {
     runId: 'demo-run', preset: 'tiny', seed: 3, startTime: Date.now() + (o.startInMs ?? 4000), windowMs: o.windowMs ?? 8000, graceMs: 2000, uploadMarginMs: 1000, minSteps: 2,

@@ -1,0 +1,11 @@
+// The built-in corpus as every participant splits it, and the `tiny` model for its vocabulary:
+// what the swarm tests train on.
+import { readFileSync } from 'node:fs';
+import { gptConfig, type GptConfig } from '../../src/gpu/config';
+import { CharTokenizer, splitCorpus } from '../../src/train/tokenizer';
+
+export function tinyCorpus(): { corpus: ReturnType<typeof splitCorpus>; config: GptConfig } {
+  const text = readFileSync('public/data/tinyshakespeare.txt', 'utf8');
+  const corpus = splitCorpus(CharTokenizer.fromText(text), text);
+  return { corpus, config: gptConfig('tiny', corpus.tokenizer.vocabSize) };
+}
