@@ -18,11 +18,11 @@ test('a tab joining late syncs the model with a progress bar, then contributes',
     await page.goto('/');
     // Every state of the download bar, however briefly it shows.
     await page.evaluate(() => {
-      const seen: [number, number][] = [];
-      (window as unknown as { __sync: [number, number][] }).__sync = seen;
+      const seen: [number, number, string][] = [];
+      (window as unknown as { __sync: [number, number, string][] }).__sync = seen;
       new MutationObserver(() => {
         const bar = document.querySelector<HTMLProgressElement>('[data-testid="sync-progress"]');
-        if (bar) seen.push([bar.value, bar.max]);
+        if (bar) seen.push([bar.value, bar.max, bar.dataset.verified ?? '']);
       }).observe(document.body, { subtree: true, childList: true, attributes: true });
     });
     const joinedAt = swarm.validator.currentWindow;
@@ -31,11 +31,13 @@ test('a tab joining late syncs the model with a progress bar, then contributes',
     const included = page.locator('[data-testid="swarm-history"] tbody tr[data-included="true"]');
     await expect.poll(() => included.count(), { timeout: 90_000, intervals: [2000] }).toBeGreaterThanOrEqual(1);
 
-    const sync = await page.evaluate(() => (window as unknown as { __sync: [number, number][] }).__sync);
+    const sync = await page.evaluate(() => (window as unknown as { __sync: [number, number, string][] }).__sync);
     expect(sync.length, 'the download bar never showed').toBeGreaterThan(0);
     const total = sync[0][1];
     expect(total).toBeGreaterThan(1); // θ came in several chunks
     expect(sync.every(([, max]) => max === total)).toBe(true);
+    // The bar stays, full and marked verified, once θ matched the manifest and training began.
+    expect(sync.some(([value, , verified]) => value === total && verified === 'true'), JSON.stringify(sync)).toBe(true);
     // Every window the tab reports ends on the validator's hash: the synced θ was right.
     const rows = await page.locator('[data-testid="swarm-history"] tbody tr').evaluateAll((trs) => trs.map((r) => ({ window: Number(r.getAttribute('data-window')), hash: r.getAttribute('data-hash') ?? '' })));
     expect(rows.length).toBeGreaterThan(0);

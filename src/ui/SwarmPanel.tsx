@@ -2,7 +2,7 @@
 // bar, checkpoint download progress, and this tab's contribution history per window.
 import { useEffect, useState, type ReactNode } from 'react';
 import type { SwarmPhase } from '../swarm/swarmPeer';
-import { useSwarm } from './useSwarm';
+import { useSwarm, type SwarmView } from './useSwarm';
 
 const PHASE_WORDS: Record<SwarmPhase, string> = {
   syncing: 'Downloading the current model from neighbours',
@@ -21,6 +21,24 @@ function useNow(active: boolean): number {
     return () => clearInterval(t);
   }, [active]);
   return now;
+}
+
+/**
+ * The model download: live while chunks arrive, then kept (full, "verified") until this tab's
+ * first window ends, so a download that takes a blink on a small model is still seen.
+ */
+function SyncRow({ sync }: { sync: NonNullable<SwarmView['sync']> }): ReactNode {
+  const words = sync.verified
+    ? `Model θ_${sync.window} downloaded (${sync.total} chunks) and checked against the validator’s hash`
+    : sync.received < sync.total
+      ? `Downloading model θ_${sync.window}: ${sync.received} of ${sync.total} chunks`
+      : `Checking model θ_${sync.window} against the validator’s hash`;
+  return (
+    <div className="progress-row">
+      <label htmlFor="sync-progress">{words}</label>
+      <progress id="sync-progress" max={sync.total} value={sync.received} data-testid="sync-progress" data-verified={sync.verified ? 'true' : 'false'} />
+    </div>
+  );
 }
 
 export function SwarmPanel(): ReactNode {
@@ -85,13 +103,10 @@ export function SwarmPanel(): ReactNode {
             Window {s.window}: {PHASE_WORDS[s.phase]}
             {left !== undefined ? ` (${left} s left)` : ''}
           </label>
-          {s.phase === 'syncing' && s.sync ? (
-            <progress id="swarm-progress" max={s.sync.total} value={s.sync.received} data-testid="sync-progress" />
-          ) : (
-            <progress id="swarm-progress" max={run?.windowMs ?? 1} value={run && s.deadline !== undefined ? Math.min(run.windowMs, run.windowMs - Math.max(0, s.deadline - now)) : 0} />
-          )}
+          <progress id="swarm-progress" max={run?.windowMs ?? 1} value={run && s.phase !== 'syncing' && s.deadline !== undefined ? Math.min(run.windowMs, run.windowMs - Math.max(0, s.deadline - now)) : 0} />
         </div>
       )}
+      {s.sync && <SyncRow sync={s.sync} />}
       {s.history.length > 0 && (
         <div className="table-scroll">
           <table data-testid="swarm-history">

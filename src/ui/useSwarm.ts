@@ -34,7 +34,8 @@ export interface SwarmView {
   /** When the current window's training must stop (epoch ms). */
   deadline?: number;
   neighbours: number;
-  sync?: { received: number; total: number; window: number };
+  /** The model download (a newcomer's); `verified` once θ matched the manifest and training began. */
+  sync?: { received: number; total: number; window: number; verified: boolean };
   history: WindowReport[];
   error?: string;
   /** A STUN/TURN server failed (the swarm may still connect another way, or not at all if relay-only). */
@@ -105,8 +106,8 @@ async function startPeer(run: RunConfig, signalUrl: string, setView: (f: (v: Swa
   const peer = new SwarmPeer({
     run, trainer, layout, exchange, mesh, traffic: mesh.traffic, identity,
     start: fresh ? { theta: initParams(config, layout, run.seed), window: 0 } : undefined,
-    onPhase: (phase, window) => setView((v) => ({ ...v, phase, window, deadline: trainingDeadline(run, window) })),
-    onSync: (received, total, window) => setView((v) => ({ ...v, sync: { received, total, window } })),
+    onPhase: (phase, window) => setView((v) => ({ ...v, phase, window, deadline: trainingDeadline(run, window), sync: v.sync && phase === 'training' && v.sync.window === window ? { ...v.sync, verified: true } : v.sync })),
+    onSync: (received, total, window) => setView((v) => ({ ...v, sync: { received, total, window, verified: false } })),
     onWindow: (r) => {
       if (r.contributed) recordWindow(identity.address, r.included);
       setView((v) => ({ ...v, sync: undefined, history: [r, ...v.history].slice(0, 50) }));
