@@ -1,16 +1,46 @@
 // The app shell: header with the three audiences' pages, and the page for the current path.
-import { useEffect, type ReactNode } from 'react';
-import { DashboardPage } from './pages/DashboardPage';
+// Each page is its own chunk: a dashboard viewer downloads no WebGPU, WebRTC or wallet code.
+import { Component, lazy, Suspense, useEffect, type ReactNode } from 'react';
 import { NotFoundPage } from './pages/NotFoundPage';
-import { VolunteerPage } from './pages/VolunteerPage';
-import { WalletPage } from './pages/WalletPage';
 import { Link, ROUTES, usePath } from './router';
+
+const VolunteerPage = lazy(() => import('./pages/VolunteerPage').then((m) => ({ default: m.VolunteerPage })));
+const WalletPage = lazy(() => import('./pages/WalletPage').then((m) => ({ default: m.WalletPage })));
+const DashboardPage = lazy(() => import('./pages/DashboardPage').then((m) => ({ default: m.DashboardPage })));
 
 const PAGES: Record<string, { title: string; render: () => ReactNode }> = {
   '/': { title: 'Volunteer', render: () => <VolunteerPage /> },
   '/wallet': { title: 'Wallet', render: () => <WalletPage /> },
   '/dashboard': { title: 'Dashboard', render: () => <DashboardPage /> },
 };
+
+/** A page chunk that fails to download (offline, or the server was updated meanwhile) is said in words. */
+class PageErrorBoundary extends Component<{ children: ReactNode }, { error?: string }> {
+  override state: { error?: string } = {};
+
+  static getDerivedStateFromError(err: unknown): { error: string } {
+    return { error: err instanceof Error ? err.message : String(err) };
+  }
+
+  override render(): ReactNode {
+    if (this.state.error === undefined) return this.props.children;
+    return (
+      <div className="card card-warning" role="alert" data-testid="page-error">
+        <h2>This page could not be loaded</h2>
+        <p>{this.state.error}</p>
+        <p>Check the connection and reload; if the server was just updated, a reload fetches the new version.</p>
+      </div>
+    );
+  }
+}
+
+function PageLoading(): ReactNode {
+  return (
+    <p className="note" role="status" data-testid="page-loading">
+      Loading the page…
+    </p>
+  );
+}
 
 export function App(): ReactNode {
   const path = usePath();
@@ -36,7 +66,9 @@ export function App(): ReactNode {
         </nav>
       </header>
       <main id="main" tabIndex={-1}>
-        {page ? page.render() : <NotFoundPage path={path} />}
+        <PageErrorBoundary key={path}>
+          <Suspense fallback={<PageLoading />}>{page ? page.render() : <NotFoundPage path={path} />}</Suspense>
+        </PageErrorBoundary>
       </main>
     </>
   );

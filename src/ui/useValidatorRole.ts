@@ -1,23 +1,8 @@
 // A validator in this tab, for operators: the same ValidatorNode as `tessera validator`, with
-// the tab's WebGPU (or the CPU reference) scoring, and no ledger (a tab keeps no database).
+// the tab's WebGPU (or the CPU reference) scoring; its code (startValidator.ts) loads on start.
 import { useCallback, useEffect, useRef, useState } from 'react';
-import { gptConfig } from '../gpu/config';
-import { requestGpuDevice } from '../gpu/device';
-import { initParams } from '../gpu/init';
-import { paramLayout } from '../gpu/layout';
-import { ContributionExchange } from '../p2p/exchange';
-import { Mesh } from '../p2p/mesh';
-import { SignalingClient } from '../p2p/signalingClient';
-import { toHex } from '../protocol/bytes';
-import { DEFAULT_CORPUS, windowAt, type RunConfig } from '../swarm/runConfig';
-import { ValidatorNode } from '../swarm/validatorNode';
-import { CharTokenizer, splitCorpus } from '../train/tokenizer';
-import { CpuLossProbe } from '../validator/cpuLossProbe';
+import type { RunConfig } from '../swarm/runConfig';
 import type { Verdict } from '../validator/gauntlet';
-import { GpuLossProbe } from '../validator/gpuLossProbe';
-import type { LossProbe } from '../validator/scoring';
-import { WalletError } from '../wallet/errors';
-import { signerFromSecret } from '../wallet/keySource';
 
 export interface ValidatedWindow {
   window: number;
@@ -34,9 +19,6 @@ export interface ValidatorRoleView {
   error?: string;
 }
 
-/** A tab shares its GPU with the page: it scores a sample of four per window, on fewer pages. */
-const TAB_LIMITS = { maxScored: 4, ownSequences: 32, randomSequences: 64 };
-
 const message = (err: unknown): string => (err instanceof Error ? err.message : String(err));
 
 export function useValidatorRole(): ValidatorRoleView & { start(run: RunConfig, signalUrl: string, secret: string): void; stop(): void } {
@@ -47,10 +29,12 @@ export function useValidatorRole(): ValidatorRoleView & { start(run: RunConfig, 
   const start = useCallback((run: RunConfig, signalUrl: string, secret: string) => {
     if (running.current) return;
     setView({ status: 'starting', windows: [] });
-    startValidator(run, signalUrl, secret, setView).then(
-      (stop) => (running.current = stop),
-      (err: unknown) => setView((v) => ({ ...v, status: 'error', error: message(err) })),
-    );
+    import('./startValidator')
+      .then((m) => m.startValidator(run, signalUrl, secret, setView))
+      .then(
+        (stop) => (running.current = stop),
+        (err: unknown) => setView((v) => ({ ...v, status: 'error', error: message(err) })),
+      );
   }, []);
 
   const stop = useCallback(() => {
@@ -60,50 +44,4 @@ export function useValidatorRole(): ValidatorRoleView & { start(run: RunConfig, 
   }, []);
 
   return { ...view, start, stop };
-}
-
-async function openProbe(run: RunConfig, train: Uint16Array, vocab: number): Promise<{ probe: LossProbe; label: string; close(): void }> {
-  const config = gptConfig(run.preset, vocab);
-  try {
-    const ctx = await requestGpuDevice({ label: 'tab-validator' });
-    const probe = new GpuLossProbe(ctx.device, config, run.seqLen, train);
-    return { probe, label: `WebGPU (${ctx.report.adapter.vendor} ${ctx.report.adapter.architecture})`, close: () => [probe.destroy(), ctx.destroy()] };
-  } catch {
-    return { probe: new CpuLossProbe(config, run.seqLen, train), label: 'the CPU reference model (no WebGPU)', close: () => undefined };
-  }
-}
-
-async function startValidator(run: RunConfig, signalUrl: string, secret: string, setView: (f: (v: ValidatorRoleView) => ValidatorRoleView) => void): Promise<() => void> {
-  let signer;
-  try {
-    signer = signerFromSecret(secret);
-  } catch (err) {
-    throw new Error(err instanceof WalletError ? `the key file is not usable: ${err.message}` : message(err));
-  }
-  const publicKey = toHex(signer.publicKey);
-  if (!run.validatorKeys.includes(publicKey)) throw new Error(`this key (${publicKey.slice(0, 12)}…) is not one of the run's validator keys, so peers would ignore its manifests`);
-  // A validator starting after window 0 would need the current model first; a tab starts only at the beginning.
-  if (windowAt(run, Date.now()) > 0) throw new Error('the run has already started: start a tab validator before its first window closes (or run `tessera validator`, which resumes from its ledger)');
-  const text = await (await fetch(`/data/${run.corpus ?? DEFAULT_CORPUS}`)).text();
-  const corpus = splitCorpus(CharTokenizer.fromText(text), text);
-  const config = gptConfig(run.preset, corpus.tokenizer.vocabSize);
-  const layout = paramLayout(config);
-  const scoring = await openProbe(run, corpus.train, corpus.tokenizer.vocabSize);
-  const name = `validator-${publicKey.slice(0, 10)}`;
-  const signaling = new SignalingClient({ url: signalUrl, room: run.runId, peerId: name, role: 'validator', signer });
-  const mesh = new Mesh({ signaling, selfId: name });
-  const exchange = new ContributionExchange({ mesh, runId: run.runId });
-  const node = new ValidatorNode({
-    run, layout, exchange, mesh, signer, theta: initParams(config, layout, run.seed), window: 0, corpusLength: corpus.train.length, probe: scoring.probe, limits: TAB_LIMITS,
-    onDecision: (d) => setView((v) => ({ ...v, windows: [{ window: d.window, hash: toHex(d.manifest.nextHash), accepted: d.accepted.length, verdicts: d.verdicts }, ...v.windows].slice(0, 50) })),
-  });
-  setView((v) => ({ ...v, status: 'running', publicKey, scoring: scoring.label }));
-  node.run().catch((err: unknown) => setView((v) => ({ ...v, status: 'error', error: message(err) })));
-  return () => {
-    node.stop();
-    exchange.close();
-    mesh.close();
-    signaling.close();
-    scoring.close();
-  };
 }

@@ -1,0 +1,61 @@
+// Joins the swarm from this tab: a SwarmPeer on the page (signaling, WebRTC mesh, rounds) with
+// training in a swarm worker; loaded only when the visitor presses Join.
+import { gptConfig } from '../gpu/config';
+import { initParams } from '../gpu/init';
+import { paramLayout } from '../gpu/layout';
+import { ContributionExchange } from '../p2p/exchange';
+import { Mesh } from '../p2p/mesh';
+import { describeIceError } from '../p2p/iceProblem';
+import { SignalingClient } from '../p2p/signalingClient';
+import { toHex } from '../protocol/bytes';
+import { DEFAULT_CORPUS, trainingDeadline, windowAt, type RunConfig } from '../swarm/runConfig';
+import { SwarmPeer } from '../swarm/swarmPeer';
+import { WorkerWindowTrainer, type WorkerLike } from '../swarm/workerWindowTrainer';
+import type { SwarmView } from './useSwarm';
+import { recordWindow, swarmIdentity } from './useWallet';
+
+export interface Joined {
+  stop(): void;
+}
+
+export async function startPeer(run: RunConfig, signalUrl: string, setView: (f: (v: SwarmView) => SwarmView) => void): Promise<Joined> {
+  const worker = new Worker(new URL('../swarm/swarmWorker.ts', import.meta.url), { type: 'module' });
+  const trainer = new WorkerWindowTrainer(worker as unknown as WorkerLike, { preset: run.preset, batchSize: run.batchSize, seqLen: run.seqLen, corpusUrl: `/data/${run.corpus ?? DEFAULT_CORPUS}` });
+  const ready = await trainer.ready;
+  const config = gptConfig(run.preset, ready.vocabSize);
+  const layout = paramLayout(config);
+  // This browser's session key, with the wallet's certificate when one was signed for this run.
+  const identity = await swarmIdentity(run);
+  const name = `tab-${toHex(identity.signer.publicKey).slice(0, 10)}`;
+  const signaling = new SignalingClient({ url: signalUrl, room: run.runId, peerId: name, signer: identity.signer });
+  const mesh = new Mesh({ signaling, selfId: name });
+  const exchange = new ContributionExchange({ mesh, runId: run.runId });
+  const fresh = windowAt(run, Date.now()) === 0;
+  const peer = new SwarmPeer({
+    run, trainer, layout, exchange, mesh, traffic: mesh.traffic, identity,
+    start: fresh ? { theta: initParams(config, layout, run.seed), window: 0 } : undefined,
+    onPhase: (phase, window) => setView((v) => ({ ...v, phase, window, deadline: trainingDeadline(run, window), sync: v.sync && phase === 'training' && v.sync.window === window ? { ...v.sync, verified: true } : v.sync })),
+    onSync: (received, total, window) => setView((v) => ({ ...v, sync: { received, total, window, verified: false } })),
+    onWindow: (r) => {
+      if (r.contributed) recordWindow(identity.address, r.included);
+      setView((v) => ({ ...v, sync: undefined, history: [r, ...v.history].slice(0, 50) }));
+    },
+  });
+  mesh.on('ice-error', (_peer, e) => {
+    const problem = describeIceError(e, signaling.ice, Date.now());
+    setView((v) => (v.iceProblem?.message === problem.message ? v : { ...v, iceProblem: problem }));
+  });
+  const poll = setInterval(() => setView((v) => (v.neighbours === mesh.neighbours().length ? v : { ...v, neighbours: mesh.neighbours().length })), 1000);
+  setView((v) => ({ ...v, status: 'joined', name, address: identity.address, earning: identity.certificate.length > 0 }));
+  peer.run().catch((err: unknown) => setView((v) => ({ ...v, status: 'error', error: err instanceof Error ? err.message : String(err) })));
+  return {
+    stop: () => {
+      clearInterval(poll);
+      peer.stop();
+      exchange.close();
+      mesh.close();
+      signaling.close();
+      worker.terminate();
+    },
+  };
+}
