@@ -36,6 +36,41 @@ function runConfig(runId: string, startInMs: number, ice?: RunConfig['ice']): Ru
   };
 }
 
+/** Keeps every RTCPeerConnection the page makes (simple-peer's `_pc`), so the test can read their statistics. */
+async function recordPeerConnections(page: Page): Promise<void> {
+  await page.addInitScript(() => {
+    const made: RTCPeerConnection[] = [];
+    (window as unknown as { tesseraPeerConnections: RTCPeerConnection[] }).tesseraPeerConnections = made;
+    window.RTCPeerConnection = class extends window.RTCPeerConnection {
+      constructor(config?: RTCConfiguration) {
+        super(config);
+        made.push(this);
+      }
+    };
+  });
+}
+
+/**
+ * For each of the page's connected peer connections, the candidate types of the pair ICE
+ * selected (getStats: the transport's selectedCandidatePairId). 'relay' on the local side
+ * means the tab's own packets left through its TURN allocation.
+ */
+function selectedCandidates(page: Page): Promise<{ local: string; remote: string; policy: string }[]> {
+  return page.evaluate(async () => {
+    const pcs = (window as unknown as { tesseraPeerConnections: RTCPeerConnection[] }).tesseraPeerConnections.filter((pc) => pc.connectionState === 'connected');
+    return Promise.all(
+      pcs.map(async (pc) => {
+        const stats = new Map<string, Record<string, string | undefined>>();
+        (await pc.getStats()).forEach((s: Record<string, string | undefined>) => stats.set(s.id ?? '', s));
+        const transport = [...stats.values()].find((s) => s.type === 'transport' && s.selectedCandidatePairId);
+        const pair = stats.get(transport?.selectedCandidatePairId ?? '');
+        const type = (id?: string): string => stats.get(id ?? '')?.candidateType ?? 'none';
+        return { local: type(pair?.localCandidateId), remote: type(pair?.remoteCandidateId), policy: pc.getConfiguration().iceTransportPolicy ?? 'all' };
+      }),
+    );
+  });
+}
+
 /** The Volunteer page joined to `run` through `signal` (the server's /api/run stood in for). */
 async function joinFromPage(page: Page, run: RunConfig, signal: string): Promise<void> {
   await page.route('**/api/run', (route) => route.fulfill({ json: { run, signal } }));
@@ -64,6 +99,7 @@ test('relay-only ICE: a tab and Node peers exchange contributions through coturn
     const validator = new ValidatorNode({ run, layout, exchange: vExchange, mesh: vMesh, signer: validatorKey, theta: theta0, window: 0, corpusLength: corpus.train.length, onDecision: (d) => decisions.push(d) });
     h.defer(() => [validator.stop(), vExchange.close()]);
     startNodePeer(h, { device: ctx.device, url, run, config, train: corpus.train, name: 'node-1', identity: sessionIdentity(ed25519Signer(new Uint8Array(32).fill(1))), start: { theta: theta0, window: 0 } });
+    await recordPeerConnections(page);
     await joinFromPage(page, run, url);
     const tabAddress = (await page.getByTestId('swarm-identity').locator('code').textContent()) ?? '';
     void validator.run();
@@ -76,7 +112,12 @@ test('relay-only ICE: a tab and Node peers exchange contributions through coturn
     const w = withTab?.manifest.window ?? -1;
     const tabRow = page.locator(`[data-testid="swarm-history"] tbody tr[data-window="${w}"]`);
     await expect(tabRow).toHaveAttribute('data-hash', toHex(withTab?.manifest.nextHash ?? new Uint8Array()), { timeout: 60_000 });
-    // Every path ran through coturn: it allocated relays and granted permissions between them.
+    // The tab's own data channels run through its TURN allocation: the pair ICE selected on
+    // each connected link has a relay candidate on the tab's side (coturn's log alone could
+    // come from the Node peers' allocations).
+    const pairs = await selectedCandidates(page);
+    expect(pairs.length, JSON.stringify(pairs)).toBeGreaterThanOrEqual(1);
+    for (const p of pairs) expect(p, JSON.stringify(pairs)).toMatchObject({ local: 'relay', policy: 'relay' });
     expect(turn.log()).toMatch(/ALLOCATE processed, success/);
     expect(turn.log()).toMatch(/CREATE_PERMISSION processed, success/);
     await expect(page.getByTestId('swarm-ice-problem')).toHaveCount(0);

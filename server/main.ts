@@ -18,9 +18,11 @@ interface ServeArgs {
   tls?: { cert: string; key: string };
   turnSecret?: string;
   turnTtlSeconds: number;
+  /** Behind a reverse proxy: log the client address it appends to X-Forwarded-For. */
+  trustProxy?: boolean;
 }
 
-const OPTIONS = '--port N, --host ADDR, --dist DIR, --run FILE, --validator-status URL, --tls-cert FILE --tls-key FILE, --turn-secret FILE (or TESSERA_TURN_SECRET), --turn-ttl SECONDS';
+const OPTIONS = '--port N, --host ADDR, --dist DIR, --run FILE, --validator-status URL, --tls-cert FILE --tls-key FILE, --turn-secret FILE (or TESSERA_TURN_SECRET), --turn-ttl SECONDS, --trust-proxy';
 
 function readPem(path: string, what: string): string {
   let text: string;
@@ -33,6 +35,19 @@ function readPem(path: string, what: string): string {
   return text;
 }
 
+const FLAGS_WITH_VALUES = ['--port', '--host', '--dist', '--run', '--validator-status', '--tls-cert', '--tls-key', '--turn-secret', '--turn-ttl'];
+
+/**
+ * The value after `flag`. A missing one is refused: it would leave a default in place
+ * (`--host` last: the server binds where the operator did not say) or swallow the next flag
+ * (`--turn-secret --run x`: the secret file is "--run").
+ */
+function valueOf(flag: string, value: string | undefined): string {
+  if (!FLAGS_WITH_VALUES.includes(flag)) throw new Error(`unknown option ${flag} (options: ${OPTIONS})`);
+  if (value === undefined || value.startsWith('--')) throw new Error(`${flag} needs a value${value === undefined ? '' : `, got the option ${value}`} (options: ${OPTIONS})`);
+  return value;
+}
+
 function parseArgs(argv: string[]): ServeArgs {
   const args: ServeArgs = {
     host: process.env.HOST ?? '127.0.0.1',
@@ -42,7 +57,12 @@ function parseArgs(argv: string[]): ServeArgs {
   };
   const files: { cert?: string; key?: string; turnSecret?: string } = {};
   for (let i = 0; i < argv.length; i++) {
-    const [flag, value] = [argv[i], argv[i + 1]];
+    const flag = argv[i];
+    if (flag === '--trust-proxy') {
+      args.trustProxy = true;
+      continue;
+    }
+    const value = valueOf(flag, argv[++i]);
     if (flag === '--port') args.port = Number(value);
     else if (flag === '--host') args.host = value;
     else if (flag === '--dist') args.distDir = value;
@@ -53,7 +73,6 @@ function parseArgs(argv: string[]): ServeArgs {
     else if (flag === '--turn-secret') files.turnSecret = value;
     else if (flag === '--turn-ttl') args.turnTtlSeconds = Number(value);
     else throw new Error(`unknown option ${flag} (options: ${OPTIONS})`);
-    i++;
   }
   if (!Number.isInteger(args.port) || args.port < 0 || args.port > 65535) throw new Error(`--port must be an integer 0-65535, got ${args.port}`);
   if ((files.cert === undefined) !== (files.key === undefined)) throw new Error('--tls-cert and --tls-key go together');
@@ -81,7 +100,8 @@ function main(): void {
   try {
     server = createAppServer({ distDir: args.distDir, log, run: args.run, validatorStatus: args.validatorStatus, tls: args.tls, health: () => ({ signaling: holder.signaling?.stats(), run: args.run?.runId }) });
     const ice = args.run?.ice ? { settings: args.run.ice, turnSecret: args.turnSecret, ttlSeconds: args.turnTtlSeconds } : undefined;
-    signaling = attachSignaling(server, { log, ice });
+    // A server for one run signals for that run only: its TURN credentials are not for other rooms.
+    signaling = attachSignaling(server, { log, ice, room: args.run?.runId, trustProxy: args.trustProxy });
   } catch (err) {
     console.error(`[tessera] cannot serve: ${(err as Error).message}`);
     process.exit(1);

@@ -32,6 +32,18 @@ export interface SignalingOptions {
   burst?: number;
   /** ICE servers handed to every peer that joins (with its own TURN credentials). */
   ice?: SignalingIce;
+  /**
+   * The only room that may be joined (the run's id, when the server serves one run); any
+   * room otherwise. Without it, anyone could name a room of their own and be handed TURN
+   * credentials: the operator's relay for traffic that has nothing to do with the run.
+   */
+  room?: string;
+  /**
+   * Behind a reverse proxy every connection comes from the proxy: log the client address the
+   * proxy appended to X-Forwarded-For instead. Only the last entry is the proxy's own; earlier
+   * ones are whatever the client sent.
+   */
+  trustProxy?: boolean;
   log?: (event: Record<string, unknown>) => void;
 }
 
@@ -70,6 +82,12 @@ function rateLimiter(rate: number, burst: number): () => boolean {
   };
 }
 
+/** Who is connecting, for the log: the socket's peer, or with `trustProxy` the address the proxy saw. */
+export function clientAddress(req: IncomingMessage, trustProxy = false): string {
+  const forwarded = trustProxy ? String(req.headers['x-forwarded-for'] ?? '').split(',').at(-1)?.trim() : undefined;
+  return forwarded || (req.socket.remoteAddress ?? 'unknown');
+}
+
 /** What a joining peer is told to use: STUN as is, TURN with credentials issued for it now. */
 export function iceConfigFor(ice: SignalingIce, peerId: string): IceConfig {
   const { stun, turn, relayOnly } = ice.settings;
@@ -94,7 +112,7 @@ export function attachSignaling(server: Server, options: SignalingOptions = {}):
       socket.destroy();
       return;
     }
-    wss.handleUpgrade(req, socket, head, (ws) => accept(ws, req.socket.remoteAddress ?? 'unknown'));
+    wss.handleUpgrade(req, socket, head, (ws) => accept(ws, clientAddress(req, options.trustProxy)));
   };
   server.on('upgrade', onUpgrade);
 
@@ -142,6 +160,7 @@ export function attachSignaling(server: Server, options: SignalingOptions = {}):
       if (msg.type === 'ping') return send(ws, { type: 'pong' });
       if (msg.type === 'join') {
         if (member) return refuse('bad-message', 'already joined');
+        if (options.room !== undefined && msg.room !== options.room) return refuse('wrong-room', `this server signals for run ${options.room} only, not ${msg.room}`, true);
         const room = rooms.get(msg.room) ?? new Map<string, Member>();
         if (room.size >= SIGNAL_LIMITS.maxRoomSize) return refuse('room-full', `room ${msg.room} has ${room.size} peers`, true);
         const auth = msg.auth;

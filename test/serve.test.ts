@@ -1,6 +1,7 @@
 // `tessera serve` as an operator starts it: over TLS with a certificate (wss:// signaling a
 // client verifies), and refusing a malformed run file or a TURN run without its secret at start.
 import { spawn, spawnSync } from 'node:child_process';
+import { createHmac } from 'node:crypto';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -25,19 +26,43 @@ function runFile(name: string, value: unknown): string {
   return path;
 }
 
+/** Everything each started server printed so far, by its ready line. */
+const printed = new Map<string, () => string>();
+
 /** Starts the server; resolves with the line it prints when ready, or rejects with what it said. */
 function serve(args: string[], env: Record<string, string> = {}): Promise<string> {
-  const child = spawn(process.execPath, ['--import', 'tsx', MAIN, '--dist', dir, '--port', '0', ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  // A secret in the test runner's own environment must not reach a server meant to run without one.
+  const childEnv = { ...process.env, ...env };
+  if (env.TESSERA_TURN_SECRET === undefined) delete childEnv.TESSERA_TURN_SECRET;
+  const child = spawn(process.execPath, ['--import', 'tsx', MAIN, '--dist', dir, '--port', '0', ...args], { env: childEnv, stdio: ['ignore', 'pipe', 'pipe'] });
   children.push(child);
   let out = '';
   return new Promise((resolve, reject) => {
     child.stdout.on('data', (d: Buffer) => {
       out += d.toString();
       const ready = out.split('\n').find((l) => l.includes('app ready at'));
-      if (ready) resolve(ready);
+      if (ready) {
+        printed.set(ready, () => out);
+        resolve(ready);
+      }
     });
     child.stderr.on('data', (d: Buffer) => (out += d.toString()));
     child.on('exit', (code) => reject(new Error(`exit ${code}: ${out.trim()}`)));
+  });
+}
+
+/** Joins `room` over a signaling WebSocket; resolves with the server's first answer after its hello. */
+function joinRoom(url: string, room: string, peerId: string, options?: WebSocket.ClientOptions): Promise<Record<string, unknown>> {
+  const ws = new WebSocket(url, options);
+  return new Promise<Record<string, unknown>>((resolve, reject) => {
+    ws.on('open', () => ws.send(JSON.stringify({ type: 'join', room, peerId, role: 'peer' })));
+    ws.on('message', (d: Buffer) => {
+      const m = JSON.parse(d.toString()) as Record<string, unknown>;
+      if (m.type === 'hello') return; // the nonce for signed joins comes first
+      ws.close();
+      resolve(m);
+    });
+    ws.on('error', reject);
   });
 }
 
@@ -51,16 +76,7 @@ describe('tessera serve', () => {
     const url = /wss:\/\/127\.0\.0\.1:(\d+)\/signal/.exec(ready);
     expect(url, ready).not.toBeNull();
     // The client trusts exactly this certificate: the handshake is verified, not skipped.
-    const ws = new WebSocket(url?.[0] ?? '', { ca: readFileSync(cert) });
-    const welcome = await new Promise<Record<string, unknown>>((resolve, reject) => {
-      ws.on('open', () => ws.send(JSON.stringify({ type: 'join', room: 'serve-run', peerId: 'tab-1', role: 'peer' })));
-      ws.on('message', (d: Buffer) => {
-        const m = JSON.parse(d.toString()) as Record<string, unknown>;
-        if (m.type !== 'hello') resolve(m); // the nonce for signed joins comes first
-      });
-      ws.on('error', reject);
-    });
-    ws.close();
+    const welcome = await joinRoom(url?.[0] ?? '', 'serve-run', 'tab-1', { ca: readFileSync(cert) });
     expect(welcome).toMatchObject({ type: 'welcome', peerId: 'tab-1' });
     // A client that does not trust the certificate is refused by TLS itself.
     const untrusting = new WebSocket(url?.[0] ?? '');
@@ -75,6 +91,39 @@ describe('tessera serve', () => {
     [{ ...RUN, ice: { turn: ['turn:10.0.0.2:3478'] } }, { TESSERA_TURN_SECRET: 'short' }, /TURN secret must be at least 16 characters/],
   ])('refuses a bad start (%#) with the field and the reason', async (run, env, why) => {
     await expect(serve(['--run', runFile('bad.json', run)], env)).rejects.toThrow(why);
+  });
+
+  it('hands a joining client the run\'s TURN server with a TURN REST credential made from TESSERA_TURN_SECRET', async () => {
+    const secret = 'serve-test-turn-secret-0123456789';
+    const ice = { stun: ['stun:10.0.0.2:3478'], turn: ['turn:10.0.0.2:3478?transport=udp'], relayOnly: true };
+    const ready = await serve(['--run', runFile('turn.json', { ...RUN, ice })], { TESSERA_TURN_SECRET: secret });
+    const url = /ws:\/\/127\.0\.0\.1:(\d+)\/signal/.exec(ready)?.[0] ?? '';
+    const welcome = await joinRoom(url, 'serve-run', 'tab-1');
+    expect(welcome).toMatchObject({ type: 'welcome', ice: { relayOnly: true, iceServers: [{ urls: ice.stun }, { urls: ice.turn }] } });
+    const { username, credential } = (welcome.ice as { iceServers: { username?: string; credential?: string }[] }).iceServers[1];
+    // coturn's use-auth-secret check: "<expiry>:<user>", base64(HMAC-SHA1(secret, username)).
+    const [expiry, user] = (username ?? '').split(':');
+    expect(user).toBe('tab-1');
+    expect(Math.abs(Number(expiry) - (Date.now() / 1000 + 3600))).toBeLessThan(30);
+    expect(credential).toBe(createHmac('sha1', secret).update(username ?? '').digest('base64'));
+    // The run's room only: another room would get the operator's relay for its own traffic.
+    expect(await joinRoom(url, 'other-room', 'tab-2')).toMatchObject({ type: 'error', code: 'wrong-room' });
+  });
+
+  it('with --trust-proxy logs the client address the proxy appended to X-Forwarded-For', async () => {
+    const ready = await serve(['--trust-proxy', '--run', runFile('proxied.json', RUN)]);
+    const url = /ws:\/\/127\.0\.0\.1:(\d+)\/signal/.exec(ready)?.[0] ?? '';
+    await joinRoom(url, 'serve-run', 'tab-1', { headers: { 'X-Forwarded-For': '198.51.100.7, 203.0.113.9' } });
+    await expect.poll(() => printed.get(ready)?.() ?? '').toMatch(/"event":"signal-join","room":"serve-run","peerId":"tab-1".*"address":"203\.0\.113\.9"/);
+  });
+
+  it.each([
+    [['--host'], /--host needs a value \(options:/],
+    [['--turn-secret', '--run', 'run.json'], /--turn-secret needs a value, got the option --run/],
+    [['--run'], /--run needs a value/],
+    [['--bogus', 'x'], /unknown option --bogus/],
+  ])('refuses a flag without its value: %j', async (args, why) => {
+    await expect(serve(args)).rejects.toThrow(why);
   });
 
   it('refuses half a TLS setup and a file that is not PEM', async () => {

@@ -1,5 +1,7 @@
 // The mesh: up to K WebRTC neighbours found through the signaling server, whole binary
 // messages to and from them, per-neighbour rate limits, bans for misbehaviour, refills.
+import { MAX_WIRE_BYTES } from '../protocol/wire';
+import { FramingError } from './framing';
 import { createPeerLink, type IceServerError, type PeerLink, type SignalData, type WrtcImplementation } from './peerLink';
 import type { SignalingClient } from './signalingClient';
 import type { PeerRole } from './signalingProtocol';
@@ -20,10 +22,16 @@ export interface MeshOptions {
   wrtc?: WrtcImplementation;
   /** STUN/TURN servers when the signaling server gives none (it does when the run has ICE settings). */
   iceServers?: RTCIceServer[];
+  /**
+   * The run file's ICE settings (RunConfig.ice). Its STUN servers are the fallback when the
+   * signaling server gives none, and its relayOnly holds whatever that server says: a bare
+   * `tessera signal` sends no ICE at all, and dialling directly would expose addresses.
+   */
+  runIce?: { stun: string[]; relayOnly: boolean };
   connectTimeoutMs?: number;
   banMs?: number;
   limits?: Partial<MeshLimits>;
-  /** Largest message a neighbour may send (the reassembler refuses bigger ones first). */
+  /** Largest message a neighbour may send (the reassembler refuses bigger ones first); default: the protocol's largest. */
   maxMessageBytes?: number;
   log?: (line: string) => void;
 }
@@ -34,6 +42,8 @@ export interface MeshEvents {
   down: (peerId: string, reason: string) => void;
   /** A STUN/TURN server failed for a link (401: credentials refused or expired). */
   'ice-error': (peerId: string, error: IceServerError) => void;
+  /** The run requires relay but no TURN server with a credential is known: nobody is dialled (once until that changes). */
+  'relay-unavailable': (reason: string) => void;
 }
 
 interface Neighbour {
@@ -48,11 +58,13 @@ export class Mesh {
   private readonly links = new Map<string, Neighbour>();
   private readonly known = new Map<string, PeerRole>();
   private readonly banned = new Map<string, number>();
-  private readonly listeners: { [K in keyof MeshEvents]: Set<MeshEvents[K]> } = { message: new Set(), up: new Set(), down: new Set(), 'ice-error': new Set() };
+  private readonly listeners: { [K in keyof MeshEvents]: Set<MeshEvents[K]> } = { message: new Set(), up: new Set(), down: new Set(), 'ice-error': new Set(), 'relay-unavailable': new Set() };
   private readonly limits: MeshLimits;
   private readonly unsubscribe: (() => void)[];
   private refillTimer?: ReturnType<typeof setTimeout>;
   private closed = false;
+  /** The relay-unavailable error was already reported (it is said once, not per dial). */
+  private relayRefused = false;
   /** Bytes this peer sent and received over the mesh (metrics). */
   readonly traffic = { sent: 0, received: 0 };
 
@@ -89,12 +101,12 @@ export class Mesh {
     return () => this.listeners[event].delete(listener);
   }
 
-  /** Neighbours whose data channel is open. */
   /** How many others of `role` the signaling server says are in the room now (not only neighbours). */
   present(role: PeerRole): number {
     return [...this.known.entries()].filter(([id, r]) => r === role && id !== this.options.selfId).length;
   }
 
+  /** Neighbours whose data channel is open. */
   neighbours(): string[] {
     return [...this.links].filter(([, n]) => n.open).map(([id]) => id);
   }
@@ -145,18 +157,41 @@ export class Mesh {
       if (existing?.initiator && !existing.open && this.options.selfId < from) return;
       if (existing) this.drop(from, 'replaced by a new offer');
       if (this.links.size >= this.hardCap) return;
-      this.connect(from, false).link.signal(data);
+      this.connect(from, false)?.link.signal(data);
       return;
     }
     existing?.link.signal(data);
   }
 
-  private connect(peerId: string, initiator: boolean): Neighbour {
+  /** The ICE configuration for a new link; undefined when the run requires relay and no TURN credential is known. */
+  private iceForLink(): { iceServers: RTCIceServer[]; iceTransportPolicy?: 'relay' } | undefined {
     // The signaling server's servers carry TURN credentials fresh at the time of this dial.
     const ice = this.options.signaling.ice;
+    const run = this.options.runIce;
+    const iceServers = ice?.iceServers ?? this.options.iceServers ?? (run?.stun.length ? [{ urls: run.stun }] : []);
+    // Either side asking for relay is enough: the stricter setting wins.
+    if (!ice?.relayOnly && !run?.relayOnly) return { iceServers };
+    // A TURN URL without a credential cannot allocate, and 'relay' with no TURN gathers nothing.
+    const turn = iceServers.some((s) => s.credential !== undefined && [s.urls].flat().some((u) => /^turns?:/.test(u)));
+    if (turn) {
+      this.relayRefused = false;
+      return { iceServers, iceTransportPolicy: 'relay' };
+    }
+    if (!this.relayRefused) {
+      this.relayRefused = true;
+      const reason = 'the run allows relayed (TURN) connections only, but the signaling server gave no TURN credential: dialling nobody rather than exposing addresses directly. Serve the run with its TURN secret (tessera serve --run FILE --turn-secret FILE).';
+      this.options.log?.(`[mesh] ${reason}`);
+      this.emit('relay-unavailable', reason);
+    }
+    return undefined;
+  }
+
+  private connect(peerId: string, initiator: boolean): Neighbour | undefined {
+    const ice = this.iceForLink();
+    if (!ice) return undefined;
     const link = createPeerLink({
-      initiator, wrtc: this.options.wrtc, iceServers: ice?.iceServers ?? this.options.iceServers, iceTransportPolicy: ice?.relayOnly ? 'relay' : undefined,
-      limits: this.options.maxMessageBytes ? { maxMessageBytes: this.options.maxMessageBytes } : undefined,
+      initiator, wrtc: this.options.wrtc, ...ice,
+      limits: { maxMessageBytes: this.options.maxMessageBytes ?? MAX_WIRE_BYTES },
     });
     link.onIceError((e) => {
       this.options.log?.(`[mesh] ICE server ${e.url} failed for ${peerId}: ${e.code} ${e.text}`);
@@ -178,7 +213,11 @@ export class Mesh {
       () => undefined,
     );
     link.onMessage((m) => this.receive(peerId, n, m));
-    link.onError((err) => this.options.log?.(`[mesh] link to ${peerId} failed: ${err.message}`));
+    link.onError((err) => {
+      // Broken framing (oversized, malformed, flooding frames) is the sender's doing, not the network's.
+      if (err instanceof FramingError) this.punish(peerId, `framing: ${err.message}`);
+      else this.options.log?.(`[mesh] link to ${peerId} failed: ${err.message}`);
+    });
     link.onClose(() => this.drop(peerId, 'link closed'));
     return n;
   }

@@ -147,8 +147,9 @@ export class SignalingClient {
         if (this.options.signer && this.ws) this.join(this.ws, m.nonce);
         break;
       case 'welcome':
-        // Before 'welcome' is emitted: the mesh dials on it, with these servers.
-        if (m.ice) this.ice = m.ice;
+        // Before 'welcome' is emitted: the mesh dials on it, with these servers. Assigned even
+        // when absent: credentials from a previous server must not outlive the reconnect.
+        this.ice = m.ice;
         this.attempt = 0;
         this.setState('open');
         this.startKeepalive(m.heartbeatMs);

@@ -33,7 +33,7 @@ export type ClientMessage =
 /** What simple-peer emits on 'signal' (an offer, answer or ICE candidate), relayed opaque. */
 export type SignalData = Record<string, unknown>;
 
-export type SignalErrorCode = 'bad-message' | 'not-joined' | 'unknown-peer' | 'rate-limited' | 'room-full' | 'bad-auth' | 'id-taken';
+export type SignalErrorCode = 'bad-message' | 'not-joined' | 'unknown-peer' | 'rate-limited' | 'room-full' | 'bad-auth' | 'id-taken' | 'wrong-room';
 
 const JOIN_DOMAIN = 'tessera/signal-join/v1';
 

@@ -7,6 +7,8 @@ import { PROTOCOL_LIMITS } from './contribution';
 export const CHECKPOINT_CHUNK_BYTES = 256 * 1024;
 const MAX_HEADER_BYTES = 1024;
 const MAX_MANIFEST_BYTES = 256 + PROTOCOL_LIMITS.maxManifestEntries * HASH_BYTES;
+/** The largest mesh message any type can be (a payload at its cap): links refuse bigger ones before reassembly. */
+export const MAX_WIRE_BYTES = 1 + HASH_BYTES + 4 + Math.max(PROTOCOL_LIMITS.maxPayloadBytes, 12 + CHECKPOINT_CHUNK_BYTES, MAX_MANIFEST_BYTES);
 
 export type WireMessage =
   | { type: 'announce'; contribution: Uint8Array }

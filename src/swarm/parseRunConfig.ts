@@ -1,6 +1,7 @@
 // Checks a run configuration (a run file, or /api/run in a tab) field by field: a malformed
 // one is refused with the field and the reason, never half-used. No Node APIs: tabs run it too.
 import { PRESETS, type PresetName } from '../gpu/config';
+import type { CosineSchedule } from '../train/schedule';
 import type { IceSettings, RunConfig } from './runConfig';
 
 /** A corpus is a plain file name under public/data (the app serves it, Node peers read it). */
@@ -21,23 +22,35 @@ export class RunConfigError extends Error {
 
 type Json = Record<string, unknown>;
 
-function num(o: Json, field: string, lo: number, hi: number, integer = false): number {
+const isJsonObject = (v: unknown): v is Json => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+/** A value as the operator would recognise it: JSON.stringify writes Infinity and NaN as null. */
+function shown(v: unknown): string {
+  return typeof v === 'number' ? String(v) : (JSON.stringify(v)?.slice(0, 80) ?? String(v));
+}
+
+/** `o[field]`, a number in [lo, hi]; errors name it by `path` (innerSchedule.maxLr, not maxLr). */
+function num(o: Json, field: string, lo: number, hi: number, integer = false, path = field): number {
   const v = o[field];
-  if (typeof v !== 'number' || !Number.isFinite(v) || v < lo || v > hi || (integer && !Number.isInteger(v))) throw new RunConfigError(field, `must be ${integer ? 'an integer' : 'a number'} in [${lo}, ${hi}], got ${JSON.stringify(v)}`);
+  if (typeof v !== 'number' || !Number.isFinite(v) || v < lo || v > hi || (integer && !Number.isInteger(v))) throw new RunConfigError(path, `must be ${integer ? 'an integer' : 'a number'} in [${lo}, ${hi}], got ${shown(v)}`);
   return v;
+}
+
+/** Refuses fields outside `known` (typos would otherwise be silently ignored). */
+function onlyKnown(o: Json, known: readonly string[], prefix: string, what: string): void {
+  for (const k of Object.keys(o)) if (!known.includes(k)) throw new RunConfigError(`${prefix}${k}`, `is not ${what}`);
 }
 
 /** Checks every field of a parsed run file; unknown fields are refused too (typos). */
 export function parseRunConfig(value: unknown): RunConfig {
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new RunConfigError('(root)', 'must be a JSON object');
-  const o = value as Json;
+  if (!isJsonObject(value)) throw new RunConfigError('(root)', 'must be a JSON object');
+  const o = value;
   const known = ['runId', 'preset', 'seed', 'startTime', 'windowMs', 'graceMs', 'uploadMarginMs', 'minSteps', 'batchSize', 'seqLen', 'outerLr', 'innerSchedule', 'validatorKeys', 'corpus', 'ice', 'netuid'];
-  for (const k of Object.keys(o)) if (!known.includes(k)) throw new RunConfigError(k, 'is not a run configuration field');
+  onlyKnown(o, known, '', 'a run configuration field');
   if (typeof o.runId !== 'string' || !/^[A-Za-z0-9._:-]{1,64}$/.test(o.runId)) throw new RunConfigError('runId', 'must be 1-64 characters of A-Z a-z 0-9 . _ : -');
-  if (typeof o.preset !== 'string' || !(o.preset in PRESETS)) throw new RunConfigError('preset', `must be one of ${Object.keys(PRESETS).join(', ')}`);
+  // Own keys only: `in` would also accept inherited names such as "constructor" or "__proto__".
+  if (typeof o.preset !== 'string' || !Object.hasOwn(PRESETS, o.preset)) throw new RunConfigError('preset', `must be one of ${Object.keys(PRESETS).join(', ')}`);
   const preset = o.preset as PresetName;
-  const s = o.innerSchedule as Json | undefined;
-  if (typeof s !== 'object' || s === null) throw new RunConfigError('innerSchedule', 'must be an object {maxLr, minLr, warmupSteps, decaySteps}');
   if (!Array.isArray(o.validatorKeys) || o.validatorKeys.length === 0 || !o.validatorKeys.every((k) => typeof k === 'string' && /^[0-9a-f]{64}$/.test(k))) throw new RunConfigError('validatorKeys', 'must be a non-empty list of 64-hex-digit public keys');
   const windowMs = num(o, 'windowMs', 1000, 3_600_000, true);
   const config: RunConfig = {
@@ -52,16 +65,11 @@ export function parseRunConfig(value: unknown): RunConfig {
     batchSize: num(o, 'batchSize', 1, 1024, true),
     seqLen: num(o, 'seqLen', 1, PRESETS[preset].contextLength, true),
     outerLr: num(o, 'outerLr', Number.MIN_VALUE, 10),
-    innerSchedule: {
-      maxLr: num(s, 'maxLr', 0, 1),
-      minLr: num(s, 'minLr', 0, 1),
-      warmupSteps: num(s, 'warmupSteps', 0, 1e9, true),
-      decaySteps: num(s, 'decaySteps', 1, 1e9, true),
-    },
+    innerSchedule: parseSchedule(o.innerSchedule),
     validatorKeys: o.validatorKeys as string[],
   };
   if (o.corpus !== undefined) {
-    if (typeof o.corpus !== 'string' || !CORPUS.test(o.corpus)) throw new RunConfigError('corpus', `must name a text file of the app's data folder (${CORPUS.source}), got ${JSON.stringify(o.corpus)?.slice(0, 80)}`);
+    if (typeof o.corpus !== 'string' || !CORPUS.test(o.corpus)) throw new RunConfigError('corpus', `must name a text file of the app's data folder (${CORPUS.source}), got ${shown(o.corpus)}`);
     config.corpus = o.corpus;
   }
   if (o.ice !== undefined) config.ice = parseIce(o.ice);
@@ -70,15 +78,31 @@ export function parseRunConfig(value: unknown): RunConfig {
   return config;
 }
 
+function parseSchedule(value: unknown): CosineSchedule {
+  const fields = ['maxLr', 'minLr', 'warmupSteps', 'decaySteps'] as const;
+  if (!isJsonObject(value)) throw new RunConfigError('innerSchedule', `must be an object {${fields.join(', ')}}`);
+  onlyKnown(value, fields, 'innerSchedule.', `a schedule setting (${fields.join(', ')})`);
+  const at = (f: (typeof fields)[number]): string => `innerSchedule.${f}`;
+  const schedule: CosineSchedule = {
+    maxLr: num(value, 'maxLr', 0, 1, false, at('maxLr')),
+    minLr: num(value, 'minLr', 0, 1, false, at('minLr')),
+    warmupSteps: num(value, 'warmupSteps', 0, 1e9, true, at('warmupSteps')),
+    decaySteps: num(value, 'decaySteps', 1, 1e9, true, at('decaySteps')),
+  };
+  // The cosine decays from maxLr to minLr: the other way round it would climb as training goes on.
+  if (schedule.minLr > schedule.maxLr) throw new RunConfigError(at('minLr'), `must not exceed innerSchedule.maxLr (${schedule.minLr} > ${schedule.maxLr})`);
+  return schedule;
+}
+
 function parseIce(value: unknown): IceSettings {
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new RunConfigError('ice', 'must be an object {stun?, turn?, relayOnly?}');
-  const o = value as Json;
-  for (const k of Object.keys(o)) if (!['stun', 'turn', 'relayOnly'].includes(k)) throw new RunConfigError(`ice.${k}`, 'is not an ICE setting (stun, turn, relayOnly)');
+  if (!isJsonObject(value)) throw new RunConfigError('ice', 'must be an object {stun?, turn?, relayOnly?}');
+  const o = value;
+  onlyKnown(o, ['stun', 'turn', 'relayOnly'], 'ice.', 'an ICE setting (stun, turn, relayOnly)');
   const urls = (field: 'stun' | 'turn', scheme: RegExp): string[] => {
     const v = o[field] ?? [];
     if (!Array.isArray(v) || v.length > MAX_ICE_URLS) throw new RunConfigError(`ice.${field}`, `must be a list of at most ${MAX_ICE_URLS} URLs`);
     v.forEach((u, i) => {
-      if (typeof u !== 'string' || !ICE_URL.test(u) || !scheme.test(u)) throw new RunConfigError(`ice.${field}[${i}]`, `must be a ${field === 'stun' ? 'stun:HOST[:PORT]' : 'turn:HOST[:PORT][?transport=udp|tcp] or turns:…'} URL, got ${JSON.stringify(u)?.slice(0, 80)}`);
+      if (typeof u !== 'string' || !ICE_URL.test(u) || !scheme.test(u)) throw new RunConfigError(`ice.${field}[${i}]`, `must be a ${field === 'stun' ? 'stun:HOST[:PORT]' : 'turn:HOST[:PORT][?transport=udp|tcp] or turns:…'} URL, got ${shown(u)}`);
     });
     return v as string[];
   };

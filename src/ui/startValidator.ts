@@ -52,7 +52,9 @@ export async function startValidator(run: RunConfig, signalUrl: string, secret: 
   const scoring = await openProbe(run, corpus.train, corpus.tokenizer.vocabSize);
   const name = `validator-${publicKey.slice(0, 10)}`;
   const signaling = new SignalingClient({ url: signalUrl, room: run.runId, peerId: name, role: 'validator', signer });
-  const mesh = new Mesh({ signaling, selfId: name });
+  // The run's own ICE settings: a relay-only run stays relay-only on a server that sends none.
+  const mesh = new Mesh({ signaling, selfId: name, runIce: run.ice });
+  mesh.on('relay-unavailable', (reason) => setView((v) => ({ ...v, error: `this validator cannot connect to anyone: ${reason}` })));
   const exchange = new ContributionExchange({ mesh, runId: run.runId });
   const node = new ValidatorNode({
     run, layout, exchange, mesh, signer, theta: initParams(config, layout, run.seed), window: 0, corpusLength: corpus.train.length, probe: scoring.probe, limits: TAB_LIMITS,

@@ -28,7 +28,16 @@ describe('run files', () => {
     [{ outerLr: 'fast' }, /outerLr must be a number/],
     [{ validatorKeys: [] }, /validatorKeys must be a non-empty list/],
     [{ graceMs: 20_000, uploadMarginMs: 10_000 }, /graceMs plus uploadMarginMs must leave training time/],
-    [{ innerSchedule: { maxLr: 2, minLr: 0, warmupSteps: 0, decaySteps: 1 } }, /maxLr must be a number in \[0, 1\]/],
+    [{ preset: 'constructor' }, /preset must be one of tiny, small, shakespeare/],
+    [{ preset: 'toString' }, /preset must be one of/],
+    [{ preset: '__proto__' }, /preset must be one of/],
+    [{ innerSchedule: { maxLr: 2, minLr: 0, warmupSteps: 0, decaySteps: 1 } }, /^run configuration: innerSchedule\.maxLr must be a number in \[0, 1\], got 2$/],
+    [{ innerSchedule: { maxLr: 1e-3, minLr: 0, warmupSteps: 0.5, decaySteps: 1 } }, /innerSchedule\.warmupSteps must be an integer/],
+    [{ innerSchedule: { maxLr: 1e-3, minLr: 0, warmupSteps: 0 } }, /innerSchedule\.decaySteps must be an integer in \[1, 1000000000\], got undefined/],
+    [{ innerSchedule: { maxLr: 1e-3, minLr: 2e-3, warmupSteps: 0, decaySteps: 1 } }, /innerSchedule\.minLr must not exceed innerSchedule\.maxLr \(0\.002 > 0\.001\)/],
+    [{ innerSchedule: [2e-3, 2e-4, 20, 20_000] }, /innerSchedule must be an object \{maxLr, minLr, warmupSteps, decaySteps\}/],
+    [{ innerSchedule: null }, /innerSchedule must be an object/],
+    [{ innerSchedule: { ...good.innerSchedule, maxlr: 1 } }, /innerSchedule\.maxlr is not a schedule setting/],
     [{ extra: 1 }, /extra is not a run configuration field/],
     [{ corpus: '../etc/passwd' }, /corpus must name a text file of the app's data folder/],
     [{ corpus: 'Shakespeare.TXT' }, /corpus must name a text file/],
@@ -45,6 +54,12 @@ describe('run files', () => {
   ])('refuses %j with the field and the reason', (patch, message) => {
     expect(() => parseRunConfig({ ...good, ...patch })).toThrow(RunConfigError);
     expect(() => parseRunConfig({ ...good, ...patch })).toThrow(message);
+  });
+
+  it('shows a non-finite number as it is, not as JSON null', () => {
+    expect(() => parseRunConfig({ ...good, outerLr: Infinity })).toThrow(/outerLr must be a number in \[5e-324, 10\], got Infinity$/);
+    expect(() => parseRunConfig({ ...good, innerSchedule: { ...good.innerSchedule, maxLr: NaN } })).toThrow(/innerSchedule\.maxLr must be a number in \[0, 1\], got NaN$/);
+    expect(() => parseRunConfig({ ...good, windowMs: -Infinity })).toThrow(/windowMs must be an integer in \[1000, 3600000\], got -Infinity$/);
   });
 
   it('names the file when it is missing or not JSON', () => {

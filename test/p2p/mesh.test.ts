@@ -34,6 +34,22 @@ describe('mesh over WebRTC', () => {
     expect(a.isBanned('c')).toBe(true);
   });
 
+  it('bans a neighbour that sends a message over the cap, before reassembling it', async () => {
+    assertPrivateNetwork();
+    const url = await h.signalingUrl();
+    const a = h.peer(url, 'a', { maxMessageBytes: 1024 });
+    const b = h.peer(url, 'b');
+    await until(() => a.neighbours().length === 1 && b.neighbours().length === 1);
+    const downs: string[] = [];
+    a.on('down', (id, reason) => downs.push(`${id}: ${reason}`));
+    void b.send('a', new Uint8Array(4096)).catch(() => undefined);
+    await until(() => downs.length > 0, 10_000);
+    expect(downs[0]).toMatch(/^b: banned: framing: message of 4096 bytes exceeds the 1024-byte cap/);
+    await sleep(1500); // refills run meanwhile: a does not take b back
+    expect(a.isBanned('b')).toBe(true);
+    expect(a.neighbours()).toEqual([]);
+  });
+
   it('dials K neighbours and accepts newcomers up to K + K/2', async () => {
     assertPrivateNetwork();
     const url = await h.signalingUrl();

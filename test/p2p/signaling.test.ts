@@ -184,9 +184,63 @@ describe('signaling', () => {
     expect(Number(expiry) * 1000).toBe(first?.expiresAt);
     expect(Math.abs(Number(expiry) - (Date.now() / 1000 + 2))).toBeLessThan(2);
     expect(turn?.credential).toBe(createHmac('sha1', secret).update(turn?.username ?? '').digest('base64'));
-    // Re-issued at half the lifetime, with a later expiry.
+    // Re-issued at half the lifetime: a later expiry, and a credential coturn would accept.
     await until(() => (a.ice?.expiresAt ?? 0) > (first?.expiresAt ?? 0), 4000);
-    expect(a.ice?.iceServers[1].username).not.toBe(turn?.username);
+    const renewed = a.ice?.iceServers[1];
+    const [renewedExpiry, renewedUser] = (renewed?.username ?? '').split(':');
+    expect(renewedUser).toBe('alice');
+    expect(Number(renewedExpiry)).toBeGreaterThan(Number(expiry));
+    expect(Number(renewedExpiry) * 1000).toBe(a.ice?.expiresAt);
+    expect(renewed?.credential).toBe(createHmac('sha1', secret).update(renewed?.username ?? '').digest('base64'));
+  });
+
+  it('forgets the ICE servers of a previous server when the one it reconnects to sends none', async () => {
+    const settings = { stun: ['stun:10.0.0.2:3478'], turn: ['turn:10.0.0.2:3478'], relayOnly: true };
+    let s = await startServer(0, { ice: { settings, turnSecret: 'a-shared-turn-secret-0123456789' } });
+    const a = client(s.url, 'alice');
+    await until(() => a.connectionState === 'open');
+    expect(a.ice?.iceServers[1]).toMatchObject({ urls: settings.turn, username: expect.stringMatching(/:alice$/) });
+    await s.stop();
+    await until(() => a.connectionState === 'reconnecting');
+    s = await startServer(s.port); // a bare server, as `tessera signal` runs
+    cleanups.push(() => s.stop());
+    await until(() => a.connectionState === 'open', 10_000);
+    expect(a.ice).toBeUndefined();
+  });
+
+  it('a server for one run lets only that run\'s room be joined, so its TURN credentials serve that run only', async () => {
+    const settings = { stun: [], turn: ['turn:10.0.0.2:3478'], relayOnly: true };
+    const s = await startServer(0, { room: 'run-1', ice: { settings, turnSecret: 'a-shared-turn-secret-0123456789' } });
+    cleanups.push(() => s.stop());
+    const stranger = await raw(s.url);
+    stranger.ws.send(JSON.stringify({ type: 'join', room: 'my-own-relay', peerId: 'x' }));
+    await until(() => stranger.messages.length > 0);
+    expect(stranger.messages).toEqual([{ type: 'error', code: 'wrong-room', message: 'this server signals for run run-1 only, not my-own-relay' }]);
+    expect(await stranger.closed).toBe(1008);
+    // The client reports the typed refusal (tessera peer/validator log it).
+    const other = client(s.url, 'carol', 'run-2');
+    expect(await once<string>((r) => other.on('problem', r))).toBe('signaling server refused: wrong-room: this server signals for run run-1 only, not run-2');
+    expect(other.ice).toBeUndefined();
+    const member = client(s.url, 'alice', 'run-1');
+    await until(() => member.connectionState === 'open');
+    expect(member.ice?.iceServers[0].username).toMatch(/:alice$/);
+    expect(s.signaling.stats()).toMatchObject({ rooms: 1, peers: 1 });
+  });
+
+  it('logs the address a trusted proxy appended to X-Forwarded-For, and the socket\'s otherwise', async () => {
+    const joins = async (trustProxy: boolean): Promise<unknown> => {
+      const events: Record<string, unknown>[] = [];
+      const s = await startServer(0, { trustProxy, log: (e) => events.push(e) });
+      cleanups.push(() => s.stop());
+      // The client wrote the first entry itself; the proxy appended the address it saw.
+      const ws = new WebSocket(s.url, { headers: { 'X-Forwarded-For': '198.51.100.7, 203.0.113.9' } });
+      cleanups.push(() => ws.terminate());
+      ws.on('open', () => ws.send(JSON.stringify({ type: 'join', room: 'r', peerId: 'p' })));
+      await until(() => events.some((e) => e.event === 'signal-join'));
+      return events.find((e) => e.event === 'signal-join')?.address;
+    };
+    expect(await joins(true)).toBe('203.0.113.9');
+    expect(await joins(false)).toBe('127.0.0.1');
   });
 
   it('refuses to start with TURN servers but no usable secret, and clients drop malformed ICE offers', async () => {

@@ -54,9 +54,9 @@ export class Harness {
     };
   }
 
-  peer(url: string, id: string, options: { room?: string; maxNeighbours?: number; banMs?: number; signer?: Signer } = {}): Mesh {
+  peer(url: string, id: string, options: { room?: string; maxNeighbours?: number; banMs?: number; signer?: Signer; maxMessageBytes?: number } = {}): Mesh {
     const signaling = new SignalingClient({ url, room: options.room ?? 'swarm-test', peerId: id, signer: options.signer, socket: (u) => new WebSocket(u) as unknown as SocketLike });
-    const mesh = new Mesh({ signaling, selfId: id, wrtc, maxNeighbours: options.maxNeighbours ?? 8, banMs: options.banMs ?? 60_000, connectTimeoutMs: 10_000 });
+    const mesh = new Mesh({ signaling, selfId: id, wrtc, maxNeighbours: options.maxNeighbours ?? 8, banMs: options.banMs ?? 60_000, connectTimeoutMs: 10_000, maxMessageBytes: options.maxMessageBytes });
     this.defer(() => {
       mesh.close();
       signaling.close();

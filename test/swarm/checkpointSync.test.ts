@@ -1,6 +1,7 @@
 // Checkpoint sync between Node peers over WebRTC: a model spread over several 256 KiB chunks
 // arrives from two neighbours and verifies; bytes that do not hash to the manifest's value
-// are refused whole, and a neighbour sending a wrong-sized chunk is dropped.
+// are refused whole, a neighbour that dies mid-transfer is replaced by another, and a
+// neighbour sending a wrong-sized chunk is dropped.
 import { afterEach, describe, expect, it } from 'vitest';
 import { ContributionExchange } from '../../src/p2p/exchange';
 import { modelHash } from '../../src/protocol/hash';
@@ -36,6 +37,27 @@ describe('checkpoint sync', () => {
     const got = await fetchCheckpoint({ exchange: exchanges[0], mesh: meshes[0], window: 5, expectedHash: modelHash(theta), floats: theta.length, onProgress: (r) => progress.push(r) });
     expect(got).toEqual(theta);
     expect(progress).toEqual([1, 2, 3, 4]);
+  });
+
+  it('finishes from the other neighbour when one dies mid-transfer', async () => {
+    const { meshes, exchanges } = await trio();
+    const theta = randomFloats(1_000_000, 7); // 4 MB: 16 chunks
+    for (const i of [1, 2]) {
+      const server = new CheckpointServer(exchanges[i], meshes[i]);
+      server.hold(4, theta);
+      h.defer(() => server.close());
+    }
+    // b serves two chunks, then its process is gone (its links close under the rest).
+    let servedByB = 0;
+    exchanges[1].on('other', (m) => {
+      if (m.type === 'checkpoint-want' && ++servedByB === 2) setTimeout(() => meshes[1].close(), 0);
+    });
+    const progress: number[] = [];
+    const got = await fetchCheckpoint({ exchange: exchanges[0], mesh: meshes[0], window: 4, expectedHash: modelHash(theta), floats: theta.length, requestTimeoutMs: 2000, onProgress: (r) => progress.push(r) });
+    expect(servedByB).toBeGreaterThanOrEqual(2);
+    expect(meshes[0].neighbours()).toEqual(['c']);
+    expect(got).toEqual(theta);
+    expect(progress).toEqual(Array.from({ length: 16 }, (_, i) => i + 1));
   });
 
   it('refuses bytes that do not match the manifest hash, and drops a wrong-sized chunk sender', async () => {

@@ -14,7 +14,7 @@ import { toHex } from '../../src/protocol/bytes';
 import { signContribution } from '../../src/protocol/contribution';
 import { contentHash, modelHash } from '../../src/protocol/hash';
 import { ed25519Signer } from '../../src/protocol/keys';
-import { encodeWire } from '../../src/protocol/wire';
+import { encodeWire, MAX_WIRE_BYTES } from '../../src/protocol/wire';
 import type { RunConfig } from '../../src/swarm/runConfig';
 import { SwarmPeer, type WindowReport } from '../../src/swarm/swarmPeer';
 import { ValidatorNode } from '../../src/swarm/validatorNode';
@@ -67,7 +67,9 @@ async function swarm(run: RunConfig) {
   const reports = new Map<string, WindowReport[]>();
   const addresses = new Map<string, string>();
   /** alice contributes for a headless wallet (//Alice) through a certificate; the rest anonymously. */
-  const addPeer = (name: string, seed: number, start?: { theta: Float32Array; window: number }): SwarmPeer => {
+  /** Stops a peer as a killed process would: its loop, its exchange and every link at once. */
+  const kills = new Map<string, () => void>();
+  const addPeer = (name: string, seed: number, start?: { theta: Float32Array; window: number }, onSync?: (received: number, total: number) => void): SwarmPeer => {
     const signer = ed25519Signer(new Uint8Array(32).fill(seed));
     const identity = sessionIdentity(signer, name === 'alice' ? delegateSession(walletPairFromSecret('//Alice'), signer, run.runId, run.startTime) : undefined);
     addresses.set(name, identity.address);
@@ -75,7 +77,8 @@ async function swarm(run: RunConfig) {
     const exchange = new ContributionExchange({ mesh, runId: run.runId });
     reports.set(name, []);
     const m = model();
-    const peer = new SwarmPeer({ run, trainer: new GpuWindowTrainer(m, corpus.train), layout: m.layout, exchange, mesh, traffic: mesh.traffic, identity, start, onWindow: (r) => reports.get(name)?.push(r) });
+    const peer = new SwarmPeer({ run, trainer: new GpuWindowTrainer(m, corpus.train), layout: m.layout, exchange, mesh, traffic: mesh.traffic, identity, start, onSync, onWindow: (r) => reports.get(name)?.push(r) });
+    kills.set(name, () => [peer.stop(), exchange.close(), mesh.close()]);
     h.defer(() => [peer.stop(), exchange.close()]);
     return peer;
   };
@@ -87,7 +90,7 @@ async function swarm(run: RunConfig) {
     for (const p of peers) void p.run();
     return peers;
   };
-  return { probe, theta0, vMesh, validator, decisions, reports, addresses, addPeer, server, startPair, url };
+  return { probe, theta0, vMesh, validator, decisions, reports, addresses, addPeer, kills, server, startPair, url };
 }
 
 describe('swarm rounds', () => {
@@ -118,17 +121,24 @@ describe('swarm rounds', () => {
     expect(after).toBeLessThan(before - 0.1);
   });
 
-  it('a late joiner syncs the checkpoint and contributes; a peer that dies stalls no one', async () => {
+  it('a late joiner syncs the checkpoint while a serving peer is killed, and contributes; no one stalls', async () => {
     const run = runConfig();
     const s = await swarm(run);
-    const [, bob] = await s.startPair();
+    await s.startPair();
     await until(() => s.decisions.length >= 1, 30_000);
-    bob.stop(); // dies mid-run, after announcing or not
-    const carol = s.addPeer('carol', 3); // no model: must sync
+    // Carol has no model and must sync; bob, one of the replicas serving it, is killed as soon
+    // as her first chunk lands, so the download finishes from the others.
+    const progress: [number, number][] = [];
+    const carol = s.addPeer('carol', 3, undefined, (received, total) => {
+      if (progress.push([received, total]) === 1) s.kills.get('bob')?.();
+    });
     const synced: number[] = [];
     void carol.run();
     await until(() => carol.isSynced, 30_000);
     synced.push(carol.currentWindow);
+    const total = progress[0][1];
+    expect(total).toBeGreaterThan(1); // θ came in several chunks, the first before bob died
+    expect(progress.at(-1)).toEqual([total, total]);
     await until(() => (s.reports.get('carol')?.length ?? 0) >= 2, 60_000);
     const carolReports = s.reports.get('carol') ?? [];
     // Carol's windows agree with the validator's manifests, and she got into one.
@@ -190,7 +200,7 @@ describe('swarm rounds', () => {
     expect(s.decisions.slice(restartedAt, restartedAt + 2).some((d) => d.accepted.length >= 1)).toBe(true);
   });
 
-  it('a peer sending garbage frames and wrong-hash payloads is dropped and never counted', async () => {
+  it('a peer sending garbage frames, oversized frames and wrong-hash payloads is dropped and never counted', async () => {
     const run = runConfig();
     const s = await swarm(run);
     await s.startPair();
@@ -204,9 +214,11 @@ describe('swarm rounds', () => {
       if (bytes[0] === 2) void mallory.send(from, encodeWire({ type: 'payload', id: header.id, payload: randomBytes(2000, 2) })).catch(() => undefined);
     });
     await mallory.send('alice', encodeWire({ type: 'announce', contribution: header.bytes }));
-    await mallory.send('validator', encodeWire({ type: 'announce', contribution: header.bytes }));
     await mallory.send('bob', Uint8Array.of(99, 1, 2, 3)); // a frame no protocol message starts with
+    // A message one byte over the largest the protocol has: refused on its first frame.
+    void mallory.send('validator', new Uint8Array(MAX_WIRE_BYTES + 1)).catch(() => undefined);
     await until(() => mallory.neighbours().length === 0, 20_000);
+    expect(s.vMesh.isBanned('mallory')).toBe(true);
     await until(() => s.decisions.length >= 2 && [...s.reports.values()].every((r) => r.length >= 2), 60_000);
     for (const d of s.decisions) expect(d.accepted.map((c) => c.header.peerAddress)).not.toContain(keyAddress(malloryKey.publicKey));
     for (const [name, r] of s.reports) for (const x of r) expect(x.hash, `${name} window ${x.window}`).toBe(toHex(s.decisions[x.window].manifest.nextHash));
