@@ -28,6 +28,20 @@ test('the dashboard charts the loss and shows the peers and a refused contributi
     await expect(page.getByTestId('run-charts-latest')).toContainText(/3 peers online, [12] contributing, .*compression/);
     await expect.poll(() => page.locator('[data-testid="dashboard-windows"] tbody tr').count()).toBeGreaterThanOrEqual(3);
     await expect(page.locator('[data-testid="dashboard-peers"] tbody tr')).not.toHaveCount(0);
+    // Accepted contributions are listed with their work; peers with their score and reward; hashes whole on hover.
+    await expect(page.locator('[data-testid="dashboard-accepted"] tbody tr')).not.toHaveCount(0);
+    await expect(page.getByTestId('dashboard-accepted-tokens').first()).toHaveText(/^[1-9][\d,]*$/);
+    await expect(page.getByTestId('dashboard-accepted-score').first()).toHaveText(/^-?\d+\.\d{2}%$|^not scored$/);
+    await expect(page.getByTestId('dashboard-peer-score').first()).toHaveText(/^-?\d+\.\d{2}%$/);
+    await expect(page.getByTestId('dashboard-window-hash').first()).toHaveAttribute('title', /^[0-9a-f]{64}$/);
+    // Legends carry values and no axis repeats a tick label (the compression axis once read 172.9 three times).
+    await expect(page.locator('.chart .u-legend .u-value', { hasText: /^--$/ })).toHaveCount(0);
+    for (const id of ['dashboard-loss-chart', 'dashboard-traffic-chart']) {
+      const ticks = JSON.parse((await page.getByTestId(id).getAttribute('data-ticks')) ?? '[]') as string[][];
+      expect(ticks.length, id).toBeGreaterThan(0);
+      for (const axis of ticks) expect(new Set(axis.filter(Boolean)).size, `${id}: ${axis.join(' ')}`).toBe(axis.filter(Boolean).length);
+    }
+    await expect(page.getByTestId('dashboard')).toHaveAttribute('data-stale', 'false');
     const refused = page.locator('[data-testid="dashboard-rejections"] li[data-code="undecodable"]');
     await expect(refused).toContainText('not a SparseLoCo payload');
     await expect(refused).toContainText(swarm.malloryAddress.slice(0, 8));

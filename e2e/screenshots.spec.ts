@@ -6,6 +6,7 @@ import { assertPrivateNetwork } from '../test/support/privateNetwork';
 import { Harness, until } from '../test/support/swarmHarness';
 import { startDemoSwarm } from './support/demoSwarm';
 import { injectFakeExtension, signCertificateOnWalletPage } from './support/fakeExtension';
+import { expectNoHorizontalOverflow } from './support/layout';
 
 const OUT = 'docs/screenshots';
 const SIZES = { desktop: { width: 1280, height: 800 }, phone: { width: 390, height: 844 } } as const;
@@ -17,8 +18,7 @@ async function shoot(page: Page, name: string): Promise<void> {
     await page.setViewportSize(viewport);
     await page.waitForTimeout(400); // charts resize on the window's resize event
     // Nothing may stick out sideways on a phone: the page must not scroll horizontally.
-    const overflow = await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
-    expect(overflow, `${name} at ${size} is ${overflow}px wider than the viewport`).toBeLessThanOrEqual(0);
+    await expectNoHorizontalOverflow(page, `${name} at ${size}`);
     await page.screenshot({ path: `${OUT}/${name}-${size}.png`, fullPage: true });
   }
 }
@@ -41,7 +41,11 @@ test('screenshots of the Dashboard, Volunteer and Wallet pages', async ({ page }
     await shoot(page, 'volunteer');
 
     await page.getByRole('link', { name: 'Wallet' }).click();
-    await expect(page.getByTestId('wallet-counts')).toHaveText(/signed/);
+    // Real data, not placeholders ("0 signed, 0 accepted", "…"): contributions this tab signed,
+    // the validator's standing for the account and at least one point of its score history.
+    await expect(page.getByTestId('wallet-counts')).toHaveText(/^[1-9]\d* signed, \d+ accepted$/, { timeout: 30_000 });
+    await expect(page.getByTestId('wallet-standing')).toHaveText(/^reward score /, { timeout: 30_000 });
+    await expect.poll(async () => Number(await page.getByTestId('wallet-history-chart').getAttribute('data-points')), { timeout: 30_000 }).toBeGreaterThanOrEqual(1);
     await shoot(page, 'wallet');
 
     await page.getByRole('link', { name: 'Dashboard' }).click();

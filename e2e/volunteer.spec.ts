@@ -1,6 +1,9 @@
-// The Volunteer page's WebGPU capability report in real Chromium, client-side routes, and
-// the per-page code chunks (a dashboard viewer downloads no training code).
-import { expect, test } from '@playwright/test';
+// The Volunteer page's WebGPU capability report in real Chromium, client-side routes, the
+// per-page code chunks (a dashboard viewer downloads no training code), and what Join does
+// when the peer fails or the page goes away while it starts.
+import { expect, test, type Page } from '@playwright/test';
+import type { RunConfig } from '../src/swarm/runConfig';
+import { phaseSpan } from '../src/ui/phaseSpan';
 
 test('the capability report names the SwiftShader adapter and the training limits', async ({ page }) => {
   await page.goto('/');
@@ -58,4 +61,88 @@ test('a page whose code cannot be downloaded says so instead of going blank', as
   // The shell still works: another page opens.
   await page.getByRole('link', { name: 'Dashboard' }).click();
   await expect(page.getByRole('heading', { level: 1 })).toHaveText('Dashboard');
+});
+
+// --- Joining, with the swarm's code replaced by a stand-in (no signaling, WebRTC or GPU) ---
+
+const run: RunConfig = {
+  runId: 'volunteer-e2e', preset: 'tiny', seed: 1, startTime: Date.now(), windowMs: 40_000, graceMs: 12_000, uploadMarginMs: 1500, minSteps: 2,
+  batchSize: 2, seqLen: 32, outerLr: 1, innerSchedule: { maxLr: 3e-3, minLr: 3e-4, warmupSteps: 5, decaySteps: 300 }, validatorKeys: ['ab'.repeat(32)],
+};
+
+/**
+ * joinSwarm.ts as the page downloads it on Join, replaced by a module whose startPeer counts
+ * starts and stops; its run rejects when the test calls __failJoin, and in 'slow' mode it
+ * finishes starting only when the test calls __releaseJoin.
+ */
+const FAKE_JOIN = `
+const log = (window.__join ??= { starts: 0, stops: 0 });
+export async function startPeer(run, signal, setView) {
+  log.starts++;
+  if (window.__joinMode === 'slow') await new Promise((resolve) => (window.__releaseJoin = resolve));
+  const now = Date.now();
+  setView((v) => ({ ...v, status: 'joined', name: 'tab-fake', phase: 'waiting', window: 3, phaseSpan: { from: now - 3000, until: now + 9000 } }));
+  let stopped = false;
+  let end;
+  const running = new Promise((resolve, reject) => {
+    end = resolve;
+    window.__failJoin = () => reject(new Error('the GPU device was lost (test)'));
+  });
+  return { stop: () => { if (!stopped) { stopped = true; log.stops++; end(); } }, running };
+}`;
+
+async function openWithFakeJoin(page: Page, mode: 'fail' | 'slow'): Promise<void> {
+  await page.addInitScript((m) => ((window as unknown as { __joinMode: string }).__joinMode = m), mode);
+  await page.route('**/api/run', (route) => route.fulfill({ json: { run } }));
+  await page.route('**/src/ui/joinSwarm.ts*', (route) => route.fulfill({ contentType: 'text/javascript', body: FAKE_JOIN }));
+  await page.goto('/');
+}
+
+const failJoin = (page: Page): Promise<void> => page.evaluate(() => (window as unknown as { __failJoin(): void }).__failJoin());
+const joinLog = (page: Page): Promise<{ starts: number; stops: number }> => page.evaluate(() => (window as unknown as { __join: { starts: number; stops: number } }).__join);
+
+test('a peer that stops on an error is released, says why, and Join starts a new one', async ({ page }) => {
+  await openWithFakeJoin(page, 'fail');
+  const panel = page.getByTestId('swarm-panel');
+  await page.getByTestId('swarm-join').click();
+  await expect(panel).toHaveAttribute('data-status', 'joined');
+  // The phase bar of a peer waiting for the manifest: a quarter of the way to its due time
+  // (the page's clock ticks each second, so the first frame may lag by up to one).
+  const bar = page.getByTestId('swarm-progress');
+  await expect(bar).toHaveAttribute('data-phase', 'waiting');
+  await expect.poll(async () => Number(await bar.getAttribute('data-fraction'))).toBeGreaterThan(0.2);
+  expect(Number(await bar.getAttribute('data-fraction'))).toBeLessThan(0.6);
+  await expect(page.getByTestId('swarm-phase')).toContainText(/manifest due in \d+ s/);
+  await failJoin(page);
+  await expect(panel).toHaveAttribute('data-status', 'error');
+  await expect(panel.getByRole('alert')).toContainText('the GPU device was lost (test)');
+  expect(await joinLog(page)).toEqual({ starts: 1, stops: 1 });
+  await page.getByTestId('swarm-join').click();
+  await expect(panel).toHaveAttribute('data-status', 'joined');
+  expect(await joinLog(page)).toEqual({ starts: 2, stops: 1 });
+  await failJoin(page);
+  await expect(panel).toHaveAttribute('data-status', 'error');
+  expect(await joinLog(page)).toEqual({ starts: 2, stops: 2 });
+});
+
+test('a peer still starting when the visitor leaves the page is stopped, not left running', async ({ page }) => {
+  await openWithFakeJoin(page, 'slow');
+  await page.getByTestId('swarm-join').click();
+  await expect(page.getByTestId('swarm-join')).toHaveText('Joining…');
+  await expect.poll(async () => (await joinLog(page))?.starts).toBe(1);
+  await page.getByRole('link', { name: 'Wallet' }).click();
+  await expect(page.getByRole('heading', { level: 1 })).toHaveText('Wallet');
+  await page.evaluate(() => (window as unknown as { __releaseJoin(): void }).__releaseJoin());
+  await expect.poll(async () => (await joinLog(page)).stops).toBe(1);
+});
+
+test('the phase bar spans the training deadline, then the manifest due time; syncing has no bar', () => {
+  const w = 3;
+  const start = run.startTime + w * run.windowMs;
+  expect(phaseSpan(run, 'training', w)).toEqual({ from: start, until: start + run.windowMs - run.uploadMarginMs });
+  for (const phase of ['uploading', 'waiting'] as const) {
+    expect(phaseSpan(run, phase, w)).toEqual({ from: start + run.windowMs - run.uploadMarginMs, until: start + run.windowMs + run.graceMs });
+  }
+  expect(phaseSpan(run, 'syncing', w)).toBeUndefined();
+  expect(phaseSpan(run, 'stopped', w)).toBeUndefined();
 });

@@ -1,6 +1,7 @@
 // The app shell: header with the three audiences' pages, and the page for the current path.
 // Each page is its own chunk: a dashboard viewer downloads no WebGPU, WebRTC or wallet code.
-import { Component, lazy, Suspense, useEffect, type ReactNode } from 'react';
+import { lazy, Suspense, useEffect, useRef, type ReactNode } from 'react';
+import { ErrorBoundary } from './ErrorBoundary';
 import { NotFoundPage } from './pages/NotFoundPage';
 import { Link, ROUTES, usePath } from './router';
 
@@ -15,23 +16,14 @@ const PAGES: Record<string, { title: string; render: () => ReactNode }> = {
 };
 
 /** A page chunk that fails to download (offline, or the server was updated meanwhile) is said in words. */
-class PageErrorBoundary extends Component<{ children: ReactNode }, { error?: string }> {
-  override state: { error?: string } = {};
-
-  static getDerivedStateFromError(err: unknown): { error: string } {
-    return { error: err instanceof Error ? err.message : String(err) };
-  }
-
-  override render(): ReactNode {
-    if (this.state.error === undefined) return this.props.children;
-    return (
-      <div className="card card-warning" role="alert" data-testid="page-error">
-        <h2>This page could not be loaded</h2>
-        <p>{this.state.error}</p>
-        <p>Check the connection and reload; if the server was just updated, a reload fetches the new version.</p>
-      </div>
-    );
-  }
+function PageError({ message }: { message: string }): ReactNode {
+  return (
+    <div className="card card-warning" role="alert" data-testid="page-error">
+      <h2>This page could not be loaded</h2>
+      <p>{message}</p>
+      <p>Check the connection and reload; if the server was just updated, a reload fetches the new version.</p>
+    </div>
+  );
 }
 
 function PageLoading(): ReactNode {
@@ -45,9 +37,18 @@ function PageLoading(): ReactNode {
 export function App(): ReactNode {
   const path = usePath();
   const page = PAGES[path];
+  const main = useRef<HTMLElement>(null);
+  const shown = useRef(path);
   useEffect(() => {
     document.title = `${page ? page.title : 'Not found'} · Tessera`;
   }, [page]);
+  // A client-side route change moves focus to the new page (as a page load would put a screen
+  // reader and the Tab order at its top); the first page a visitor opens keeps the default.
+  useEffect(() => {
+    if (shown.current === path) return;
+    shown.current = path;
+    main.current?.focus({ preventScroll: true });
+  }, [path]);
   return (
     <>
       <a className="skip-link" href="#main">
@@ -65,10 +66,10 @@ export function App(): ReactNode {
           ))}
         </nav>
       </header>
-      <main id="main" tabIndex={-1}>
-        <PageErrorBoundary key={path}>
+      <main id="main" tabIndex={-1} ref={main} aria-label={page ? page.title : 'Not found'}>
+        <ErrorBoundary key={path} what="page" fallback={(message) => <PageError message={message} />}>
           <Suspense fallback={<PageLoading />}>{page ? page.render() : <NotFoundPage path={path} />}</Suspense>
-        </PageErrorBoundary>
+        </ErrorBoundary>
       </main>
     </>
   );

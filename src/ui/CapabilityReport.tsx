@@ -1,6 +1,7 @@
 // Shows what this visitor's GPU offers training, or why WebGPU is unavailable and what to do.
 import type { ReactNode } from 'react';
 import { formatLimit, type CapabilityReport as Report, type Explanation } from '../gpu/capabilities';
+import { TableScroll } from './TableScroll';
 import { useWebGpuProbe } from './useWebGpuProbe';
 
 export function CapabilityReport(): ReactNode {
@@ -54,7 +55,7 @@ function Ready(props: { report: Report }): ReactNode {
           </>
         )}
       </dl>
-      <div className="table-scroll">
+      <TableScroll label="Limits that matter to training">
         <table>
           <caption>Limits that matter to training</caption>
           <thead>
@@ -76,7 +77,7 @@ function Ready(props: { report: Report }): ReactNode {
             ))}
           </tbody>
         </table>
-      </div>
+      </TableScroll>
       <h3>Optional features</h3>
       <ul className="features">
         {features.map((f) => (

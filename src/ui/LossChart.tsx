@@ -1,12 +1,12 @@
 // The trainer's live train/validation loss chart by step: a SeriesChart over the two curves.
 import { useMemo, type ReactNode } from 'react';
 import { alignSeries } from './charts/downsample';
-import { SeriesChart } from './charts/SeriesChart';
+import { SeriesChart, type SeriesSpec } from './charts/SeriesChart';
 import type { LossPoint } from './useTrainer';
 
-const SERIES = [
-  { label: 'train', stroke: '#60a5fa' },
-  { label: 'validation', stroke: '#f87171' },
+const SERIES: SeriesSpec[] = [
+  { label: 'train', color: 'blue' },
+  { label: 'validation', color: 'red' },
 ];
 
 export function LossChart(props: { train: LossPoint[]; val: LossPoint[] }): ReactNode {

@@ -3,12 +3,12 @@
 import { useMemo, type ReactNode } from 'react';
 import type { WindowPoint } from '../validator/status';
 import type { Aligned } from './charts/downsample';
+import { SERIES_CYCLE } from './charts/palette';
 import { SeriesChart, type SeriesSpec } from './charts/SeriesChart';
 import type { RunHistory } from './useRunHistory';
 
 /** Per-peer curves beyond this many would be unreadable: the busiest peers are drawn. */
 const MAX_PEER_SERIES = 8;
-const PALETTE = ['#60a5fa', '#f87171', '#34d399', '#fbbf24', '#a78bfa', '#f472b6', '#22d3ee', '#fb923c'];
 
 const column = (ws: readonly WindowPoint[], f: (w: WindowPoint) => number | null): (number | null)[] => ws.map(f);
 const perSecond = (w: WindowPoint): number | null => (w.durationMs > 0 ? (1000 * w.tokens) / w.durationMs : null);
@@ -27,14 +27,14 @@ export function RunCharts({ history }: { history: RunHistory }): ReactNode {
   const xs = useMemo(() => windows.map((w) => w.window), [windows]);
   const loss = useMemo((): Aligned => [xs, column(windows, (w) => w.valLoss), column(windows, (w) => w.trainLoss)], [xs, windows]);
   const peers = useMemo(() => busiestPeers(losses), [losses]);
-  const peerSeries = useMemo((): SeriesSpec[] => peers.map((a, i) => ({ label: shortAddress(a), stroke: PALETTE[i % PALETTE.length] })), [peers]);
+  const peerSeries = useMemo((): SeriesSpec[] => peers.map((a, i) => ({ label: shortAddress(a), color: SERIES_CYCLE[i % SERIES_CYCLE.length] })), [peers]);
   const peerLoss = useMemo((): Aligned => [xs, ...peers.map((a) => xs.map((x) => losses.get(a)?.get(x) ?? null))], [xs, peers, losses]);
   const throughput = useMemo((): Aligned => [xs, column(windows, perSecond)], [xs, windows]);
   const swarm = useMemo((): Aligned => [xs, column(windows, (w) => w.online), column(windows, (w) => w.peers), column(windows, (w) => w.accepted)], [xs, windows]);
   // kB until a window moves a megabyte: tiny runs would otherwise read 0.008 MB.
   const unit = useMemo(() => (windows.some((w) => w.bytes >= 1e6) ? { label: 'MB', scale: 1e6 } : { label: 'kB', scale: 1e3 }), [windows]);
   const traffic = useMemo((): Aligned => [xs, column(windows, (w) => w.bytes / unit.scale), column(windows, (w) => (w.bytes > 0 ? w.denseBytes / w.bytes : null))], [xs, windows, unit]);
-  const trafficSeries = useMemo((): SeriesSpec[] => [{ label: `${unit.label} accepted`, stroke: '#22d3ee' }, { label: 'compression ratio', stroke: '#fb923c', scale: 'ratio' }], [unit]);
+  const trafficSeries = useMemo((): SeriesSpec[] => [{ label: `${unit.label} accepted`, color: 'cyan' }, { label: 'compression ratio', color: 'orange', scale: 'ratio' }], [unit]);
   const last = windows.at(-1);
 
   return (
@@ -60,12 +60,12 @@ export function RunCharts({ history }: { history: RunHistory }): ReactNode {
 }
 
 const LOSS_SERIES: SeriesSpec[] = [
-  { label: 'validation (measured)', stroke: '#f87171' },
-  { label: 'training (peers’ mean, reported)', stroke: '#60a5fa', dash: [6, 4] },
+  { label: 'validation (measured)', color: 'red' },
+  { label: 'training (peers’ mean, reported)', color: 'blue', dash: [6, 4] },
 ];
-const THROUGHPUT_SERIES: SeriesSpec[] = [{ label: 'accepted tokens/s', stroke: '#34d399' }];
+const THROUGHPUT_SERIES: SeriesSpec[] = [{ label: 'accepted tokens/s', color: 'green' }];
 const PEER_SERIES: SeriesSpec[] = [
-  { label: 'peers online', stroke: '#22d3ee' },
-  { label: 'peers contributing', stroke: '#a78bfa' },
-  { label: 'contributions accepted', stroke: '#fbbf24', dash: [6, 4] },
+  { label: 'peers online', color: 'cyan' },
+  { label: 'peers contributing', color: 'violet' },
+  { label: 'contributions accepted', color: 'amber', dash: [6, 4] },
 ];

@@ -6,30 +6,41 @@ import type { Aligned } from './charts/downsample';
 import { SeriesChart, type SeriesSpec } from './charts/SeriesChart';
 import { fetchJson } from './fetchJson';
 import { usePolling } from './usePolling';
+import { TableScroll } from './TableScroll';
 import { parseAddressHistory } from './useRunHistory';
 
 const REFRESH_MS = 10_000;
 const SERIES: SeriesSpec[] = [
-  { label: 'score (loss removed, %)', stroke: '#34d399' },
-  { label: 'accepted', stroke: '#60a5fa', scale: 'count', dash: [6, 4] },
-  { label: 'refused', stroke: '#f87171', scale: 'count', dash: [2, 3] },
+  { label: 'score (loss removed, %)', color: 'green' },
+  { label: 'accepted', color: 'blue', scale: 'count', dash: [6, 4] },
+  { label: 'refused', color: 'red', scale: 'count', dash: [2, 3] },
 ];
 
-function useAddressHistory(address: string): { history?: AddressHistory; error?: string } {
-  const [view, setView] = useState<{ history?: AddressHistory; error?: string }>({});
+interface AddressView {
+  /** The address these answers are about: another address's record is never shown. */
+  address: string;
+  history?: AddressHistory;
+  /** The last poll failed; `history` (if any) is the last good answer. */
+  error?: string;
+}
+
+function useAddressHistory(address: string): Omit<AddressView, 'address'> {
+  const [view, setView] = useState<AddressView>({ address });
   usePolling(
     async (active) => {
       try {
         const history = parseAddressHistory(await fetchJson(`/api/status/address?address=${encodeURIComponent(address)}`));
-        if (active()) setView({ history });
+        if (active()) setView({ address, history });
       } catch (err) {
-        if (active()) setView({ error: err instanceof Error ? err.message : String(err) });
+        const error = err instanceof Error ? err.message : String(err);
+        // One failed poll keeps the record on screen (with a note); a new address starts empty.
+        if (active()) setView((v) => ({ address, history: v.address === address ? v.history : undefined, error }));
       }
     },
     REFRESH_MS,
     address,
   );
-  return view;
+  return view.address === address ? view : {};
 }
 
 export function ScoreHistory({ address }: { address: string }): ReactNode {
@@ -40,15 +51,20 @@ export function ScoreHistory({ address }: { address: string }): ReactNode {
     [windows],
   );
   return (
-    <section className="card" aria-labelledby="score-title" data-testid="wallet-history" data-windows={windows.length}>
+    <section className="card" aria-labelledby="score-title" data-testid="wallet-history" data-address={address} data-loaded={history ? 'true' : 'false'} data-windows={windows.length}>
       <h2 id="score-title">Score history</h2>
-      {error && <p className="note">No record from the validator ({error}).</p>}
+      {!history && !error && <p className="note">Loading this address’s record…</p>}
+      {error && (
+        <p className={history ? 'note bad' : 'note'} role="status" data-testid="wallet-history-error">
+          {history ? `Not updated (${error}); showing the last record received.` : `No record from the validator (${error}).`}
+        </p>
+      )}
       {history && windows.length === 0 && <p className="note">The validator has decided no contribution from this address yet.</p>}
       {windows.length > 0 && (
         <>
           <SeriesChart title="This address by window" xLabel="window" yLabels={{ y: 'score (%)', count: 'contributions' }} series={SERIES} data={data} testId="wallet-history-chart" />
-          <div className="table-scroll">
-            <table>
+          <TableScroll label="Latest windows of this address">
+            <table data-testid="wallet-history-table">
               <caption>Latest windows</caption>
               <thead>
                 <tr>
@@ -74,7 +90,7 @@ export function ScoreHistory({ address }: { address: string }): ReactNode {
                   ))}
               </tbody>
             </table>
-          </div>
+          </TableScroll>
         </>
       )}
     </section>

@@ -2,6 +2,8 @@
 // bar, checkpoint download progress, and this tab's contribution history per window.
 import { useEffect, useState, type ReactNode } from 'react';
 import type { SwarmPhase } from '../swarm/swarmPeer';
+import type { PhaseSpan } from './phaseSpan';
+import { TableScroll } from './TableScroll';
 import { useSwarm, type SwarmView } from './useSwarm';
 
 const PHASE_WORDS: Record<SwarmPhase, string> = {
@@ -11,6 +13,47 @@ const PHASE_WORDS: Record<SwarmPhase, string> = {
   waiting: 'Waiting for the validator’s manifest',
   stopped: 'Stopped',
 };
+
+/** How far along `span` is at `now`, 0…1. */
+function spanFraction(span: PhaseSpan, now: number): number {
+  const length = span.until - span.from;
+  return length > 0 ? Math.min(1, Math.max(0, (now - span.from) / length)) : 1;
+}
+
+/** The phase's own clock in words: seconds of training left, or when the manifest is due. */
+function phaseClock(phase: SwarmPhase, span: PhaseSpan, now: number): string {
+  const left = Math.max(0, Math.round((span.until - now) / 1000));
+  if (phase === 'training') return ` (${left} s left)`;
+  return left > 0 ? ` (manifest due in ${left} s)` : ' (manifest due now)';
+}
+
+/**
+ * The window's phase with a bar that means something in each phase: training fills toward the
+ * training deadline, uploading and waiting toward the manifest's due time (window end + grace).
+ * Syncing has no deadline: the model download row below shows its progress instead.
+ */
+function PhaseRow(props: { phase: SwarmPhase; window?: number; span?: PhaseSpan; now: number }): ReactNode {
+  const { phase, span, now } = props;
+  const fraction = span ? spanFraction(span, now) : undefined;
+  const words = (
+    <>
+      Window {props.window}: {PHASE_WORDS[phase]}
+      {span ? phaseClock(phase, span, now) : ''}
+    </>
+  );
+  return (
+    <div className="progress-row" data-testid="swarm-phase" data-phase={phase}>
+      {fraction === undefined ? (
+        <span>{words}</span>
+      ) : (
+        <>
+          <label htmlFor="swarm-progress">{words}</label>
+          <progress id="swarm-progress" max={1000} value={Math.round(1000 * fraction)} data-testid="swarm-progress" data-phase={phase} data-fraction={fraction.toFixed(3)} />
+        </>
+      )}
+    </div>
+  );
+}
 
 /** Re-renders every second while a deadline is shown. */
 function useNow(active: boolean): number {
@@ -54,7 +97,6 @@ export function SwarmPanel(): ReactNode {
     );
   }
   const run = s.run;
-  const left = s.deadline !== undefined && s.phase === 'training' ? Math.max(0, Math.round((s.deadline - now) / 1000)) : undefined;
   return (
     <section className="card" aria-labelledby="swarm-title" data-testid="swarm-panel" data-status={s.status} data-phase={s.phase ?? ''} data-window={s.window ?? ''}>
       <h2 id="swarm-title">Join the swarm</h2>
@@ -94,21 +136,13 @@ export function SwarmPanel(): ReactNode {
         <div className="card card-warning" role="alert">
           <h3>The swarm stopped on an error</h3>
           <p>{s.error}</p>
-          <p>Reload the page and join again; the swarm keeps going without you meanwhile.</p>
+          <p>Press Join to start again; the swarm keeps going without you meanwhile.</p>
         </div>
       )}
-      {s.phase && s.phase !== 'stopped' && (
-        <div className="progress-row">
-          <label htmlFor="swarm-progress">
-            Window {s.window}: {PHASE_WORDS[s.phase]}
-            {left !== undefined ? ` (${left} s left)` : ''}
-          </label>
-          <progress id="swarm-progress" max={run?.windowMs ?? 1} value={run && s.phase !== 'syncing' && s.deadline !== undefined ? Math.min(run.windowMs, run.windowMs - Math.max(0, s.deadline - now)) : 0} />
-        </div>
-      )}
+      {s.phase && s.phase !== 'stopped' && <PhaseRow phase={s.phase} window={s.window} span={s.phaseSpan} now={now} />}
       {s.sync && <SyncRow sync={s.sync} />}
       {s.history.length > 0 && (
-        <div className="table-scroll">
+        <TableScroll label="This tab’s windows">
           <table data-testid="swarm-history">
             <caption>This tab’s windows (newest first)</caption>
             <thead>
@@ -132,13 +166,13 @@ export function SwarmPanel(): ReactNode {
                     {(r.bytesUp / 1024).toFixed(1)} / {(r.bytesDown / 1024).toFixed(1)} KiB
                   </td>
                   <td>
-                    <code>{r.hash.slice(0, 12)}</code>
+                    <code title={r.hash}>{r.hash.slice(0, 12)}…</code>
                   </td>
                 </tr>
               ))}
             </tbody>
           </table>
-        </div>
+        </TableScroll>
       )}
     </section>
   );

@@ -2,6 +2,7 @@
 // uploaded), and watch each window's verdicts with their reasons.
 import { useEffect, useState, type ChangeEvent, type ReactNode } from 'react';
 import type { RunConfig } from '../swarm/runConfig';
+import { TableScroll } from './TableScroll';
 import { fetchPublishedRun } from './useSwarm';
 import { useValidatorRole } from './useValidatorRole';
 
@@ -50,7 +51,7 @@ export function ValidatorPanel(): ReactNode {
         </p>
       )}
       {v.windows.length > 0 && (
-        <div className="table-scroll">
+        <TableScroll label="Windows this tab validated">
           <table data-testid="validator-windows">
             <thead>
               <tr>
@@ -78,7 +79,7 @@ export function ValidatorPanel(): ReactNode {
               ))}
             </tbody>
           </table>
-        </div>
+        </TableScroll>
       )}
     </details>
   );

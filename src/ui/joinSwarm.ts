@@ -8,33 +8,46 @@ import { Mesh } from '../p2p/mesh';
 import { describeIceError } from '../p2p/iceProblem';
 import { SignalingClient } from '../p2p/signalingClient';
 import { toHex } from '../protocol/bytes';
-import { DEFAULT_CORPUS, trainingDeadline, windowAt, type RunConfig } from '../swarm/runConfig';
+import { DEFAULT_CORPUS, windowAt, type RunConfig } from '../swarm/runConfig';
 import { SwarmPeer } from '../swarm/swarmPeer';
 import { WorkerWindowTrainer, type WorkerLike } from '../swarm/workerWindowTrainer';
+import { phaseSpan } from './phaseSpan';
 import type { SwarmView } from './useSwarm';
 import { recordWindow, swarmIdentity } from './useWallet';
 
 export interface Joined {
+  /** Stops the peer and releases its worker, mesh and signaling connection (again: no-op). */
   stop(): void;
+  /** The peer's run: resolves when stopped, rejects with the error that stopped it. */
+  running: Promise<void>;
 }
 
 export async function startPeer(run: RunConfig, signalUrl: string, setView: (f: (v: SwarmView) => SwarmView) => void): Promise<Joined> {
   const worker = new Worker(new URL('../swarm/swarmWorker.ts', import.meta.url), { type: 'module' });
   const trainer = new WorkerWindowTrainer(worker as unknown as WorkerLike, { preset: run.preset, batchSize: run.batchSize, seqLen: run.seqLen, corpusUrl: `/data/${run.corpus ?? DEFAULT_CORPUS}` });
-  const ready = await trainer.ready;
+  let identity: Awaited<ReturnType<typeof swarmIdentity>>;
+  let ready: Awaited<typeof trainer.ready>;
+  try {
+    ready = await trainer.ready;
+    // This browser's session key, with the wallet's certificate when one was signed for this run.
+    identity = await swarmIdentity(run);
+  } catch (err) {
+    worker.terminate(); // a failed start leaves no worker holding the GPU
+    throw err;
+  }
   const config = gptConfig(run.preset, ready.vocabSize);
   const layout = paramLayout(config);
-  // This browser's session key, with the wallet's certificate when one was signed for this run.
-  const identity = await swarmIdentity(run);
   const name = `tab-${toHex(identity.signer.publicKey).slice(0, 10)}`;
   const signaling = new SignalingClient({ url: signalUrl, room: run.runId, peerId: name, signer: identity.signer });
-  const mesh = new Mesh({ signaling, selfId: name });
+  // The run's own ICE settings: a relay-only run stays relay-only on a server that sends none.
+  const mesh = new Mesh({ signaling, selfId: name, runIce: run.ice });
   const exchange = new ContributionExchange({ mesh, runId: run.runId });
   const fresh = windowAt(run, Date.now()) === 0;
   const peer = new SwarmPeer({
     run, trainer, layout, exchange, mesh, traffic: mesh.traffic, identity,
     start: fresh ? { theta: initParams(config, layout, run.seed), window: 0 } : undefined,
-    onPhase: (phase, window) => setView((v) => ({ ...v, phase, window, deadline: trainingDeadline(run, window), sync: v.sync && phase === 'training' && v.sync.window === window ? { ...v.sync, verified: true } : v.sync })),
+    onPhase: (phase, window) =>
+      setView((v) => ({ ...v, phase, window, phaseSpan: phaseSpan(run, phase, window), sync: v.sync && phase === 'training' && v.sync.window === window ? { ...v.sync, verified: true } : v.sync })),
     onSync: (received, total, window) => setView((v) => ({ ...v, sync: { received, total, window, verified: false } })),
     onWindow: (r) => {
       if (r.contributed) recordWindow(identity.address, r.included);
@@ -45,17 +58,23 @@ export async function startPeer(run: RunConfig, signalUrl: string, setView: (f: 
     const problem = describeIceError(e, signaling.ice, Date.now());
     setView((v) => (v.iceProblem?.message === problem.message ? v : { ...v, iceProblem: problem }));
   });
+  // No TURN credential for a relay-only run: the tab dials nobody, and says why where ICE failures show.
+  mesh.on('relay-unavailable', (reason) => setView((v) => ({ ...v, iceProblem: { kind: 'unreachable', message: `This tab cannot connect to anyone: ${reason}` } })));
   const poll = setInterval(() => setView((v) => (v.neighbours === mesh.neighbours().length ? v : { ...v, neighbours: mesh.neighbours().length })), 1000);
-  setView((v) => ({ ...v, status: 'joined', name, address: identity.address, earning: identity.certificate.length > 0 }));
-  peer.run().catch((err: unknown) => setView((v) => ({ ...v, status: 'error', error: err instanceof Error ? err.message : String(err) })));
-  return {
-    stop: () => {
-      clearInterval(poll);
-      peer.stop();
-      exchange.close();
-      mesh.close();
-      signaling.close();
-      worker.terminate();
-    },
+  let stopped = false;
+  const stop = (): void => {
+    if (stopped) return;
+    stopped = true;
+    clearInterval(poll);
+    peer.stop();
+    exchange.close();
+    mesh.close();
+    signaling.close();
+    worker.terminate();
   };
+  setView((v) => ({ ...v, status: 'joined', name, address: identity.address, earning: identity.certificate.length > 0 }));
+  const running = peer.run();
+  // Whoever holds the result reports the error; a failed peer releases everything at once.
+  running.catch(stop);
+  return { stop, running };
 }

@@ -33,6 +33,8 @@ export function usePath(): string {
 export function navigate(path: string): void {
   if (normalize(window.location.pathname) === path) return;
   window.history.pushState(null, '', path);
+  // A new page starts at its top, as after a load (back/forward restore their own position).
+  window.scrollTo(0, 0);
   window.dispatchEvent(new Event(NAVIGATE_EVENT));
 }
 

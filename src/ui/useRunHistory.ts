@@ -89,23 +89,29 @@ export function appendHistory(held: { windows: WindowPoint[]; losses: Map<string
 
 export function useRunHistory(): { history: RunHistory; error?: string } {
   const [view, setView] = useState<{ history: RunHistory; error?: string }>({ history: { windows: [], losses: new Map() } });
-  const held = useRef({ windows: [] as WindowPoint[], losses: new Map<string, Map<number, number>>(), failing: false });
+  // `changes` counts windows appended, `rendered` how many of those the view shows: a poll whose
+  // answer is no longer wanted (React's StrictMode runs effects twice) may still have appended
+  // windows, and the next poll must draw them even though it finds nothing new itself.
+  const held = useRef({ windows: [] as WindowPoint[], losses: new Map<string, Map<number, number>>(), failing: false, changes: 0, rendered: 0 });
   usePolling(async (active) => {
     const h = held.current;
     try {
-      let added = 0;
       // Catch up page by page (a viewer arriving late in a long run), then wait for new windows.
       for (let page = 0; page < 100 && active(); page++) {
         const got = parseHistory(await fetchJson(`/api/status/history?after=${h.windows.at(-1)?.window ?? -1}`));
-        added += appendHistory(h, got);
+        h.changes += appendHistory(h, got);
         if (!got.more) break;
       }
       // A new object only when something changed: the charts' setData runs once per new window.
-      if (active() && (added > 0 || h.failing)) setView({ history: { windows: h.windows.slice(), losses: new Map(h.losses) } });
-      h.failing = false;
+      if (active() && (h.changes !== h.rendered || h.failing)) {
+        setView({ history: { windows: h.windows.slice(), losses: new Map(h.losses) } });
+        h.rendered = h.changes;
+        h.failing = false;
+      }
     } catch (err) {
+      if (!active()) return;
       h.failing = true;
-      if (active()) setView((v) => ({ history: v.history, error: err instanceof Error ? err.message : String(err) }));
+      setView((v) => ({ history: v.history, error: err instanceof Error ? err.message : String(err) }));
     }
   }, REFRESH_MS);
   return view;

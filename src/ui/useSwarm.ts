@@ -6,6 +6,7 @@ import { parseRunConfig } from '../swarm/parseRunConfig';
 import type { RunConfig } from '../swarm/runConfig';
 import type { SwarmPhase, WindowReport } from '../swarm/swarmPeer';
 import type { Joined } from './joinSwarm';
+import type { PhaseSpan } from './phaseSpan';
 
 /** What /api/run answers: the run, and the signaling URL when it is not this host's /signal. */
 export interface PublishedRun {
@@ -23,8 +24,8 @@ export interface SwarmView {
   earning?: boolean;
   phase?: SwarmPhase;
   window?: number;
-  /** When the current window's training must stop (epoch ms). */
-  deadline?: number;
+  /** What the phase bar measures: training toward the deadline, then waiting for the manifest. */
+  phaseSpan?: PhaseSpan;
   neighbours: number;
   /** The model download (a newcomer's); `verified` once θ matched the manifest and training began. */
   sync?: { received: number; total: number; window: number; verified: boolean };
@@ -44,18 +45,26 @@ export async function fetchPublishedRun(): Promise<PublishedRun | undefined> {
   return { run: parseRunConfig(body.run), signal };
 }
 
+const message = (err: unknown): string => (err instanceof Error ? err.message : String(err));
+
 export function useSwarm(): SwarmView & { join(): void; leave(): void } {
   const [view, setView] = useState<SwarmView>({ status: 'checking', neighbours: 0, history: [] });
   const joined = useRef<Joined | null>(null);
+  // False once the page is gone: a peer that finishes starting after that is stopped at once,
+  // never left running (worker, mesh, signaling) behind a page that can no longer stop it.
+  const mounted = useRef(false);
 
   useEffect(() => {
+    mounted.current = true;
     let cancelled = false;
     fetchPublishedRun()
       .then((p) => !cancelled && setView((v) => ({ ...v, status: p?.run ? 'available' : 'none', run: p?.run, signal: p?.signal })))
-      .catch((err: unknown) => !cancelled && setView((v) => ({ ...v, status: 'error', error: `this server's run cannot be joined: ${err instanceof Error ? err.message : String(err)}` })));
+      .catch((err: unknown) => !cancelled && setView((v) => ({ ...v, status: 'error', error: `this server's run cannot be joined: ${message(err)}` })));
     return () => {
       cancelled = true;
+      mounted.current = false;
       joined.current?.stop();
+      joined.current = null;
     };
   }, []);
 
@@ -64,18 +73,30 @@ export function useSwarm(): SwarmView & { join(): void; leave(): void } {
     if (!run || joined.current) return;
     setView((v) => ({ ...v, status: 'joining', error: undefined }));
     const signal = view.signal ?? `${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}/signal`;
+    const update = (f: (v: SwarmView) => SwarmView): void => {
+      if (mounted.current) setView(f);
+    };
     import('./joinSwarm')
-      .then((m) => m.startPeer(run, signal, setView))
+      .then((m) => m.startPeer(run, signal, update))
       .then(
-        (j) => (joined.current = j),
-        (err: unknown) => setView((v) => ({ ...v, status: 'error', error: err instanceof Error ? err.message : String(err) })),
+        (j) => {
+          if (!mounted.current) return j.stop();
+          joined.current = j;
+          // The peer stopped on an error: release it, so Join starts a fresh one.
+          j.running.catch((err: unknown) => {
+            j.stop();
+            if (joined.current === j) joined.current = null;
+            update((v) => ({ ...v, status: 'error', phase: 'stopped', phaseSpan: undefined, error: message(err) }));
+          });
+        },
+        (err: unknown) => update((v) => ({ ...v, status: 'error', error: message(err) })),
       );
   }, [view.run, view.signal]);
 
   const leave = useCallback(() => {
     joined.current?.stop();
     joined.current = null;
-    setView((v) => ({ ...v, status: 'available', phase: 'stopped' }));
+    setView((v) => ({ ...v, status: 'available', phase: 'stopped', phaseSpan: undefined }));
   }, []);
 
   return { ...view, join, leave };

@@ -7,7 +7,7 @@ export interface StatusSnapshot {
   windows: { window: number; accepted: number; rejected: number; nextHash: string; closedAt: number; valLoss: number | null }[];
   addresses: { address: string; accepted: number; rejected: number; mu: number; sigma: number; ordinal: number; powEma: number; scoreEma: number; reward: number; weight: number }[];
   rejections: { window: number; id: string; address: string; code: string; reason: string }[];
-  contributions: { window: number; id: string; address: string; status: string; code: string | null; scoreRandom: number | null; powT: number | null; bytes: number }[];
+  contributions: { window: number; id: string; address: string; status: string; code: string | null; scoreRandom: number | null; powT: number | null; bytes: number; tokens: number | null }[];
 }
 
 /** One window as the dashboard's charts want it. */

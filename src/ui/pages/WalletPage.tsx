@@ -44,22 +44,28 @@ interface AddressRow {
 
 /** The account's line in the validator's status (relayed at /api/status), refreshed every 10 s. */
 function Standing(props: { address: string }): ReactNode {
-  const [text, setText] = useState('…');
+  // Keyed by address: after choosing another account, the previous one's line is never shown.
+  const [view, setView] = useState<{ address: string; text?: string; error?: string }>({ address: props.address });
   usePolling(
     async (active) => {
+      const address = props.address;
       try {
         const rows = ((await fetchJson('/api/status')) as { addresses?: AddressRow[] }).addresses ?? [];
-        const me = rows.find((a) => a.address === props.address);
+        const me = rows.find((a) => a.address === address);
         const total = rows.reduce((s, a) => s + (Number(a.weight) || 0), 0);
-        if (active()) setText(me ? `reward score ${me.reward.toExponential(2)}, ${total > 0 ? ((100 * me.weight) / total).toFixed(1) : '0'}% of the weights (${me.accepted} accepted, ${me.rejected} refused)` : 'the validator has not scored this account yet');
+        const text = me ? `reward score ${me.reward.toExponential(2)}, ${total > 0 ? ((100 * me.weight) / total).toFixed(1) : '0'}% of the weights (${me.accepted} accepted, ${me.rejected} refused)` : 'the validator has not scored this account yet';
+        if (active()) setView({ address, text });
       } catch (err) {
-        if (active()) setText(`the validator's status is unavailable (${err instanceof Error ? err.message : String(err)})`);
+        const error = err instanceof Error ? err.message : String(err);
+        if (active()) setView((v) => ({ address, text: v.address === address ? v.text : undefined, error }));
       }
     },
     10_000,
     props.address,
   );
-  return text;
+  if (view.address !== props.address || (view.text === undefined && view.error === undefined)) return '…';
+  if (view.text === undefined) return `the validator's status is unavailable (${view.error})`;
+  return view.error === undefined ? view.text : `${view.text} (not updated: ${view.error})`;
 }
 
 export function WalletPage(): ReactNode {
