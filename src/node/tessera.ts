@@ -43,7 +43,7 @@ import { SubtensorClient } from './subtensor';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const USAGE = `usage:
-  tessera init-run --out DIR [--preset tiny|small|shakespeare] [--window-ms N] [--grace-ms N] [--run-id ID]
+  tessera init-run --out DIR [--preset tiny|small|shakespeare] [--window-ms N] [--grace-ms N] [--start-in-ms N] [--run-id ID]
   tessera peer --run FILE --signal ws://HOST:PORT/signal [--key FILE] [--wallet FILE] [--name NAME] [--report FILE.jsonl]
   tessera validator --run FILE --signal ws://HOST:PORT/signal --key FILE [--ledger FILE.sqlite] [--status-port N]
                     [--score gpu|cpu|off] [--score-max N] [--score-pages OWN,RANDOM] [--val-sequences N] [--subtensor wss://HOST --netuid N [--version-key K]]
@@ -92,7 +92,8 @@ function joinSwarm(run: RunConfig, signalUrl: string, name: string, role: PeerRo
   const signaling = new SignalingClient({ url: signalUrl, room: run.runId, peerId: name, role, signer, socket: (u) => new WebSocket(u) as unknown as SocketLike });
   signaling.on('state', (s) => log(`signaling ${s}`));
   signaling.on('problem', (p) => log(p));
-  const mesh = new Mesh({ signaling, selfId: name, wrtc, log });
+  // The run's own ICE settings (STUN fallback, relayOnly enforced); the mesh logs a missing TURN credential.
+  const mesh = new Mesh({ signaling, selfId: name, wrtc, log, runIce: run.ice });
   mesh.on('up', (id) => log(`neighbour ${id} up (${mesh.neighbours().length})`));
   mesh.on('down', (id, why) => log(`neighbour ${id} down: ${why}`));
   const exchange = new ContributionExchange({ mesh, runId: run.runId, log });
@@ -268,9 +269,9 @@ function signal(f: Map<string, string>): void {
 function initRun(f: Map<string, string>): void {
   const out = resolve(required(f, 'out'));
   const preset = (f.get('preset') ?? 'tiny') as PresetName;
-  if (!(preset in PRESETS)) throw new Error(`--preset must be one of ${Object.keys(PRESETS).join(', ')}`);
-  const grace = f.get('grace-ms');
-  const run = writeRun(out, { preset, windowMs: Number(f.get('window-ms') ?? 30_000), graceMs: grace === undefined ? undefined : Number(grace), runId: f.get('run-id') });
+  if (!Object.hasOwn(PRESETS, preset)) throw new Error(`--preset must be one of ${Object.keys(PRESETS).join(', ')}`);
+  const optional = (name: string): number | undefined => (f.has(name) ? Number(f.get(name)) : undefined);
+  const run = writeRun(out, { preset, windowMs: optional('window-ms') ?? 30_000, graceMs: optional('grace-ms'), startInMs: optional('start-in-ms'), runId: f.get('run-id') });
   console.log(`[tessera] wrote ${join(out, 'run.json')} and validator.key (mode 600); the run starts at ${new Date(run.startTime).toISOString()}`);
 }
 
