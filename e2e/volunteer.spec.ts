@@ -75,13 +75,16 @@ const run: RunConfig = {
  * starts and stops; its run rejects when the test calls __failJoin, and in 'slow' mode it
  * finishes starting only when the test calls __releaseJoin.
  */
+const ALICE = '5GrwvaEF5zXb26Fz9rcQpDWS57CtERHpNehXCPcNoHGKutQY';
+
 const FAKE_JOIN = `
 const log = (window.__join ??= { starts: 0, stops: 0 });
 export async function startPeer(run, signal, setView) {
   log.starts++;
   if (window.__joinMode === 'slow') await new Promise((resolve) => (window.__releaseJoin = resolve));
   const now = Date.now();
-  setView((v) => ({ ...v, status: 'joined', name: 'tab-fake', phase: 'waiting', window: 3, phaseSpan: { from: now - 3000, until: now + 9000 } }));
+  const report = (window, included) => ({ window, steps: 40, tokens: 2560, trainLoss: 3.1, contributed: true, accepted: 2, included, hash: String(window).repeat(64).slice(0, 64), computeMs: 1, waitMs: 1, commMs: 1, bytesUp: 1024, bytesDown: 2048 });
+  setView((v) => ({ ...v, status: 'joined', name: 'tab-fake', address: '${ALICE}', phase: 'waiting', window: 3, phaseSpan: { from: now - 3000, until: now + 9000 }, history: [report(2, false), report(1, true)] }));
   let stopped = false;
   let end;
   const running = new Promise((resolve, reject) => {
@@ -95,6 +98,12 @@ async function openWithFakeJoin(page: Page, mode: 'fail' | 'slow'): Promise<void
   await page.addInitScript((m) => ((window as unknown as { __joinMode: string }).__joinMode = m), mode);
   await page.route('**/api/run', (route) => route.fulfill({ json: { run } }));
   await page.route('**/src/ui/joinSwarm.ts*', (route) => route.fulfill({ contentType: 'text/javascript', body: FAKE_JOIN }));
+  // The validator's ledger for the tab's address: window 2 refused, and why.
+  const windows = [
+    { window: 2, accepted: 0, rejected: 1, score: 0.02, powT: 0.4, codes: ['no-proof-of-work'] },
+    { window: 1, accepted: 1, rejected: 0, score: 0.03, powT: 4.1, codes: ['accepted'] },
+  ];
+  await page.route('**/api/status/address?*', (route) => route.fulfill({ json: { address: ALICE, windows } }));
   await page.goto('/');
 }
 
@@ -113,6 +122,8 @@ test('a peer that stops on an error is released, says why, and Join starts a new
   await expect.poll(async () => Number(await bar.getAttribute('data-fraction'))).toBeGreaterThan(0.2);
   expect(Number(await bar.getAttribute('data-fraction'))).toBeLessThan(0.6);
   await expect(page.getByTestId('swarm-phase')).toContainText(/manifest due in \d+ s/);
+  // Each window says what became of the tab's contribution, a refusal with the validator's reason.
+  await expect(page.getByTestId('swarm-verdict')).toHaveText(['not accepted: no proof of work', 'accepted']);
   await failJoin(page);
   await expect(panel).toHaveAttribute('data-status', 'error');
   await expect(panel.getByRole('alert')).toContainText('the GPU device was lost (test)');

@@ -60,7 +60,7 @@ export async function startDemoSwarm(h: Harness, o: { windowMs?: number; startIn
   const vMesh = h.peer(signal, 'validator', { room: run.runId });
   const vExchange = new ContributionExchange({ mesh: vMesh, runId: run.runId });
   const validation = { probe: new CpuLossProbe(config, run.seqLen, corpus.val), offsets: await randomPages('tessera/validation', { count: 4, seqLen: run.seqLen, corpusLength: corpus.val.length }) };
-  const scoring = o.scored ? { probe: new CpuLossProbe(config, run.seqLen, corpus.train), limits: { maxScored: 3, ownSequences: 32, randomSequences: 48 } } : {};
+  const scoring = o.scored ? { probe: new CpuLossProbe(config, run.seqLen, corpus.train), limits: { maxScored: 3, ownSequences: 64, randomSequences: 64 } } : {};
   const hashes = new Map<number, string>();
   const validator = new ValidatorNode({
     run, layout, exchange: vExchange, mesh: vMesh, signer: validatorKey, theta: theta0, window: 0, corpusLength: corpus.train.length, ledger, validation, ...scoring,

@@ -1,47 +1,16 @@
 // The Wallet page's record of one address, window by window, from the validator's ledger
 // (/api/status/address): the score its accepted work earned, and what was accepted or refused.
-import { useMemo, useState, type ReactNode } from 'react';
-import type { AddressHistory } from '../validator/status';
+import { useMemo, type ReactNode } from 'react';
 import type { Aligned } from './charts/downsample';
 import { SeriesChart, type SeriesSpec } from './charts/SeriesChart';
-import { fetchJson } from './fetchJson';
-import { usePolling } from './usePolling';
 import { TableScroll } from './TableScroll';
-import { parseAddressHistory } from './useRunHistory';
+import { useAddressHistory } from './useAddressHistory';
 
-const REFRESH_MS = 10_000;
 const SERIES: SeriesSpec[] = [
   { label: 'score (loss removed, %)', color: 'green' },
   { label: 'accepted', color: 'blue', scale: 'count', dash: [6, 4] },
   { label: 'refused', color: 'red', scale: 'count', dash: [2, 3] },
 ];
-
-interface AddressView {
-  /** The address these answers are about: another address's record is never shown. */
-  address: string;
-  history?: AddressHistory;
-  /** The last poll failed; `history` (if any) is the last good answer. */
-  error?: string;
-}
-
-function useAddressHistory(address: string): Omit<AddressView, 'address'> {
-  const [view, setView] = useState<AddressView>({ address });
-  usePolling(
-    async (active) => {
-      try {
-        const history = parseAddressHistory(await fetchJson(`/api/status/address?address=${encodeURIComponent(address)}`));
-        if (active()) setView({ address, history });
-      } catch (err) {
-        const error = err instanceof Error ? err.message : String(err);
-        // One failed poll keeps the record on screen (with a note); a new address starts empty.
-        if (active()) setView((v) => ({ address, history: v.address === address ? v.history : undefined, error }));
-      }
-    },
-    REFRESH_MS,
-    address,
-  );
-  return view.address === address ? view : {};
-}
 
 export function ScoreHistory({ address }: { address: string }): ReactNode {
   const { history, error } = useAddressHistory(address);

@@ -1,9 +1,10 @@
 // Joining the swarm this server hosts: one button, the current window's phase with a progress
 // bar, checkpoint download progress, and this tab's contribution history per window.
 import { useEffect, useState, type ReactNode } from 'react';
-import type { SwarmPhase } from '../swarm/swarmPeer';
+import type { SwarmPhase, WindowReport } from '../swarm/swarmPeer';
 import type { PhaseSpan } from './phaseSpan';
 import { TableScroll } from './TableScroll';
+import { useAddressHistory } from './useAddressHistory';
 import { useSwarm, type SwarmView } from './useSwarm';
 
 const PHASE_WORDS: Record<SwarmPhase, string> = {
@@ -84,6 +85,51 @@ function SyncRow({ sync }: { sync: NonNullable<SwarmView['sync']> }): ReactNode 
   );
 }
 
+/** Why the validator did not take a window's contribution, from its ledger ("no-proof-of-work" → "no proof of work"). */
+function refusalWords(codes: string[] | undefined): string {
+  const words = (codes ?? []).filter((c) => !c.startsWith('accepted')).map((c) => c.replaceAll('-', ' '));
+  return words.length ? `not accepted: ${words.join(', ')}` : 'not accepted';
+}
+
+/** This tab's windows; a refused one says why when the server relays the validator's ledger. */
+function SwarmHistory({ history, address }: { history: WindowReport[]; address?: string }): ReactNode {
+  const record = useAddressHistory(address);
+  const codes = new Map((record.history?.windows ?? []).map((w) => [w.window, w.codes]));
+  return (
+    <TableScroll label="This tab’s windows">
+      <table data-testid="swarm-history">
+        <caption>This tab’s windows (newest first)</caption>
+        <thead>
+          <tr>
+            <th scope="col">Window</th>
+            <th scope="col">Steps</th>
+            <th scope="col">Loss</th>
+            <th scope="col">Contribution</th>
+            <th scope="col">Up / down</th>
+            <th scope="col">Model hash</th>
+          </tr>
+        </thead>
+        <tbody>
+          {history.map((r) => (
+            <tr key={r.window} data-window={r.window} data-hash={r.hash} data-included={r.included}>
+              <td>{r.window}</td>
+              <td>{r.steps}</td>
+              <td>{r.trainLoss?.toFixed(3) ?? '–'}</td>
+              <td data-testid="swarm-verdict">{r.included ? 'accepted' : r.contributed ? refusalWords(codes.get(r.window)) : 'none (too late)'}</td>
+              <td>
+                {(r.bytesUp / 1024).toFixed(1)} / {(r.bytesDown / 1024).toFixed(1)} KiB
+              </td>
+              <td>
+                <code title={r.hash}>{r.hash.slice(0, 12)}…</code>
+              </td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+    </TableScroll>
+  );
+}
+
 export function SwarmPanel(): ReactNode {
   const s = useSwarm();
   const now = useNow(s.status === 'joined');
@@ -141,39 +187,7 @@ export function SwarmPanel(): ReactNode {
       )}
       {s.phase && s.phase !== 'stopped' && <PhaseRow phase={s.phase} window={s.window} span={s.phaseSpan} now={now} />}
       {s.sync && <SyncRow sync={s.sync} />}
-      {s.history.length > 0 && (
-        <TableScroll label="This tab’s windows">
-          <table data-testid="swarm-history">
-            <caption>This tab’s windows (newest first)</caption>
-            <thead>
-              <tr>
-                <th scope="col">Window</th>
-                <th scope="col">Steps</th>
-                <th scope="col">Loss</th>
-                <th scope="col">Contribution</th>
-                <th scope="col">Up / down</th>
-                <th scope="col">Model hash</th>
-              </tr>
-            </thead>
-            <tbody>
-              {s.history.map((r) => (
-                <tr key={r.window} data-window={r.window} data-hash={r.hash} data-included={r.included}>
-                  <td>{r.window}</td>
-                  <td>{r.steps}</td>
-                  <td>{r.trainLoss?.toFixed(3) ?? '–'}</td>
-                  <td>{r.included ? 'accepted' : r.contributed ? 'not accepted' : 'none (too late)'}</td>
-                  <td>
-                    {(r.bytesUp / 1024).toFixed(1)} / {(r.bytesDown / 1024).toFixed(1)} KiB
-                  </td>
-                  <td>
-                    <code title={r.hash}>{r.hash.slice(0, 12)}…</code>
-                  </td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </TableScroll>
-      )}
+      {s.history.length > 0 && <SwarmHistory history={s.history} address={s.address} />}
     </section>
   );
 }
