@@ -1,7 +1,7 @@
 // Shows what this visitor's GPU offers training, or why WebGPU is unavailable and what to do.
 import type { ReactNode } from 'react';
 import { formatLimit, type CapabilityReport as Report, type Explanation } from '../gpu/capabilities';
-import { TableScroll } from './TableScroll';
+import { HeadRow, TableScroll } from './TableScroll';
 import { useWebGpuProbe } from './useWebGpuProbe';
 
 export function CapabilityReport(): ReactNode {
@@ -58,13 +58,7 @@ function Ready(props: { report: Report }): ReactNode {
       <TableScroll label="Limits that matter to training">
         <table>
           <caption>Limits that matter to training</caption>
-          <thead>
-            <tr>
-              <th scope="col">Limit</th>
-              <th scope="col">This GPU</th>
-              <th scope="col">Needed</th>
-            </tr>
-          </thead>
+          <HeadRow columns={['Limit', 'This GPU', 'Needed']} />
           <tbody>
             {limits.map((l) => (
               <tr key={l.key} data-testid={`limit-${l.key}`}>

@@ -3,7 +3,7 @@
 import { useMemo, type ReactNode } from 'react';
 import type { Aligned } from './charts/downsample';
 import { SeriesChart, type SeriesSpec } from './charts/SeriesChart';
-import { TableScroll } from './TableScroll';
+import { HeadRow, TableScroll } from './TableScroll';
 import { useAddressHistory } from './useAddressHistory';
 
 const SERIES: SeriesSpec[] = [
@@ -35,15 +35,7 @@ export function ScoreHistory({ address }: { address: string }): ReactNode {
           <TableScroll label="Latest windows of this address">
             <table data-testid="wallet-history-table">
               <caption>Latest windows</caption>
-              <thead>
-                <tr>
-                  <th scope="col">Window</th>
-                  <th scope="col">Accepted</th>
-                  <th scope="col">Refused</th>
-                  <th scope="col">Score</th>
-                  <th scope="col">Verdicts</th>
-                </tr>
-              </thead>
+              <HeadRow columns={['Window', 'Accepted', 'Refused', 'Score', 'Verdicts']} />
               <tbody>
                 {windows
                   .slice(-10)

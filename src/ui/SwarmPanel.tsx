@@ -3,7 +3,7 @@
 import { useEffect, useState, type ReactNode } from 'react';
 import type { SwarmPhase, WindowReport } from '../swarm/swarmPeer';
 import type { PhaseSpan } from './phaseSpan';
-import { TableScroll } from './TableScroll';
+import { HeadRow, TableScroll } from './TableScroll';
 import { useAddressHistory } from './useAddressHistory';
 import { useSwarm, type SwarmView } from './useSwarm';
 
@@ -99,16 +99,7 @@ function SwarmHistory({ history, address }: { history: WindowReport[]; address?:
     <TableScroll label="This tab’s windows">
       <table data-testid="swarm-history">
         <caption>This tab’s windows (newest first)</caption>
-        <thead>
-          <tr>
-            <th scope="col">Window</th>
-            <th scope="col">Steps</th>
-            <th scope="col">Loss</th>
-            <th scope="col">Contribution</th>
-            <th scope="col">Up / down</th>
-            <th scope="col">Model hash</th>
-          </tr>
-        </thead>
+        <HeadRow columns={['Window', 'Steps', 'Loss', 'Contribution', 'Up / down', 'Model hash']} />
         <tbody>
           {history.map((r) => (
             <tr key={r.window} data-window={r.window} data-hash={r.hash} data-included={r.included}>

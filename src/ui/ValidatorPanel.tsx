@@ -2,7 +2,7 @@
 // uploaded), and watch each window's verdicts with their reasons.
 import { useEffect, useState, type ChangeEvent, type ReactNode } from 'react';
 import type { RunConfig } from '../swarm/runConfig';
-import { TableScroll } from './TableScroll';
+import { HeadRow, TableScroll } from './TableScroll';
 import { fetchPublishedRun } from './useSwarm';
 import { useValidatorRole } from './useValidatorRole';
 
@@ -53,14 +53,7 @@ export function ValidatorPanel(): ReactNode {
       {v.windows.length > 0 && (
         <TableScroll label="Windows this tab validated">
           <table data-testid="validator-windows">
-            <thead>
-              <tr>
-                <th scope="col">Window</th>
-                <th scope="col">Accepted</th>
-                <th scope="col">Refused (reason)</th>
-                <th scope="col">θ hash</th>
-              </tr>
-            </thead>
+            <HeadRow columns={['Window', 'Accepted', 'Refused (reason)', 'θ hash']} />
             <tbody>
               {v.windows.map((w) => (
                 <tr key={w.window} data-window={w.window} data-hash={w.hash}>

@@ -5,7 +5,7 @@ import type { StatusSnapshot } from '../../validator/status';
 import { ErrorBoundary } from '../ErrorBoundary';
 import { fetchJson } from '../fetchJson';
 import { RunCharts } from '../RunCharts';
-import { TableScroll } from '../TableScroll';
+import { HeadRow, TableScroll } from '../TableScroll';
 import { usePolling } from '../usePolling';
 import { useRunHistory } from '../useRunHistory';
 
@@ -94,15 +94,7 @@ function StatusView({ status }: { status: StatusSnapshot }): ReactNode {
         <h2 id="windows-title">Windows</h2>
         <TableScroll label="Windows table">
           <table data-testid="dashboard-windows">
-            <thead>
-              <tr>
-                <th scope="col">Window</th>
-                <th scope="col">Accepted</th>
-                <th scope="col">Refused</th>
-                <th scope="col">Validation loss</th>
-                <th scope="col">Model hash after</th>
-              </tr>
-            </thead>
+            <HeadRow columns={['Window', 'Accepted', 'Refused', 'Validation loss', 'Model hash after']} />
             <tbody>
               {status.windows.map((w) => (
                 <tr key={w.window} data-window={w.window}>
@@ -131,16 +123,7 @@ function StatusView({ status }: { status: StatusSnapshot }): ReactNode {
           <TableScroll label="Accepted contributions table">
             <table data-testid="dashboard-accepted">
               <caption className="note">The newest {accepted.length}; the score is the share of the held-out loss the update removed.</caption>
-              <thead>
-                <tr>
-                  <th scope="col">Window</th>
-                  <th scope="col">Address</th>
-                  <th scope="col">Score</th>
-                  <th scope="col">Tokens</th>
-                  <th scope="col">Proof of work (t)</th>
-                  <th scope="col">Update size</th>
-                </tr>
-              </thead>
+              <HeadRow columns={['Window', 'Address', 'Score', 'Tokens', 'Proof of work (t)', 'Update size']} />
               <tbody>
                 {accepted.map((c) => (
                   <tr key={c.id} data-window={c.window} data-address={c.address}>
@@ -163,18 +146,7 @@ function StatusView({ status }: { status: StatusSnapshot }): ReactNode {
         <h2 id="peers-title">Peers</h2>
         <TableScroll label="Peers table">
           <table data-testid="dashboard-peers">
-            <thead>
-              <tr>
-                <th scope="col">Address</th>
-                <th scope="col">Accepted</th>
-                <th scope="col">Refused</th>
-                <th scope="col">Score (moving avg.)</th>
-                <th scope="col">Rating (μ − 3σ)</th>
-                <th scope="col">Proof of work</th>
-                <th scope="col">Reward score</th>
-                <th scope="col">Share of weights</th>
-              </tr>
-            </thead>
+            <HeadRow columns={['Address', 'Accepted', 'Refused', 'Score (moving avg.)', 'Rating (μ − 3σ)', 'Proof of work', 'Reward score', 'Share of weights']} />
             <tbody>
               {status.addresses.map((a) => (
                 <tr key={a.address} data-address={a.address}>
