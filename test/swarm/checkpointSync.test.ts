@@ -24,15 +24,20 @@ async function trio() {
   return { meshes: [a, b, c], exchanges };
 }
 
+/** Peers `which` of the trio hold `theta` as θ_window and serve it until the test ends. */
+function serve(t: Awaited<ReturnType<typeof trio>>, which: number[], window: number, theta: Float32Array): void {
+  for (const i of which) {
+    const server = new CheckpointServer(t.exchanges[i], t.meshes[i]);
+    server.hold(window, theta);
+    h.defer(() => server.close());
+  }
+}
+
 describe('checkpoint sync', () => {
   it('pulls a multi-chunk model from two neighbours and verifies its hash', async () => {
     const { meshes, exchanges } = await trio();
     const theta = randomFloats(200_000, 4); // 800 KB: 4 chunks
-    for (const i of [1, 2]) {
-      const server = new CheckpointServer(exchanges[i], meshes[i]);
-      server.hold(5, theta);
-      h.defer(() => server.close());
-    }
+    serve({ meshes, exchanges }, [1, 2], 5, theta);
     const progress: number[] = [];
     const got = await fetchCheckpoint({ exchange: exchanges[0], mesh: meshes[0], window: 5, expectedHash: modelHash(theta), floats: theta.length, onProgress: (r) => progress.push(r) });
     expect(got).toEqual(theta);
@@ -42,11 +47,7 @@ describe('checkpoint sync', () => {
   it('finishes from the other neighbour when one dies mid-transfer', async () => {
     const { meshes, exchanges } = await trio();
     const theta = randomFloats(1_000_000, 7); // 4 MB: 16 chunks
-    for (const i of [1, 2]) {
-      const server = new CheckpointServer(exchanges[i], meshes[i]);
-      server.hold(4, theta);
-      h.defer(() => server.close());
-    }
+    serve({ meshes, exchanges }, [1, 2], 4, theta);
     // b serves two chunks, then its process is gone (its links close under the rest).
     let servedByB = 0;
     exchanges[1].on('other', (m) => {
@@ -63,9 +64,7 @@ describe('checkpoint sync', () => {
   it('refuses bytes that do not match the manifest hash, and drops a wrong-sized chunk sender', async () => {
     const { meshes, exchanges } = await trio();
     const theta = randomFloats(100_000, 5);
-    const server = new CheckpointServer(exchanges[1], meshes[1]);
-    server.hold(2, randomFloats(100_000, 6)); // serves another model
-    h.defer(() => server.close());
+    serve({ meshes, exchanges }, [1], 2, randomFloats(100_000, 6)); // serves another model
     await expect(fetchCheckpoint({ exchange: exchanges[0], mesh: meshes[0], window: 2, expectedHash: modelHash(theta), floats: theta.length, timeoutMs: 20_000 })).rejects.toThrow(CheckpointSyncError);
 
     exchanges[2].on('other', (m, from) => {
