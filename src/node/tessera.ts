@@ -31,10 +31,9 @@ import { GpuWindowTrainer } from '../swarm/windowTrainer';
 import { randomPages } from '../train/dataPages';
 import { CharTokenizer, splitCorpus } from '../train/tokenizer';
 import type { GauntletLimits } from '../validator/gauntlet';
-import { CpuLossProbe } from '../validator/cpuLossProbe';
-import { GpuLossProbe } from '../validator/gpuLossProbe';
 import type { LossProbe } from '../validator/scoring';
 import { Ledger } from '../validator/ledger';
+import { openProbeThread } from './probeThread';
 import type { AddressWeight } from '../validator/weights';
 import { sessionIdentity, type Identity } from '../wallet/authority';
 import { delegateSession, signerFromSecret, walletPairFromSecret } from '../wallet/keySource';
@@ -198,27 +197,15 @@ function scoreLimits(f: Map<string, string>): Partial<GauntletLimits> {
 }
 
 /**
- * What measures losses: `gpu` (Dawn; without a GPU it falls back to the CPU reference), `cpu`
- * (the float64 reference model: faster than SwiftShader for tiny), or `off` (contributions are
- * checked, not scored; the validation curve still comes from the CPU reference).
+ * What measures losses, in a worker thread: `gpu` (Dawn; without a GPU it falls back to the CPU
+ * reference), `cpu` (the float64 reference model: faster than SwiftShader for tiny), or `off`
+ * (contributions are checked, not scored; the validation curve still comes from the CPU reference).
  */
 async function openProbes(mode: string, config: GptConfig, run: RunConfig, corpus: { train: Uint16Array; val: Uint16Array }, log: (l: string) => void): Promise<{ scoring?: LossProbe; validation: LossProbe; close(): void }> {
   if (!['gpu', 'cpu', 'off'].includes(mode)) throw new Error('--score must be gpu, cpu or off');
-  if (mode === 'gpu') {
-    try {
-      const ctx = await requestGpuDevice({ gpu: nodeGpu(), label: 'validator' });
-      const scoring = new GpuLossProbe(ctx.device, config, run.seqLen, corpus.train);
-      const validation = new GpuLossProbe(ctx.device, config, run.seqLen, corpus.val);
-      log(`scoring on ${ctx.report.adapter.vendor} ${ctx.report.adapter.architecture}`);
-      return { scoring, validation, close: () => [scoring.destroy(), validation.destroy(), ctx.destroy()] };
-    } catch (err) {
-      if (!(err instanceof GpuUnavailableError)) throw err;
-      log(`no GPU (${err.message}): scoring with the CPU reference model instead`);
-    }
-  }
-  log(mode === 'off' ? 'scoring off: contributions are checked, not scored' : 'scoring with the CPU reference model');
-  const scoring = mode === 'off' ? undefined : new CpuLossProbe(config, run.seqLen, corpus.train);
-  return { scoring, validation: new CpuLossProbe(config, run.seqLen, corpus.val), close: () => undefined };
+  const probes = await openProbeThread({ mode: mode === 'gpu' ? 'gpu' : 'cpu', config, seqLen: run.seqLen, train: corpus.train, val: corpus.val, label: 'validator' });
+  log(mode === 'off' ? `scoring off: contributions are checked, not scored (validation loss on ${probes.label})` : `scoring on ${probes.label}, in a worker thread`);
+  return { scoring: mode === 'off' ? undefined : probes.scoring, validation: probes.validation, close: () => probes.close() };
 }
 
 /** --val-sequences N: held-out sequences measured after every window (0: no validation curve). */

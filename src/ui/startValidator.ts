@@ -1,7 +1,6 @@
 // Starts a validator in this tab: the run's corpus, a WebGPU (or CPU reference) scoring probe,
 // signaling, mesh and a ValidatorNode without a ledger (a tab keeps no database).
 import { gptConfig } from '../gpu/config';
-import { requestGpuDevice } from '../gpu/device';
 import { initParams } from '../gpu/init';
 import { paramLayout } from '../gpu/layout';
 import { ContributionExchange } from '../p2p/exchange';
@@ -11,9 +10,7 @@ import { toHex } from '../protocol/bytes';
 import { DEFAULT_CORPUS, windowAt, type RunConfig } from '../swarm/runConfig';
 import { ValidatorNode } from '../swarm/validatorNode';
 import { CharTokenizer, splitCorpus } from '../train/tokenizer';
-import { CpuLossProbe } from '../validator/cpuLossProbe';
-import { GpuLossProbe } from '../validator/gpuLossProbe';
-import type { LossProbe } from '../validator/scoring';
+import { RemoteProbes, type ProbePort } from '../validator/remoteProbe';
 import { WalletError } from '../wallet/errors';
 import { signerFromSecret } from '../wallet/keySource';
 import type { ValidatorRoleView } from './useValidatorRole';
@@ -23,15 +20,16 @@ const message = (err: unknown): string => (err instanceof Error ? err.message : 
 /** A tab shares its GPU with the page: it scores a sample of four per window, on fewer pages. */
 const TAB_LIMITS = { maxScored: 4, ownSequences: 32, randomSequences: 64 };
 
-async function openProbe(run: RunConfig, train: Uint16Array, vocab: number): Promise<{ probe: LossProbe; label: string; close(): void }> {
-  const config = gptConfig(run.preset, vocab);
-  try {
-    const ctx = await requestGpuDevice({ label: 'tab-validator' });
-    const probe = new GpuLossProbe(ctx.device, config, run.seqLen, train);
-    return { probe, label: `WebGPU (${ctx.report.adapter.vendor} ${ctx.report.adapter.architecture})`, close: () => [probe.destroy(), ctx.destroy()] };
-  } catch {
-    return { probe: new CpuLossProbe(config, run.seqLen, train), label: 'the CPU reference model (no WebGPU)', close: () => undefined };
-  }
+/** The scoring probe in a Web Worker (WebGPU there, or the CPU reference), off the page's thread. */
+async function openProbe(run: RunConfig, corpus: { train: Uint16Array; val: Uint16Array }, vocab: number): Promise<RemoteProbes> {
+  const worker = new Worker(new URL('../validator/probeWorker.ts', import.meta.url), { type: 'module' });
+  const port: ProbePort = {
+    post: (m, transfer) => worker.postMessage(m, transfer ?? []),
+    onMessage: (h) => worker.addEventListener('message', (e) => h(e.data)),
+    onExit: (h) => worker.addEventListener('error', (e) => h(`the loss probe worker failed: ${e.message}`)),
+    close: () => worker.terminate(),
+  };
+  return RemoteProbes.open(port, { mode: 'gpu', config: gptConfig(run.preset, vocab), seqLen: run.seqLen, train: corpus.train, val: corpus.val, label: 'tab-validator' });
 }
 
 export async function startValidator(run: RunConfig, signalUrl: string, secret: string, setView: (f: (v: ValidatorRoleView) => ValidatorRoleView) => void): Promise<() => void> {
@@ -49,7 +47,7 @@ export async function startValidator(run: RunConfig, signalUrl: string, secret: 
   const corpus = splitCorpus(CharTokenizer.fromText(text), text);
   const config = gptConfig(run.preset, corpus.tokenizer.vocabSize);
   const layout = paramLayout(config);
-  const scoring = await openProbe(run, corpus.train, corpus.tokenizer.vocabSize);
+  const scoring = await openProbe(run, corpus, corpus.tokenizer.vocabSize);
   const name = `validator-${publicKey.slice(0, 10)}`;
   const signaling = new SignalingClient({ url: signalUrl, room: run.runId, peerId: name, role: 'validator', signer });
   // The run's own ICE settings: a relay-only run stays relay-only on a server that sends none.
@@ -57,10 +55,10 @@ export async function startValidator(run: RunConfig, signalUrl: string, secret: 
   mesh.on('relay-unavailable', (reason) => setView((v) => ({ ...v, error: `this validator cannot connect to anyone: ${reason}` })));
   const exchange = new ContributionExchange({ mesh, runId: run.runId });
   const node = new ValidatorNode({
-    run, layout, exchange, mesh, signer, theta: initParams(config, layout, run.seed), window: 0, corpusLength: corpus.train.length, probe: scoring.probe, limits: TAB_LIMITS,
+    run, layout, exchange, mesh, signer, theta: initParams(config, layout, run.seed), window: 0, corpusLength: corpus.train.length, probe: scoring.scoring, limits: TAB_LIMITS,
     onDecision: (d) => setView((v) => ({ ...v, windows: [{ window: d.window, hash: toHex(d.manifest.nextHash), accepted: d.accepted.length, verdicts: d.verdicts }, ...v.windows].slice(0, 50) })),
   });
-  setView((v) => ({ ...v, status: 'running', publicKey, scoring: scoring.label }));
+  setView((v) => ({ ...v, status: 'running', publicKey, scoring: `${scoring.label}, in a worker` }));
   node.run().catch((err: unknown) => setView((v) => ({ ...v, status: 'error', error: message(err) })));
   return () => {
     node.stop();
