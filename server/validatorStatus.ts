@@ -2,21 +2,23 @@
 // `GET /status/history?after=W` the per-window series after W (for the dashboard's charts),
 // `GET /status/address?address=A` one address's record by window (the Wallet page's);
 // the app server relays both under `/api/status` so a tab needs one origin only.
-import { createServer, type Server } from 'node:http';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Ledger } from '../src/validator/ledger';
 import { ADDRESS_PATTERN } from '../src/validator/status';
+import { guarded, HTTP_TIMEOUTS, refuseMalformedRequests, requestUrl } from './httpSafety';
 
 const JSON_HEADERS = { 'content-type': 'application/json', 'access-control-allow-origin': '*', 'cache-control': 'no-store' };
 /** A snapshot is a few hundred rows; anything far larger is not a status answer. */
 export const MAX_STATUS_BYTES = 4 * 2 ** 20;
 
-export function serveStatus(ledger: Ledger, port: number, host: string, onListening?: (url: string) => void): Server {
-  const server = createServer((req, res) => {
-    const url = new URL(req.url ?? '/', 'http://status');
+export function serveStatus(ledger: Ledger, port: number, host: string, onListening?: (url: string) => void, log: (event: Record<string, unknown>) => void = () => undefined): Server {
+  const route = (req: IncomingMessage, res: ServerResponse): void => {
     const answer = (code: number, body: unknown): void => {
       res.writeHead(code, JSON_HEADERS);
       res.end(JSON.stringify(body));
     };
+    const url = requestUrl(req.url);
+    if (!url) return answer(400, { error: 'bad request target' });
     if (req.method !== 'GET') return answer(405, { error: 'GET /status, /status/history?after=W or /status/address?address=SS58' });
     if (url.pathname === '/status') return answer(200, ledger.status());
     if (url.pathname === '/status/history') {
@@ -28,7 +30,9 @@ export function serveStatus(ledger: Ledger, port: number, host: string, onListen
       return ADDRESS_PATTERN.test(address) ? answer(200, ledger.addressHistory(address)) : answer(400, { error: 'address must be an SS58 address' });
     }
     answer(404, { error: 'GET /status, /status/history?after=W or /status/address?address=SS58' });
-  });
+  };
+  const server = createServer(HTTP_TIMEOUTS, guarded(route, log));
+  refuseMalformedRequests(server, log);
   server.listen(port, host, () => {
     const a = server.address();
     onListening?.(`http://${host}:${typeof a === 'object' && a ? a.port : port}/status`);

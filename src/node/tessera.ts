@@ -8,6 +8,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import WebSocket from 'ws';
 import { attachSignaling } from '../../server/signaling';
+import { HTTP_TIMEOUTS, refuseMalformedRequests } from '../../server/httpSafety';
 import { serveStatus } from '../../server/validatorStatus';
 import { gptConfig, PRESETS, type GptConfig, type PresetName } from '../gpu/config';
 import { GpuUnavailableError, requestGpuDevice } from '../gpu/device';
@@ -239,7 +240,7 @@ function signal(f: Map<string, string>): void {
   const port = Number(f.get('port') ?? 8787);
   const host = f.get('host') ?? '127.0.0.1';
   const log = (e: Record<string, unknown>): void => console.log(JSON.stringify({ ts: new Date().toISOString(), ...e }));
-  const server = createServer((req, res) => {
+  const server = createServer(HTTP_TIMEOUTS, (req, res) => {
     if (req.url === '/healthz') {
       res.writeHead(200, { 'content-type': 'application/json' });
       res.end(JSON.stringify({ ok: true, signaling: signaling.stats() }));
@@ -248,6 +249,7 @@ function signal(f: Map<string, string>): void {
       res.end();
     }
   });
+  refuseMalformedRequests(server, log);
   const signaling = attachSignaling(server, { log });
   server.listen(port, host, () => console.log(`[signal] ws://${host}:${port}/signal (health: http://${host}:${port}/healthz)`));
   process.once('SIGINT', () => void signaling.close().then(() => process.exit(0)));
