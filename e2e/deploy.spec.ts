@@ -160,13 +160,14 @@ test('a tab joins over wss:// from `tessera serve` with a self-signed certificat
   const made = spawnSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-keyout', key, '-out', cert, '-days', '1', '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1'], { encoding: 'utf8' });
   expect(made.status, made.stderr).toBe(0);
   writeFileSync(join(dir, 'run.json'), JSON.stringify(runConfig('tls-run', 60_000)));
-  const server = spawn(process.execPath, ['--import', 'tsx', 'server/main.ts', '--port', '0', '--run', join(dir, 'run.json'), '--tls-cert', cert, '--tls-key', key], { stdio: ['ignore', 'pipe', 'pipe'] });
-  let out = '';
-  server.stdout.on('data', (d: Buffer) => (out += d.toString()));
-  server.stderr.on('data', (d: Buffer) => (out += d.toString()));
   // The operator's browser would trust the certificate; this one is told to accept it.
   const context = await browser.newContext({ ignoreHTTPSErrors: true });
+  const server = spawn(process.execPath, ['--import', 'tsx', 'server/main.ts', '--port', '0', '--run', join(dir, 'run.json'), '--tls-cert', cert, '--tls-key', key], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const exited = new Promise((resolve) => server.once('exit', resolve));
   try {
+    let out = '';
+    server.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    server.stderr.on('data', (d: Buffer) => (out += d.toString()));
     await expect.poll(() => /https:\/\/127\.0\.0\.1:(\d+)\//.exec(out)?.[1], { timeout: 20_000 }).toBeTruthy();
     const origin = `https://127.0.0.1:${/https:\/\/127\.0\.0\.1:(\d+)\//.exec(out)?.[1]}`;
     const page = await context.newPage();
@@ -180,5 +181,6 @@ test('a tab joins over wss:// from `tessera serve` with a self-signed certificat
   } finally {
     await context.close();
     server.kill('SIGTERM');
+    await exited;
   }
 });

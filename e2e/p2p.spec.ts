@@ -16,8 +16,15 @@ async function openPeer(page: Page, initiator: boolean, relayTo: () => Page): Pr
 
 test('two tabs round-trip a 1 MiB binary message over a data channel', async ({ browser }) => {
   assertPrivateNetwork();
-  const a = await (await browser.newContext()).newPage();
-  const b = await (await browser.newContext()).newPage();
+  const contexts = [await browser.newContext(), await browser.newContext()];
+  try {
+    await roundTrip(await contexts[0].newPage(), await contexts[1].newPage());
+  } finally {
+    await Promise.all(contexts.map((c) => c.close()));
+  }
+});
+
+async function roundTrip(a: Page, b: Page): Promise<void> {
   await openPeer(b, false, () => a);
   await b.evaluate(() => window.__p2p.echoMessages());
   await openPeer(a, true, () => b);
@@ -31,4 +38,4 @@ test('two tabs round-trip a 1 MiB binary message over a data channel', async ({ 
   expect(result.sentSha256).toBe(want);
   expect(result.echoedSha256).toBe(want);
   expect(await b.evaluate(() => window.__p2p.receivedSha256())).toEqual([want]);
-});
+}

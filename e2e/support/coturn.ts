@@ -28,7 +28,12 @@ export async function startCoturn(o: { ip: string; port: number; secret: string;
   const exited = new Promise<void>((resolve) => child.on('exit', () => resolve()));
   const end = Date.now() + 10_000;
   while (!log.includes('Total General servers')) {
-    if (child.exitCode !== null || Date.now() > end) throw new Error(`coturn did not start: ${log.slice(-2000)}`);
+    if (child.exitCode !== null || Date.now() > end) {
+      // A turnserver that is slow to start must not outlive the test that gave up on it.
+      child.kill('SIGKILL');
+      await exited;
+      throw new Error(`coturn did not start: ${log.slice(-2000)}`);
+    }
     await new Promise((r) => setTimeout(r, 100));
   }
   return {

@@ -35,9 +35,17 @@ function runChild(path: string, killAfterMs?: number): Promise<{ end: 'done' | '
       }
     });
     child.stderr.on('data', (d: Buffer) => (err += d.toString()));
+    // A child that hangs is killed before the test's own timeout, so it never outlives the test.
+    let hung = false;
+    const deadline = setTimeout(() => {
+      hung = true;
+      child.kill('SIGKILL');
+    }, 50_000);
     child.on('exit', (code, signal) => {
+      clearTimeout(deadline);
       const workMs = readyAt === undefined ? 0 : Date.now() - readyAt;
-      if (signal === 'SIGKILL') resolve({ end: 'killed', workMs });
+      if (hung) reject(new Error(`child still running after 50 s: ${out.slice(-500)} ${err.slice(-500)}`));
+      else if (signal === 'SIGKILL') resolve({ end: 'killed', workMs });
       else if (code === 0 && out.includes('done')) resolve({ end: 'done', workMs });
       else reject(new Error(`child exited ${code}: ${err}`));
     });
