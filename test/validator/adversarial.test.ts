@@ -199,6 +199,26 @@ describe('the gauntlet', () => {
         `θ_${WINDOW + 1} with attackers ${toHex(result.manifest.nextHash).slice(0, 16)}, without ${toHex(honestOnly.manifest.nextHash).slice(0, 16)}: ${same ? 'identical' : 'DIFFERENT'}`,
       ].join('\n'),
     );
+    // Each attack is refused by the check meant for it, not by whichever check comes first.
+    const expected: Record<string, string> = {
+      'NaN/Inf values': 'undecodable',
+      'update scaled ×100': 'norm-outlier',
+      'random noise': 'no-improvement',
+      'sign-flipped update': 'no-improvement',
+      'byte-identical copy (of alice)': 'duplicate-payload',
+      're-signed copy (of bob, re-encoded)': 'copy',
+      'replay of an older window': 'wrong-window',
+      'stale base': 'stale-base',
+      'forged signature (as carol)': 'refused on arrival (bad-signature',
+      'malformed payload': 'undecodable',
+      'oversized payload': 'undecodable',
+      'free-rider (trained on the wrong pages)': 'no-proof-of-work',
+      'late (complete after the close)': 'late',
+      'claims alice’s address without her certificate': 'unauthorized',
+    };
+    const prefix = (label: string): string => (expected[label].includes('(') ? expected[label] : `${expected[label]}:`);
+    for (const r of rows.filter((x) => !x.e.honest)) expect(r.verdict.startsWith(prefix(r.e.label)), `${r.e.label}: ${r.verdict}`).toBe(true);
+    expect(Object.keys(expected).sort()).toEqual(rows.filter((x) => !x.e.honest).map((x) => x.e.label).sort());
     for (const r of rows) {
       if (r.e.honest) {
         expect(r.accepted, r.e.label).toBe(true);

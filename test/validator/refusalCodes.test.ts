@@ -1,0 +1,106 @@
+// Every refusal code of docs/VALIDATOR.md's table, asserted by its code: one offender beside
+// two plain contributions, decided by the real gauntlet and codec (checks only, no scoring, so
+// no other refusal can stand in for the one under test); the scored codes are in adversarial.
+import { describe, expect, it } from 'vitest';
+import { chunkPlan } from '../../src/compress/chunks';
+import { SparseLoCoEncoder } from '../../src/compress/sparseloco';
+import { gptConfig } from '../../src/gpu/config';
+import { initParams } from '../../src/gpu/init';
+import { paramLayout } from '../../src/gpu/layout';
+import { signContribution, type Contribution } from '../../src/protocol/contribution';
+import { contentHash, modelHash } from '../../src/protocol/hash';
+import { ed25519Signer, sr25519Signer } from '../../src/protocol/keys';
+import { runGauntlet, type Arrival, type VerdictCode } from '../../src/validator/gauntlet';
+import { sessionIdentity, type Identity } from '../../src/wallet/authority';
+import { delegateSession, walletPairFromSecret } from '../../src/wallet/keySource';
+import { randomBytes, randomFloats } from '../support/random';
+
+const RUN = 'refusal-run';
+const WINDOW = 4;
+const START = Date.UTC(2026, 11, 1);
+const CLOSE = START + 60_000;
+const config = gptConfig('tiny', 65);
+const layout = paramLayout(config);
+const plan = chunkPlan(layout);
+const theta = initParams(config, layout, 3);
+const other = initParams(config, layout, 4);
+const encoder = (): SparseLoCoEncoder => new SparseLoCoEncoder(plan, layout.totalFloats);
+
+/** A payload moving θ by `scale` × a seeded random direction (what training would send, in shape). */
+async function payload(seed: number, scale = 1e-3): Promise<Uint8Array> {
+  const noise = randomFloats(theta.length, seed);
+  return (await encoder().encode(theta, theta.map((v, i) => v + scale * noise[i]))).bytes;
+}
+
+const identity = (n: number): Identity => sessionIdentity(sr25519Signer(new Uint8Array(32).fill(n)));
+
+interface Over {
+  runId?: string;
+  window?: number;
+  base?: Float32Array;
+  steps?: number;
+  address?: string;
+  arrivedAt?: number;
+}
+
+function arrival(id: Identity, bytes: Uint8Array, o: Over = {}): Arrival {
+  const header: Contribution = signContribution(
+    { runId: o.runId ?? RUN, window: o.window ?? WINDOW, baseHash: modelHash(o.base ?? theta), payloadHash: contentHash(bytes), payloadBytes: bytes.length, peerAddress: o.address ?? id.address, steps: o.steps ?? 10, tokens: 640, certificate: id.certificate },
+    id.signer,
+  );
+  return { header, payload: bytes, arrivedAt: o.arrivedAt ?? START + 30_000 };
+}
+
+/** The offender's code, beside two plain contributions that pass every check. */
+async function codeOf(offender: (plain: Arrival[]) => Promise<Arrival> | Arrival): Promise<{ code: VerdictCode; plain: VerdictCode[] }> {
+  const plain = [arrival(identity(1), await payload(1)), arrival(identity(2), await payload(2))];
+  const bad = await offender(plain);
+  const result = await runGauntlet({
+    runId: RUN, window: WINDOW, windowStartMs: START, closeAt: CLOSE, minSteps: 3, outerLr: 1, sequencesPerStep: 2, seqLen: 32, corpusLength: 1_000_000,
+    theta, plan, arrivals: [...plain, bad], signer: ed25519Signer(new Uint8Array(32).fill(9)),
+  });
+  const verdict = (a: Arrival): VerdictCode => result.verdicts.find((v) => v.id === Buffer.from(a.header.id).toString('hex'))?.code ?? ('missing' as VerdictCode);
+  return { code: verdict(bad), plain: plain.map(verdict) };
+}
+
+describe('every refusal code of the gauntlet, by its code', () => {
+  const cases: [VerdictCode, string, (plain: Arrival[]) => Promise<Arrival> | Arrival][] = [
+    ['wrong-run', 'a header for another run', async () => arrival(identity(3), await payload(3), { runId: 'another-run' })],
+    ['wrong-window', 'a replay of an older window', async () => arrival(identity(3), await payload(3), { window: WINDOW - 1 })],
+    ['unauthorized', "claims Alice's address without her certificate", async () => arrival(identity(3), await payload(3), { address: walletPairFromSecret('//Alice').address })],
+    ['stale-base', 'trained on another base model', async () => arrival(identity(3), await payload(3), { base: other })],
+    ['too-few-steps', 'fewer inner steps than the run requires', async () => arrival(identity(3), await payload(3), { steps: 2 })],
+    ['late', 'complete after the close', async () => arrival(identity(3), await payload(3), { arrivedAt: CLOSE + 1 })],
+    ['duplicate-payload', "the same bytes as an earlier contribution", (plain) => arrival(identity(3), plain[0].payload, { arrivedAt: START + 40_000 })],
+    ['undecodable', 'random bytes as a payload', () => arrival(identity(3), randomBytes(1500, 7))],
+    ['same-key', 'a second contribution from one key', async () => arrival(identity(1), await payload(3), { arrivedAt: START + 40_000 })],
+    [
+      'same-address',
+      'a second session key earning for the same wallet',
+      async (plain) => {
+        const wallet = walletPairFromSecret('//Bob');
+        const k1 = sr25519Signer(new Uint8Array(32).fill(21));
+        const k2 = sr25519Signer(new Uint8Array(32).fill(22));
+        plain[1] = arrival(sessionIdentity(k1, delegateSession(wallet, k1, RUN, START - 1000)), await payload(2));
+        return arrival(sessionIdentity(k2, delegateSession(wallet, k2, RUN, START - 1000)), await payload(3), { arrivedAt: START + 40_000 });
+      },
+    ],
+    ['norm-outlier', 'an update scaled ×100', async () => arrival(identity(3), await payload(3, 0.1))],
+    [
+      'copy',
+      'another peer’s update re-encoded at 1.01×',
+      async () => {
+        const noise = randomFloats(theta.length, 1);
+        const bytes = (await encoder().encode(theta, theta.map((v, i) => v + 1.01e-3 * noise[i]))).bytes;
+        return arrival(identity(3), bytes, { arrivedAt: START + 40_000 });
+      },
+    ],
+  ];
+  for (const [code, what, offender] of cases) {
+    it(`${code}: ${what}`, async () => {
+      const r = await codeOf(offender);
+      expect(r.code).toBe(code);
+      expect(r.plain).toEqual(['accepted-unscored', 'accepted-unscored']);
+    });
+  }
+});
