@@ -44,11 +44,21 @@ describe('batches', () => {
 
 describe('learning-rate schedule', () => {
   const s = { maxLr: 1e-3, minLr: 1e-4, warmupSteps: 10, decaySteps: 110 };
+  // Exact schedule values (to 1e-12 relative): warmup maxLr·(step+1)/warmupSteps, then
+  // minLr + ½(maxLr − minLr)(1 + cos(π·progress)) over steps warmupSteps..decaySteps.
+  const expectLr = (step: number, want: number): void => {
+    const got = learningRate(s, step);
+    expect(Math.abs(got - want), `step ${step}: ${got}, want ${want}`).toBeLessThanOrEqual(1e-12 * want);
+  };
   it('warms up linearly, decays by a cosine, then holds the floor', () => {
-    expect(learningRate(s, 0)).toBeCloseTo(1e-4);
-    expect(learningRate(s, 9)).toBeCloseTo(1e-3);
-    expect(learningRate(s, 10)).toBeCloseTo(1e-3);
-    expect(learningRate(s, 60)).toBeCloseTo(5.5e-4);
+    expectLr(0, 1e-4);
+    expectLr(4, 5e-4);
+    expectLr(9, 1e-3);
+    expectLr(10, 1e-3);
+    expectLr(35, 1e-4 + 4.5e-4 * (1 + Math.SQRT1_2)); // a quarter of the way: cos(π/4)
+    expectLr(60, 5.5e-4);
+    expectLr(85, 1e-4 + 4.5e-4 * (1 - Math.SQRT1_2));
+    expectLr(109, 1e-4 + 4.5e-4 * (1 + Math.cos(Math.PI * 0.99)));
     expect(learningRate(s, 110)).toBe(1e-4);
     expect(learningRate(s, 5000)).toBe(1e-4);
     for (let i = 10; i < 110; i++) expect(learningRate(s, i + 1)).toBeLessThanOrEqual(learningRate(s, i));
