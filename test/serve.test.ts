@@ -7,6 +7,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
+import { randomSigner } from '../src/protocol/keys';
+import { joinMessage } from './support/rawSignal';
 
 const MAIN = join(import.meta.dirname, '..', 'server', 'main.ts');
 const dir = mkdtempSync(join(tmpdir(), 'tessera-serve-'));
@@ -55,10 +57,10 @@ function serve(args: string[], env: Record<string, string> = {}): Promise<string
 function joinRoom(url: string, room: string, peerId: string, options?: WebSocket.ClientOptions): Promise<Record<string, unknown>> {
   const ws = new WebSocket(url, options);
   return new Promise<Record<string, unknown>>((resolve, reject) => {
-    ws.on('open', () => ws.send(JSON.stringify({ type: 'join', room, peerId, role: 'peer' })));
     ws.on('message', (d: Buffer) => {
       const m = JSON.parse(d.toString()) as Record<string, unknown>;
-      if (m.type === 'hello') return; // the nonce for signed joins comes first
+      // Joins are signed over the nonce the server's hello brings.
+      if (m.type === 'hello') return ws.send(joinMessage(m.nonce as string, room, peerId, randomSigner()));
       ws.close();
       resolve(m);
     });

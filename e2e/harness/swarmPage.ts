@@ -34,7 +34,8 @@ async function main(): Promise<void> {
   const ready = await trainer.ready;
   const config = gptConfig(run.preset, ready.vocabSize);
   const layout = paramLayout(config);
-  const signaling = new SignalingClient({ url: q.get('signal') ?? '', room: run.runId, peerId: name });
+  // Signed, as the Volunteer page joins: the server refuses unsigned joins.
+  const signaling = new SignalingClient({ url: q.get('signal') ?? '', room: run.runId, peerId: name, signer });
   const mesh = new Mesh({ signaling, selfId: name, log });
   const exchange = new ContributionExchange({ mesh, runId: run.runId, log });
   const fresh = Date.now() < run.startTime + run.windowMs;

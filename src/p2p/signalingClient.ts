@@ -2,7 +2,7 @@
 // reports who comes and goes, and reconnects with jittered exponential backoff forever.
 import { toHex } from '../protocol/bytes';
 import type { Signer } from '../protocol/keys';
-import { parseServerMessage, signedJoin, SIGNAL_LIMITS, type IceConfig, type PeerRole, type ServerMessage, type SignalData } from './signalingProtocol';
+import { parseServerMessage, parseSignalData, signedJoin, SIGNAL_LIMITS, type IceConfig, type PeerRole, type ServerMessage, type SignalData } from './signalingProtocol';
 
 /** The part of the WebSocket API used here: the browser's, or the `ws` package's in Node. */
 export interface SocketLike {
@@ -77,10 +77,18 @@ export class SignalingClient {
     return this.state;
   }
 
-  /** Relays a WebRTC signal; false when not connected (simple-peer will signal again). */
-  send(to: string, data: SignalData): boolean {
+  /**
+   * Relays a WebRTC signal; false when not connected (simple-peer will signal again) or when
+   * it is not a shape the server relays (sending it would only earn this connection a strike).
+   */
+  send(to: string, data: unknown): boolean {
     if (this.ws?.readyState !== OPEN || this.state !== 'open') return false;
-    this.ws.send(JSON.stringify({ type: 'signal', to, data }));
+    const signal = parseSignalData(data);
+    if (!signal) {
+      this.emit('problem', `not sending a signal the server would refuse: ${String((data as { type?: unknown } | null)?.type).slice(0, 40)}`);
+      return false;
+    }
+    this.ws.send(JSON.stringify({ type: 'signal', to, data: signal }));
     return true;
   }
 
@@ -132,7 +140,13 @@ export class SignalingClient {
       this.emit('problem', `signaling server sent a bad message: ${parsed.error}`);
       return;
     }
-    this.handle(parsed.message);
+    try {
+      this.handle(parsed.message);
+    } catch (err) {
+      // A listener that throws on one peer's signal must not take the socket's handler (and in
+      // Node the process) down with it.
+      this.emit('problem', `handling a ${parsed.message.type} message failed: ${err instanceof Error ? err.message : String(err)}`);
+    }
   }
 
   private join(ws: SocketLike, nonce?: string): void {

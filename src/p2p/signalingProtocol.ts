@@ -10,14 +10,44 @@ export const SIGNAL_LIMITS = {
   burst: 200,
   /** Malformed messages tolerated before the connection is closed. */
   maxStrikes: 5,
+  /** Members of one room (validators listed in the server's validatorKeys get places beyond it). */
   maxRoomSize: 512,
   heartbeatMs: 15_000,
+  /**
+   * Deepest nesting of arrays and objects in a message. Ours need 4; a hostile one nested
+   * thousands deep once overflowed the stack in JSON.stringify and took the server down.
+   */
+  maxJsonDepth: 8,
+  /** A connection that has not joined by then is closed: idle sockets cost a descriptor each. */
+  joinTimeoutMs: 5000,
+  /** Peer ids remembered with the key that first joined with them, for the server's lifetime. */
+  maxKeyBindings: 100_000,
+  /**
+   * Shares of one remote address (an IPv4 address, or an IPv6 /64), across all its
+   * connections, so that one machine cannot crowd the server out for everyone else.
+   */
+  perAddress: {
+    connections: 32,
+    joinsPerMinute: 60,
+    messagesPerSecond: 200,
+    messageBurst: 1000,
+    bytesPerSecond: 256 * 1024,
+    byteBurst: 1024 * 1024,
+  },
+  /** simple-peer's signals: SDP, one ICE candidate line and its fields. */
+  maxSdpBytes: 32 * 1024,
+  maxCandidateBytes: 1024,
+  maxSdpMidBytes: 64,
+  maxUsernameFragmentBytes: 256,
 } as const;
+
+export type AddressLimits = { [K in keyof typeof SIGNAL_LIMITS.perAddress]: number };
 
 /**
  * Proof that the joining client holds a key: its signature over the server's nonce for this
- * connection, the room and the peer id (`signedJoin`). The server then lets no other key take
- * the id while this one is connected, so nobody can hijack a peer's introductions.
+ * connection, the room and the peer id (`signedJoin`). Every join must carry one. The server
+ * binds the id to the key for its lifetime, so nobody can hijack a peer's introductions, not
+ * even after the peer's socket dropped.
  */
 export interface JoinAuth {
   scheme: number;
@@ -30,10 +60,43 @@ export type ClientMessage =
   | { type: 'signal'; to: string; data: SignalData }
   | { type: 'ping' };
 
-/** What simple-peer emits on 'signal' (an offer, answer or ICE candidate), relayed opaque. */
-export type SignalData = Record<string, unknown>;
+/** One ICE candidate as simple-peer 9 sends it (RTCIceCandidateInit's fields). */
+export interface IceCandidateSignal {
+  candidate: string;
+  sdpMLineIndex: number | null;
+  sdpMid: string | null;
+  usernameFragment?: string;
+}
 
-export type SignalErrorCode = 'bad-message' | 'not-joined' | 'unknown-peer' | 'rate-limited' | 'room-full' | 'bad-auth' | 'id-taken' | 'wrong-room';
+/**
+ * What simple-peer 9.11 emits on 'signal' for data channels: an offer or answer, one trickled
+ * ICE candidate, or the answerer's request to renegotiate. Nothing else is relayed (its
+ * transceiverRequest is for media tracks, which the swarm never adds).
+ */
+export type SignalData =
+  | { type: 'offer' | 'answer'; sdp: string }
+  | { type: 'candidate'; candidate: IceCandidateSignal }
+  | { type: 'renegotiate'; renegotiate: true };
+
+export type SignalErrorCode =
+  | 'bad-message'
+  | 'not-joined'
+  | 'unknown-peer'
+  | 'rate-limited'
+  | 'room-full'
+  | 'bad-auth'
+  | 'id-taken'
+  | 'wrong-room'
+  /** The join carried no signature. */
+  | 'unsigned'
+  /** role 'validator' from a key that is not one of the run's validator keys. */
+  | 'not-validator'
+  /** The remote address used up its share: connections, joins, messages or bytes. */
+  | 'address-limit'
+  /** The connection did not join within the server's join deadline. */
+  | 'join-timeout'
+  /** The server failed handling this connection's message; the connection is closed, nothing else. */
+  | 'internal-error';
 
 const JOIN_DOMAIN = 'tessera/signal-join/v1';
 
@@ -81,8 +144,29 @@ function isObject(x: unknown): x is Record<string, unknown> {
   return typeof x === 'object' && x !== null && !Array.isArray(x);
 }
 
+/**
+ * Whether `text`'s arrays and objects nest at most `max` deep, by one linear scan that skips
+ * strings: checked before JSON.parse, so that nothing recursive ever sees a deep value.
+ */
+export function jsonDepthWithin(text: string, max: number): boolean {
+  let depth = 0;
+  let inString = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (inString) {
+      if (c === 0x5c) i++; // backslash: the next character is escaped, even a quote
+      else if (c === 0x22) inString = false;
+    } else if (c === 0x22) inString = true;
+    else if (c === 0x5b || c === 0x7b) {
+      if (++depth > max) return false;
+    } else if (c === 0x5d || c === 0x7d) depth--;
+  }
+  return true;
+}
+
 function parseJson(text: string): Parsed<Record<string, unknown>> {
   if (text.length > SIGNAL_LIMITS.maxMessageBytes) return { ok: false, error: `message of ${text.length} bytes exceeds ${SIGNAL_LIMITS.maxMessageBytes}` };
+  if (!jsonDepthWithin(text, SIGNAL_LIMITS.maxJsonDepth)) return { ok: false, error: `message nested deeper than ${SIGNAL_LIMITS.maxJsonDepth}` };
   let value: unknown;
   try {
     value = JSON.parse(text);
@@ -91,6 +175,44 @@ function parseJson(text: string): Parsed<Record<string, unknown>> {
   }
   return isObject(value) ? { ok: true, message: value } : { ok: false, error: 'not a JSON object' };
 }
+
+const bounded = (v: unknown, max: number): v is string => typeof v === 'string' && v.length <= max;
+const nullable = <T>(v: unknown, ok: (x: unknown) => x is T): v is T | null => v === null || ok(v);
+const mLineIndex = (v: unknown): v is number => Number.isInteger(v) && (v as number) >= 0 && (v as number) <= 1023;
+
+function parseCandidate(c: unknown): IceCandidateSignal | null {
+  const L = SIGNAL_LIMITS;
+  if (!isObject(c) || !bounded(c.candidate, L.maxCandidateBytes)) return null;
+  if (!nullable(c.sdpMLineIndex, mLineIndex) || !nullable(c.sdpMid, (x): x is string => bounded(x, L.maxSdpMidBytes))) return null;
+  // RTCIceCandidate's constructor throws when both are null, synchronously inside simple-peer.
+  if (c.sdpMLineIndex === null && c.sdpMid === null) return null;
+  if (c.usernameFragment !== undefined && c.usernameFragment !== null && !bounded(c.usernameFragment, L.maxUsernameFragmentBytes)) return null;
+  const ufrag = typeof c.usernameFragment === 'string' ? { usernameFragment: c.usernameFragment } : {};
+  return { candidate: c.candidate, sdpMLineIndex: c.sdpMLineIndex, sdpMid: c.sdpMid, ...ufrag };
+}
+
+/**
+ * A signal payload in one of simple-peer's shapes, rebuilt from its checked fields (so no
+ * extra field, prototype trick or deep value is ever passed on), or null for anything else.
+ */
+export function parseSignalData(v: unknown): SignalData | null {
+  if (!isObject(v)) return null;
+  switch (v.type) {
+    case 'offer':
+    case 'answer':
+      return typeof v.sdp === 'string' && v.sdp.length > 0 && v.sdp.length <= SIGNAL_LIMITS.maxSdpBytes ? { type: v.type, sdp: v.sdp } : null;
+    case 'candidate': {
+      const candidate = parseCandidate(v.candidate);
+      return candidate ? { type: 'candidate', candidate } : null;
+    }
+    case 'renegotiate':
+      return v.renegotiate === true ? { type: 'renegotiate', renegotiate: true } : null;
+    default:
+      return null;
+  }
+}
+
+const SIGNAL_SHAPES = 'signal data must be {type: offer|answer, sdp}, {type: candidate, candidate: {candidate, sdpMLineIndex, sdpMid}} or {type: renegotiate, renegotiate: true}';
 
 const badId = (what: string, v: unknown): string => `${what} must match ${ID.source}, got ${JSON.stringify(v)?.slice(0, 80)}`;
 
@@ -113,10 +235,11 @@ export function parseClientMessage(text: string): Parsed<ClientMessage> {
       }
       return { ok: true, message: { type: 'join', room: m.room, peerId: m.peerId, role: role as PeerRole, auth: { scheme: a.scheme, publicKey: a.publicKey, signature: a.signature } } };
     }
-    case 'signal':
+    case 'signal': {
       if (typeof m.to !== 'string' || !ID.test(m.to)) return { ok: false, error: badId('to', m.to) };
-      if (!isObject(m.data)) return { ok: false, error: 'signal data must be an object' };
-      return { ok: true, message: { type: 'signal', to: m.to, data: m.data } };
+      const data = parseSignalData(m.data);
+      return data ? { ok: true, message: { type: 'signal', to: m.to, data } } : { ok: false, error: SIGNAL_SHAPES };
+    }
     default:
       return { ok: false, error: `unknown message type ${JSON.stringify(m.type)?.slice(0, 40)}` };
   }
@@ -165,16 +288,19 @@ export function parseServerMessage(text: string): Parsed<ServerMessage> {
     case 'peer-left':
       if (id(m.peerId)) return { ok: true, message: { type: 'peer-left', peerId: m.peerId } };
       break;
-    case 'signal':
-      if (id(m.from) && isObject(m.data)) return { ok: true, message: { type: 'signal', from: m.from, data: m.data } };
+    case 'signal': {
+      // The same shapes the server relays: a compromised or buggy server gets no further.
+      const data = parseSignalData(m.data);
+      if (id(m.from) && data) return { ok: true, message: { type: 'signal', from: m.from, data } };
       break;
+    }
     case 'pong':
       return { ok: true, message: { type: 'pong' } };
     case 'hello':
       if (typeof m.nonce === 'string' && /^[0-9a-f]{32}$/.test(m.nonce)) return { ok: true, message: { type: 'hello', nonce: m.nonce } };
       break;
     case 'error':
-      if (typeof m.code === 'string' && typeof m.message === 'string') return { ok: true, message: { type: 'error', code: m.code as SignalErrorCode, message: m.message.slice(0, 500) } };
+      if (typeof m.code === 'string' && typeof m.message === 'string') return { ok: true, message: { type: 'error', code: m.code.slice(0, 40) as SignalErrorCode, message: m.message.slice(0, 500) } };
       break;
   }
   return { ok: false, error: `malformed ${JSON.stringify(m.type)?.slice(0, 40)} message` };

@@ -6,6 +6,7 @@ import WebSocket from 'ws';
 import { Mesh } from '../../src/p2p/mesh';
 import type { WrtcImplementation } from '../../src/p2p/peerLink';
 import { SignalingClient, type SocketLike } from '../../src/p2p/signalingClient';
+import { randomSigner } from '../../src/protocol/keys';
 import type { IceSettings } from '../../src/swarm/runConfig';
 import { assertPrivateNetwork } from '../support/privateNetwork';
 import { Harness, sleep, until, wrtc } from '../support/swarmHarness';
@@ -27,7 +28,7 @@ function recordingWrtc(): { wrtc: WrtcImplementation; configs: RTCConfiguration[
 }
 
 function meshPeer(url: string, id: string, runIce: IceSettings | undefined, w: WrtcImplementation): { mesh: Mesh; refusals: string[] } {
-  const signaling = new SignalingClient({ url, room: 'ice-run', peerId: id, socket: (u) => new WebSocket(u) as unknown as SocketLike });
+  const signaling = new SignalingClient({ url, room: 'ice-run', peerId: id, signer: randomSigner(), socket: (u) => new WebSocket(u) as unknown as SocketLike });
   const mesh = new Mesh({ signaling, selfId: id, wrtc: w, runIce, connectTimeoutMs: 10_000 });
   const refusals: string[] = [];
   mesh.on('relay-unavailable', (reason) => refusals.push(reason));

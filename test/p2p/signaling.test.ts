@@ -9,7 +9,8 @@ import { attachSignaling, type SignalingServer } from '../../server/signaling';
 import { SignalingClient, type SocketLike } from '../../src/p2p/signalingClient';
 import { parseServerMessage, signedJoin, SIGNAL_LIMITS } from '../../src/p2p/signalingProtocol';
 import { toHex } from '../../src/protocol/bytes';
-import { ed25519Signer } from '../../src/protocol/keys';
+import { ed25519Signer, randomSigner } from '../../src/protocol/keys';
+import { joinMessage } from '../support/rawSignal';
 
 const socket = (url: string): SocketLike => new WebSocket(url) as unknown as SocketLike;
 const cleanups: (() => Promise<void> | void)[] = [];
@@ -31,7 +32,7 @@ async function startServer(port = 0, options: Parameters<typeof attachSignaling>
 }
 
 function client(url: string, peerId: string, room = 'run-1'): SignalingClient {
-  const c = new SignalingClient({ url, room, peerId, socket, initialBackoffMs: 50, maxBackoffMs: 400 });
+  const c = new SignalingClient({ url, room, peerId, socket, signer: randomSigner(), initialBackoffMs: 50, maxBackoffMs: 400 });
   cleanups.push(() => c.close());
   return c;
 }
@@ -100,7 +101,7 @@ describe('signaling', () => {
     cleanups.push(() => s.stop());
     const r = await raw(s.url);
     r.ws.send('not json');
-    r.ws.send(JSON.stringify({ type: 'signal', to: 'bob', data: {} }));
+    r.ws.send(JSON.stringify({ type: 'signal', to: 'bob', data: { type: 'renegotiate', renegotiate: true } }));
     r.ws.send(JSON.stringify({ type: 'join', room: 'bad room!', peerId: 'x' }));
     await until(() => r.messages.length === 3);
     expect(r.messages.map((m) => m.code)).toEqual(['bad-message', 'not-joined', 'bad-message']);
@@ -139,18 +140,21 @@ describe('signaling', () => {
     expect(states).toEqual(['reconnecting', 'open']);
     expect(s.signaling.stats().peers).toBe(2);
     const got = once<string>((r) => a.on('signal', (from) => r(from)));
-    b.send('alice', { candidate: 'c' });
+    b.send('alice', { type: 'candidate', candidate: { candidate: 'candidate:1 1 udp 1 10.0.0.1 9 typ host', sdpMLineIndex: 0, sdpMid: '0' } });
     expect(await got).toBe('bob');
   });
 
   it('a newer connection with the same peer id replaces the old one', async () => {
     const s = await startServer();
     cleanups.push(() => s.stop());
+    const key = randomSigner();
     const first = await raw(s.url);
-    first.ws.send(JSON.stringify({ type: 'join', room: 'r', peerId: 'p' }));
+    await until(() => first.hellos.length === 1);
+    first.ws.send(joinMessage(first.hellos[0], 'r', 'p', key));
     await until(() => first.messages.length === 1);
     const second = await raw(s.url);
-    second.ws.send(JSON.stringify({ type: 'join', room: 'r', peerId: 'p' }));
+    await until(() => second.hellos.length === 1);
+    second.ws.send(joinMessage(second.hellos[0], 'r', 'p', key));
     expect(await first.closed).toBe(4000);
     await until(() => second.messages.length === 1);
     expect(second.messages[0]).toMatchObject({ type: 'welcome', peers: [] });
@@ -235,7 +239,10 @@ describe('signaling', () => {
       // The client wrote the first entry itself; the proxy appended the address it saw.
       const ws = new WebSocket(s.url, { headers: { 'X-Forwarded-For': '198.51.100.7, 203.0.113.9' } });
       cleanups.push(() => ws.terminate());
-      ws.on('open', () => ws.send(JSON.stringify({ type: 'join', room: 'r', peerId: 'p' })));
+      ws.on('message', (d: Buffer) => {
+        const m = JSON.parse(d.toString()) as { type: string; nonce: string };
+        if (m.type === 'hello') ws.send(joinMessage(m.nonce, 'r', 'p', randomSigner()));
+      });
       await until(() => events.some((e) => e.event === 'signal-join'));
       return events.find((e) => e.event === 'signal-join')?.address;
     };
@@ -263,7 +270,7 @@ describe('signaling', () => {
     }
   });
 
-  it('binds a signed peer id to its key: no other key, no unsigned join and no replayed signature takes it over', async () => {
+  it('binds a peer id to its key: no other key and no replayed signature takes it over, and unsigned joins are refused', async () => {
     const s = await startServer();
     cleanups.push(() => s.stop());
     const alice = ed25519Signer(new Uint8Array(32).fill(21));
@@ -277,7 +284,7 @@ describe('signaling', () => {
     const unsigned = await raw(s.url);
     join(unsigned.ws);
     expect(await unsigned.closed).toBe(1008);
-    expect(unsigned.messages.at(-1)).toMatchObject({ type: 'error', code: 'id-taken' });
+    expect(unsigned.messages.at(-1)).toMatchObject({ type: 'error', code: 'unsigned' });
 
     const otherKey = await raw(s.url);
     await until(() => otherKey.hellos.length === 1);

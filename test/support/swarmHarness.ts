@@ -8,7 +8,7 @@ import { attachSignaling, type SignalingOptions } from '../../server/signaling';
 import { Mesh } from '../../src/p2p/mesh';
 import type { WrtcImplementation } from '../../src/p2p/peerLink';
 import { SignalingClient, type SocketLike } from '../../src/p2p/signalingClient';
-import type { Signer } from '../../src/protocol/keys';
+import { randomSigner, type Signer } from '../../src/protocol/keys';
 
 export const wrtc = createRequire(import.meta.url)('@roamhq/wrtc') as WrtcImplementation;
 
@@ -55,7 +55,8 @@ export class Harness {
   }
 
   peer(url: string, id: string, options: { room?: string; maxNeighbours?: number; banMs?: number; signer?: Signer; maxMessageBytes?: number } = {}): Mesh {
-    const signaling = new SignalingClient({ url, room: options.room ?? 'swarm-test', peerId: id, signer: options.signer, socket: (u) => new WebSocket(u) as unknown as SocketLike });
+    // The server refuses unsigned joins: a fresh key per peer unless the test brings its own.
+    const signaling = new SignalingClient({ url, room: options.room ?? 'swarm-test', peerId: id, signer: options.signer ?? randomSigner(), socket: (u) => new WebSocket(u) as unknown as SocketLike });
     const mesh = new Mesh({ signaling, selfId: id, wrtc, maxNeighbours: options.maxNeighbours ?? 8, banMs: options.banMs ?? 60_000, connectTimeoutMs: 10_000, maxMessageBytes: options.maxMessageBytes });
     this.defer(() => {
       mesh.close();
