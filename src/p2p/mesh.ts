@@ -44,6 +44,14 @@ export interface MeshEvents {
   'ice-error': (peerId: string, error: IceServerError) => void;
   /** The run requires relay but no TURN server with a credential is known: nobody is dialled (once until that changes). */
   'relay-unavailable': (reason: string) => void;
+  /** The signaling server admitted this peer (its welcome, again after each rejoin); `present`: the others already there. */
+  joined: (present: string[]) => void;
+  /**
+   * A link was refused: an offer from `peerId` (inbound) while it is banned or this peer is
+   * full (K + ⌈K/2⌉ links), or a refill passed over a known peer (outbound) while it is banned.
+   * It proves an absence: the peer tried, or was a candidate, and got no link.
+   */
+  refused: (peerId: string, reason: 'banned' | 'full', direction: 'inbound' | 'outbound') => void;
 }
 
 interface Neighbour {
@@ -58,7 +66,7 @@ export class Mesh {
   private readonly links = new Map<string, Neighbour>();
   private readonly known = new Map<string, PeerRole>();
   private readonly banned = new Map<string, number>();
-  private readonly listeners: { [K in keyof MeshEvents]: Set<MeshEvents[K]> } = { message: new Set(), up: new Set(), down: new Set(), 'ice-error': new Set(), 'relay-unavailable': new Set() };
+  private readonly listeners: { [K in keyof MeshEvents]: Set<MeshEvents[K]> } = { message: new Set(), up: new Set(), down: new Set(), 'ice-error': new Set(), 'relay-unavailable': new Set(), joined: new Set(), refused: new Set() };
   private readonly limits: MeshLimits;
   private readonly unsubscribe: (() => void)[];
   private refillTimer?: ReturnType<typeof setTimeout>;
@@ -76,6 +84,7 @@ export class Mesh {
       s.on('welcome', (peers) => {
         for (const p of peers) this.known.set(p.peerId, p.role);
         this.refill();
+        this.emit('joined', peers.map((p) => p.peerId).filter((id) => id !== this.options.selfId));
       }),
       s.on('peer-joined', (id, role) => void this.known.set(id, role)),
       s.on('peer-left', (id) => void this.known.delete(id)),
@@ -109,6 +118,11 @@ export class Mesh {
   /** Neighbours whose data channel is open. */
   neighbours(): string[] {
     return [...this.links].filter(([, n]) => n.open).map(([id]) => id);
+  }
+
+  /** Peers whose link is being set up (an offer made or answered, the data channel not open yet). */
+  connecting(): string[] {
+    return [...this.links].filter(([, n]) => !n.open).map(([id]) => id);
   }
 
   async send(to: string, message: Uint8Array): Promise<void> {
@@ -150,13 +164,20 @@ export class Mesh {
   }
 
   private onSignal(from: string, data: SignalData): void {
-    if (this.closed || this.isBanned(from)) return;
+    if (this.closed) return;
+    if (this.isBanned(from)) {
+      if (data.type === 'offer') this.emit('refused', from, 'banned', 'inbound');
+      return;
+    }
     const existing = this.links.get(from);
     if (data.type === 'offer') {
       // Both sides dialled at once: the lower id keeps its offer, the higher one answers.
       if (existing?.initiator && !existing.open && this.options.selfId < from) return;
       if (existing) this.drop(from, 'replaced by a new offer');
-      if (this.links.size >= this.hardCap) return;
+      if (this.links.size >= this.hardCap) {
+        this.emit('refused', from, 'full', 'inbound');
+        return;
+      }
       this.connect(from, false)?.link.signal(data);
       return;
     }
@@ -200,12 +221,15 @@ export class Mesh {
     const n: Neighbour = { link, initiator, open: false, bucket: { bytes: 0, messages: 0, at: Date.now() } };
     this.links.set(peerId, n);
     link.onSignal((data) => this.options.signaling.send(peerId, data as unknown as Record<string, unknown>));
+    // A link replaced by a newer one for the same peer (it restarted and dialled again) must
+    // not take the newer one down with it when its own timer fires or its close event lands.
+    const current = (): boolean => this.links.get(peerId) === n;
     n.timer = setTimeout(() => {
-      if (!n.open) this.drop(peerId, 'connection timed out');
+      if (!n.open && current()) this.drop(peerId, 'connection timed out');
     }, this.options.connectTimeoutMs ?? 20_000);
     link.connected.then(
       () => {
-        if (this.links.get(peerId) !== n) return;
+        if (!current()) return;
         n.open = true;
         clearTimeout(n.timer);
         this.emit('up', peerId);
@@ -218,7 +242,9 @@ export class Mesh {
       if (err instanceof FramingError) this.punish(peerId, `framing: ${err.message}`);
       else this.options.log?.(`[mesh] link to ${peerId} failed: ${err.message}`);
     });
-    link.onClose(() => this.drop(peerId, 'link closed'));
+    link.onClose(() => {
+      if (current()) this.drop(peerId, 'link closed');
+    });
     return n;
   }
 
@@ -257,7 +283,12 @@ export class Mesh {
   /** Dials known peers (not banned, not observers' own links) until K links exist. */
   private refill(): void {
     if (this.closed) return;
-    const candidates = [...this.known.keys()].filter((id) => id !== this.options.selfId && !this.links.has(id) && !this.isBanned(id));
+    const candidates: string[] = [];
+    for (const id of this.known.keys()) {
+      if (id === this.options.selfId || this.links.has(id)) continue;
+      if (this.isBanned(id)) this.emit('refused', id, 'banned', 'outbound');
+      else candidates.push(id);
+    }
     for (const id of candidates.sort(() => Math.random() - 0.5)) {
       if (this.links.size >= this.maxNeighbours) break;
       this.connect(id, true);

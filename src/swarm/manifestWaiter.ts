@@ -43,6 +43,30 @@ export class ManifestWaiter {
     return undefined;
   }
 
+  /**
+   * Window w's manifest, or — once w's failover deadline has passed and a later window's
+   * manifest is known — that newest one: w's was published while we could not hear it (a
+   * validator that restarted and caught up before our link to it was back), so waiting for it
+   * would wait forever; the caller resyncs to the newer model instead.
+   */
+  async nextOrNewer(w: number): Promise<Manifest | undefined> {
+    const failoverAt = manifestDue(this.run, w) + this.run.graceMs;
+    while (!this.closed) {
+      const found = this.byWindow.get(w);
+      const primary = found?.get(0);
+      if (primary) return this.take(w, primary);
+      const late = this.now() >= failoverAt;
+      if (found?.size && late) return this.take(w, found.get(Math.min(...found.keys())) as Manifest);
+      const newest = Math.max(-1, ...this.byWindow.keys());
+      if (late && newest > w) {
+        const later = this.byWindow.get(newest) as Map<number, Manifest>;
+        return later.get(Math.min(...later.keys()));
+      }
+      await this.sleep(Math.max(50, Math.min(1000, failoverAt - this.now())));
+    }
+    return undefined;
+  }
+
   /** The newest manifest from any configured key (waits for one): where a newcomer syncs to. */
   async latest(): Promise<Manifest | undefined> {
     while (!this.closed) {

@@ -168,8 +168,15 @@ export class SwarmPeer {
     } else this.o.log?.(`window ${w}: only ${trained.steps} steps before the deadline; skipping this window`);
     this.o.onPhase?.('waiting', w);
     const t2 = this.now();
-    const manifest = await this.manifests.next(w);
+    const manifest = await this.manifests.nextOrNewer(w);
     if (!manifest || this.stopped) return;
+    if (manifest.window > w) {
+      // Window w's manifest went by unheard (its validator restarted and caught up without us):
+      // the swarm is at θ_{m+1} now, so fetch that verified model rather than wait for ever.
+      this.o.log?.(`window ${w}: its manifest never reached us and the swarm has moved on to window ${manifest.window + 1}; resyncing`);
+      this.synced = false;
+      return;
+    }
     const t3 = this.now();
     await this.ensurePayloads(manifest);
     if (this.stopped) return;
