@@ -379,24 +379,28 @@ class Connection {
     clearInterval(this.heartbeat);
     clearInterval(this.iceRefresh);
     clearTimeout(this.joinDeadline);
-    this.hub.addresses.close(this.share);
     const member = this.member;
     if (member && removeMember(this.hub, member, true)) this.hub.log({ event: 'signal-leave', room: member.room, peerId: member.peerId });
   }
 }
 
 /** A new WebSocket: counted against its address's connection cap, then served. */
-function accept(hub: Hub, ws: WebSocket, address: string): void {
+function accept(hub: Hub, ws: WebSocket, address: string, share: AddressShare): void {
   ws.on('error', (err) => hub.log({ event: 'signal-socket-error', address, message: err.message }));
-  const share = hub.addresses.open(address);
-  if (share) {
-    new Connection(hub, ws, address, share);
-    return;
-  }
+  new Connection(hub, ws, address, share);
+}
+
+/**
+ * An upgrade from an address at its connection cap: refused with 429 before the handshake,
+ * which is the cheapest answer there is (a flood of 600 handshakes, each answered over a
+ * WebSocket of its own, stalled the event loop for a tenth of a second).
+ */
+function refuseUpgrade(hub: Hub, socket: Duplex, address: string): void {
   hub.counters.refused++;
   hub.log({ event: 'signal-refused', code: 'address-limit', message: 'connection cap', address });
-  send(ws, { type: 'error', code: 'address-limit', message: `this address has ${hub.addresses.limits.connections} connections open already` });
-  closeSocket(ws, 1008, 'address-limit');
+  const body = `address-limit: this address has ${hub.addresses.limits.connections} connections open already`;
+  socket.end(`HTTP/1.1 429 Too Many Requests\r\nconnection: close\r\ncontent-type: text/plain\r\ncontent-length: ${body.length}\r\n\r\n${body}`);
+  setTimeout(() => socket.destroy(), CLOSE_GRACE_MS).unref();
 }
 
 /** Attaches the signaling endpoint to `server` (upgrade requests on `path` only). */
@@ -414,8 +418,13 @@ export function attachSignaling(server: Server, options: SignalingOptions = {}):
       socket.destroy();
       return;
     }
+    const address = clientAddress(req, options.trustProxy);
+    const share = hub.addresses.open(address);
+    if (!share) return refuseUpgrade(hub, socket, address);
+    // The share is the socket's while it is open, whether the handshake succeeds or not.
+    socket.once('close', () => hub.addresses.close(share));
     try {
-      wss.handleUpgrade(req, socket, head, (ws) => accept(hub, ws, clientAddress(req, options.trustProxy)));
+      wss.handleUpgrade(req, socket, head, (ws) => accept(hub, ws, address, share));
     } catch (err) {
       hub.log({ event: 'signal-error', address: req.socket.remoteAddress, message: err instanceof Error ? err.message : String(err) });
       socket.destroy();

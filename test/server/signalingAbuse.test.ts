@@ -99,12 +99,15 @@ describe('signaling under abuse (issue 23)', () => {
   it('finding 3: 512 signed joins from one address lock out neither other addresses nor the validator', async () => {
     const validator = randomSigner();
     const s = await start({ validatorKeys: [toHex(validator.publicKey)] });
-    const sockets = await Promise.all(Array.from({ length: 512 }, () => rawSignal(s.url, { localAddress: '127.0.0.2' })));
+    const attempts = await Promise.all(Array.from({ length: 512 }, () => rawSignal(s.url, { localAddress: '127.0.0.2' }).catch((err: Error) => err.message)));
+    const sockets = attempts.filter((x): x is RawSignal => typeof x !== 'string');
     cleanups.push(() => sockets.forEach((x) => x.ws.terminate()));
+    // Past the address's connection cap the upgrade itself is refused, before any handshake.
+    expect(attempts.filter((x) => x === 'Unexpected server response: 429')).toHaveLength(512 - SIGNAL_LIMITS.perAddress.connections);
     const answers = await Promise.all(sockets.map(async (x, i) => (await Promise.all([answer(x), x.join('r', `flood-${i}`)]))[0]));
-    const codes = answers.map((a) => (a.type === 'welcome' ? 'welcome' : a.code));
-    expect(codes.filter((c) => c === 'welcome')).toHaveLength(SIGNAL_LIMITS.perAddress.connections);
-    expect(codes.filter((c) => c === 'address-limit')).toHaveLength(512 - SIGNAL_LIMITS.perAddress.connections);
+    expect(answers.map((a) => a.type)).toEqual(sockets.map(() => 'welcome'));
+    expect(sockets).toHaveLength(SIGNAL_LIMITS.perAddress.connections);
+    expect(s.events.filter((e) => e.code === 'address-limit')).toHaveLength(512 - SIGNAL_LIMITS.perAddress.connections);
     await joined(s.url, 3, 'volunteer');
     await joined(s.url, 4, 'validator', { signer: validator, role: 'validator' });
     // Anyone else claiming the validator's role is refused.

@@ -96,16 +96,17 @@ const timer = setInterval(() => {
   const t0 = performance.now();
   const req = get({ host: workerData.host, port: workerData.port, path: '/healthz', localAddress: '127.30.0.1', agent: false, timeout: 2000 }, (res) => {
     res.resume();
-    res.on('end', () => { latencies.push(performance.now() - t0); if (res.statusCode !== 200) failures++; });
+    res.on('end', () => { latencies.push([Date.now(), performance.now() - t0]); if (res.statusCode !== 200) failures++; });
   });
   req.on('timeout', () => req.destroy());
-  req.on('error', () => { latencies.push(performance.now() - t0); failures++; });
+  req.on('error', () => { latencies.push([Date.now(), performance.now() - t0]); failures++; });
 }, workerData.everyMs);
 parentPort.on('message', () => { clearInterval(timer); parentPort.postMessage({ latencies, failures }); });
 `;
 
 export class HealthProbe {
-  latencies: number[] = [];
+  /** [when (ms since the epoch), latency (ms)] of each probe. */
+  samples: [number, number][] = [];
   failures = 0;
   private worker?: Worker;
 
@@ -119,17 +120,22 @@ export class HealthProbe {
     const worker = this.worker;
     if (!worker) return;
     this.worker = undefined;
-    const result = await new Promise<{ latencies: number[]; failures: number }>((resolve) => {
+    const result = await new Promise<{ latencies: [number, number][]; failures: number }>((resolve) => {
       worker.once('message', resolve);
       worker.postMessage('stop');
     });
     await worker.terminate();
-    this.latencies = result.latencies;
+    this.samples = result.latencies;
     this.failures = result.failures;
   }
 
-  percentile(p: number): number {
-    const sorted = [...this.latencies].sort((a, b) => a - b);
+  get latencies(): number[] {
+    return this.samples.map(([, ms]) => ms);
+  }
+
+  /** The p-th percentile latency, of the probes sent in [from, to) when given. */
+  percentile(p: number, from = 0, to = Infinity): number {
+    const sorted = this.samples.filter(([t]) => t >= from && t < to).map(([, ms]) => ms).sort((a, b) => a - b);
     return sorted.length ? sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] : NaN;
   }
 }
@@ -302,12 +308,14 @@ export async function runCases(server: AbuseServer, cases: AbuseCase[], concurre
   return outcomes;
 }
 
-/** Opens `n` connections from one address at once, each trying a signed join; how each ended up. */
+/** Opens `n` connections from one address at once, each trying a signed join; how each ended up (address-limit: a 429 or a refused join). */
 export async function flood(server: AbuseServer, n: number, localAddress: string, holdMs: number): Promise<{ welcomed: number; addressLimit: number; other: number }> {
-  const sockets = await Promise.all(Array.from({ length: n }, () => rawSignal(server.url, { localAddress }).catch(() => undefined)));
+  const opened = await Promise.all(Array.from({ length: n }, () => rawSignal(server.url, { localAddress }).catch((err: Error) => err)));
+  const sockets = opened.map((s) => (s instanceof Error ? undefined : s));
   const outcomes = await Promise.all(
-    sockets.map(async (s, i) => {
-      if (!s) return 'no-open';
+    opened.map(async (s, i) => {
+      // Over the connection cap: refused before the handshake.
+      if (s instanceof Error) return s.message.includes('429') ? 'address-limit' : 'no-open';
       const first = s.next((m) => m.type === 'welcome' || m.type === 'error', 5000).catch((): Record<string, unknown> => ({ type: 'none' }));
       await s.join(ROOM, `flood-${i}`);
       const m = await first;
@@ -385,7 +393,11 @@ export interface AbuseReport {
   crashOutput: string[];
   honest: { rounds: number; failures: number; errors: string[] };
   healthz: { samples: number; failures: number; p50: number; p99: number; max: number };
+  /** /healthz by phase of the abuse, as the body marked them. */
+  phases: { phase: string; samples: number; p99: number; max: number }[];
   outcomes: Record<string, number>;
+  /** The server's event-loop delay over the whole run, in ms (its own stalls, not the OS's scheduling). */
+  loopDelay?: { p99: number; max: number };
 }
 
 /** The line `npm run bench:abuse` ends with. */
@@ -395,7 +407,7 @@ export function summaryLine(r: AbuseReport): string {
 }
 
 /** Starts the server, the honest pair and the /healthz probe; `body` does the abusing. */
-export async function underAbuse(config: { validator: Signer; signaling?: AbuseServerConfig['signaling'] }, body: (server: AbuseServer) => Promise<number>): Promise<AbuseReport> {
+export async function underAbuse(config: { validator: Signer; signaling?: AbuseServerConfig['signaling'] }, body: (server: AbuseServer, phase: (name: string) => void) => Promise<number>): Promise<AbuseReport> {
   const server = new AbuseServer({ room: ROOM, validatorKeys: [toHex(config.validator.publicKey)], signaling: config.signaling });
   await server.start();
   const honest = new HonestPair(server);
@@ -410,10 +422,13 @@ export async function underAbuse(config: { validator: Signer; signaling?: AbuseS
     sinkSocket = sink.ws;
     honest.start();
     probe.start();
-    const cases = await body(server);
+    const marks: [string, number][] = [];
+    const cases = await body(server, (name) => marks.push([name, Date.now()]));
+    marks.push(['end', Date.now()]);
     await honest.stop();
     await probe.stop();
-    const outcomes = ((await server.health()).body?.events ?? {}) as Record<string, number>;
+    const final = (await server.health()).body;
+    const outcomes = (final?.events ?? {}) as Record<string, number>;
     return {
       cases,
       crashes: server.crashes,
@@ -421,6 +436,11 @@ export async function underAbuse(config: { validator: Signer; signaling?: AbuseS
       honest: { rounds: honest.rounds, failures: honest.failures, errors: honest.errors },
       healthz: { samples: probe.latencies.length, failures: probe.failures, p50: probe.percentile(50), p99: probe.percentile(99), max: probe.percentile(100) },
       outcomes,
+      loopDelay: final?.loopDelay as AbuseReport['loopDelay'],
+      phases: marks.slice(0, -1).map(([phase, from], i) => {
+        const to = marks[i + 1][1];
+        return { phase, samples: probe.samples.filter(([t]) => t >= from && t < to).length, p99: probe.percentile(99, from, to), max: probe.percentile(100, from, to) };
+      }),
     };
   } finally {
     await honest.stop();

@@ -4,6 +4,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { createAppServer } from '../../server/appServer';
 import { attachSignaling, type SignalingOptions, type SignalingServer } from '../../server/signaling';
 
@@ -32,7 +33,11 @@ const log = (e: Record<string, unknown>): void => {
   events[key] = (events[key] ?? 0) + 1;
 };
 const holder: { signaling?: SignalingServer } = {};
-const server = createAppServer({ distDir, log: () => undefined, health: () => ({ signaling: holder.signaling?.stats(), events }) });
+// The server's own view of its stalls, apart from the time the OS gives to other processes.
+const loop = monitorEventLoopDelay({ resolution: 10 });
+loop.enable();
+const loopDelay = (): Record<string, number> => ({ p99: loop.percentile(99) / 1e6, max: loop.max / 1e6 });
+const server = createAppServer({ distDir, log: () => undefined, health: () => ({ signaling: holder.signaling?.stats(), events, loopDelay: loopDelay() }) });
 holder.signaling = attachSignaling(server, { ...config.signaling, log, room: config.room, validatorKeys: config.validatorKeys });
 server.listen(0, '127.0.0.1', () => process.stdout.write(`${JSON.stringify({ port: (server.address() as AddressInfo).port })}\n`));
 process.once('SIGTERM', () => process.exit(0));

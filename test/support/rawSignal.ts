@@ -40,10 +40,12 @@ export async function rawSignal(url: string, options: { localAddress?: string; h
     for (const w of waiters) w();
   });
   const closed = new Promise<number>((resolve) => ws.on('close', (code: number) => resolve(code)));
-  ws.on('error', () => undefined); // 'close' follows
+  let failure = 'closed before it opened';
+  ws.on('error', (err) => (failure = err.message)); // 'close' follows
+  // A refused upgrade (429 at the connection cap) fails here: "Unexpected server response: 429".
   await new Promise<void>((resolve, reject) => {
     ws.once('open', () => resolve());
-    ws.once('close', () => reject(new Error('closed before it opened')));
+    ws.once('close', () => reject(new Error(failure)));
   });
   const next = (match: (m: Record<string, unknown>) => boolean = () => true, ms = 5000): Promise<Record<string, unknown>> =>
     new Promise((resolve, reject) => {
