@@ -114,6 +114,8 @@ interface Hub {
 
 /** How long a closed connection may take to finish the close handshake before it is cut. */
 const CLOSE_GRACE_MS = 1000;
+/** Unsent bytes the server queues for one connection before it drops it as a reader that stopped. */
+const MAX_BUFFERED_BYTES = 1024 * 1024;
 /** How often addresses with nothing left to account for are forgotten. */
 const SWEEP_MS = 30_000;
 
@@ -170,7 +172,10 @@ function createHub(options: SignalingOptions): Hub {
 }
 
 function send(ws: WebSocket, message: ServerMessage): void {
-  if (ws.readyState === ws.OPEN) ws.send(JSON.stringify(message));
+  if (ws.readyState !== ws.OPEN) return;
+  // A client that stops reading must not make the server hold what others send it without end.
+  if (ws.bufferedAmount > MAX_BUFFERED_BYTES) return void ws.terminate();
+  ws.send(JSON.stringify(message));
 }
 
 function broadcast(hub: Hub, room: string, except: string, message: ServerMessage): void {

@@ -202,6 +202,17 @@ describe('signaling under abuse (issue 23)', () => {
     await joined(s.url, 3, 'other-address'); // another address has its own share
   });
 
+  it('a member that stops reading is dropped once a megabyte waits for it, not buffered without end', async () => {
+    const s = await start({ ratePerSecond: 1000, burst: 1000, addressLimits: { byteBurst: 64 << 20, messageBurst: 10_000 } });
+    const sender = await joined(s.url, 2, 'sender');
+    const reader = await joined(s.url, 3, 'reader');
+    (reader.ws as unknown as { _socket: { pause(): void } })._socket.pause();
+    const offer = JSON.stringify({ type: 'signal', to: 'reader', data: { type: 'offer', sdp: 'v'.repeat(SIGNAL_LIMITS.maxSdpBytes) } });
+    for (let i = 0; i < 600; i++) sender.ws.send(offer); // 19 MiB: more than loopback's socket buffers hold
+    await expect.poll(() => s.signaling.stats().peers, { timeout: 5000 }).toBe(1);
+    expect(s.events).toContainEqual(expect.objectContaining({ event: 'signal-leave', peerId: 'reader' }));
+  });
+
   it('a message the server fails on costs its connection only, never the process', async () => {
     let fail = false;
     // A bug stand-in: settings that throw when read, once the server has started with them.
