@@ -101,7 +101,8 @@ function main(): void {
     server = createAppServer({ distDir: args.distDir, log, run: args.run, validatorStatus: args.validatorStatus, tls: args.tls, health: () => ({ signaling: holder.signaling?.stats(), run: args.run?.runId }) });
     const ice = args.run?.ice ? { settings: args.run.ice, turnSecret: args.turnSecret, ttlSeconds: args.turnTtlSeconds } : undefined;
     // A server for one run signals for that run only: its TURN credentials are not for other rooms.
-    signaling = attachSignaling(server, { log, ice, room: args.run?.runId, trustProxy: args.trustProxy });
+    // The run's validator keys alone may join as validators, and they keep reserved places in the room.
+    signaling = attachSignaling(server, { log, ice, room: args.run?.runId, trustProxy: args.trustProxy, validatorKeys: args.run?.validatorKeys });
   } catch (err) {
     console.error(`[tessera] cannot serve: ${(err as Error).message}`);
     process.exit(1);
