@@ -30,17 +30,8 @@ export class ManifestWaiter {
   }
 
   /** Resolves with window w's manifest, or undefined once closed. */
-  async next(w: number): Promise<Manifest | undefined> {
-    // The primary gets one grace period past its deadline before a backup is followed.
-    const failoverAt = manifestDue(this.run, w) + this.run.graceMs;
-    while (!this.closed) {
-      const found = this.byWindow.get(w);
-      const primary = found?.get(0);
-      if (primary) return this.take(w, primary);
-      if (found?.size && this.now() >= failoverAt) return this.take(w, found.get(Math.min(...found.keys())) as Manifest);
-      await this.sleep(Math.max(50, Math.min(1000, failoverAt - this.now())));
-    }
-    return undefined;
+  next(w: number): Promise<Manifest | undefined> {
+    return this.wait(w, false);
   }
 
   /**
@@ -49,7 +40,12 @@ export class ManifestWaiter {
    * validator that restarted and caught up before our link to it was back), so waiting for it
    * would wait forever; the caller resyncs to the newer model instead.
    */
-  async nextOrNewer(w: number): Promise<Manifest | undefined> {
+  nextOrNewer(w: number): Promise<Manifest | undefined> {
+    return this.wait(w, true);
+  }
+
+  private async wait(w: number, orNewer: boolean): Promise<Manifest | undefined> {
+    // The primary gets one grace period past its deadline before a backup is followed.
     const failoverAt = manifestDue(this.run, w) + this.run.graceMs;
     while (!this.closed) {
       const found = this.byWindow.get(w);
@@ -58,7 +54,7 @@ export class ManifestWaiter {
       const late = this.now() >= failoverAt;
       if (found?.size && late) return this.take(w, found.get(Math.min(...found.keys())) as Manifest);
       const newest = Math.max(-1, ...this.byWindow.keys());
-      if (late && newest > w) {
+      if (orNewer && late && newest > w) {
         const later = this.byWindow.get(newest) as Map<number, Manifest>;
         return later.get(Math.min(...later.keys()));
       }
