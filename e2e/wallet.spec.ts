@@ -18,7 +18,7 @@ import type { Verdict } from '../src/validator/gauntlet';
 import { Ledger } from '../src/validator/ledger';
 import { rewardScore, updateStandings } from '../src/validator/ratings';
 import { toU16Weights } from '../src/validator/weights';
-import { injectFakeExtension } from './support/fakeExtension';
+import { injectFakeExtension, showAccounts } from './support/fakeExtension';
 
 const run: RunConfig = {
   runId: 'wallet-e2e', preset: 'tiny', seed: 1, startTime: Date.now(), windowMs: 15_000, graceMs: 3000, uploadMarginMs: 1500, minSteps: 2,
@@ -150,4 +150,39 @@ test('an account that disappeared from the wallet is reported, and another can b
   await later.getByRole('radio').check();
   await expect(later.getByTestId('wallet-address')).toHaveText(bob.address);
   await expect(later.getByTestId('wallet-page')).toHaveAttribute('data-status', 'ready');
+});
+
+test('an account removed in the extension while the page is open stops being chosen, and the tab no longer earns for it', async ({ page }) => {
+  const [alice] = await injectFakeExtension(page, { accounts: ['//Alice'] });
+  await openWallet(page);
+  await page.getByTestId('wallet-connect').click();
+  await page.getByTestId('wallet-sign').click();
+  await expect(page.getByTestId('wallet-cert-state')).toContainText('valid until');
+  const join = async (): Promise<{ address: string; earning: string | null }> => {
+    await page.getByRole('link', { name: 'Volunteer' }).click();
+    await page.getByTestId('swarm-join').click();
+    const identity = page.getByTestId('swarm-identity');
+    await expect(identity).toBeVisible({ timeout: 60_000 });
+    const seen = { address: (await identity.locator('code').textContent()) ?? '', earning: await identity.getAttribute('data-earning') };
+    await page.getByTestId('swarm-leave').click();
+    await page.getByRole('link', { name: 'Wallet' }).click();
+    return seen;
+  };
+  // While Alice is chosen, the tab's contributions carry her certificate.
+  expect(await join()).toEqual({ address: alice.address, earning: 'yes' });
+
+  // The user removes Alice from the extension: the page says so at once, offers no Renew, and
+  // a new Join signs with the session key's own address, not with Alice's old certificate.
+  await showAccounts(page, []);
+  await expect(page.getByTestId('wallet-problem')).toHaveAttribute('data-kind', 'account-missing');
+  await expect(page.getByTestId('wallet-sign')).toHaveCount(0);
+  const anonymous = await join();
+  expect(anonymous.earning).toBe('no');
+  expect(anonymous.address).not.toBe(alice.address);
+
+  // Alice comes back: chosen again, and her certificate counts again.
+  await showAccounts(page, [alice.address]);
+  await expect(page.getByTestId('wallet-page')).toHaveAttribute('data-status', 'ready');
+  await expect(page.getByTestId('wallet-address')).toHaveText(alice.address);
+  expect(await join()).toEqual({ address: alice.address, earning: 'yes' });
 });

@@ -32,7 +32,15 @@ export async function injectFakeExtension(page: Page, o: FakeExtensionOptions = 
   await page.addInitScript(
     ({ accounts, rejectAccess, declineSigning }) => {
       type SignRaw = { address: string; data: string; type: 'bytes' };
-      const w = window as unknown as { injectedWeb3?: Record<string, unknown>; __fakeWalletSign(a: string, d: string): Promise<string> };
+      const w = window as unknown as { injectedWeb3?: Record<string, unknown>; __fakeWalletSign(a: string, d: string): Promise<string>; __fakeWalletShow(addresses: string[]): void };
+      // The accounts the extension shares now; __fakeWalletShow changes them as a user would
+      // (removing or adding an account in the extension), telling every subscriber.
+      let shown = accounts;
+      const subscribers = new Set<(a: typeof accounts) => void>();
+      w.__fakeWalletShow = (addresses) => {
+        shown = accounts.filter((a) => addresses.includes(a.address));
+        for (const cb of subscribers) cb(shown);
+      };
       w.injectedWeb3 = {
         'polkadot-js': {
           version: '0.63.1',
@@ -40,8 +48,12 @@ export async function injectFakeExtension(page: Page, o: FakeExtensionOptions = 
             if (rejectAccess) throw new Error('The source http://127.0.0.1 is not allowed to interact with this extension');
             return {
               accounts: {
-                get: async () => accounts,
-                subscribe: (cb: (a: typeof accounts) => void) => (cb(accounts), () => undefined),
+                get: async () => shown,
+                subscribe: (cb: (a: typeof accounts) => void) => {
+                  subscribers.add(cb);
+                  cb(shown);
+                  return () => subscribers.delete(cb);
+                },
               },
               signer: {
                 signRaw: async (p: SignRaw) => {
@@ -57,6 +69,11 @@ export async function injectFakeExtension(page: Page, o: FakeExtensionOptions = 
     { accounts: pairs.map((p, i) => ({ address: p.address, name: `Account ${i + 1}`, type: 'sr25519' })), rejectAccess: !!o.rejectAccess, declineSigning: !!o.declineSigning },
   );
   return pairs;
+}
+
+/** Makes the injected extension share only these accounts from now on (an account removed or re-added). */
+export function showAccounts(page: Page, addresses: string[]): Promise<void> {
+  return page.evaluate((a) => (window as unknown as { __fakeWalletShow(a: string[]): void }).__fakeWalletShow(a), addresses);
 }
 
 /** On the Wallet page (the run already routed): connect the extension and sign this run's certificate. */

@@ -6,7 +6,7 @@ import { keyAddress } from '../wallet/address';
 import { sessionIdentity, type Identity } from '../wallet/authority';
 import { verifyCertificate, type Delegation } from '../wallet/certificate';
 import { WalletError } from '../wallet/errors';
-import { connectExtensions, signDelegationWithExtension, type WalletAccount } from '../wallet/extension';
+import { connectExtensions, signDelegationWithExtension, watchAccounts, type WalletAccount } from '../wallet/extension';
 import { countContribution, loadCertificate, loadChosenAccount, loadCounts, loadSessionSigner, saveCertificate, saveChosenAccount, type ContributionCounts } from '../wallet/sessionStore';
 
 export type WalletStatus = 'idle' | 'connecting' | 'no-extension' | 'rejected' | 'no-accounts' | 'account-missing' | 'ready';
@@ -47,9 +47,31 @@ export async function connect(): Promise<void> {
     const chosen = saved ? r.accounts.find((a) => a.address === saved.address && a.source === saved.source) : r.accounts.length === 1 ? r.accounts[0] : undefined;
     if (chosen && !saved) saveChosenAccount(chosen);
     set({ status: saved && !chosen ? 'account-missing' : 'ready', accounts: r.accounts, chosen, counts: chosen ? loadCounts(chosen.address) : undefined });
+    unwatch ??= watchAccounts(accountsChanged);
   } catch (err) {
     set({ status: 'idle', error: message(err) });
   }
+}
+
+/** The extension's subscription, started by the first successful connect and kept for the page's life. */
+let unwatch: Promise<() => void> | undefined;
+
+/**
+ * The extension's accounts changed while the page is open: an account removed there is no
+ * longer chosen here (before, it stayed chosen and Renew failed with "Unable to find keypair"),
+ * and one that comes back is chosen again.
+ */
+function accountsChanged(accounts: WalletAccount[]): void {
+  const saved = loadChosenAccount();
+  const chosen = saved ? accounts.find((a) => a.address === saved.address && a.source === saved.source) : undefined;
+  if (saved && !chosen) return set({ accounts, chosen: undefined, counts: undefined, status: 'account-missing' });
+  set({ accounts, chosen: chosen ?? view.chosen, status: view.status === 'account-missing' && chosen ? 'ready' : view.status, counts: chosen ? loadCounts(chosen.address) : view.counts });
+}
+
+/** The address the tab earns for now: the chosen account, or the one remembered while the extension is being asked. */
+function chosenAddress(): string | undefined {
+  if (view.status === 'account-missing') return undefined;
+  return view.chosen?.address ?? loadChosenAccount()?.address;
 }
 
 export function choose(account: WalletAccount): void {
@@ -98,11 +120,12 @@ export async function signCertificate(run: RunConfig): Promise<void> {
   }
 }
 
-/** What a tab joining `run` signs as: its session key, with the certificate when it is valid now. */
+/** What a tab joining `run` signs as: its session key, with the chosen account's certificate when it is valid now. */
 export async function swarmIdentity(run: RunConfig): Promise<Identity> {
   const signer = await loadSessionSigner();
   const certificate = await loadCertificate(run.runId);
-  const usable = certificate && !certificateProblem(certificate, run) && certificate.sessionKey.every((b, i) => b === signer.publicKey[i]);
+  // Only a certificate from the account chosen now: not one another account signed earlier.
+  const usable = certificate && certificate.walletAddress === chosenAddress() && !certificateProblem(certificate, run) && certificate.sessionKey.every((b, i) => b === signer.publicKey[i]);
   return sessionIdentity(signer, usable ? certificate : undefined);
 }
 

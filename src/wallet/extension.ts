@@ -39,15 +39,30 @@ export async function connectExtensions(): Promise<ConnectResult> {
   const enabled = await web3Enable(APP_NAME);
   if (enabled.length === 0) return { kind: 'rejected', installed };
   const names = enabled.map((e) => e.name);
+  const accounts = bittensorAccounts(await web3Accounts());
+  return accounts.length ? { kind: 'ok', enabled: names, accounts } : { kind: 'no-accounts', enabled: names };
+}
+
+/** The extensions' accounts in Bittensor's format. */
+function bittensorAccounts(list: Awaited<ReturnType<typeof Dapp.web3Accounts>>): WalletAccount[] {
   const accounts: WalletAccount[] = [];
-  for (const a of await web3Accounts()) {
+  for (const a of list) {
     try {
       accounts.push({ address: toBittensorAddress(a.address), name: a.meta.name, source: a.meta.source });
     } catch {
       // An Ethereum-style (20-byte) account cannot sign for a Bittensor address; leave it out.
     }
   }
-  return accounts.length ? { kind: 'ok', enabled: names, accounts } : { kind: 'no-accounts', enabled: names };
+  return accounts;
+}
+
+/**
+ * Calls `onChange` with the enabled extensions' accounts each time they change (an account
+ * removed, renamed or added while the page is open); resolves with the unsubscribe call.
+ */
+export async function watchAccounts(onChange: (accounts: WalletAccount[]) => void): Promise<() => void> {
+  const { web3AccountsSubscribe } = await dapp();
+  return web3AccountsSubscribe((list) => onChange(bittensorAccounts(list)));
 }
 
 /**
