@@ -9,7 +9,7 @@ import { SignalingClient, type SocketLike } from '../../src/p2p/signalingClient'
 import { randomSigner } from '../../src/protocol/keys';
 import type { IceSettings } from '../../src/swarm/runConfig';
 import { assertPrivateNetwork } from '../support/privateNetwork';
-import { Harness, sleep, until, wrtc } from '../support/swarmHarness';
+import { Harness, until, wrtc } from '../support/swarmHarness';
 
 const h = new Harness();
 afterEach(() => h.cleanup());
@@ -27,13 +27,15 @@ function recordingWrtc(): { wrtc: WrtcImplementation; configs: RTCConfiguration[
   return { wrtc: { ...real, RTCPeerConnection: Recording }, configs };
 }
 
-function meshPeer(url: string, id: string, runIce: IceSettings | undefined, w: WrtcImplementation): { mesh: Mesh; refusals: string[] } {
+function meshPeer(url: string, id: string, runIce: IceSettings | undefined, w: WrtcImplementation): { mesh: Mesh; refusals: string[]; joined: Promise<void> } {
   const signaling = new SignalingClient({ url, room: 'ice-run', peerId: id, signer: randomSigner(), socket: (u) => new WebSocket(u) as unknown as SocketLike });
   const mesh = new Mesh({ signaling, selfId: id, wrtc: w, runIce, connectTimeoutMs: 10_000 });
   const refusals: string[] = [];
   mesh.on('relay-unavailable', (reason) => refusals.push(reason));
+  // In the room (welcomed): the next peer to join finds this one there and dials it.
+  const joined = new Promise<void>((resolve) => mesh.on('joined', () => resolve()));
   h.defer(() => [mesh.close(), signaling.close()]);
-  return { mesh, refusals };
+  return { mesh, refusals, joined };
 }
 
 describe('mesh ICE selection', () => {
@@ -43,12 +45,13 @@ describe('mesh ICE selection', () => {
     const run: IceSettings = { stun: [], turn: ['turn:10.77.0.2:3478'], relayOnly: true };
     const rec = recordingWrtc();
     const a = meshPeer(url, 'a', run, rec.wrtc);
-    await sleep(200);
+    await a.joined;
     const b = meshPeer(url, 'b', run, rec.wrtc);
-    await sleep(200);
+    await b.joined;
     const c = meshPeer(url, 'c', run, rec.wrtc); // finds two peers to dial: still one error
     await until(() => c.refusals.length > 0 && b.refusals.length > 0);
-    await sleep(1500);
+    // Every dial goes through the ICE choice, which refused (the reports above) or would have
+    // built a peer connection (recorded here): b and c both tried, and none was built.
     expect(rec.configs).toEqual([]); // no peer connection at all, so no address was gathered or sent
     expect(c.refusals).toHaveLength(1);
     expect(c.refusals[0]).toMatch(/relayed \(TURN\) connections only.*no TURN credential/);
@@ -76,8 +79,7 @@ describe('mesh ICE selection', () => {
     const url = await h.signalingUrl({ ice: { settings: { stun: [], turn: ['turn:10.77.0.2:3478'], relayOnly: false }, turnSecret: secret } });
     const run: IceSettings = { stun: [], turn: ['turn:10.77.0.2:3478'], relayOnly: true };
     const rec = recordingWrtc();
-    meshPeer(url, 'a', run, rec.wrtc);
-    await sleep(200);
+    await meshPeer(url, 'a', run, rec.wrtc).joined;
     const b = meshPeer(url, 'b', undefined, rec.wrtc); // a's policy, not b's, is under test
     await until(() => rec.configs.length >= 2);
     const fromA = rec.configs.filter((c) => c.iceTransportPolicy === 'relay');
