@@ -153,7 +153,8 @@ test('each page fits a phone, names its controls, and Tab reaches the navigation
   await expect(page.getByTestId('dashboard')).toHaveAttribute('data-state', 'ok');
   await expect(page.getByTestId('dashboard-loss-chart').locator('canvas')).toHaveCount(1);
   await expect(page.locator('[data-testid="dashboard-accepted"] tbody tr')).toHaveCount(12);
-  await page.waitForTimeout(300); // charts size themselves to their column
+  // Charts size themselves to their column after the first frame: wait until every one fits.
+  await expect.poll(() => page.evaluate(() => [...document.querySelectorAll('canvas')].every((c) => c.getBoundingClientRect().right <= document.documentElement.clientWidth + 0.5))).toBe(true);
   await expectNoHorizontalOverflow(page, 'the Dashboard');
   const regions = page.locator('.table-scroll');
   await expect(regions).toHaveCount(3);
