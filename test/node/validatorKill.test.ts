@@ -57,6 +57,8 @@ function ledgerDump(path: string): { windows: WindowRow[]; verdicts: { id: strin
   if (!existsSync(path)) return { windows: [], verdicts: [] };
   const db = new Database(path, { readonly: true, fileMustExist: true });
   try {
+    // The validator creates the file before its tables: until then it has recorded nothing.
+    if (!db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'windows'").get()) return { windows: [], verdicts: [] };
     return {
       windows: db.prepare('SELECT window, base_hash, next_hash, accepted, rejected FROM windows ORDER BY window').all() as WindowRow[],
       verdicts: db.prepare("SELECT id, window, status, code FROM contributions WHERE status != 'pending' ORDER BY id").all() as { id: string; window: number; status: string; code: string | null }[],
