@@ -7,10 +7,10 @@ import { toHex } from '../../src/protocol/bytes';
 import { signContribution, signManifest, type Contribution, type ContributionFields } from '../../src/protocol/contribution';
 import { contentHash } from '../../src/protocol/hash';
 import { ed25519Signer } from '../../src/protocol/keys';
-import { encodeWire } from '../../src/protocol/wire';
+import { decodeWire, encodeWire } from '../../src/protocol/wire';
 import { assertPrivateNetwork } from '../support/privateNetwork';
 import { randomBytes } from '../support/random';
-import { Harness, sleep, until } from '../support/swarmHarness';
+import { Harness, until } from '../support/swarmHarness';
 
 const h = new Harness();
 afterEach(() => h.cleanup());
@@ -59,16 +59,29 @@ describe('contribution exchange', () => {
     const url = await h.signalingUrl();
     const [a, b, c] = ['a', 'b', 'c'].map((n) => h.peer(url, n));
     await until(() => [a, b, c].every((m) => m.neighbours().length === 2));
-    const xa = new ContributionExchange({ mesh: a, runId: 'run-x', accepts: () => true });
-    const xb = new ContributionExchange({ mesh: b, runId: 'run-x', accepts: () => true });
-    h.defer(() => [xa.close(), xb.close()]);
-    const heard: string[] = [];
-    xb.on('manifest', (m, from) => heard.push(`${m.window}<-${from}`));
+    const [xa, xb, xc] = [a, b, c].map((mesh) => new ContributionExchange({ mesh, runId: 'run-x', accepts: () => true }));
+    h.defer(() => [xa.close(), xb.close(), xc.close()]);
+    const heard = { b: [] as string[], c: [] as string[] };
+    xb.on('manifest', (m, from) => heard.b.push(`${m.window}<-${from}`));
+    xc.on('manifest', (m, from) => heard.c.push(`${m.window}<-${from}`));
+    // Every copy of the manifest that arrives anywhere, as `to<-from`. These listeners come
+    // after the exchanges' own, so when one fires, that exchange has handled the copy.
+    const copies: string[] = [];
+    for (const [name, mesh] of [['a', a], ['b', b], ['c', c]] as const) {
+      mesh.on('message', (from, bytes) => void (decodeWire(bytes).type === 'manifest' && copies.push(`${name}<-${from}`)));
+    }
     const m = signManifest({ runId: 'run-x', window: 4, baseHash: new Uint8Array(32), accepted: [], outerLr: 1, nextHash: new Uint8Array(32) }, ed25519Signer(new Uint8Array(32).fill(3)));
     xa.publishManifest(m);
-    await until(() => heard.length === 1);
-    await sleep(300);
-    expect(heard).toEqual(['4<-a']);
+    // Flooded once, a triangle carries exactly four copies: a's two, then one from each of b
+    // and c, sent on its first copy to the neighbour it did not get it from. When all four
+    // have arrived and been handled, nothing else is in flight; each later copy was dropped.
+    await until(() => copies.length >= 4);
+    expect(copies, copies.join(' ')).toHaveLength(4);
+    expect(copies.filter((x) => x.endsWith('<-a')).sort()).toEqual(['b<-a', 'c<-a']);
+    expect(heard.b, 'b took the manifest once').toHaveLength(1);
+    expect(heard.c, 'c took the manifest once').toHaveLength(1);
+    expect(heard.b[0]).toMatch(/^4<-[ac]$/);
+    expect(heard.c[0]).toMatch(/^4<-[ab]$/);
 
     await c.send('a', Uint8Array.of(77, 1, 2, 3));
     await until(() => !a.neighbours().includes('c'));
