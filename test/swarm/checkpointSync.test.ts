@@ -5,7 +5,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { ContributionExchange } from '../../src/p2p/exchange';
 import { modelHash } from '../../src/protocol/hash';
-import { encodeWire } from '../../src/protocol/wire';
+import { decodeWire, encodeWire } from '../../src/protocol/wire';
 import { CheckpointServer, CheckpointSyncError, fetchCheckpoint } from '../../src/swarm/checkpointSync';
 import { assertPrivateNetwork } from '../support/privateNetwork';
 import { randomFloats } from '../support/random';
@@ -54,9 +54,17 @@ describe('checkpoint sync', () => {
       if (m.type === 'checkpoint-want' && ++servedByB === 2) setTimeout(() => meshes[1].close(), 0);
     });
     const progress: number[] = [];
+    const chunksFrom = { b: 0, c: 0 };
+    meshes[0].on('message', (from, bytes) => {
+      if (decodeWire(bytes).type === 'checkpoint-chunk' && (from === 'b' || from === 'c')) chunksFrom[from]++;
+    });
     const got = await fetchCheckpoint({ exchange: exchanges[0], mesh: meshes[0], window: 4, expectedHash: modelHash(theta), floats: theta.length, requestTimeoutMs: 2000, onProgress: (r) => progress.push(r) });
     expect(servedByB).toBeGreaterThanOrEqual(2);
-    expect(meshes[0].neighbours()).toEqual(['c']);
+    // b died mid-transfer; c sent at least every chunk b did not.
+    expect(chunksFrom.b).toBeLessThan(16);
+    expect(chunksFrom.c).toBeGreaterThanOrEqual(16 - chunksFrom.b);
+    // a notices b's links closing in its own time (the download may finish first).
+    await until(() => meshes[0].neighbours().join() === 'c');
     expect(got).toEqual(theta);
     expect(progress).toEqual(Array.from({ length: 16 }, (_, i) => i + 1));
   });
@@ -65,13 +73,22 @@ describe('checkpoint sync', () => {
     const { meshes, exchanges } = await trio();
     const theta = randomFloats(100_000, 5);
     serve({ meshes, exchanges }, [1], 2, randomFloats(100_000, 6)); // serves another model
-    await expect(fetchCheckpoint({ exchange: exchanges[0], mesh: meshes[0], window: 2, expectedHash: modelHash(theta), floats: theta.length, timeoutMs: 20_000 })).rejects.toThrow(CheckpointSyncError);
+    // Every chunk arrived (b served all of them) and the whole was refused by its hash, not by a timeout.
+    const progress: [number, number][] = [];
+    const wrong = fetchCheckpoint({ exchange: exchanges[0], mesh: meshes[0], window: 2, expectedHash: modelHash(theta), floats: theta.length, timeoutMs: 30_000, onProgress: (r, t) => progress.push([r, t]) });
+    await expect(wrong).rejects.toThrow(CheckpointSyncError);
+    await expect(wrong).rejects.toThrow(/^checkpoint for window 2 does not match the manifest hash$/);
+    expect(progress).toEqual([[1, 2], [2, 2]]);
 
     exchanges[2].on('other', (m, from) => {
       if (m.type === 'checkpoint-want') void meshes[2].send(from, encodeWire({ type: 'checkpoint-chunk', window: m.window, chunk: m.chunk, chunks: 2, data: new Uint8Array(10) }));
     });
-    const pending = fetchCheckpoint({ exchange: exchanges[0], mesh: meshes[0], window: 3, expectedHash: modelHash(theta), floats: theta.length, timeoutMs: 5000 });
+    const counted: number[] = [];
+    const pending = fetchCheckpoint({ exchange: exchanges[0], mesh: meshes[0], window: 3, expectedHash: modelHash(theta), floats: theta.length, timeoutMs: 3000, onProgress: (r) => counted.push(r) });
     await until(() => meshes[0].isBanned('c'));
+    // Nobody else holds window 3: it gives up on time with none of c's wrong-sized chunks counted.
     await expect(pending).rejects.toThrow(CheckpointSyncError);
+    await expect(pending).rejects.toThrow(/^checkpoint for window 3: 0 of 2 chunks after \d+ s$/);
+    expect(counted).toEqual([]);
   });
 });
