@@ -5,6 +5,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as ort from 'onnxruntime-web';
 import { describe, expect, it } from 'vitest';
+import type { GptConfig } from '../../src/gpu/config';
+import { initParams } from '../../src/gpu/init';
+import { paramLayout } from '../../src/gpu/layout';
 import { parseTrainArgs, train } from '../../src/node/train';
 
 describe('npm run train', () => {
@@ -27,9 +30,18 @@ describe('npm run train', () => {
     expect(csv[0]).toBe('step,train_loss,val_loss');
     expect(csv[csv.length - 1]).toMatch(/^6,[\d.]+,[\d.]+$/);
     expect(readFileSync(join(out, 'loss.svg'), 'utf8')).toMatch(/^<svg[\s\S]*<polyline[\s\S]*<\/svg>$/);
-    const summary = JSON.parse(readFileSync(join(out, 'summary.json'), 'utf8')) as { stepsDone: number; tokens: number; finalValLoss: number; config: { vocabSize: number } };
+    const summary = JSON.parse(readFileSync(join(out, 'summary.json'), 'utf8')) as { stepsDone: number; tokens: number; finalValLoss: number; config: GptConfig; args: { seed: number } };
     expect(summary).toMatchObject({ stepsDone: 6, tokens: 96, finalValLoss: valLoss });
-    expect(statSync(join(out, 'params.f32')).size % 4).toBe(0);
+    // params.f32: every parameter of the model's layout as float32, all finite, and trained
+    // (six AdamW steps moved them away from the seed's initialisation).
+    const layout = paramLayout(summary.config);
+    expect(statSync(join(out, 'params.f32')).size).toBe(layout.totalFloats * 4);
+    const file = readFileSync(join(out, 'params.f32'));
+    const params = new Float32Array(file.buffer.slice(file.byteOffset, file.byteOffset + file.byteLength));
+    expect(params.every(Number.isFinite)).toBe(true);
+    const init = initParams(summary.config, layout, summary.args.seed);
+    const moved = params.reduce((n, v, i) => n + (v !== init[i] ? 1 : 0), 0);
+    expect(moved, `${moved} of ${params.length} parameters changed`).toBeGreaterThan(0.9 * params.length);
     expect(lines.join('\n')).toMatch(/final validation loss/);
     // --onnx: the file loads in onnxruntime-web and maps tokens to logits over the vocabulary.
     const vocab = summary.config.vocabSize;
