@@ -10,11 +10,12 @@ import { initParams } from '../../src/gpu/init';
 import { GpuGpt } from '../../src/gpu/model';
 import { nodeGpu } from '../../src/gpu/nodeGpu';
 import { ContributionExchange } from '../../src/p2p/exchange';
+import type { Mesh } from '../../src/p2p/mesh';
 import { toHex } from '../../src/protocol/bytes';
 import { signContribution } from '../../src/protocol/contribution';
 import { contentHash, modelHash } from '../../src/protocol/hash';
 import { ed25519Signer } from '../../src/protocol/keys';
-import { encodeWire, MAX_WIRE_BYTES } from '../../src/protocol/wire';
+import { decodeWire, encodeWire, MAX_WIRE_BYTES } from '../../src/protocol/wire';
 import type { RunConfig } from '../../src/swarm/runConfig';
 import { SwarmPeer, type WindowReport } from '../../src/swarm/swarmPeer';
 import { ValidatorNode } from '../../src/swarm/validatorNode';
@@ -28,10 +29,49 @@ import { sessionIdentity } from '../../src/wallet/authority';
 import { delegateSession, walletPairFromSecret } from '../../src/wallet/keySource';
 import { assertPrivateNetwork } from '../support/privateNetwork';
 import { randomBytes } from '../support/random';
-import { Harness, until } from '../support/swarmHarness';
+import { Harness, until as untilCondition } from '../support/swarmHarness';
 
 const h = new Harness();
-afterEach(() => h.cleanup());
+/** Runs (validators', peers') that rejected: each fails the waits below at once, and the test at cleanup. */
+const runFailures: Error[] = [];
+/** Which test a run belongs to: one that rejects only after its test's cleanup gave up on it is not blamed on the next. */
+let generation = 0;
+afterEach(async () => {
+  await h.cleanup(); // stops every run and awaits it, so a rejection on the way out lands here too
+  generation++;
+  const failed = runFailures.splice(0);
+  if (failed.length) throw failed[0];
+});
+
+/** A wait on `check` that a run's rejection ends at once, failing the test. */
+function until(check: () => boolean, ms?: number): Promise<void> {
+  return untilCondition(() => {
+    if (runFailures.length) throw runFailures[0];
+    return check();
+  }, ms);
+}
+
+/**
+ * Starts `node`'s loop and keeps its promise: a rejection is recorded (failing the waits and
+ * the test); cleanup stops the node and awaits its loop for at most `settleMs`. (A
+ * ValidatorNode stopped while it waits for a window's deadline never settles: stop() clears
+ * that timer without resolving it. Its rejections while it ran still count.)
+ */
+function start(name: string, node: { run(): Promise<void>; stop(): void }, settleMs = 20_000): void {
+  const mine = generation;
+  const running = node.run().catch((err: unknown) => {
+    if (generation === mine) runFailures.push(new Error(`${name}'s run() rejected: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`));
+  });
+  h.defer(async () => {
+    node.stop();
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    await Promise.race([running, new Promise((resolve) => (timer = setTimeout(resolve, settleMs)))]);
+    clearTimeout(timer);
+  });
+}
+
+/** Validators' loops: see start(). */
+const VALIDATOR_SETTLE_MS = 3000;
 
 const text = readFileSync('public/data/tinyshakespeare.txt', 'utf8');
 const corpus = splitCorpus(CharTokenizer.fromText(text), text);
@@ -69,11 +109,13 @@ async function swarm(run: RunConfig) {
   /** alice contributes for a headless wallet (//Alice) through a certificate; the rest anonymously. */
   /** Stops a peer as a killed process would: its loop, its exchange and every link at once. */
   const kills = new Map<string, () => void>();
+  const meshes = new Map<string, Mesh>();
   const addPeer = (name: string, seed: number, start?: { theta: Float32Array; window: number }, onSync?: (received: number, total: number) => void): SwarmPeer => {
     const signer = ed25519Signer(new Uint8Array(32).fill(seed));
     const identity = sessionIdentity(signer, name === 'alice' ? delegateSession(walletPairFromSecret('//Alice'), signer, run.runId, run.startTime) : undefined);
     addresses.set(name, identity.address);
     const mesh = h.peer(url, name);
+    meshes.set(name, mesh);
     const exchange = new ContributionExchange({ mesh, runId: run.runId });
     reports.set(name, []);
     const m = model();
@@ -86,11 +128,11 @@ async function swarm(run: RunConfig) {
   const startPair = async (): Promise<SwarmPeer[]> => {
     const peers = ['alice', 'bob'].map((name, i) => addPeer(name, i + 1, { theta: theta0, window: 0 }));
     await until(() => vMesh.neighbours().length >= 2, 10_000);
-    void validator.run();
-    for (const p of peers) void p.run();
+    start('validator', validator, VALIDATOR_SETTLE_MS);
+    for (const [i, p] of peers.entries()) start(['alice', 'bob'][i], p);
     return peers;
   };
-  return { probe, theta0, vMesh, validator, decisions, reports, addresses, addPeer, kills, server, startPair, url };
+  return { probe, theta0, vMesh, validator, decisions, reports, addresses, addPeer, kills, meshes, server, startPair, url };
 }
 
 describe('swarm rounds', () => {
@@ -126,28 +168,46 @@ describe('swarm rounds', () => {
     const s = await swarm(run);
     await s.startPair();
     await until(() => s.decisions.length >= 1, 30_000);
-    // Carol has no model and must sync; bob, one of the replicas serving it, is killed as soon
-    // as her first chunk lands, so the download finishes from the others.
+    // Carol has no model and must sync. She asks her open neighbours for θ's chunks, one
+    // chunk each: the first peer replica (alice or bob, not the validator) whose chunk lands
+    // is killed at once, so the download finishes from the others.
     const progress: [number, number][] = [];
-    const carol = s.addPeer('carol', 3, undefined, (received, total) => {
-      if (progress.push([received, total]) === 1) s.kills.get('bob')?.();
+    const carol = s.addPeer('carol', 3, undefined, (received, total) => void progress.push([received, total]));
+    const carolMesh = s.meshes.get('carol') as Mesh;
+    const chunksFrom = new Map<string, number>();
+    let killed: { name: string; served: number; atProgress: number } | undefined;
+    carolMesh.on('message', (from, bytes) => {
+      // After the exchange's own listener: the chunk has been checked and counted.
+      if (decodeWire(bytes).type !== 'checkpoint-chunk') return;
+      chunksFrom.set(from, (chunksFrom.get(from) ?? 0) + 1);
+      if (killed || from === 'validator') return;
+      killed = { name: from, served: chunksFrom.get(from) ?? 0, atProgress: progress.length };
+      s.kills.get(from)?.();
     });
+    // All three neighbours open before she syncs: her two chunk requests go to two of them,
+    // so at least one goes to a peer replica.
+    await until(() => carolMesh.neighbours().length === 3, 20_000);
     const synced: number[] = [];
-    void carol.run();
+    start('carol', carol);
     await until(() => carol.isSynced, 30_000);
     synced.push(carol.currentWindow);
     const total = progress[0][1];
-    expect(total).toBeGreaterThan(1); // θ came in several chunks, the first before bob died
+    expect(total).toBeGreaterThan(1); // θ came in several chunks
     expect(progress.at(-1)).toEqual([total, total]);
+    // The killed peer was serving: one of its chunks had landed (and counted) before the kill.
+    expect(['alice', 'bob']).toContain(killed?.name);
+    expect(killed?.served).toBeGreaterThanOrEqual(1);
+    expect(killed?.atProgress).toBeGreaterThanOrEqual(1);
+    const survivor = killed?.name === 'alice' ? 'bob' : 'alice';
     await until(() => (s.reports.get('carol')?.length ?? 0) >= 2, 60_000);
     const carolReports = s.reports.get('carol') ?? [];
     // Carol's windows agree with the validator's manifests, and she got into one.
     for (const r of carolReports) expect(r.hash).toBe(toHex(s.decisions[r.window].manifest.nextHash));
     expect(carolReports.some((r) => r.included)).toBe(true);
-    // Alice never waited more than one window: she reported every window the validator closed.
-    const aliceWindows = (s.reports.get('alice') ?? []).map((r) => r.window);
-    expect(aliceWindows).toEqual(Array.from({ length: aliceWindows.length }, (_, i) => i));
-    expect(aliceWindows.length).toBeGreaterThanOrEqual(s.decisions.length - 1);
+    // The survivor never waited more than one window: it reported every window the validator closed.
+    const survivorWindows = (s.reports.get(survivor) ?? []).map((r) => r.window);
+    expect(survivorWindows).toEqual(Array.from({ length: survivorWindows.length }, (_, i) => i));
+    expect(survivorWindows.length).toBeGreaterThanOrEqual(s.decisions.length - 1);
     expect(synced[0]).toBeGreaterThanOrEqual(1);
   });
 
@@ -160,7 +220,7 @@ describe('swarm rounds', () => {
     const standbyDecisions = new Map<number, WindowDecision>();
     const standby = new ValidatorNode({ run, layout: s.probe.layout, exchange, mesh, signer: standbyKey, theta: s.theta0, window: 0, corpusLength: corpus.train.length, onDecision: (d) => standbyDecisions.set(d.window, d) });
     h.defer(() => [standby.stop(), exchange.close()]);
-    void standby.run();
+    start('standby', standby, VALIDATOR_SETTLE_MS);
     await s.startPair();
     await until(() => s.decisions.length >= 2, 40_000);
     s.validator.stop(); // the primary goes silent for good
