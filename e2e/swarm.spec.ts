@@ -68,13 +68,19 @@ test('two tabs and two Node peers hold the same model hash after every window', 
     await volunteer.getByTestId('swarm-join').click();
     await expect(volunteer.getByTestId('swarm-panel')).toHaveAttribute('data-status', 'joined', { timeout: 30_000 });
     await expect(volunteer.getByTestId('swarm-identity')).toHaveAttribute('data-earning', 'yes');
-    void validator.run();
+    // The validator's loop is kept: its rejection fails the wait below at once, and the test
+    // at its end (where the loop is stopped and awaited).
+    const validatorRun = validator.run();
+    const validatorFailed = new Promise<never>((_, reject) => {
+      validatorRun.catch((err: unknown) => reject(new Error(`the validator's run() rejected: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`)));
+    });
+    validatorFailed.catch(() => undefined); // awaited below; not unhandled if the test ends first
 
     type TabState = { reports: WindowReport[]; logs: string[]; error?: string };
     const harnessState = (): Promise<TabState> => harness.evaluate(() => (window as unknown as { __swarm: TabState }).__swarm);
     const pageWindows = async (): Promise<{ window: number; hash: string }[]> =>
       (await volunteer.locator('[data-testid="swarm-history"] tbody tr').evaluateAll((rows) => rows.map((r) => ({ window: Number(r.getAttribute('data-window')), hash: r.getAttribute('data-hash') ?? '' })))).sort((a, b) => a.window - b.window);
-    await expect
+    const threeWindows = expect
       .poll(
         async () => {
           const h1 = await harnessState();
@@ -84,6 +90,7 @@ test('two tabs and two Node peers hold the same model hash after every window', 
         { timeout: 150_000, intervals: [2000] },
       )
       .toBeGreaterThanOrEqual(3);
+    await Promise.race([threeWindows, validatorFailed]);
 
     const all = new Map<string, { window: number; hash: string }[]>([...reports, ['tab-1', (await harnessState()).reports], ['volunteer page', await pageWindows()]]);
     for (let w = 0; w < 3; w++) {
@@ -106,6 +113,10 @@ test('two tabs and two Node peers hold the same model hash after every window', 
     const before = await validationLoss(probe, corpus.val, val);
     probe.setParams(decisions[2].next);
     expect(await validationLoss(probe, corpus.val, val)).toBeLessThan(before - 0.05);
+    // A rejection meanwhile fails the test. (stop() leaves a loop waiting for a window's
+    // deadline unsettled, hence the bound; a rejection still wins the race.)
+    validator.stop();
+    await Promise.race([validatorRun, validatorFailed, new Promise((resolve) => setTimeout(resolve, 3000))]);
   } finally {
     await h.cleanup();
   }
