@@ -59,6 +59,7 @@ export class ValidatorNode {
   private window: number;
   private stopped = false;
   private timer?: ReturnType<typeof setTimeout>;
+  private wake?: () => void;
   private readonly server: CheckpointServer;
   private readonly plan: ChunkPlan;
   private readonly manifests: ManifestWaiter;
@@ -101,7 +102,11 @@ export class ValidatorNode {
       // Back after an outage longer than a window: the swarm moved on; take its model first.
       if (manifestDue(this.o.run, this.window) + this.o.run.windowMs < this.now() && (await this.catchUp())) continue;
       const wait = manifestDue(this.o.run, this.window) - this.now();
-      if (wait > 0) await new Promise<void>((resolve) => (this.timer = setTimeout(resolve, wait)));
+      if (wait > 0)
+        await new Promise<void>((resolve) => {
+          this.wake = resolve;
+          this.timer = setTimeout(resolve, wait);
+        });
       if (this.stopped) return;
       await this.close();
     }
@@ -110,6 +115,8 @@ export class ValidatorNode {
   stop(): void {
     this.stopped = true;
     clearTimeout(this.timer);
+    // run() may be waiting for the next deadline: let it see the stop and return now.
+    this.wake?.();
     this.unsubscribe();
     this.manifests.close();
     this.server.close();
