@@ -223,6 +223,18 @@ export class GpuGpt {
     while (this.inFlight.length > max) await this.inFlight.shift();
   }
 
+  /**
+   * The mean loss of the last step submitted, read after the fact: for a loop stopped early,
+   * whose final step did not ask for its loss (the loss sum stays until the next step clears it).
+   */
+  async lastStepLoss(): Promise<number> {
+    await this.lossRead;
+    const encoder = this.device.createCommandEncoder({ label: 'last-step-loss' });
+    encoder.copyBufferToBuffer(this.lossSum, 0, this.lossStaging, 0, 4);
+    this.device.queue.submit([encoder.finish()]);
+    return this.readLossStaging(this.batchSize * this.seqLen * this.microSteps);
+  }
+
   /** Gradients only (no update): for tests against the reference. Resolves to the mean loss. */
   async computeGradients(): Promise<number> {
     await this.lossRead;

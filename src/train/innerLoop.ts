@@ -86,6 +86,7 @@ export async function runInnerLoop(o: InnerLoopOptions): Promise<InnerLoopResult
   const result: InnerLoopResult = { stepsDone: 0, trainLosses: [], valLosses: [], tokens: 0, milliseconds: 0 };
   const started = performance.now();
   const pending: Promise<void>[] = [];
+  let lastStepRead = false;
   for (let i = 0; i < o.steps; i++) {
     await o.beforeStep?.();
     if (o.shouldStop?.()) break;
@@ -101,6 +102,7 @@ export async function runInnerLoop(o: InnerLoopOptions): Promise<InnerLoopResult
     result.tokens += tokensPerStep;
     const report = (extra: Partial<InnerLoopProgress>): void =>
       o.onProgress?.({ done: i + 1, of: o.steps, globalStep: globalStep + 1, lr, tokensPerSecond: (result.tokens * 1000) / (performance.now() - started), ...extra });
+    lastStepRead = read !== null;
     if (read) {
       // Not awaited: the GPU keeps working while the loss travels back.
       pending.push(read.then((loss) => {
@@ -115,6 +117,13 @@ export async function runInnerLoop(o: InnerLoopOptions): Promise<InnerLoopResult
     }
   }
   await Promise.all(pending);
+  // Stopped early (a deadline, a pause) between reads: the loop still reports where it ended.
+  if (result.stepsDone > 0 && !lastStepRead) {
+    const step = o.startStep + result.stepsDone;
+    const loss = await model.lastStepLoss();
+    result.trainLosses.push({ step, loss });
+    o.onProgress?.({ done: result.stepsDone, of: o.steps, globalStep: step, lr: learningRate(o.schedule, step - 1), tokensPerSecond: (result.tokens * 1000) / (performance.now() - started), loss });
+  }
   if (o.val && result.stepsDone > 0) {
     const valLoss = await validationLoss(model, o.val.ids, o.val.offsets);
     const step = o.startStep + result.stepsDone;

@@ -79,4 +79,30 @@ describe('training the tiny GPT on tinyshakespeare (Dawn)', () => {
       model.destroy();
     }
   });
+
+  it('a loop stopped between loss reads still reports the loss of its last step', async () => {
+    const text = readFileSync(join(__dirname, '../../public/data/tinyshakespeare.txt'), 'utf8');
+    const corpus = splitCorpus(CharTokenizer.fromText(text), text);
+    const config = gptConfig('tiny', corpus.tokenizer.vocabSize);
+    const offsets = Array.from({ length: 5 }, (_, s) => randomOffsets(BATCH, corpus.train.length - SEQ - 1, seededRandom(7 + s)));
+    const run = async (steps: number, stopAfter?: number): Promise<{ step: number; loss: number }[]> => {
+      const model = new GpuGpt(ctx.device, { config, batchSize: BATCH, seqLen: SEQ });
+      try {
+        model.setParams(initParams(config, model.layout, 42));
+        let done = 0;
+        const schedule = { maxLr: 1e-2, minLr: 1e-3, warmupSteps: 2, decaySteps: 10 };
+        const result = await runInnerLoop({ model, train: corpus.train, offsetsForStep: (s) => offsets[s], startStep: 0, steps, schedule, hyper: DEFAULT_ADAMW, lossEvery: 5, onProgress: (p) => (done = p.done), shouldStop: () => stopAfter !== undefined && done >= stopAfter });
+        return result.trainLosses;
+      } finally {
+        model.destroy();
+      }
+    };
+    // A deadline stops the swarm's loop after a few steps, between reads every 5: the peer
+    // used to report no loss at all ("loss -") and sign a contribution claiming 0.
+    const stopped = await run(5, 3);
+    const full = await run(3);
+    expect(stopped.map((l) => l.step)).toEqual([3]);
+    expect(stopped[0].loss).toBe(full[0].loss);
+    expect(Number.isFinite(stopped[0].loss) && stopped[0].loss > 0).toBe(true);
+  });
 });
