@@ -29,9 +29,9 @@ function render(where: string, results: CaseResult[] | { error: string }): void 
 }
 
 async function main(): Promise<void> {
-  const tab = await runKernelSuite().catch((err: unknown) => ({ error: String(err) }));
+  // Both at once: each has its own device, and the worker's JavaScript runs beside the tab's.
+  const [tab, worker] = await Promise.all([runKernelSuite().catch((err: unknown) => ({ error: String(err) })), inWorker()]);
   render('tab', tab);
-  const worker = await inWorker();
   render('worker', worker);
   (window as unknown as { __gpuSuite: SuiteReport }).__gpuSuite = { tab, worker };
 }

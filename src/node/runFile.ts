@@ -66,7 +66,7 @@ export function createKeyFile(path: string): Signer {
 }
 
 /** A fresh run in `dir`: run.json and an owner-only validator.key, starting in 15 s unless told otherwise. */
-export function writeRun(dir: string, o: { preset: PresetName; windowMs: number; graceMs?: number; startInMs?: number; runId?: string; batchSize?: number; seqLen?: number }): RunConfig {
+export function writeRun(dir: string, o: { preset: PresetName; windowMs: number; graceMs?: number; startInMs?: number; runId?: string; batchSize?: number; seqLen?: number; maxSteps?: number }): RunConfig {
   const startInMs = o.startInMs ?? 15_000;
   // Checked here: parseRunConfig sees only the resulting startTime, which any number makes valid.
   if (!Number.isInteger(startInMs) || startInMs < 0) throw new Error(`--start-in-ms must be a whole number of milliseconds ≥ 0, got ${startInMs}`);
@@ -77,6 +77,7 @@ export function writeRun(dir: string, o: { preset: PresetName; windowMs: number;
     preset: o.preset, seed: 1337, startTime: Date.now() + startInMs, windowMs: o.windowMs, graceMs: o.graceMs ?? Math.round(o.windowMs / 6), uploadMarginMs: Math.round(o.windowMs / 15), minSteps: 3,
     batchSize: o.batchSize ?? 4, seqLen: o.seqLen ?? Math.min(64, PRESETS[o.preset].contextLength), outerLr: 1,
     innerSchedule: { maxLr: 2e-3, minLr: 2e-4, warmupSteps: 20, decaySteps: 20_000 }, validatorKeys: [toHex(key.publicKey)],
+    ...(o.maxSteps === undefined ? {} : { maxSteps: o.maxSteps }),
   });
   writeFileSync(join(dir, 'run.json'), `${JSON.stringify(run, null, 2)}\n`);
   return run;

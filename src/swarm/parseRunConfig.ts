@@ -2,7 +2,7 @@
 // one is refused with the field and the reason, never half-used. No Node APIs: tabs run it too.
 import { PRESETS, type PresetName } from '../gpu/config';
 import type { CosineSchedule } from '../train/schedule';
-import type { IceSettings, RunConfig } from './runConfig';
+import { MAX_INNER_STEPS, type IceSettings, type RunConfig } from './runConfig';
 
 /** A corpus is a plain file name under public/data (the app serves it, Node peers read it). */
 const CORPUS = /^[a-z0-9][a-z0-9._-]{0,59}\.txt$/;
@@ -45,7 +45,7 @@ function onlyKnown(o: Json, known: readonly string[], prefix: string, what: stri
 export function parseRunConfig(value: unknown): RunConfig {
   if (!isJsonObject(value)) throw new RunConfigError('(root)', 'must be a JSON object');
   const o = value;
-  const known = ['runId', 'preset', 'seed', 'startTime', 'windowMs', 'graceMs', 'uploadMarginMs', 'minSteps', 'batchSize', 'seqLen', 'outerLr', 'innerSchedule', 'validatorKeys', 'corpus', 'ice', 'netuid'];
+  const known = ['runId', 'preset', 'seed', 'startTime', 'windowMs', 'graceMs', 'uploadMarginMs', 'minSteps', 'maxSteps', 'batchSize', 'seqLen', 'outerLr', 'innerSchedule', 'validatorKeys', 'corpus', 'ice', 'netuid'];
   onlyKnown(o, known, '', 'a run configuration field');
   if (typeof o.runId !== 'string' || !/^[A-Za-z0-9._:-]{1,64}$/.test(o.runId)) throw new RunConfigError('runId', 'must be 1-64 characters of A-Z a-z 0-9 . _ : -');
   // Own keys only: `in` would also accept inherited names such as "constructor" or "__proto__".
@@ -74,6 +74,10 @@ export function parseRunConfig(value: unknown): RunConfig {
   }
   if (o.ice !== undefined) config.ice = parseIce(o.ice);
   if (o.netuid !== undefined) config.netuid = num(o, 'netuid', 0, 65535, true);
+  if (o.maxSteps !== undefined) {
+    config.maxSteps = num(o, 'maxSteps', 1, MAX_INNER_STEPS, true);
+    if (config.maxSteps < config.minSteps) throw new RunConfigError('maxSteps', `must be at least minSteps (${config.minSteps}), got ${config.maxSteps}`);
+  }
   if (config.graceMs + config.uploadMarginMs >= windowMs) throw new RunConfigError('graceMs', `plus uploadMarginMs must leave training time in a ${windowMs} ms window`);
   return config;
 }

@@ -20,6 +20,11 @@ export interface RunConfig {
   uploadMarginMs: number;
   /** Fewer inner steps than this and a contribution is refused. */
   minSteps: number;
+  /**
+   * Inner steps per window at most (DiLoCo's H); more and a contribution is refused. A peer
+   * that reaches it stops and uploads early. Without it peers train until the deadline.
+   */
+  maxSteps?: number;
   batchSize: number;
   seqLen: number;
   outerLr: number;
@@ -40,6 +45,9 @@ export interface IceSettings {
   /** Force every connection through TURN (iceTransportPolicy 'relay'): hides peers' addresses. */
   relayOnly: boolean;
 }
+
+/** Inner steps a peer may take in one window at most (bounds its data-page request). */
+export const MAX_INNER_STEPS = 500;
 
 export const DEFAULT_CORPUS = 'tinyshakespeare.txt';
 

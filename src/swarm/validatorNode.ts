@@ -50,7 +50,7 @@ export interface ValidatorNodeOptions {
 function outcomeOf(v: Verdict): WindowOutcome | undefined {
   if (v.score) return { address: v.address, kind: 'scored', score: v.score.random, pow: v.score.powT >= POW_T_THRESHOLD && v.score.ownSequences >= MIN_POW_SEQUENCES };
   if (v.code === 'accepted-unscored') return { address: v.address, kind: 'skip' };
-  if (['stale-base', 'too-few-steps', 'late', 'duplicate-payload', 'undecodable', 'norm-outlier', 'copy'].includes(v.code)) return { address: v.address, kind: 'penalty' };
+  if (['stale-base', 'too-few-steps', 'too-many-steps', 'late', 'duplicate-payload', 'undecodable', 'norm-outlier', 'copy'].includes(v.code)) return { address: v.address, kind: 'penalty' };
   return undefined; // wrong run/window, unauthorized, same key or address: not attributable
 }
 
@@ -147,7 +147,7 @@ export class ValidatorNode {
     const remembered = o.ledger?.arrivals(w) ?? new Map<string, number>();
     const arrivals = o.exchange.complete(w).map((c) => ({ ...c, arrivedAt: remembered.get(toHex(c.header.id)) ?? this.arrivedAt.get(toHex(c.header.id))?.at ?? this.now() }));
     const result = await runGauntlet({
-      runId: o.run.runId, window: w, windowStartMs: windowStart(o.run, w), closeAt: windowEnd(o.run, w) + o.run.graceMs, minSteps: o.run.minSteps, outerLr: o.run.outerLr,
+      runId: o.run.runId, window: w, windowStartMs: windowStart(o.run, w), closeAt: windowEnd(o.run, w) + o.run.graceMs, minSteps: o.run.minSteps, maxSteps: o.run.maxSteps, outerLr: o.run.outerLr,
       sequencesPerStep: o.run.batchSize, seqLen: o.run.seqLen, corpusLength: o.corpusLength, theta: this.theta, plan: this.plan, arrivals, signer: o.signer, probe: o.probe, limits: o.limits,
       proven: (address) => (this.standings.get(address)?.powEma ?? 0) >= PROVEN_POW_EMA,
     });

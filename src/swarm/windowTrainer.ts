@@ -8,9 +8,8 @@ import type { GpuGpt } from '../gpu/model';
 import { assignedPages, batchForStep, pagesTrained } from '../train/dataPages';
 import { runInnerLoop } from '../train/innerLoop';
 import type { CosineSchedule } from '../train/schedule';
+import { MAX_INNER_STEPS } from './runConfig';
 
-/** Inner steps a peer may take in one window at most (bounds its data-page request). */
-export const MAX_INNER_STEPS = 500;
 
 export interface WindowJob {
   runId: string;
@@ -20,6 +19,8 @@ export interface WindowJob {
   /** Epoch ms by which training must have stopped. */
   deadline: number;
   minSteps: number;
+  /** The run's cap on inner steps (MAX_INNER_STEPS when it sets none). */
+  maxSteps?: number;
   schedule: CosineSchedule;
 }
 
@@ -79,7 +80,7 @@ export class GpuWindowTrainer implements WindowTrainer {
       model,
       train: this.train,
       startStep: start,
-      steps: MAX_INNER_STEPS,
+      steps: Math.min(job.maxSteps ?? MAX_INNER_STEPS, MAX_INNER_STEPS),
       schedule: job.schedule,
       hyper: DEFAULT_ADAMW,
       offsetsForStep: (s) => pages.subarray(batchForStep(s - start) * per, (batchForStep(s - start) + 1) * per),

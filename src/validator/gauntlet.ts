@@ -26,6 +26,7 @@ export type VerdictCode =
   | 'unauthorized'
   | 'stale-base'
   | 'too-few-steps'
+  | 'too-many-steps'
   | 'late'
   | 'duplicate-payload'
   | 'undecodable'
@@ -83,6 +84,8 @@ export interface GauntletOptions {
   /** Contributions complete after this are late. */
   closeAt: number;
   minSteps: number;
+  /** The run's cap on inner steps: a claim beyond it is a lie about the work done. */
+  maxSteps?: number;
   outerLr: number;
   /** Sequences per inner step (batch size × microbatches): how many of its pages a step used. */
   sequencesPerStep: number;
@@ -122,6 +125,7 @@ function firstCheck(a: Live, o: GauntletOptions, base: Uint8Array): [VerdictCode
   }
   if (!equalBytes(h.baseHash, base)) return ['stale-base', 'trained on another base model (out of sync)'];
   if (h.steps < o.minSteps) return ['too-few-steps', `${h.steps} inner steps, the run requires ${o.minSteps}`];
+  if (o.maxSteps !== undefined && h.steps > o.maxSteps) return ['too-many-steps', `claims ${h.steps} inner steps, the run allows ${o.maxSteps}`];
   if (a.arrivedAt > o.closeAt) return ['late', `complete ${((a.arrivedAt - o.closeAt) / 1000).toFixed(1)} s after the window closed`];
   return undefined;
 }

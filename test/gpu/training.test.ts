@@ -10,6 +10,7 @@ import { initParams } from '../../src/gpu/init';
 import { GpuGpt } from '../../src/gpu/model';
 import { nodeGpu } from '../../src/gpu/nodeGpu';
 import { seededRandom } from '../../src/gpu/random';
+import { GpuWindowTrainer } from '../../src/swarm/windowTrainer';
 import { runInnerLoop, type InnerLoopProgress } from '../../src/train/innerLoop';
 import { CharTokenizer, splitCorpus } from '../../src/train/tokenizer';
 
@@ -104,5 +105,27 @@ describe('training the tiny GPT on tinyshakespeare (Dawn)', () => {
     expect(stopped.map((l) => l.step)).toEqual([3]);
     expect(stopped[0].loss).toBe(full[0].loss);
     expect(Number.isFinite(stopped[0].loss) && stopped[0].loss > 0).toBe(true);
+  });
+
+  it("a window stops at the run's maxSteps however far its deadline, and reports that step's loss", async () => {
+    const text = readFileSync(join(__dirname, '../../public/data/tinyshakespeare.txt'), 'utf8');
+    const corpus = splitCorpus(CharTokenizer.fromText(text), text);
+    const config = gptConfig('tiny', corpus.tokenizer.vocabSize);
+    const model = new GpuGpt(ctx.device, { config, batchSize: BATCH, seqLen: SEQ });
+    // A clock that passes the deadline only after ~12 steps' worth of readings: without the
+    // cap the window trains past 3 steps and the count shows it, with no long wait.
+    let readings = 0;
+    const deadline = 1_000_000;
+    const now = (): number => (++readings > 24 ? deadline : 0);
+    try {
+      const trainer = new GpuWindowTrainer(model, corpus.train, undefined, now);
+      const theta = initParams(config, model.layout, 5);
+      const result = await trainer.trainWindow({ runId: 'cap-run', peerAddress: 'cap-peer', window: 0, theta, deadline, minSteps: 2, maxSteps: 3, schedule: { maxLr: 1e-2, minLr: 1e-3, warmupSteps: 2, decaySteps: 10 } });
+      expect(result.steps).toBe(3);
+      expect(result.payload?.length).toBeGreaterThan(0);
+      expect(Number.isFinite(result.loss) && (result.loss ?? 0) > 0).toBe(true);
+    } finally {
+      model.destroy();
+    }
   });
 });

@@ -42,6 +42,8 @@ describe('run files', () => {
     [{ corpus: '../etc/passwd' }, /corpus must name a text file of the app's data folder/],
     [{ corpus: 'Shakespeare.TXT' }, /corpus must name a text file/],
     [{ netuid: 70_000 }, /netuid must be an integer in \[0, 65535\]/],
+    [{ maxSteps: 2 }, /maxSteps must be at least minSteps \(3\), got 2/],
+    [{ maxSteps: 501 }, /maxSteps must be an integer in \[1, 500\]/],
     [{ ice: [] }, /ice must be an object/],
     [{ ice: { stun: ['http://example.org'] } }, /ice\.stun\[0\] must be a stun:HOST/],
     [{ ice: { turn: ['turn:host:3478?transport=quic'] } }, /ice\.turn\[0\] must be a turn:HOST/],

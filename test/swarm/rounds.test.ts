@@ -80,7 +80,7 @@ const validatorKey = ed25519Signer(new Uint8Array(32).fill(42));
 
 function runConfig(): RunConfig {
   return {
-    runId: 'test-run', preset: 'tiny', seed: 1, startTime: Date.now() + 3000, windowMs: 8000, graceMs: 2000, uploadMarginMs: 1000, minSteps: 3,
+    runId: 'test-run', preset: 'tiny', seed: 1, startTime: Date.now() + 3000, windowMs: 8000, graceMs: 2000, uploadMarginMs: 1000, minSteps: 3, maxSteps: 7,
     batchSize: 2, seqLen: 32, outerLr: 1, innerSchedule: { maxLr: 3e-3, minLr: 3e-4, warmupSteps: 5, decaySteps: 200 }, validatorKeys: [toHex(validatorKey.publicKey)],
   };
 }
@@ -154,6 +154,8 @@ describe('swarm rounds', () => {
     }
     // A loaded machine can make a peer miss a deadline; most windows must carry both.
     expect(bothIn).toBeGreaterThanOrEqual(2);
+    // The run's cap holds: without it alice fitted 9 steps a window here, bob 6.
+    for (const [name, r] of s.reports) for (const x of r) expect(x.steps, `${name} window ${x.window}`).toBeLessThanOrEqual(run.maxSteps ?? 0);
     const val = await randomPages('swarm-test/val', { count: 4 * run.batchSize, seqLen: run.seqLen, corpusLength: corpus.val.length });
     s.probe.setParams(s.theta0);
     const before = await validationLoss(s.probe, corpus.val, val);

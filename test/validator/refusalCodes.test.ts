@@ -56,7 +56,7 @@ async function codeOf(offender: (plain: Arrival[]) => Promise<Arrival> | Arrival
   const plain = [arrival(identity(1), await payload(1)), arrival(identity(2), await payload(2))];
   const bad = await offender(plain);
   const result = await runGauntlet({
-    runId: RUN, window: WINDOW, windowStartMs: START, closeAt: CLOSE, minSteps: 3, outerLr: 1, sequencesPerStep: 2, seqLen: 32, corpusLength: 1_000_000,
+    runId: RUN, window: WINDOW, windowStartMs: START, closeAt: CLOSE, minSteps: 3, maxSteps: 20, outerLr: 1, sequencesPerStep: 2, seqLen: 32, corpusLength: 1_000_000,
     theta, plan, arrivals: [...plain, bad], signer: ed25519Signer(new Uint8Array(32).fill(9)),
   });
   const verdict = (a: Arrival): VerdictCode => result.verdicts.find((v) => v.id === Buffer.from(a.header.id).toString('hex'))?.code ?? ('missing' as VerdictCode);
@@ -70,6 +70,7 @@ describe('every refusal code of the gauntlet, by its code', () => {
     ['unauthorized', "claims Alice's address without her certificate", async () => arrival(identity(3), await payload(3), { address: walletPairFromSecret('//Alice').address })],
     ['stale-base', 'trained on another base model', async () => arrival(identity(3), await payload(3), { base: other })],
     ['too-few-steps', 'fewer inner steps than the run requires', async () => arrival(identity(3), await payload(3), { steps: 2 })],
+    ['too-many-steps', 'more inner steps than the run allows (a lie about its work)', async () => arrival(identity(3), await payload(3), { steps: 21 })],
     ['late', 'complete after the close', async () => arrival(identity(3), await payload(3), { arrivedAt: CLOSE + 1 })],
     ['duplicate-payload', "the same bytes as an earlier contribution", (plain) => arrival(identity(3), plain[0].payload, { arrivedAt: START + 40_000 })],
     ['undecodable', 'random bytes as a payload', () => arrival(identity(3), randomBytes(1500, 7))],
