@@ -1,15 +1,14 @@
-// The three pages at a phone's size against a mocked run and validator (no swarm): nothing
+// The three pages at a phone's size against a real ledger behind the validator's status API and
+// the app server's relay (no swarm): nothing
 // sticks out sideways, every control has an accessible name, Tab reaches the navigation and
 // each page's main control with a visible focus ring, colours keep their contrast in both
 // schemes; and the pages never show stale or another address's data as if it were current.
-import { expect, test, type Page, type Route } from '@playwright/test';
+import { test as base, expect, type Page } from '@playwright/test';
 import type { RunConfig } from '../src/swarm/runConfig';
-import type { AddressHistory, History, StatusSnapshot, WindowPoint } from '../src/validator/status';
 import { tickLabels } from '../src/ui/charts/format';
 import { injectFakeExtension } from './support/fakeExtension';
+import { startLedgerApi, type FixtureWindow, type LedgerApi } from './support/ledgerApi';
 import { expectNoHorizontalOverflow } from './support/layout';
-
-test.use({ viewport: { width: 390, height: 844 } });
 
 // The development accounts the fake extension offers (//Alice, //Bob), and a refused peer.
 const ALICE = '5GrwvaEF5zXb26Fz9rcQpDWS57CtERHpNehXCPcNoHGKutQY';
@@ -24,56 +23,43 @@ const run: RunConfig = {
 const WINDOWS = [0, 1, 2, 3, 4, 5];
 const hash = (w: number): string => (w + 1).toString(16).padStart(2, '0').repeat(32);
 
-const status: StatusSnapshot = {
-  runId: run.runId,
-  window: 6,
-  windows: [...WINDOWS].reverse().map((w) => ({ window: w, accepted: 2, rejected: w === 0 ? 1 : 0, nextHash: hash(w), closedAt: 1000 + w, valLoss: 4 - 0.13 * w })),
-  addresses: [
-    { address: ALICE, accepted: 6, rejected: 0, mu: 27.1, sigma: 6.1, ordinal: 8.87, powEma: 0.93, scoreEma: 0.0312, reward: 4.97e-3, weight: 40000 },
-    { address: BOB, accepted: 6, rejected: 0, mu: 26.4, sigma: 6.2, ordinal: 7.81, powEma: 0.71, scoreEma: 0.0205, reward: 1.46e-3, weight: 25535 },
-    { address: MALLORY, accepted: 0, rejected: 1, mu: 20, sigma: 8, ordinal: -4, powEma: 0, scoreEma: 0, reward: 0, weight: 0 },
+/**
+ * Six closed windows in a real ledger: bob, then alice (so hers is listed first), each scored,
+ * and mallory refused in window 0; alice's next contribution already in. Compression ratios
+ * 172.88…172.93: the nearly flat series that once drew three "172.9" ticks.
+ */
+const windows: FixtureWindow[] = WINDOWS.map((w) => ({
+  window: w,
+  valLoss: 4 - 0.13 * w,
+  nextHash: hash(w),
+  denseBytesPerUpdate: 7424 * (172.88 + 0.01 * w),
+  entries: [
+    ...(w === 0 ? [{ address: MALLORY, code: 'undecodable' as const, reason: 'SparseLoCo payload refused (bad-magic): not a SparseLoCo payload', payloadBytes: 64, tokens: 0 }] : []),
+    { address: BOB, score: 0.02 + 0.001 * w, trainLoss: 3.9 - 0.1 * w, payloadBytes: 7424, tokens: 256 },
+    { address: ALICE, score: 0.03 + 0.001 * w, trainLoss: 3.8 - 0.1 * w, payloadBytes: 7424, tokens: 256 },
   ],
-  rejections: [{ window: 0, id: 'refused-0', address: MALLORY, code: 'undecodable', reason: 'SparseLoCo payload refused (bad-magic): not a SparseLoCo payload' }],
-  contributions: [
-    { window: 6, id: 'open-6', address: ALICE, status: 'pending', code: null, scoreRandom: null, powT: null, bytes: 7400, tokens: null },
-    ...[...WINDOWS].reverse().flatMap((w) => [
-      { window: w, id: `alice-${w}`, address: ALICE, status: 'accepted', code: 'accepted', scoreRandom: 0.03 + 0.001 * w, powT: 5.25, bytes: 7424, tokens: 256 },
-      { window: w, id: `bob-${w}`, address: BOB, status: 'accepted', code: 'accepted', scoreRandom: 0.02, powT: 3.5, bytes: 7424, tokens: 256 },
-    ]),
-    { window: 0, id: 'refused-0', address: MALLORY, status: 'rejected', code: 'undecodable', scoreRandom: null, powT: null, bytes: 64, tokens: null },
+}));
+
+/** The ledger and the validator's status API and the app server's relay behind the page's /api/*. */
+const test = base.extend<{ api: LedgerApi }>({
+  api: [
+    async ({ page }, provide) => {
+      const api = await startLedgerApi(page, run, windows, [{ address: ALICE, payloadBytes: 7400 }]);
+      await provide(api);
+      await api.close();
+    },
+    { auto: true },
   ],
-};
-
-// Compression ratios 172.88…172.93: the nearly flat series that once drew three "172.9" ticks.
-const point = (w: number): WindowPoint => ({
-  window: w, closedAt: 1000 + w, accepted: 2, rejected: w === 0 ? 1 : 0, valLoss: 4 - 0.13 * w, trainLoss: 3.9 - 0.12 * w, tokens: 12_000 + 500 * w,
-  bytes: 14_848, denseBytes: 14_848 * (172.88 + 0.01 * w), peers: 2, durationMs: 40_000, online: 3,
 });
-const history: History = {
-  windows: WINDOWS.map(point),
-  losses: WINDOWS.flatMap((w) => [{ window: w, address: ALICE, trainLoss: 3.8 - 0.1 * w }, { window: w, address: BOB, trainLoss: 3.9 - 0.1 * w }]),
-  more: false,
-};
-const addressHistory = (address: string, score: number): AddressHistory => ({
-  address,
-  windows: WINDOWS.map((w) => ({ window: w, accepted: 1, rejected: 0, score: score + 0.001 * w, powT: 5, codes: ['accepted'] })),
-});
+test.use({ viewport: { width: 390, height: 844 } });
 
-/** /api/run, /api/status, /api/status/history and /api/status/address as a validator would answer. */
-async function mockApi(page: Page, o: { status?: (route: Route) => Promise<void>; address?: (route: Route, address: string) => Promise<void> } = {}): Promise<string[]> {
-  const historyAsked: string[] = [];
-  await page.route('**/api/run', (route) => route.fulfill({ json: { run } }));
-  await page.route('**/api/status', (route) => (o.status ? o.status(route) : route.fulfill({ json: status })));
-  await page.route('**/api/status/history?*', (route) => {
-    const after = Number(new URL(route.request().url()).searchParams.get('after'));
-    historyAsked.push(String(after));
-    return route.fulfill({ json: { ...history, windows: history.windows.filter((w) => w.window > after), losses: history.losses.filter((l) => l.window > after) } });
-  });
-  await page.route('**/api/status/address?*', (route) => {
-    const address = new URL(route.request().url()).searchParams.get('address') ?? '';
-    return o.address ? o.address(route, address) : route.fulfill({ json: addressHistory(address, address === ALICE ? 0.03 : 0.02) });
-  });
-  return historyAsked;
+/** What the pages must show for `address`, from the ledger's own snapshot. */
+function standingOf(api: LedgerApi, address: string): { score: string; reward: string; share: string } {
+  const { addresses } = api.ledger.status();
+  const me = addresses.find((a) => a.address === address);
+  if (!me) throw new Error(`${address} has no standing in the ledger`);
+  const total = addresses.reduce((s, a) => s + a.weight, 0);
+  return { score: `${(100 * me.scoreEma).toFixed(2)}%`, reward: me.reward.toExponential(2), share: `${((100 * me.weight) / total).toFixed(1)}%` };
 }
 
 interface Focused {
@@ -124,7 +110,6 @@ async function expectNamedControls(page: Page): Promise<void> {
 
 test('each page fits a phone, names its controls, and Tab reaches the navigation and the main control', async ({ page }) => {
   await injectFakeExtension(page, { accounts: ['//Alice', '//Bob'] });
-  await mockApi(page);
 
   // Volunteer: Join the swarm is the page's main button.
   await page.goto('/');
@@ -174,7 +159,6 @@ test('each page fits a phone, names its controls, and Tab reaches the navigation
 });
 
 test('a client-side route change moves focus to the new page and retitles the tab', async ({ page }) => {
-  await mockApi(page);
   await page.goto('/');
   await expect(page).toHaveTitle('Volunteer · Tessera');
   await page.getByRole('link', { name: 'Dashboard' }).click();
@@ -203,7 +187,6 @@ function contrastInPage(page: Page, pairs: { fg: string; bg: string }[]): Promis
 for (const colorScheme of ['light', 'dark'] as const) {
   test(`${colorScheme} scheme: button text ≥ 4.5:1 and every chart line ≥ 3:1 against its card`, async ({ page }) => {
     await page.emulateMedia({ colorScheme });
-    await mockApi(page);
     await page.goto('/');
     const join = page.getByTestId('swarm-join');
     await expect(join).toBeEnabled();
@@ -224,11 +207,9 @@ for (const colorScheme of ['light', 'dark'] as const) {
   });
 }
 
-test('the dashboard lists accepted contributions and scores, labels its axes and legends, and keeps its last snapshot when a poll fails', async ({ page }) => {
-  let failing = false;
-  const historyAsked = await mockApi(page, {
-    status: (route) => (failing ? route.fulfill({ status: 503, json: { error: 'validator unreachable (test)' } }) : route.fulfill({ json: status })),
-  });
+test('the dashboard lists accepted contributions and scores, labels its axes and legends, and keeps its last snapshot when a poll fails', async ({ page, api }) => {
+  const { historyAsked } = api;
+  const alice = standingOf(api, ALICE);
   await page.clock.install();
   await page.goto('/dashboard');
   await expect(page.getByTestId('dashboard')).toHaveAttribute('data-state', 'ok');
@@ -238,10 +219,10 @@ test('the dashboard lists accepted contributions and scores, labels its axes and
   await expect(accepted.first()).toHaveAttribute('data-window', '5');
   await expect(accepted.first().getByTestId('dashboard-accepted-score')).toHaveText('3.50%');
   await expect(accepted).toHaveCount(12);
-  const alice = page.locator(`[data-testid="dashboard-peers"] tbody tr[data-address="${ALICE}"]`);
-  await expect(alice.getByTestId('dashboard-peer-score')).toHaveText('3.12%');
-  await expect(alice.getByTestId('dashboard-peer-reward')).toHaveText('4.97e-3');
-  await expect(alice.getByTestId('dashboard-peer-weight')).toHaveText('61.0%');
+  const aliceRow = page.locator(`[data-testid="dashboard-peers"] tbody tr[data-address="${ALICE}"]`);
+  await expect(aliceRow.getByTestId('dashboard-peer-score')).toHaveText(alice.score);
+  await expect(aliceRow.getByTestId('dashboard-peer-reward')).toHaveText(alice.reward);
+  await expect(aliceRow.getByTestId('dashboard-peer-weight')).toHaveText(alice.share);
   // A shortened model hash carries the whole hash.
   await expect(page.getByTestId('dashboard-window-hash').first()).toHaveAttribute('title', hash(5));
 
@@ -265,18 +246,19 @@ test('the dashboard lists accepted contributions and scores, labels its axes and
   const ratioTicks = (JSON.parse((await traffic.getAttribute('data-ticks')) ?? '[]') as string[][])[2].map(Number);
   expect(Math.max(...ratioTicks) - Math.min(...ratioTicks)).toBeGreaterThanOrEqual(1);
 
-  // One failed poll: the last snapshot stays, marked stale with the error; no history reload.
+  // The validator's status API goes down: the relay answers 502, and the last snapshot stays,
+  // marked stale with the relay's error; no history reload.
   const fullDownloads = historyAsked.filter((a) => a === '-1').length; // 2 in dev: StrictMode mounts twice
-  failing = true;
+  await api.stopValidator();
   await page.clock.fastForward(5_000);
-  await expect(page.getByTestId('dashboard-stale')).toContainText('validator unreachable (test)');
+  await expect(page.getByTestId('dashboard-stale')).toContainText('validator unreachable');
   await expect(page.getByTestId('dashboard-stale')).toContainText(/last update \d+ s ago/);
   await expect(page.getByTestId('dashboard')).toHaveAttribute('data-state', 'ok');
   await expect(page.getByTestId('dashboard')).toHaveAttribute('data-stale', 'true');
   await expect(accepted).toHaveCount(12);
   await expect(page.getByTestId('dashboard-loss-chart')).toHaveAttribute('data-points', '6');
-  // And the next good answer clears the note.
-  failing = false;
+  // It comes back: the next good answer clears the note.
+  await api.startValidator();
   await page.clock.fastForward(5_000);
   await expect(page.getByTestId('dashboard-stale')).toHaveCount(0);
   await expect(page.getByTestId('dashboard')).toHaveAttribute('data-stale', 'false');
@@ -293,18 +275,10 @@ test('tick labels take the decimals their spacing needs, and a repeated label is
   expect(tickLabels([120_000, 240_000], 120_000)).toEqual(['120k', '240k']);
 });
 
-test("the Wallet page never shows the previous account's record, and keeps its own through a failed poll", async ({ page }) => {
-  let releaseBob: () => void = () => undefined;
-  const bobAnswered = new Promise<void>((resolve) => (releaseBob = resolve));
-  let failing = false;
+test("the Wallet page never shows the previous account's record, and keeps its own through a failed poll", async ({ page, api }) => {
+  // Bob's record is held back until released: the switch must not show Alice's meanwhile.
+  const releaseBob = api.holdAddress(BOB);
   await injectFakeExtension(page, { accounts: ['//Alice', '//Bob'] });
-  await mockApi(page, {
-    address: async (route, address) => {
-      if (failing) return route.fulfill({ status: 503, json: { error: 'ledger busy (test)' } });
-      if (address === BOB) await bobAnswered;
-      return route.fulfill({ json: addressHistory(address, address === ALICE ? 0.03 : 0.02) });
-    },
-  });
   await page.clock.install();
   await page.setViewportSize({ width: 1280, height: 800 }); // a wide chart: room for ticks between windows
   await page.goto('/wallet');
@@ -316,7 +290,7 @@ test("the Wallet page never shows the previous account's record, and keeps its o
   // Windows are whole numbers: no "0.5" ticks however wide the chart.
   const xTicks = (JSON.parse((await page.getByTestId('wallet-history-chart').getAttribute('data-ticks')) ?? '[]') as string[][])[0];
   expect(xTicks, 'window ticks').toEqual(['0', '1', '2', '3', '4', '5']);
-  await expect(page.getByTestId('wallet-standing')).toContainText('61.0% of the weights');
+  await expect(page.getByTestId('wallet-standing')).toContainText(`${standingOf(api, ALICE).share} of the weights`);
 
   // Bob's record has not arrived: nothing of Alice's may be shown as his.
   await page.getByRole('radio', { name: /Account 2/ }).check();
@@ -327,12 +301,12 @@ test("the Wallet page never shows the previous account's record, and keeps its o
   releaseBob();
   await expect(record).toHaveAttribute('data-windows', '6');
   await expect(record.getByTestId('wallet-history-table').locator('tbody tr').first()).toContainText('2.50%');
-  await expect(page.getByTestId('wallet-standing')).toContainText('39.0% of the weights');
+  await expect(page.getByTestId('wallet-standing')).toContainText(`${standingOf(api, BOB).share} of the weights`);
 
-  // A failed poll keeps Bob's record on screen with a note.
-  failing = true;
+  // The validator's status API goes down: Bob's record stays on screen with the relay's error.
+  await api.stopValidator();
   await page.clock.fastForward(10_000);
-  await expect(page.getByTestId('wallet-history-error')).toContainText('ledger busy (test)');
+  await expect(page.getByTestId('wallet-history-error')).toContainText('validator unreachable');
   await expect(record).toHaveAttribute('data-windows', '6');
   await expect(record.getByTestId('wallet-history-table').locator('tbody tr').first()).toContainText('2.50%');
 });

@@ -2,13 +2,16 @@
 // one is refused with the field and the reason, never half-used. No Node APIs: tabs run it too.
 import { PRESETS, type PresetName } from '../gpu/config';
 import type { CosineSchedule } from '../train/schedule';
-import { MAX_INNER_STEPS, type IceSettings, type RunConfig } from './runConfig';
+// Types only: runConfig.ts pulls in the wallet's code, which a dashboard viewer never downloads.
+import type { IceSettings, RunConfig } from './runConfig';
 
 /** A corpus is a plain file name under public/data (the app serves it, Node peers read it). */
 const CORPUS = /^[a-z0-9][a-z0-9._-]{0,59}\.txt$/;
 /** stun:, turn: or turns: with a host; no spaces or quotes (they end up in RTCConfiguration). */
 const ICE_URL = /^(stun|turn|turns):[A-Za-z0-9.\-:[\]]{1,200}(\?transport=(udp|tcp))?$/;
 const MAX_ICE_URLS = 8;
+/** Inner steps a peer may take in one window at most (bounds its data-page request). */
+export const MAX_INNER_STEPS = 500;
 
 export class RunConfigError extends Error {
   constructor(

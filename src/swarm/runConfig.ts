@@ -46,9 +46,6 @@ export interface IceSettings {
   relayOnly: boolean;
 }
 
-/** Inner steps a peer may take in one window at most (bounds its data-page request). */
-export const MAX_INNER_STEPS = 500;
-
 export const DEFAULT_CORPUS = 'tinyshakespeare.txt';
 
 export function windowStart(run: RunConfig, window: number): number {

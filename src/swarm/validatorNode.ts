@@ -9,11 +9,12 @@ import { equalBytes, toHex } from '../protocol/bytes';
 import type { Manifest } from '../protocol/contribution';
 import { modelHash } from '../protocol/hash';
 import type { Signer } from '../protocol/keys';
-import { MIN_POW_SEQUENCES, runGauntlet, type GauntletLimits, type GauntletResult, type Verdict } from '../validator/gauntlet';
+import { runGauntlet, type GauntletLimits, type GauntletResult } from '../validator/gauntlet';
 import type { Ledger } from '../validator/ledger';
-import { PROVEN_POW_EMA, rewardScore, updateStandings, type Standing, type WindowOutcome } from '../validator/ratings';
-import { POW_T_THRESHOLD, type LossProbe } from '../validator/scoring';
-import { toU16Weights, type AddressWeight } from '../validator/weights';
+import { PROVEN_POW_EMA, type Standing } from '../validator/ratings';
+import type { LossProbe } from '../validator/scoring';
+import type { AddressWeight } from '../validator/weights';
+import { standingsAfter } from '../validator/windowStandings';
 import { applyManifest, ManifestError } from './applyManifest';
 import { CheckpointServer, CheckpointSyncError, fetchCheckpoint } from './checkpointSync';
 import { ManifestWaiter } from './manifestWaiter';
@@ -44,14 +45,6 @@ export interface ValidatorNodeOptions {
   onDecision?: (decision: GauntletResult & { window: number }) => void;
   /** The weights after each window (a dry run logs them; a chain submitter sends them). */
   onWeights?: (window: number, weights: AddressWeight[]) => void | Promise<void>;
-}
-
-/** Verdicts that say something about the address's behaviour (its header was authentic). */
-function outcomeOf(v: Verdict): WindowOutcome | undefined {
-  if (v.score) return { address: v.address, kind: 'scored', score: v.score.random, pow: v.score.powT >= POW_T_THRESHOLD && v.score.ownSequences >= MIN_POW_SEQUENCES };
-  if (v.code === 'accepted-unscored') return { address: v.address, kind: 'skip' };
-  if (['stale-base', 'too-few-steps', 'too-many-steps', 'late', 'duplicate-payload', 'undecodable', 'norm-outlier', 'copy'].includes(v.code)) return { address: v.address, kind: 'penalty' };
-  return undefined; // wrong run/window, unauthorized, same key or address: not attributable
 }
 
 export class ValidatorNode {
@@ -157,8 +150,9 @@ export class ValidatorNode {
     const followed = await this.follow(w, result);
     if (this.stopped || !followed) return;
     for (const v of result.verdicts) if (v.earns) this.earners.add(v.address);
-    this.standings = updateStandings(this.standings, w, result.verdicts.flatMap((v) => outcomeOf(v) ?? []));
-    const weights = toU16Weights(new Map([...this.standings.values()].filter((s) => this.earners.has(s.address)).map((s) => [s.address, rewardScore(s)])));
+    const after = standingsAfter(this.standings, w, result.verdicts, this.earners);
+    this.standings = after.standings;
+    const weights = after.weights;
     const valLoss = await this.validationLoss(followed);
     if (this.stopped) return;
     const stats = { valLoss, durationMs: o.run.windowMs, denseBytesPerUpdate: o.layout.totalFloats * 4, online: o.mesh.present('peer') };

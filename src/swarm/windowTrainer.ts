@@ -8,7 +8,7 @@ import type { GpuGpt } from '../gpu/model';
 import { assignedPages, batchForStep, pagesTrained } from '../train/dataPages';
 import { runInnerLoop } from '../train/innerLoop';
 import type { CosineSchedule } from '../train/schedule';
-import { MAX_INNER_STEPS } from './runConfig';
+import { MAX_INNER_STEPS } from './parseRunConfig';
 
 
 export interface WindowJob {

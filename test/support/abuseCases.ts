@@ -1,20 +1,12 @@
 // Hostile inputs for the public server, from a seed: mutated signaling messages of every type
 // (and junk, deep nesting, huge strings, binary frames), and malformed HTTP requests over raw TCP.
+import { seededRandom } from '../../src/gpu/random';
 import type { PeerRole } from '../../src/p2p/signalingProtocol';
 
 export type Rng = () => number;
 
-/** A small seeded PRNG (mulberry32): the same seed makes the same cases. */
-export function seeded(seed: number): Rng {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** The same seed makes the same cases. */
+export const seeded: (seed: number) => Rng = seededRandom;
 
 const int = (rng: Rng, lo: number, hi: number): number => lo + Math.floor(rng() * (hi - lo + 1));
 const pick = <T>(rng: Rng, xs: readonly T[]): T => xs[Math.floor(rng() * xs.length)];
