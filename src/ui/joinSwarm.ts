@@ -12,15 +12,8 @@ import { DEFAULT_CORPUS, windowAt, type RunConfig } from '../swarm/runConfig';
 import { SwarmPeer } from '../swarm/swarmPeer';
 import { WorkerWindowTrainer, type WorkerLike } from '../swarm/workerWindowTrainer';
 import { phaseSpan } from './phaseSpan';
-import type { SwarmView } from './useSwarm';
+import type { Joined, SwarmView } from './swarmView';
 import { recordWindow, swarmIdentity } from './useWallet';
-
-export interface Joined {
-  /** Stops the peer and releases its worker, mesh and signaling connection (again: no-op). */
-  stop(): void;
-  /** The peer's run: resolves when stopped, rejects with the error that stopped it. */
-  running: Promise<void>;
-}
 
 export async function startPeer(run: RunConfig, signalUrl: string, setView: (f: (v: SwarmView) => SwarmView) => void): Promise<Joined> {
   const worker = new Worker(new URL('../swarm/swarmWorker.ts', import.meta.url), { type: 'module' });

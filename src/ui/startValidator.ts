@@ -13,7 +13,7 @@ import { CharTokenizer, splitCorpus } from '../train/tokenizer';
 import { RemoteProbes, type ProbePort } from '../validator/remoteProbe';
 import { WalletError } from '../wallet/errors';
 import { signerFromSecret } from '../wallet/keySource';
-import type { ValidatorRoleView } from './useValidatorRole';
+import type { ValidatorRoleView } from './validatorRoleView';
 
 const message = (err: unknown): string => (err instanceof Error ? err.message : String(err));
 

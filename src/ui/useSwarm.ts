@@ -1,38 +1,16 @@
 // React hook for joining the swarm this server hosts: reads /api/run, and on join loads and
 // runs a SwarmPeer on this page (joinSwarm.ts), so the page opens without the swarm's code.
 import { useCallback, useEffect, useRef, useState } from 'react';
-import type { IceProblem } from '../p2p/iceProblem';
 import { parseRunConfig } from '../swarm/parseRunConfig';
 import type { RunConfig } from '../swarm/runConfig';
-import type { SwarmPhase, WindowReport } from '../swarm/swarmPeer';
-import type { Joined } from './joinSwarm';
-import type { PhaseSpan } from './phaseSpan';
+import type { Joined, SwarmView } from './swarmView';
+
+export type { SwarmView } from './swarmView';
 
 /** What /api/run answers: the run, and the signaling URL when it is not this host's /signal. */
 export interface PublishedRun {
   run: RunConfig;
   signal?: string;
-}
-
-export interface SwarmView {
-  status: 'checking' | 'none' | 'available' | 'joining' | 'joined' | 'error';
-  run?: RunConfig;
-  signal?: string;
-  name?: string;
-  /** The address contributions carry, and whether a wallet certificate backs it (rewards). */
-  address?: string;
-  earning?: boolean;
-  phase?: SwarmPhase;
-  window?: number;
-  /** What the phase bar measures: training toward the deadline, then waiting for the manifest. */
-  phaseSpan?: PhaseSpan;
-  neighbours: number;
-  /** The model download (a newcomer's); `verified` once θ matched the manifest and training began. */
-  sync?: { received: number; total: number; window: number; verified: boolean };
-  history: WindowReport[];
-  error?: string;
-  /** A STUN/TURN server failed (the swarm may still connect another way, or not at all if relay-only). */
-  iceProblem?: IceProblem;
 }
 
 /** The run this server hosts, or undefined when it hosts none. */

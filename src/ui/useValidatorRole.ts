@@ -2,22 +2,9 @@
 // the tab's WebGPU (or the CPU reference) scoring; its code (startValidator.ts) loads on start.
 import { useCallback, useEffect, useRef, useState } from 'react';
 import type { RunConfig } from '../swarm/runConfig';
-import type { Verdict } from '../validator/gauntlet';
+import type { ValidatorRoleView } from './validatorRoleView';
 
-export interface ValidatedWindow {
-  window: number;
-  hash: string;
-  accepted: number;
-  verdicts: Verdict[];
-}
-
-export interface ValidatorRoleView {
-  status: 'idle' | 'starting' | 'running' | 'error';
-  publicKey?: string;
-  scoring?: string;
-  windows: ValidatedWindow[];
-  error?: string;
-}
+export type { ValidatedWindow, ValidatorRoleView } from './validatorRoleView';
 
 const message = (err: unknown): string => (err instanceof Error ? err.message : String(err));
 

@@ -1,0 +1,34 @@
+// What a tab's swarm participation looks like to the page, and the handle on a running peer:
+// shared by the hook (useSwarm.ts) and the code it loads on Join (joinSwarm.ts).
+import type { IceProblem } from '../p2p/iceProblem';
+import type { RunConfig } from '../swarm/runConfig';
+import type { SwarmPhase, WindowReport } from '../swarm/swarmPeer';
+import type { PhaseSpan } from './phaseSpan';
+
+export interface SwarmView {
+  status: 'checking' | 'none' | 'available' | 'joining' | 'joined' | 'error';
+  run?: RunConfig;
+  signal?: string;
+  name?: string;
+  /** The address contributions carry, and whether a wallet certificate backs it (rewards). */
+  address?: string;
+  earning?: boolean;
+  phase?: SwarmPhase;
+  window?: number;
+  /** What the phase bar measures: training toward the deadline, then waiting for the manifest. */
+  phaseSpan?: PhaseSpan;
+  neighbours: number;
+  /** The model download (a newcomer's); `verified` once θ matched the manifest and training began. */
+  sync?: { received: number; total: number; window: number; verified: boolean };
+  history: WindowReport[];
+  error?: string;
+  /** A STUN/TURN server failed (the swarm may still connect another way, or not at all if relay-only). */
+  iceProblem?: IceProblem;
+}
+
+export interface Joined {
+  /** Stops the peer and releases its worker, mesh and signaling connection (again: no-op). */
+  stop(): void;
+  /** The peer's run: resolves when stopped, rejects with the error that stopped it. */
+  running: Promise<void>;
+}
