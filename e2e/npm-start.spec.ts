@@ -41,7 +41,7 @@ test('npm start serves a local swarm whose dashboard moves, and Ctrl-C stops it 
   const port = await freePortPair();
   // npm test built dist/ a moment ago; a lone run of this spec builds it.
   const build = existsSync('dist/index.html') ? ['--no-build'] : [];
-  const child: ChildProcess = spawn(process.execPath, ['scripts/start.mjs', '--port', String(port), '--window-ms', '10000', '--grace-ms', '3000', '--start-in-ms', '8000', ...build], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child: ChildProcess = spawn(process.execPath, ['scripts/start.mjs', '--port', String(port), '--window-ms', '15000', '--grace-ms', '4000', '--start-in-ms', '8000', ...build], { stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
   child.stdout?.on('data', (d: Buffer) => void (output += d.toString()));
   child.stderr?.on('data', (d: Buffer) => void (output += d.toString()));
@@ -57,7 +57,7 @@ test('npm start serves a local swarm whose dashboard moves, and Ctrl-C stops it 
     // The validator's first closed window reaches the chart through the server's status relay.
     const lossChart = page.getByTestId('dashboard-loss-chart');
     await expect.poll(async () => Number(await lossChart.getAttribute('data-points')), { timeout: 60_000, intervals: [2000] }).toBeGreaterThanOrEqual(1);
-    await expect.poll(() => page.locator('[data-testid="dashboard-peers"] tbody tr').count(), { timeout: 30_000 }).toBeGreaterThanOrEqual(2);
+    await expect.poll(() => page.locator('[data-testid="dashboard-peers"] tbody tr').count(), { timeout: 60_000, intervals: [2000] }).toBeGreaterThanOrEqual(2);
     // Each headless peer contributed a window and applied its manifest (a slow start on a loaded
     // machine may make one sync in and begin at window 1 or 2).
     for (const peer of ['peer-1', 'peer-2']) await expect.poll(() => output, { timeout: 60_000, intervals: [2000] }).toMatch(new RegExp(`\\[${peer}\\] window \\d+: \\d+ steps, loss [\\d.]+, (?:not )?accepted \\(\\d+ in manifest\\), θ [0-9a-f]{12}`));
