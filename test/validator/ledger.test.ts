@@ -14,7 +14,7 @@ import { HISTORY_LOSS_ROWS } from '../../src/validator/status';
 import { seededRandom } from '../support/random';
 
 const CHILD = join(import.meta.dirname, '..', 'support', 'ledgerCrashChild.ts');
-// Each restart costs a process start: 20 windows give 3+ kills in ~half the time of 40.
+// 20 windows still leave room for 3+ kills (the run is mostly process starts, so 40 took no longer).
 const WINDOWS = 20;
 const PER = 5;
 
