@@ -1,7 +1,7 @@
 // Data pages: a pure function of (run seed, peer, window) that differs across peers and
 // windows, stays in range, and matches fixed vectors (the same vectors Chromium must give).
 import { describe, expect, it } from 'vitest';
-import { assignedPages, randomPages } from '../src/train/dataPages';
+import { assignedPages, randomPages, unitPages } from '../src/train/dataPages';
 import { PAGE_VECTORS } from './support/pageVectors';
 
 describe('data pages', () => {
@@ -38,5 +38,18 @@ describe('data pages', () => {
 
   it('match the fixed vectors', async () => {
     for (const v of PAGE_VECTORS) expect(Array.from(await assignedPages(v.request))).toEqual(v.offsets);
+  });
+
+  it('give each work unit its own pages, apart from the window pages, pinned by a fixed vector', async () => {
+    const unit = { ...base, unit: 3 };
+    const a = await unitPages(unit);
+    expect(a).toEqual(await unitPages({ ...unit }));
+    const window = await assignedPages(base);
+    for (const other of [await unitPages({ ...unit, unit: 4 }), await unitPages({ ...unit, window: 8 }), await unitPages({ ...unit, peerAddress: 'x' }), window]) {
+      expect(a.filter((x, i) => x === other[i]).length).toBeLessThan(3);
+    }
+    expect(Array.from(await unitPages({ ...unit, count: 6 }))).toEqual([338405, 646886, 908788, 313726, 443476, 830026]);
+    await expect(unitPages({ ...unit, unit: -1 })).rejects.toThrow(/unit must be a non-negative integer/);
+    await expect(unitPages({ ...unit, unit: 1.5 })).rejects.toThrow(/unit must be a non-negative integer/);
   });
 });

@@ -43,7 +43,7 @@ import { SubtensorClient } from './subtensor';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const USAGE = `usage:
-  tessera init-run --out DIR [--preset tiny|small|shakespeare] [--window-ms N] [--grace-ms N] [--start-in-ms N] [--max-steps N] [--run-id ID]
+  tessera init-run --out DIR [--preset tiny|small|shakespeare] [--window-ms N] [--grace-ms N] [--start-in-ms N] [--max-steps N] [--unit-steps N] [--run-id ID]
   tessera peer --run FILE --signal ws://HOST:PORT/signal [--key FILE] [--wallet FILE] [--name NAME] [--report FILE.jsonl]
   tessera validator --run FILE --signal ws://HOST:PORT/signal --key FILE [--ledger FILE.sqlite] [--status-port N]
                     [--score gpu|cpu|off] [--score-max N] [--score-pages OWN,RANDOM] [--val-sequences N] [--subtensor wss://HOST --netuid N [--version-key K]]
@@ -260,7 +260,7 @@ function initRun(f: Map<string, string>): void {
   const preset = (f.get('preset') ?? 'tiny') as PresetName;
   if (!Object.hasOwn(PRESETS, preset)) throw new Error(`--preset must be one of ${Object.keys(PRESETS).join(', ')}`);
   const optional = (name: string): number | undefined => (f.has(name) ? Number(f.get(name)) : undefined);
-  const run = writeRun(out, { preset, windowMs: optional('window-ms') ?? 30_000, graceMs: optional('grace-ms'), startInMs: optional('start-in-ms'), maxSteps: optional('max-steps'), runId: f.get('run-id') });
+  const run = writeRun(out, { preset, windowMs: optional('window-ms') ?? 30_000, graceMs: optional('grace-ms'), startInMs: optional('start-in-ms'), maxSteps: optional('max-steps'), unitSteps: optional('unit-steps'), runId: f.get('run-id') });
   console.log(`[tessera] wrote ${join(out, 'run.json')} and validator.key (mode 600); the run starts at ${new Date(run.startTime).toISOString()}`);
 }
 

@@ -2,7 +2,7 @@
 // contributions it names in its order, apply the outer step, and prove the result's hash.
 import type { ChunkPlan } from '../compress/chunks';
 import { applySparseOuterStep } from '../compress/outerStep';
-import { decodeSparseLoCo } from '../compress/sparseloco';
+import { decodeAppliedUpdate } from '../compress/workPayload';
 import { equalBytes, toHex } from '../protocol/bytes';
 import type { Manifest } from '../protocol/contribution';
 import { modelHash } from '../protocol/hash';
@@ -23,7 +23,7 @@ export function applyManifest(theta: Float32Array, manifest: Manifest, plan: Chu
   const updates = manifest.accepted.map((id) => {
     const bytes = payload(id);
     if (!bytes) throw new ManifestError('missing', `contribution ${toHex(id).slice(0, 12)} is not here yet`);
-    return decodeSparseLoCo(bytes, plan);
+    return decodeAppliedUpdate(bytes, plan);
   });
   const next = theta.slice();
   if (updates.length) applySparseOuterStep(next, updates, manifest.outerLr);

@@ -48,7 +48,7 @@ function onlyKnown(o: Json, known: readonly string[], prefix: string, what: stri
 export function parseRunConfig(value: unknown): RunConfig {
   if (!isJsonObject(value)) throw new RunConfigError('(root)', 'must be a JSON object');
   const o = value;
-  const known = ['runId', 'preset', 'seed', 'startTime', 'windowMs', 'graceMs', 'uploadMarginMs', 'minSteps', 'maxSteps', 'batchSize', 'seqLen', 'outerLr', 'innerSchedule', 'validatorKeys', 'corpus', 'ice', 'netuid'];
+  const known = ['runId', 'preset', 'seed', 'startTime', 'windowMs', 'graceMs', 'uploadMarginMs', 'minSteps', 'maxSteps', 'unitSteps', 'batchSize', 'seqLen', 'outerLr', 'innerSchedule', 'validatorKeys', 'corpus', 'ice', 'netuid'];
   onlyKnown(o, known, '', 'a run configuration field');
   if (typeof o.runId !== 'string' || !/^[A-Za-z0-9._:-]{1,64}$/.test(o.runId)) throw new RunConfigError('runId', 'must be 1-64 characters of A-Z a-z 0-9 . _ : -');
   // Own keys only: `in` would also accept inherited names such as "constructor" or "__proto__".
@@ -80,6 +80,12 @@ export function parseRunConfig(value: unknown): RunConfig {
   if (o.maxSteps !== undefined) {
     config.maxSteps = num(o, 'maxSteps', 1, MAX_INNER_STEPS, true);
     if (config.maxSteps < config.minSteps) throw new RunConfigError('maxSteps', `must be at least minSteps (${config.minSteps}), got ${config.maxSteps}`);
+  }
+  if (o.unitSteps !== undefined) {
+    // Each unit trains its batches twice (PASSES_PER_BATCH), so a unit is a whole number of batches.
+    config.unitSteps = num(o, 'unitSteps', 2, MAX_INNER_STEPS, true);
+    if (config.unitSteps % 2 !== 0) throw new RunConfigError('unitSteps', `must be even (each batch is trained twice), got ${config.unitSteps}`);
+    if (config.maxSteps !== undefined && config.maxSteps < config.unitSteps) throw new RunConfigError('unitSteps', `must not exceed maxSteps (${config.maxSteps}), got ${config.unitSteps}`);
   }
   if (config.graceMs + config.uploadMarginMs >= windowMs) throw new RunConfigError('graceMs', `plus uploadMarginMs must leave training time in a ${windowMs} ms window`);
   return config;

@@ -25,6 +25,12 @@ export interface RunConfig {
    * that reaches it stops and uploads early. Without it peers train until the deadline.
    */
   maxSteps?: number;
+  /**
+   * Unit mode: peers train whole units of this many inner steps, each from θ_w on its own
+   * pages, and send one receipt per unit; proof of work tests receipts the validator draws,
+   * so its power does not fall with device speed (docs/VALIDATOR.md). Without it: chained.
+   */
+  unitSteps?: number;
   batchSize: number;
   seqLen: number;
   outerLr: number;

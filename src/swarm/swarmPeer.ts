@@ -150,7 +150,7 @@ export class SwarmPeer {
     const down0 = this.o.traffic.received;
     const t0 = this.now();
     this.o.onPhase?.('training', w);
-    const trained = await this.o.trainer.trainWindow({ runId: this.o.run.runId, peerAddress: this.o.identity.address, window: w, theta: this.theta, deadline: trainingDeadline(this.o.run, w), minSteps: this.o.run.minSteps, maxSteps: this.o.run.maxSteps, schedule: this.o.run.innerSchedule });
+    const trained = await this.o.trainer.trainWindow({ runId: this.o.run.runId, peerAddress: this.o.identity.address, window: w, theta: this.theta, deadline: trainingDeadline(this.o.run, w), minSteps: this.o.run.minSteps, maxSteps: this.o.run.maxSteps, unitSteps: this.o.run.unitSteps, schedule: this.o.run.innerSchedule });
     const t1 = this.now();
     let contributed = false;
     const bytes = trained.payload;

@@ -3,9 +3,10 @@
 // the network half (SwarmPeer) runs where WebRTC does (Node, or the tab's main thread).
 import { chunkPlan } from '../compress/chunks';
 import { SparseLoCoEncoder, type TopKSelector } from '../compress/sparseloco';
+import { encodeReceipt, MAX_UNITS, packWorkPayload, receiptPlan } from '../compress/workPayload';
 import { DEFAULT_ADAMW } from '../gpu/adamw';
 import type { GpuGpt } from '../gpu/model';
-import { assignedPages, batchForStep, pagesTrained } from '../train/dataPages';
+import { assignedPages, batchForStep, pagesTrained, unitPages } from '../train/dataPages';
 import { runInnerLoop } from '../train/innerLoop';
 import type { CosineSchedule } from '../train/schedule';
 import { MAX_INNER_STEPS } from './parseRunConfig';
@@ -22,6 +23,11 @@ export interface WindowJob {
   /** The run's cap on inner steps (MAX_INNER_STEPS when it sets none). */
   maxSteps?: number;
   schedule: CosineSchedule;
+  /**
+   * Unit mode (the run's unitSteps): train whole units of this many steps, each from θ_w on
+   * its own pages, and send their mean with one receipt per unit (src/compress/workPayload.ts).
+   */
+  unitSteps?: number;
 }
 
 export interface WindowResult {
@@ -66,8 +72,12 @@ export class GpuWindowTrainer implements WindowTrainer {
 
   async trainWindow(job: WindowJob): Promise<WindowResult> {
     this.aborted = false;
-    const { model } = this;
     if (this.now() >= job.deadline) return { steps: 0, tokens: 0 };
+    return job.unitSteps ? this.trainUnits(job, job.unitSteps) : this.trainChained(job);
+  }
+
+  private async trainChained(job: WindowJob): Promise<WindowResult> {
+    const { model } = this;
     const per = model.batchSize * model.microSteps;
     const pages = await assignedPages({ runSeed: job.runId, peerAddress: job.peerAddress, window: job.window, count: pagesTrained(MAX_INNER_STEPS, per), seqLen: model.seqLen, corpusLength: this.train.length });
     const zeros = (): Float32Array => new Float32Array(model.layout.totalFloats);
@@ -101,5 +111,59 @@ export class GpuWindowTrainer implements WindowTrainer {
     if (result.stepsDone < job.minSteps || this.aborted) return figures;
     const { bytes } = await this.encoder.encode(job.theta, state.params);
     return { ...figures, payload: bytes };
+  }
+
+  /**
+   * Whole units from θ_w, one after another, while the next one fits before the deadline. Each
+   * unit's delta is kept alone as its receipt, so its pages' trace does not fade as a fast
+   * device trains more; the update sent is the units' mean (as if each were its own peer).
+   */
+  private async trainUnits(job: WindowJob, unitSteps: number): Promise<WindowResult> {
+    const { model } = this;
+    const per = model.batchSize * model.microSteps;
+    const n = model.layout.totalFloats;
+    const maxUnits = Math.min(MAX_UNITS, Math.floor(Math.min(job.maxSteps ?? MAX_INNER_STEPS, MAX_INNER_STEPS) / unitSteps));
+    const rplan = receiptPlan(model.layout);
+    const sum = new Float64Array(n);
+    const receipts: Uint8Array[] = [];
+    let moments = this.moments ?? { m: new Float32Array(n), v: new Float32Array(n) };
+    let tokens = 0;
+    let loss: number | undefined;
+    let unitMs = 0;
+    while (receipts.length < maxUnits && !this.aborted) {
+      // A unit is all or nothing: start one only when it should end before the deadline.
+      if (receipts.length > 0 && this.now() + 1.2 * unitMs >= job.deadline) break;
+      const startedAt = this.now();
+      const pages = await unitPages({ runSeed: job.runId, peerAddress: job.peerAddress, window: job.window, unit: receipts.length, count: pagesTrained(unitSteps, per), seqLen: model.seqLen, corpusLength: this.train.length });
+      model.importState({ params: job.theta, m: moments.m, v: moments.v });
+      const start = this.stepsDone;
+      const result = await runInnerLoop({
+        model,
+        train: this.train,
+        startStep: start,
+        steps: unitSteps,
+        schedule: job.schedule,
+        hyper: DEFAULT_ADAMW,
+        offsetsForStep: (s) => pages.subarray(batchForStep(s - start) * per, (batchForStep(s - start) + 1) * per),
+        lossEvery: unitSteps,
+        shouldStop: () => this.aborted,
+      });
+      if (result.stepsDone < unitSteps) break;
+      this.stepsDone += unitSteps;
+      const state = await model.exportState();
+      moments = { m: state.m, v: state.v };
+      for (let i = 0; i < n; i++) sum[i] += state.params[i] - job.theta[i];
+      receipts.push(await encodeReceipt(rplan, job.theta, state.params, this.topK));
+      tokens += result.tokens;
+      loss = result.trainLosses[result.trainLosses.length - 1]?.loss ?? loss;
+      unitMs = this.now() - startedAt;
+    }
+    this.moments = moments;
+    const steps = receipts.length * unitSteps;
+    const figures = { steps, tokens, loss };
+    if (steps < job.minSteps || this.aborted || receipts.length === 0) return figures;
+    const mean = Float32Array.from(job.theta, (t, i) => t + sum[i] / receipts.length);
+    const { bytes } = await this.encoder.encode(job.theta, mean);
+    return { ...figures, payload: packWorkPayload({ main: bytes, receipts }) };
   }
 }

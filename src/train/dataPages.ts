@@ -62,6 +62,20 @@ export async function assignedPages(request: AssignedPagesRequest): Promise<Uint
   return offsetsFromKey(key, request);
 }
 
+export interface UnitPagesRequest extends AssignedPagesRequest {
+  /** Which work unit of the window (0-based): each unit has its own pages. */
+  unit: number;
+}
+
+/** The offsets of one work unit (unit mode: units are trained from θ_w one by one). */
+export async function unitPages(request: UnitPagesRequest): Promise<Uint32Array> {
+  if (!Number.isInteger(request.window) || request.window < 0) throw new RangeError(`window must be a non-negative integer, got ${request.window}`);
+  if (!Number.isInteger(request.unit) || request.unit < 0) throw new RangeError(`unit must be a non-negative integer, got ${request.unit}`);
+  if (request.peerAddress.length === 0) throw new RangeError('peerAddress is empty');
+  const key = await sha256(keyInput(['unit', request.runSeed, request.peerAddress, request.window, request.unit]));
+  return offsetsFromKey(key, request);
+}
+
 /** Offsets drawn from `seed` alone (validation, the validator's random pages). */
 export async function randomPages(seed: string, request: PageRequest): Promise<Uint32Array> {
   const key = await sha256(keyInput(['random', seed]));

@@ -4,14 +4,15 @@
 import type { ChunkPlan } from '../compress/chunks';
 import { median, updateNorm } from '../compress/outerStep';
 import { CodecError, decodeSparseLoCo, type SparseUpdate } from '../compress/sparseloco';
+import { decodeWorkPayload } from '../compress/workPayload';
 import { equalBytes, ByteWriter, toHex } from '../protocol/bytes';
 import { contentHash, modelHash } from '../protocol/hash';
 import type { Signer } from '../protocol/keys';
-import { assignedPages, pagesTrained, randomPages } from '../train/dataPages';
+import { assignedPages, pagesTrained, randomPages, unitPages } from '../train/dataPages';
 import { verifyContributionAuthority } from '../wallet/authority';
 import { WalletError } from '../wallet/errors';
 import { buildManifest, type Candidate, type WindowDecision } from './manifest';
-import { POW_T_THRESHOLD, scoreUpdate, type LossProbe, type Score } from './scoring';
+import { MIN_POW_SEQUENCES, POW_T_THRESHOLD, provesWork, randomImprovement, scoreUpdate, unitEvidence, type LossProbe, type Score } from './scoring';
 
 export interface Arrival extends Candidate {
   /** When this validator first held the complete contribution (ms). */
@@ -27,6 +28,7 @@ export type VerdictCode =
   | 'stale-base'
   | 'too-few-steps'
   | 'too-many-steps'
+  | 'wrong-units'
   | 'late'
   | 'duplicate-payload'
   | 'undecodable'
@@ -66,15 +68,13 @@ export interface GauntletLimits {
   copyOverlap: number;
   /** An update more than this many times the window's median norm is refused. */
   normOutlier: number;
+  /** Unit mode: receipts tested per scored contribution (an unpredictable sample of its units). */
+  unitsTested: number;
 }
 
-/**
- * Below this many own pages (a peer that managed few steps) the t statistic says nothing: the
- * update is admitted on its improvement and no proof of work is credited (so it earns nothing).
- */
-export const MIN_POW_SEQUENCES = 16;
+export { MIN_POW_SEQUENCES } from './scoring';
 
-export const DEFAULT_LIMITS: GauntletLimits = { maxScored: 16, ownSequences: 64, randomSequences: 160, copyOverlap: 0.9, normOutlier: 10 };
+export const DEFAULT_LIMITS: GauntletLimits = { maxScored: 16, ownSequences: 64, randomSequences: 160, copyOverlap: 0.9, normOutlier: 10, unitsTested: 8 };
 
 export interface GauntletOptions {
   runId: string;
@@ -87,6 +87,12 @@ export interface GauntletOptions {
   /** The run's cap on inner steps: a claim beyond it is a lie about the work done. */
   maxSteps?: number;
   outerLr: number;
+  /**
+   * Unit mode: contributions are whole units of this many steps, each with its receipt, and
+   * proof of work tests a sample of the receipts (`receiptPlan` decodes them).
+   */
+  unitSteps?: number;
+  receiptPlan?: ChunkPlan;
   /** Sequences per inner step (batch size × microbatches): how many of its pages a step used. */
   sequencesPerStep: number;
   seqLen: number;
@@ -110,7 +116,7 @@ export interface GauntletResult extends WindowDecision {
   verdicts: Verdict[];
 }
 
-type Live = Arrival & { verdict: Verdict; update?: SparseUpdate };
+type Live = Arrival & { verdict: Verdict; update?: SparseUpdate; receipts?: Uint8Array[] };
 
 /** The checks that need no decoding; notes whether the address can earn. */
 function firstCheck(a: Live, o: GauntletOptions, base: Uint8Array): [VerdictCode, string] | undefined {
@@ -126,6 +132,7 @@ function firstCheck(a: Live, o: GauntletOptions, base: Uint8Array): [VerdictCode
   if (!equalBytes(h.baseHash, base)) return ['stale-base', 'trained on another base model (out of sync)'];
   if (h.steps < o.minSteps) return ['too-few-steps', `${h.steps} inner steps, the run requires ${o.minSteps}`];
   if (o.maxSteps !== undefined && h.steps > o.maxSteps) return ['too-many-steps', `claims ${h.steps} inner steps, the run allows ${o.maxSteps}`];
+  if (o.unitSteps && h.steps % o.unitSteps !== 0) return ['wrong-units', `${h.steps} inner steps are not whole ${o.unitSteps}-step units`];
   if (a.arrivedAt > o.closeAt) return ['late', `complete ${((a.arrivedAt - o.closeAt) / 1000).toFixed(1)} s after the window closed`];
   return undefined;
 }
@@ -178,7 +185,15 @@ export async function runGauntlet(o: GauntletOptions): Promise<GauntletResult> {
     }
     payloads.set(toHex(l.header.payloadHash), l);
     try {
-      l.update = decodeSparseLoCo(l.payload, o.plan);
+      if (o.unitSteps) {
+        const work = decodeWorkPayload(l.payload, o.plan, o.receiptPlan ?? o.plan);
+        if (work.receipts.length !== l.header.steps / o.unitSteps) {
+          reject(l, 'wrong-units', `${work.receipts.length} receipts for the ${l.header.steps / o.unitSteps} units its ${l.header.steps} steps claim`);
+          continue;
+        }
+        l.update = work.main;
+        l.receipts = work.receipts;
+      } else l.update = decodeSparseLoCo(l.payload, o.plan);
     } catch (err) {
       if (!(err instanceof CodecError)) throw err;
       reject(l, 'undecodable', err.message);
@@ -229,15 +244,62 @@ async function scoreStanding(o: GauntletOptions, limits: GauntletLimits, probe: 
       Object.assign(l.verdict, { accepted: true, code: 'accepted-unscored', reason: `passed every check; not in this window's sample of ${limits.maxScored}` });
       continue;
     }
-    const count = Math.min(limits.ownSequences, pagesTrained(l.header.steps, o.sequencesPerStep));
-    const own = await assignedPages({ runSeed: o.runId, peerAddress: l.header.peerAddress, window: o.window, count, seqLen: o.seqLen, corpusLength: o.corpusLength });
-    const score = await scoreUpdate(probe, { theta: o.theta, update: l.update as SparseUpdate, clipNorm, outerLr: o.outerLr, ownPages: own, randomPages: random, randomBefore });
+    const score = l.receipts ? await scoreUnits(o, limits, probe, l, { seed, clipNorm, random, randomBefore }) : await scoreWindow(o, limits, probe, l, { clipNorm, random, randomBefore });
+    if (!score) continue;
+    const count = score.ownSequences;
     l.verdict.score = score;
     const pct = (x: number): string => `${(x * 100).toFixed(2)}%`;
     if (!(score.random > 0)) Object.assign(l.verdict, { accepted: false, code: 'no-improvement', reason: `loss on random pages changed by ${pct(-score.random)}` });
     else if (count < MIN_POW_SEQUENCES) Object.assign(l.verdict, { accepted: true, code: 'accepted', reason: `random pages improved ${pct(score.random)}; ${count} own pages are too few to prove work, so none is credited` });
-    else if (!(score.powT >= POW_T_THRESHOLD) && !o.proven?.(l.header.peerAddress)) Object.assign(l.verdict, { accepted: false, code: 'no-proof-of-work', reason: `its own pages improved ${pct(score.own)}, random pages ${pct(score.random)} (t = ${score.powT.toFixed(2)} < ${POW_T_THRESHOLD}) and it has no recent proof` });
-    else if (!(score.powT >= POW_T_THRESHOLD)) Object.assign(l.verdict, { accepted: true, code: 'accepted', reason: `random pages improved ${pct(score.random)}; proof of work weak this window (t = ${score.powT.toFixed(2)}), admitted on its recent record` });
-    else Object.assign(l.verdict, { accepted: true, code: 'accepted', reason: `random pages improved ${pct(score.random)}, own pages ${pct(score.own)} (t = ${score.powT.toFixed(2)})` });
+    else if (!provesWork(score) && !o.proven?.(l.header.peerAddress)) Object.assign(l.verdict, { accepted: false, code: 'no-proof-of-work', reason: `its own pages improved ${pct(score.own)}, random pages ${pct(score.random)} (${evidenceText(score)}) and it has no recent proof` });
+    else if (!provesWork(score)) Object.assign(l.verdict, { accepted: true, code: 'accepted', reason: `random pages improved ${pct(score.random)}; proof of work weak this window (${evidenceText(score)}), admitted on its recent record` });
+    else Object.assign(l.verdict, { accepted: true, code: 'accepted', reason: `random pages improved ${pct(score.random)}, own pages ${pct(score.own)} (${evidenceText(score)})` });
   }
 }
+
+/** t, and in unit mode how many tested units showed a trace: what the verdict rests on. */
+function evidenceText(s: Score): string {
+  const t = `t = ${s.powT.toFixed(2)}${s.powT >= POW_T_THRESHOLD ? '' : ` < ${POW_T_THRESHOLD}`}`;
+  return s.unitsTested === undefined ? t : `${t}; ${s.unitsWithTrace}/${s.unitsTested} tested of ${s.units} units show a trace`;
+}
+
+interface Shared {
+  clipNorm: number;
+  random: Uint32Array;
+  randomBefore: Float64Array;
+}
+
+/** Chained mode: the update itself on the first pages the peer was assigned. */
+async function scoreWindow(o: GauntletOptions, limits: GauntletLimits, probe: LossProbe, l: Live, s: Shared): Promise<Score> {
+  const count = Math.min(limits.ownSequences, pagesTrained(l.header.steps, o.sequencesPerStep));
+  const own = await assignedPages({ runSeed: o.runId, peerAddress: l.header.peerAddress, window: o.window, count, seqLen: o.seqLen, corpusLength: o.corpusLength });
+  return scoreUpdate(probe, { theta: o.theta, update: l.update as SparseUpdate, clipNorm: s.clipNorm, outerLr: o.outerLr, ownPages: own, randomPages: s.random, randomBefore: s.randomBefore });
+}
+
+/**
+ * Unit mode: the update's value on random pages, and proof of work from the receipts of units
+ * drawn with the validator's secret seed (a peer cannot know which it must have trained).
+ * An undecodable receipt refuses the contribution (undefined).
+ */
+async function scoreUnits(o: GauntletOptions, limits: GauntletLimits, probe: LossProbe, l: Live, s: Shared & { seed: string }): Promise<Score | undefined> {
+  const receipts = l.receipts as Uint8Array[];
+  const unitSteps = o.unitSteps as number;
+  const draw = (u: number): string => toHex(contentHash(new ByteWriter().string(s.seed).fixed(l.header.id, 32).u32(u).finish()));
+  const tested = [...receipts.keys()].sort((a, b) => (draw(a) < draw(b) ? -1 : 1)).slice(0, limits.unitsTested).sort((a, b) => a - b);
+  const units: { receipt: SparseUpdate; pages: Uint32Array }[] = [];
+  for (const u of tested) {
+    try {
+      const receipt = decodeSparseLoCo(receipts[u], o.receiptPlan ?? o.plan);
+      const pages = await unitPages({ runSeed: o.runId, peerAddress: l.header.peerAddress, window: o.window, unit: u, count: pagesTrained(unitSteps, o.sequencesPerStep), seqLen: o.seqLen, corpusLength: o.corpusLength });
+      units.push({ receipt, pages });
+    } catch (err) {
+      if (!(err instanceof CodecError)) throw err;
+      Object.assign(l.verdict, { accepted: false, code: 'undecodable', reason: `receipt of unit ${u}: ${err.message}` });
+      return undefined;
+    }
+  }
+  const evidence = await unitEvidence(probe, { theta: o.theta, units, randomPages: s.random, randomBefore: s.randomBefore });
+  const random = await randomImprovement(probe, { theta: o.theta, update: l.update as SparseUpdate, clipNorm: s.clipNorm, outerLr: o.outerLr, randomPages: s.random, randomBefore: s.randomBefore });
+  return { random, ...evidence, units: receipts.length, unitsTested: tested.length };
+}
+

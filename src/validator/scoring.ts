@@ -34,10 +34,36 @@ export interface Score {
   powT: number;
   /** How many own-page sequences the statistic rests on. */
   ownSequences: number;
+  /** Unit mode: units the contribution claims, and how many of their receipts were tested. */
+  units?: number;
+  unitsTested?: number;
+  /** Tested units whose own pages improved more than their share of random pages did. */
+  unitsWithTrace?: number;
 }
 
 /** t above this counts as proof of work for the window (see docs/VALIDATOR.md for the figures). */
 export const POW_T_THRESHOLD = 2.5;
+
+/**
+ * Below this many own pages (a peer that managed few steps) the t statistic says nothing: the
+ * update is admitted on its improvement and no proof of work is credited (so it earns nothing).
+ */
+export const MIN_POW_SEQUENCES = 16;
+
+/**
+ * Tested units allowed to show no trace: one in eight. A pooled t alone would let a few real
+ * units carry receipts of many untrained ones; every tested unit must stand on its own too.
+ */
+export function allowedUntraced(tested: number): number {
+  return Math.floor(tested / 8);
+}
+
+/** Whether a score proves the work it claims (docs/VALIDATOR.md, "Proof of work"). */
+export function provesWork(s: Score): boolean {
+  if (!(s.powT >= POW_T_THRESHOLD) || s.ownSequences < MIN_POW_SEQUENCES) return false;
+  if (s.unitsTested === undefined) return true;
+  return s.unitsTested - (s.unitsWithTrace ?? 0) <= allowedUntraced(s.unitsTested);
+}
 
 export function relativeImprovements(before: Float64Array, after: Float64Array): Float64Array {
   return before.map((b, i) => (b - after[i]) / b);
@@ -76,4 +102,43 @@ export async function scoreUpdate(probe: LossProbe, o: ScoreOptions): Promise<Sc
   const ownImp = relativeImprovements(await probe.perSequence(o.theta, o.ownPages), await probe.perSequence(after, o.ownPages));
   const randImp = relativeImprovements(o.randomBefore, await probe.perSequence(after, o.randomPages));
   return { random: mean(randImp), own: mean(ownImp), powT: welchT(ownImp, randImp), ownSequences: o.ownPages.length };
+}
+
+export interface UnitEvidenceOptions {
+  theta: Float32Array;
+  /** Each tested unit's receipt and its pages (recomputed from address, window and unit). */
+  units: { receipt: SparseUpdate; pages: Uint32Array }[];
+  randomPages: Uint32Array;
+  randomBefore: Float64Array;
+}
+
+/**
+ * Proof of work in unit mode: each tested unit's receipt applied alone to θ_w, its own pages'
+ * improvement against a share of the random pages' under the same receipt, pooled over the
+ * units into one Welch t. A unit's trace does not depend on how many units the device did.
+ */
+export async function unitEvidence(probe: LossProbe, o: UnitEvidenceOptions): Promise<Pick<Score, 'own' | 'powT' | 'ownSequences' | 'unitsWithTrace'>> {
+  const share = Math.max(1, Math.floor(o.randomPages.length / Math.max(1, o.units.length)));
+  const own: number[] = [];
+  const random: number[] = [];
+  let unitsWithTrace = 0;
+  for (const [i, u] of o.units.entries()) {
+    const after = applyAlone(o.theta, u.receipt, Infinity, 1);
+    const unitOwn = relativeImprovements(await probe.perSequence(o.theta, u.pages), await probe.perSequence(after, u.pages));
+    // Wraps round when units outnumber random pages: each unit is still measured on some.
+    const from = (i * share) % o.randomPages.length;
+    const pages = o.randomPages.subarray(from, from + share);
+    const unitRandom = relativeImprovements(o.randomBefore.subarray(from, from + pages.length), await probe.perSequence(after, pages));
+    if (mean(unitOwn) > mean(unitRandom)) unitsWithTrace++;
+    own.push(...unitOwn);
+    random.push(...unitRandom);
+  }
+  const ownImp = Float64Array.from(own);
+  return { own: mean(ownImp), powT: welchT(ownImp, Float64Array.from(random)), ownSequences: own.length, unitsWithTrace };
+}
+
+/** The mean relative improvement on random pages of the update applied as the outer step would. */
+export async function randomImprovement(probe: LossProbe, o: Pick<ScoreOptions, 'theta' | 'update' | 'clipNorm' | 'outerLr' | 'randomPages' | 'randomBefore'>): Promise<number> {
+  const after = applyAlone(o.theta, o.update, o.clipNorm, o.outerLr);
+  return mean(relativeImprovements(o.randomBefore, await probe.perSequence(after, o.randomPages)));
 }

@@ -1,15 +1,15 @@
 // What a closed window does to the addresses' standings and to the weights they earn: one rule
 // for the validator's loop and for anything that rebuilds a ledger from verdicts (tests, tools).
-import { MIN_POW_SEQUENCES, type Verdict } from './gauntlet';
+import type { Verdict } from './gauntlet';
 import { rewardScore, updateStandings, type Standing, type WindowOutcome } from './ratings';
-import { POW_T_THRESHOLD } from './scoring';
+import { provesWork } from './scoring';
 import { toU16Weights, type AddressWeight } from './weights';
 
 /** Verdicts that say something about the address's behaviour (its header was authentic). */
 export function outcomeOf(v: Verdict): WindowOutcome | undefined {
-  if (v.score) return { address: v.address, kind: 'scored', score: v.score.random, pow: v.score.powT >= POW_T_THRESHOLD && v.score.ownSequences >= MIN_POW_SEQUENCES };
+  if (v.score) return { address: v.address, kind: 'scored', score: v.score.random, pow: provesWork(v.score) };
   if (v.code === 'accepted-unscored') return { address: v.address, kind: 'skip' };
-  if (['stale-base', 'too-few-steps', 'too-many-steps', 'late', 'duplicate-payload', 'undecodable', 'norm-outlier', 'copy'].includes(v.code)) return { address: v.address, kind: 'penalty' };
+  if (['stale-base', 'too-few-steps', 'too-many-steps', 'wrong-units', 'late', 'duplicate-payload', 'undecodable', 'norm-outlier', 'copy'].includes(v.code)) return { address: v.address, kind: 'penalty' };
   return undefined; // wrong run/window, unauthorized, same key or address: not attributable
 }
 

@@ -15,6 +15,7 @@ const good = {
 describe('run files', () => {
   it('accepts a complete configuration', () => {
     expect(parseRunConfig(good)).toEqual(good);
+    expect(parseRunConfig({ ...good, maxSteps: 40, unitSteps: 4 })).toEqual({ ...good, maxSteps: 40, unitSteps: 4 });
     const full = { ...good, corpus: 'tinyshakespeare.txt', netuid: 3, ice: { stun: ['stun:turn.example.org:3478'], turn: ['turn:turn.example.org:3478?transport=udp', 'turns:turn.example.org:5349?transport=tcp'], relayOnly: true } };
     expect(parseRunConfig(full)).toEqual(full);
     expect(parseRunConfig({ ...good, ice: { turn: ['turn:10.0.0.2'] } }).ice).toEqual({ stun: [], turn: ['turn:10.0.0.2'], relayOnly: false });
@@ -44,6 +45,9 @@ describe('run files', () => {
     [{ netuid: 70_000 }, /netuid must be an integer in \[0, 65535\]/],
     [{ maxSteps: 2 }, /maxSteps must be at least minSteps \(3\), got 2/],
     [{ maxSteps: 501 }, /maxSteps must be an integer in \[1, 500\]/],
+    [{ unitSteps: 3 }, /unitSteps must be even \(each batch is trained twice\), got 3/],
+    [{ unitSteps: 0 }, /unitSteps must be an integer in \[2, 500\]/],
+    [{ unitSteps: 8, maxSteps: 6 }, /unitSteps must not exceed maxSteps \(6\), got 8/],
     [{ ice: [] }, /ice must be an object/],
     [{ ice: { stun: ['http://example.org'] } }, /ice\.stun\[0\] must be a stun:HOST/],
     [{ ice: { turn: ['turn:host:3478?transport=quic'] } }, /ice\.turn\[0\] must be a turn:HOST/],

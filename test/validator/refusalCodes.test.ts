@@ -4,6 +4,7 @@
 import { describe, expect, it } from 'vitest';
 import { chunkPlan } from '../../src/compress/chunks';
 import { SparseLoCoEncoder } from '../../src/compress/sparseloco';
+import { encodeReceipt, packWorkPayload, receiptPlan } from '../../src/compress/workPayload';
 import { gptConfig } from '../../src/gpu/config';
 import { initParams } from '../../src/gpu/init';
 import { paramLayout } from '../../src/gpu/layout';
@@ -52,12 +53,12 @@ function arrival(id: Identity, bytes: Uint8Array, o: Over = {}): Arrival {
 }
 
 /** The offender's code, beside two plain contributions that pass every check. */
-async function codeOf(offender: (plain: Arrival[]) => Promise<Arrival> | Arrival): Promise<{ code: VerdictCode; plain: VerdictCode[] }> {
-  const plain = [arrival(identity(1), await payload(1)), arrival(identity(2), await payload(2))];
+async function codeOf(offender: (plain: Arrival[]) => Promise<Arrival> | Arrival, units?: { unitSteps: number; plain: Arrival[] }): Promise<{ code: VerdictCode; plain: VerdictCode[] }> {
+  const plain = units?.plain ?? [arrival(identity(1), await payload(1)), arrival(identity(2), await payload(2))];
   const bad = await offender(plain);
   const result = await runGauntlet({
     runId: RUN, window: WINDOW, windowStartMs: START, closeAt: CLOSE, minSteps: 3, maxSteps: 20, outerLr: 1, sequencesPerStep: 2, seqLen: 32, corpusLength: 1_000_000,
-    theta, plan, arrivals: [...plain, bad], signer: ed25519Signer(new Uint8Array(32).fill(9)),
+    theta, plan, arrivals: [...plain, bad], signer: ed25519Signer(new Uint8Array(32).fill(9)), unitSteps: units?.unitSteps, receiptPlan: receiptPlan(layout),
   });
   const verdict = (a: Arrival): VerdictCode => result.verdicts.find((v) => v.id === Buffer.from(a.header.id).toString('hex'))?.code ?? ('missing' as VerdictCode);
   return { code: verdict(bad), plain: plain.map(verdict) };
@@ -100,6 +101,32 @@ describe('every refusal code of the gauntlet, by its code', () => {
   for (const [code, what, offender] of cases) {
     it(`${code}: ${what}`, async () => {
       const r = await codeOf(offender);
+      expect(r.code).toBe(code);
+      expect(r.plain).toEqual(['accepted-unscored', 'accepted-unscored']);
+    });
+  }
+});
+
+describe('refusal codes of unit mode (4-step units, one receipt each)', () => {
+  /** A unit-mode payload: the main update and `receipts` receipts, each a seeded direction. */
+  async function workPayload(seed: number, receipts: number): Promise<Uint8Array> {
+    const rplan = receiptPlan(layout);
+    const parts = await Promise.all([...Array(receipts).keys()].map(async (u) => {
+      const noise = randomFloats(theta.length, seed * 100 + u);
+      return encodeReceipt(rplan, theta, theta.map((v, i) => v + 1e-3 * noise[i]));
+    }));
+    return packWorkPayload({ main: await payload(seed), receipts: parts });
+  }
+  const plainUnits = async (): Promise<Arrival[]> => [arrival(identity(1), await workPayload(1, 2), { steps: 8 }), arrival(identity(2), await workPayload(2, 3), { steps: 12 })];
+  const cases: [VerdictCode, string, () => Promise<Arrival>][] = [
+    ['wrong-units', 'steps that are not whole units', async () => arrival(identity(3), await workPayload(3, 2), { steps: 10 })],
+    ['wrong-units', 'fewer receipts than the units its steps claim', async () => arrival(identity(3), await workPayload(3, 2), { steps: 12 })],
+    ['undecodable', 'a plain SparseLoCo payload, without receipts', async () => arrival(identity(3), await payload(3), { steps: 8 })],
+    ['undecodable', 'a truncated work payload', async () => arrival(identity(3), (await workPayload(3, 2)).subarray(0, 400), { steps: 8 })],
+  ];
+  for (const [code, what, offender] of cases) {
+    it(`${code}: ${what}`, async () => {
+      const r = await codeOf(offender, { unitSteps: 4, plain: await plainUnits() });
       expect(r.code).toBe(code);
       expect(r.plain).toEqual(['accepted-unscored', 'accepted-unscored']);
     });
