@@ -77,7 +77,7 @@ test("shows the account's score and share of weights from the validator's ledger
   const [alice, bob] = await injectFakeExtension(page, { accounts: ['//Alice', '//Bob'] });
   // A real ledger with one closed window, served by the validator's status endpoint.
   const ledger = new Ledger(join(mkdtempSync(join(tmpdir(), 'tessera-wallet-')), 'ledger.sqlite'), run.runId);
-  const scored = (address: string, score: number): Verdict => ({ id: address, address, key: address, payloadBytes: 2000, tokens: 640, trainLoss: 3.1, arrivedAt: 0, accepted: true, code: 'accepted', reason: 'test', earns: true, score: { random: score, own: score, powT: 5, ownSequences: 32 } });
+  const scored = (address: string, score: number): Verdict => ({ id: address, address, key: address, payloadBytes: 2000, tokens: 640, steps: 10, trainLoss: 3.1, arrivedAt: 0, accepted: true, code: 'accepted', reason: 'test', earns: true, score: { random: score, own: score, powT: 5, ownSequences: 32 } });
   const verdicts = [scored(alice.address, 0.03), scored(bob.address, 0.01)];
   const standings = updateStandings(new Map(), 0, verdicts.map((v) => ({ address: v.address, kind: 'scored' as const, score: v.score?.random ?? 0, pow: true })));
   const weights = toU16Weights(new Map([...standings.values()].map((s) => [s.address, rewardScore(s)])));

@@ -70,7 +70,7 @@ function fill(ledger: Ledger, runId: string, windows: readonly FixtureWindow[]):
   let standings: ReadonlyMap<string, Standing> = new Map();
   for (const w of windows) {
     const verdicts: Verdict[] = w.entries.map((e, i) => ({
-      id: `${w.window}-${i}-${e.address.slice(0, 8)}`, address: e.address, key: e.address, payloadBytes: e.payloadBytes, tokens: e.tokens, trainLoss: e.trainLoss ?? 0,
+      id: `${w.window}-${i}-${e.address.slice(0, 8)}`, address: e.address, key: e.address, payloadBytes: e.payloadBytes, tokens: e.tokens, steps: e.tokens / 64, trainLoss: e.trainLoss ?? 0,
       arrivedAt: 1000 * w.window + i, accepted: e.score !== undefined, code: e.code ?? 'accepted', reason: e.reason ?? 'passed every check', earns: e.score !== undefined,
       ...(e.score === undefined ? {} : { score: { random: e.score, own: e.score, powT: 5, ownSequences: 32 } }),
     }));

@@ -47,6 +47,8 @@ export interface Verdict {
   payloadBytes: number;
   /** Tokens the header claims, and the training loss it reports (0: none); shown, not trusted. */
   tokens: number;
+  /** Inner steps the header claims: the work credited when its proof holds. */
+  steps: number;
   trainLoss: number;
   arrivedAt: number;
   accepted: boolean;
@@ -164,7 +166,7 @@ export async function runGauntlet(o: GauntletOptions): Promise<GauntletResult> {
   const order = [...o.arrivals].sort((a, b) => a.arrivedAt - b.arrivedAt || (toHex(a.header.id) < toHex(b.header.id) ? -1 : 1));
   const live: Live[] = order.map((a) => ({
     ...a,
-    verdict: { id: toHex(a.header.id), address: a.header.peerAddress, key: toHex(a.header.publicKey), payloadBytes: a.header.payloadBytes, tokens: a.header.tokens, trainLoss: a.header.trainLoss, arrivedAt: a.arrivedAt, accepted: false, code: 'accepted', reason: '', earns: false },
+    verdict: { id: toHex(a.header.id), address: a.header.peerAddress, key: toHex(a.header.publicKey), payloadBytes: a.header.payloadBytes, tokens: a.header.tokens, steps: a.header.steps, trainLoss: a.header.trainLoss, arrivedAt: a.arrivedAt, accepted: false, code: 'accepted', reason: '', earns: false },
   }));
   const reject = (l: Live, code: VerdictCode, reason: string): void => void Object.assign(l.verdict, { accepted: false, code, reason });
   const standing = (): Live[] => live.filter((l) => l.verdict.code === 'accepted');

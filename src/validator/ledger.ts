@@ -5,7 +5,7 @@ import Database from 'better-sqlite3';
 import { toHex } from '../protocol/bytes';
 import type { Contribution, Manifest } from '../protocol/contribution';
 import type { Verdict } from './gauntlet';
-import { freshStanding, rewardScore, standingOrdinal, type Standing } from './ratings';
+import { freshStanding, rewardScore, standingOrdinal, type PendingEvidence, type Standing } from './ratings';
 import { ADDRESS_HISTORY_WINDOWS, HISTORY_LOSS_ROWS, HISTORY_PAGE, type AddressHistory, type History, type StatusSnapshot } from './status';
 import type { AddressWeight } from './weights';
 
@@ -34,6 +34,7 @@ CREATE TABLE IF NOT EXISTS state (key TEXT PRIMARY KEY, value BLOB NOT NULL);
 /** Columns later versions added: a ledger written before them gains them (NULL in old rows). */
 const ADDED_COLUMNS: Record<string, string[]> = {
   contributions: ['tokens INTEGER', 'train_loss REAL'],
+  standings: ['work_ema REAL', 'pending TEXT'],
   windows: ['val_loss REAL', 'train_loss REAL', 'tokens INTEGER', 'bytes INTEGER', 'dense_bytes INTEGER', 'peers INTEGER', 'duration_ms INTEGER', 'online INTEGER'],
 };
 
@@ -63,6 +64,18 @@ export interface WindowRecord {
 
 
 type Row = Record<string, unknown>;
+
+/** An unjudged evidence block as this ledger wrote it (JSON), or nothing if absent or malformed. */
+function pendingOf(value: unknown): { pending?: PendingEvidence } {
+  if (typeof value !== 'string') return {};
+  try {
+    const p = JSON.parse(value) as PendingEvidence;
+    const finite = [p.windows, p.work, p.tested, p.traced, p.own.n, p.own.sum, p.own.sumSq, p.random.n, p.random.sum, p.random.sumSq].every(Number.isFinite);
+    return finite ? { pending: p } : {};
+  } catch {
+    return {};
+  }
+}
 
 export class Ledger {
   private readonly db: Database.Database;
@@ -120,7 +133,7 @@ export class Ledger {
   standings(): Map<string, Standing> {
     const rows = this.db.prepare('SELECT * FROM standings').all() as Row[];
     return new Map(
-      rows.map((r) => [r.address as string, { ...freshStanding(r.address as string), mu: r.mu as number, sigma: r.sigma as number, powEma: r.pow_ema as number, scoreEma: r.score_ema as number, windows: r.windows as number, lastWindow: r.last_window as number }]),
+      rows.map((r) => [r.address as string, { ...freshStanding(r.address as string), mu: r.mu as number, sigma: r.sigma as number, powEma: r.pow_ema as number, scoreEma: r.score_ema as number, windows: r.windows as number, lastWindow: r.last_window as number, workEma: (r.work_ema as number | null) ?? 0, ...pendingOf(r.pending) }]),
     );
   }
 
@@ -138,9 +151,9 @@ export class Ledger {
         update.run(v.accepted ? 'accepted' : 'rejected', v.code, v.reason, v.score?.random ?? null, v.score?.own ?? null, v.score?.powT ?? null, v.norm ?? null, v.tokens, v.trainLoss > 0 ? v.trainLoss : null, v.id);
       }
       const upsert = this.db.prepare(
-        'INSERT INTO standings (address, mu, sigma, pow_ema, score_ema, windows, last_window) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT(address) DO UPDATE SET mu = excluded.mu, sigma = excluded.sigma, pow_ema = excluded.pow_ema, score_ema = excluded.score_ema, windows = excluded.windows, last_window = excluded.last_window',
+        'INSERT INTO standings (address, mu, sigma, pow_ema, score_ema, windows, last_window, work_ema, pending) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT(address) DO UPDATE SET mu = excluded.mu, sigma = excluded.sigma, pow_ema = excluded.pow_ema, score_ema = excluded.score_ema, windows = excluded.windows, last_window = excluded.last_window, work_ema = excluded.work_ema, pending = excluded.pending',
       );
-      for (const s of rec.standings.values()) upsert.run(s.address, s.mu, s.sigma, s.powEma, s.scoreEma, s.windows, s.lastWindow);
+      for (const s of rec.standings.values()) upsert.run(s.address, s.mu, s.sigma, s.powEma, s.scoreEma, s.windows, s.lastWindow, s.workEma, s.pending ? JSON.stringify(s.pending) : null);
       const weight = this.db.prepare('INSERT INTO weights (window, address, weight) VALUES (?, ?, ?)');
       for (const w of rec.weights) weight.run(rec.window, w.address, w.weight);
       const accepted = rec.verdicts.filter((v) => v.accepted);

@@ -39,6 +39,54 @@ export interface Score {
   unitsTested?: number;
   /** Tested units whose own pages improved more than their share of random pages did. */
   unitsWithTrace?: number;
+  /** Unit mode: the per-sequence improvements as sums, so evidence can be pooled across windows. */
+  evidence?: Evidence;
+}
+
+/** Count, sum and sum of squares of per-sequence relative improvements. */
+export interface Moments {
+  n: number;
+  sum: number;
+  sumSq: number;
+}
+
+/** Evidence of work, as sums that add across windows (src/validator/ratings.ts pools them). */
+export interface Evidence {
+  own: Moments;
+  random: Moments;
+  tested: number;
+  traced: number;
+}
+
+function momentsOf(x: Float64Array): Moments {
+  let sum = 0;
+  let sumSq = 0;
+  for (const v of x) {
+    sum += v;
+    sumSq += v * v;
+  }
+  return { n: x.length, sum, sumSq };
+}
+
+const addMoments = (a: Moments, b: Moments): Moments => ({ n: a.n + b.n, sum: a.sum + b.sum, sumSq: a.sumSq + b.sumSq });
+
+export function addEvidence(a: Evidence, b: Evidence): Evidence {
+  return { own: addMoments(a.own, b.own), random: addMoments(a.random, b.random), tested: a.tested + b.tested, traced: a.traced + b.traced };
+}
+
+/** Welch's t of own against random from their sums (0 when either side has under two). */
+export function evidenceT(e: Evidence): number {
+  const side = (m: Moments): [number, number] => [m.sum / m.n, m.n > 1 ? Math.max(0, (m.sumSq - (m.sum * m.sum) / m.n) / (m.n - 1)) : 0];
+  if (e.own.n < 2 || e.random.n < 2) return 0;
+  const [mo, vo] = side(e.own);
+  const [mr, vr] = side(e.random);
+  const se = Math.sqrt(vo / e.own.n + vr / e.random.n);
+  return se > 0 ? (mo - mr) / se : 0;
+}
+
+/** Whether pooled evidence proves work: t, enough own pages, and a trace in (nearly) every tested unit. */
+export function evidenceProves(e: Evidence): boolean {
+  return evidenceT(e) >= POW_T_THRESHOLD && e.own.n >= MIN_POW_SEQUENCES && e.tested - e.traced <= allowedUntraced(e.tested);
 }
 
 /** t above this counts as proof of work for the window (see docs/VALIDATOR.md for the figures). */
@@ -117,7 +165,7 @@ export interface UnitEvidenceOptions {
  * improvement against a share of the random pages' under the same receipt, pooled over the
  * units into one Welch t. A unit's trace does not depend on how many units the device did.
  */
-export async function unitEvidence(probe: LossProbe, o: UnitEvidenceOptions): Promise<Pick<Score, 'own' | 'powT' | 'ownSequences' | 'unitsWithTrace'>> {
+export async function unitEvidence(probe: LossProbe, o: UnitEvidenceOptions): Promise<Pick<Score, 'own' | 'powT' | 'ownSequences' | 'unitsWithTrace' | 'evidence'>> {
   const share = Math.max(1, Math.floor(o.randomPages.length / Math.max(1, o.units.length)));
   const own: number[] = [];
   const random: number[] = [];
@@ -134,7 +182,9 @@ export async function unitEvidence(probe: LossProbe, o: UnitEvidenceOptions): Pr
     random.push(...unitRandom);
   }
   const ownImp = Float64Array.from(own);
-  return { own: mean(ownImp), powT: welchT(ownImp, Float64Array.from(random)), ownSequences: own.length, unitsWithTrace };
+  const randomImp = Float64Array.from(random);
+  const evidence = { own: momentsOf(ownImp), random: momentsOf(randomImp), tested: o.units.length, traced: unitsWithTrace };
+  return { own: mean(ownImp), powT: welchT(ownImp, randomImp), ownSequences: own.length, unitsWithTrace, evidence };
 }
 
 /** The mean relative improvement on random pages of the update applied as the outer step would. */

@@ -30,7 +30,7 @@ for (let w = resumed?.window ?? 0; w < WINDOWS; w++) {
     ledger.recordArrival(c, 1000 * w + i);
     const accepted = (w + i) % 3 !== 0;
     const score = (((i + 1) * (w + 2)) % 7) / 100 - 0.01;
-    verdicts.push({ id: Buffer.from(c.id).toString('hex'), address: c.peerAddress, key: Buffer.from(c.publicKey).toString('hex'), payloadBytes: c.payloadBytes, tokens: c.tokens, trainLoss: 3 - w / 10, arrivedAt: 1000 * w + i, accepted, code: accepted ? 'accepted' : 'no-proof-of-work', reason: 'scripted', earns: true, score: { random: score, own: score * 1.2, powT: accepted ? 4 : 1, ownSequences: 32 } });
+    verdicts.push({ id: Buffer.from(c.id).toString('hex'), address: c.peerAddress, key: Buffer.from(c.publicKey).toString('hex'), payloadBytes: c.payloadBytes, tokens: c.tokens, steps: c.steps, trainLoss: 3 - w / 10, arrivedAt: 1000 * w + i, accepted, code: accepted ? 'accepted' : 'no-proof-of-work', reason: 'scripted', earns: true, score: { random: score, own: score * 1.2, powT: accepted ? 4 : 1, ownSequences: 32 } });
   }
   const standings = updateStandings(ledger.standings(), w, verdicts.map((v) => ({ address: v.address, kind: 'scored' as const, score: v.score?.random ?? 0, pow: v.accepted })));
   const next = theta.map((x, k) => x + Math.fround(0.001 * ((w + k) % 5)));

@@ -110,7 +110,7 @@ describe('validator ledger', () => {
       INSERT INTO windows VALUES (0, 'aa', 'bb', 1, 0, x'00', 5);`);
     old.close();
     const ledger = new Ledger(path, 'hist');
-    const verdict = (id: string, address: string, accepted: boolean, trainLoss: number): Verdict => ({ id, address, key: id, payloadBytes: 1000, tokens: 640, trainLoss, arrivedAt: 1, accepted, code: accepted ? 'accepted' : 'copy', reason: 'test', earns: false });
+    const verdict = (id: string, address: string, accepted: boolean, trainLoss: number): Verdict => ({ id, address, key: id, payloadBytes: 1000, tokens: 640, steps: 10, trainLoss, arrivedAt: 1, accepted, code: accepted ? 'accepted' : 'copy', reason: 'test', earns: false });
     const manifest = (w: number): ReturnType<typeof signManifest> => signManifest({ runId: 'hist', window: w, baseHash: new Uint8Array(32), accepted: [], outerLr: 1, nextHash: new Uint8Array(32).fill(w) }, ed25519Signer(new Uint8Array(32).fill(5)));
     const close = (w: number, verdicts: Verdict[], valLoss: number | null): boolean =>
       ledger.closeWindow({ window: w, manifest: manifest(w), verdicts, next: new Float32Array(2), standings: new Map(), weights: [], closedAt: 100 + w, stats: { valLoss, durationMs: 8000, denseBytesPerUpdate: 40_000, online: w === 1 ? 4 : null } });
@@ -146,12 +146,33 @@ describe('validator ledger', () => {
     ledger.close();
   });
 
+  it('keeps the credited-work average and an unjudged evidence block across a restart, and upgrades older standings', () => {
+    const path = join(mkdtempSync(join(tmpdir(), 'tessera-work-')), 'ledger.sqlite');
+    const old = new Database(path);
+    old.exec(`CREATE TABLE standings (address TEXT PRIMARY KEY, mu REAL NOT NULL, sigma REAL NOT NULL, pow_ema REAL NOT NULL, score_ema REAL NOT NULL, windows INTEGER NOT NULL, last_window INTEGER NOT NULL);
+      CREATE TABLE state (key TEXT PRIMARY KEY, value BLOB NOT NULL);
+      INSERT INTO state VALUES ('run', CAST('work' AS BLOB));
+      INSERT INTO standings VALUES ('old', 25, 8, 0.2, 0.01, 1, 0);`);
+    old.close();
+    let ledger = new Ledger(path, 'work');
+    expect(ledger.standings().get('old')).toMatchObject({ powEma: 0.2, workEma: 0 });
+    expect(ledger.standings().get('old')?.pending).toBeUndefined();
+    const pending = { windows: 1, work: 8, tested: 2, traced: 2, own: { n: 8, sum: 0.16, sumSq: 0.0033 }, random: { n: 16, sum: 0.16, sumSq: 0.0017 } };
+    const standing = { address: 'slow', mu: 26, sigma: 7, powEma: 0.2, scoreEma: 0.01, windows: 3, lastWindow: 2, workEma: 3.2, pending };
+    const manifest = signManifest({ runId: 'work', window: 0, baseHash: new Uint8Array(32), accepted: [], outerLr: 1, nextHash: new Uint8Array(32).fill(1) }, ed25519Signer(new Uint8Array(32).fill(5)));
+    ledger.closeWindow({ window: 0, manifest, verdicts: [], next: new Float32Array(2), standings: new Map([['slow', standing]]), weights: [], closedAt: 1, stats: { valLoss: 3, durationMs: 1000, denseBytesPerUpdate: 40, online: 1 } });
+    ledger.close();
+    ledger = new Ledger(path, 'work');
+    expect(ledger.standings().get('slow')).toEqual(standing);
+    ledger.close();
+  });
+
   it('ends a history page early when 100+ peers would make it too large for the relay', () => {
     const ledger = new Ledger(join(mkdtempSync(join(tmpdir(), 'tessera-rows-')), 'rows.sqlite'), 'rows');
     const manifest = (w: number): ReturnType<typeof signManifest> => signManifest({ runId: 'rows', window: w, baseHash: new Uint8Array(32), accepted: [], outerLr: 1, nextHash: new Uint8Array(32).fill(w) }, ed25519Signer(new Uint8Array(32).fill(5)));
     const perWindow = Math.ceil(HISTORY_LOSS_ROWS * 0.6);
     for (let w = 0; w < 3; w++) {
-      const verdicts = Array.from({ length: perWindow }, (_, i): Verdict => ({ id: `${w}-${i}`, address: `A${i}`, key: `${i}`, payloadBytes: 10, tokens: 64, trainLoss: 3, arrivedAt: 1, accepted: true, code: 'accepted', reason: 'test', earns: false }));
+      const verdicts = Array.from({ length: perWindow }, (_, i): Verdict => ({ id: `${w}-${i}`, address: `A${i}`, key: `${i}`, payloadBytes: 10, tokens: 64, steps: 1, trainLoss: 3, arrivedAt: 1, accepted: true, code: 'accepted', reason: 'test', earns: false }));
       ledger.closeWindow({ window: w, manifest: manifest(w), verdicts, next: new Float32Array(2), standings: new Map(), weights: [], closedAt: w, stats: { valLoss: 3, durationMs: 1000, denseBytesPerUpdate: 40, online: perWindow } });
     }
     // Each window has 0.6 × the row budget: one window per page, and `more` until the last.

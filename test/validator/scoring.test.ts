@@ -19,7 +19,8 @@ import { CharTokenizer, splitCorpus } from '../../src/train/tokenizer';
 import { CpuLossProbe } from '../../src/validator/cpuLossProbe';
 import { runGauntlet } from '../../src/validator/gauntlet';
 import { GpuLossProbe } from '../../src/validator/gpuLossProbe';
-import { freshStanding, rewardScore, updateStandings } from '../../src/validator/ratings';
+import { freshStanding, MAX_BLOCK_WINDOWS, rewardScore, updateStandings, type Standing, type WindowOutcome } from '../../src/validator/ratings';
+import type { Evidence } from '../../src/validator/scoring';
 import { welchT } from '../../src/validator/scoring';
 import { toU16Weights, U16_MAX } from '../../src/validator/weights';
 import { sessionIdentity } from '../../src/wallet/authority';
@@ -99,6 +100,56 @@ describe('standings and weights', () => {
     expect(get('a').mu).toBeLessThan(aBefore); // a and b missed window 2: both lose ground
     expect(get('b').mu).toBeLessThan(before.mu);
     expect(rewardScore(get('c'))).toBeGreaterThan(rewardScore(get('a')));
+  });
+
+  /** Evidence of `units` tested units of 4 own pages each: own pages gain `own`, random ones 1 %. */
+  function evidence(units: number, own: number, traced = units): Evidence {
+    const side = (n: number, mean: number) => {
+      // Values mean ± 0.2 % alternately: a fixed, known spread.
+      const xs = Array.from({ length: n }, (_, i) => mean + (i % 2 ? 0.002 : -0.002));
+      return { n, sum: xs.reduce((a, b) => a + b, 0), sumSq: xs.reduce((a, b) => a + b * b, 0) };
+    };
+    return { own: side(4 * units, own), random: side(8 * units, 0.01), tested: units, traced };
+  }
+  const unitWindow = (address: string, units: number, own: number, traced = units): WindowOutcome => ({ address, kind: 'scored', score: 0.01, pow: false, work: 4 * units, evidence: evidence(units, own, traced) });
+  const run = (windows: WindowOutcome[][]): Map<string, Standing> => windows.reduce((s, outcomes, w) => updateStandings(s, w, outcomes), new Map<string, Standing>());
+
+  it('pools a slow device’s few pages across windows, then credits the whole block or none of it', () => {
+    // Two units of 4 pages a window: 8 own pages, under the 16 a judgement needs.
+    const one = run([[unitWindow('slow', 2, 0.02)]]);
+    expect(one.get('slow')?.pending?.windows).toBe(1);
+    expect(one.get('slow')?.workEma).toBe(0);
+    const two = run([[unitWindow('slow', 2, 0.02)], [unitWindow('slow', 2, 0.02)]]);
+    expect(two.get('slow')?.pending).toBeUndefined();
+    expect(two.get('slow')?.workEma).toBeCloseTo(0.2 * 16); // both windows' 8 steps, credited at once
+    expect(two.get('slow')?.powEma).toBeCloseTo(0.2);
+    // Untrained units (no own-page gain) are judged the same way and credited nothing.
+    const lazy = run([[unitWindow('lazy', 2, 0.01, 1)], [unitWindow('lazy', 2, 0.01, 1)]]);
+    expect(lazy.get('lazy')?.workEma).toBe(0);
+    // A block never waits longer than MAX_BLOCK_WINDOWS windows for enough pages.
+    const tiny = run(Array.from({ length: MAX_BLOCK_WINDOWS }, () => [unitWindow('tiny', 1, 0.02)]));
+    expect(tiny.get('tiny')?.pending).toBeUndefined();
+  });
+
+  it('credits work in proportion: four times the proven steps earn four times the reward', () => {
+    const s = run(Array.from({ length: 12 }, () => [unitWindow('slow', 4, 0.02), unitWindow('fast', 16, 0.02)]));
+    const ratio = rewardScore(s.get('fast') as Standing) / rewardScore(s.get('slow') as Standing);
+    expect(ratio).toBeCloseTo(4, 5);
+  });
+
+  it('lets no record carry unproven work: a peer that stops training its pages stops earning', () => {
+    const honest = Array.from({ length: 10 }, () => [unitWindow('p', 8, 0.02)]);
+    const before = run(honest).get('p') as Standing;
+    // Units that leave no trace (t near 0, half the tested units untraced) credit nothing.
+    const after = run([...honest, [unitWindow('p', 8, 0.01, 4)], [unitWindow('p', 8, 0.01, 4)], [unitWindow('p', 8, 0.01, 4)]]).get('p') as Standing;
+    expect(after.workEma).toBeCloseTo(before.workEma * 0.8 ** 3);
+    // Real gains on most units but two of eight tested without a trace: refused too (padding).
+    const padded = run([[unitWindow('q', 8, 0.02, 6)]]).get('q') as Standing;
+    expect(padded.workEma).toBe(0);
+    // A penalty drops an unjudged block: its windows earn nothing.
+    const dropped = run([[unitWindow('r', 2, 0.02)], [{ address: 'r', kind: 'penalty' }], [unitWindow('r', 2, 0.02)]]).get('r') as Standing;
+    expect(dropped.workEma).toBe(0);
+    expect(dropped.pending?.windows).toBe(1);
   });
 
   it('max-upscales positive scores to u16, in address order, and gives nothing when nobody earned', () => {
