@@ -98,7 +98,9 @@ if (appOnly) run('server', ['--import', tsx, join(root, 'server', 'main.ts'), '-
 else {
   const dir = join(root, 'runs', `local-${new Date().toISOString().replace(/[:.]/g, '-')}`);
   mkdirSync(dir, { recursive: true });
-  const init = spawnSync(process.execPath, ['--import', tsx, tessera, 'init-run', '--out', dir, '--window-ms', windowMs, '--grace-ms', graceMs, '--start-in-ms', startInMs], { cwd: root, env, encoding: 'utf8' });
+  // Unit mode, 2-step units: a software adapter's few steps a window still add up to proof
+  // (evidence pools across windows), so the wallet peer earns (docs/VALIDATOR.md, "Work units").
+  const init = spawnSync(process.execPath, ['--import', tsx, tessera, 'init-run', '--out', dir, '--window-ms', windowMs, '--grace-ms', graceMs, '--start-in-ms', startInMs, '--unit-steps', '2'], { cwd: root, env, encoding: 'utf8' });
   if (init.status !== 0) {
     console.error(init.stderr || init.stdout);
     stop(1);

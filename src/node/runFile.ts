@@ -74,7 +74,7 @@ export function writeRun(dir: string, o: { preset: PresetName; windowMs: number;
   const key = createKeyFile(join(dir, 'validator.key'));
   const run = parseRunConfig({
     runId: o.runId ?? `local-${Date.now().toString(36)}`,
-    preset: o.preset, seed: 1337, startTime: Date.now() + startInMs, windowMs: o.windowMs, graceMs: o.graceMs ?? Math.round(o.windowMs / 6), uploadMarginMs: Math.round(o.windowMs / 15), minSteps: 3,
+    preset: o.preset, seed: 1337, startTime: Date.now() + startInMs, windowMs: o.windowMs, graceMs: o.graceMs ?? Math.round(o.windowMs / 6), uploadMarginMs: Math.round(o.windowMs / 15), minSteps: o.unitSteps ?? 3,
     batchSize: o.batchSize ?? 4, seqLen: o.seqLen ?? Math.min(64, PRESETS[o.preset].contextLength), outerLr: 1,
     innerSchedule: { maxLr: 2e-3, minLr: 2e-4, warmupSteps: 20, decaySteps: 20_000 }, validatorKeys: [toHex(key.publicKey)],
     ...(o.maxSteps === undefined ? {} : { maxSteps: o.maxSteps }),

@@ -56,6 +56,12 @@ export interface Evidence {
   random: Moments;
   tested: number;
   traced: number;
+  /**
+   * Σ √n·t and Σ n over windows (n own pages, t the window's Welch t): Stouffer's pooling. A
+   * t is free of scale, so a window whose texts all barely move (θ_0, the learning-rate warm-up)
+   * counts by its pages, not by its tiny spread, and cannot drown a clear window.
+   */
+  weighted: { sum: number; weight: number };
 }
 
 function momentsOf(x: Float64Array): Moments {
@@ -71,17 +77,27 @@ function momentsOf(x: Float64Array): Moments {
 const addMoments = (a: Moments, b: Moments): Moments => ({ n: a.n + b.n, sum: a.sum + b.sum, sumSq: a.sumSq + b.sumSq });
 
 export function addEvidence(a: Evidence, b: Evidence): Evidence {
-  return { own: addMoments(a.own, b.own), random: addMoments(a.random, b.random), tested: a.tested + b.tested, traced: a.traced + b.traced };
+  return { own: addMoments(a.own, b.own), random: addMoments(a.random, b.random), tested: a.tested + b.tested, traced: a.traced + b.traced, weighted: { sum: a.weighted.sum + b.weighted.sum, weight: a.weighted.weight + b.weighted.weight } };
 }
 
-/** Welch's t of own against random from their sums (0 when either side has under two). */
-export function evidenceT(e: Evidence): number {
+/** One window's evidence from its improvements, with its Welch t weighted for pooling. */
+export function windowEvidence(own: Float64Array, random: Float64Array, tested: number, traced: number): Evidence {
+  const o = momentsOf(own);
+  const r = momentsOf(random);
   const side = (m: Moments): [number, number] => [m.sum / m.n, m.n > 1 ? Math.max(0, (m.sumSq - (m.sum * m.sum) / m.n) / (m.n - 1)) : 0];
-  if (e.own.n < 2 || e.random.n < 2) return 0;
-  const [mo, vo] = side(e.own);
-  const [mr, vr] = side(e.random);
-  const se = Math.sqrt(vo / e.own.n + vr / e.random.n);
-  return se > 0 ? (mo - mr) / se : 0;
+  let weighted = { sum: 0, weight: 0 };
+  if (o.n > 1 && r.n > 1) {
+    const [mo, vo] = side(o);
+    const [mr, vr] = side(r);
+    const se = Math.sqrt(vo / o.n + vr / r.n);
+    if (se > 0) weighted = { sum: Math.sqrt(o.n) * ((mo - mr) / se), weight: o.n };
+  }
+  return { own: o, random: r, tested, traced, weighted };
+}
+
+/** The pooled t: Σ(√n·t)/√Σn; for one window exactly Welch's t. */
+export function evidenceT(e: Evidence): number {
+  return e.weighted.weight > 0 ? e.weighted.sum / Math.sqrt(e.weighted.weight) : 0;
 }
 
 /** Whether pooled evidence proves work: t, enough own pages, and a trace in (nearly) every tested unit. */
@@ -183,7 +199,7 @@ export async function unitEvidence(probe: LossProbe, o: UnitEvidenceOptions): Pr
   }
   const ownImp = Float64Array.from(own);
   const randomImp = Float64Array.from(random);
-  const evidence = { own: momentsOf(ownImp), random: momentsOf(randomImp), tested: o.units.length, traced: unitsWithTrace };
+  const evidence = windowEvidence(ownImp, randomImp, o.units.length, unitsWithTrace);
   return { own: mean(ownImp), powT: welchT(ownImp, randomImp), ownSequences: own.length, unitsWithTrace, evidence };
 }
 

@@ -20,8 +20,7 @@ import { CpuLossProbe } from '../../src/validator/cpuLossProbe';
 import { runGauntlet } from '../../src/validator/gauntlet';
 import { GpuLossProbe } from '../../src/validator/gpuLossProbe';
 import { freshStanding, MAX_BLOCK_WINDOWS, rewardScore, updateStandings, type Standing, type WindowOutcome } from '../../src/validator/ratings';
-import type { Evidence } from '../../src/validator/scoring';
-import { welchT } from '../../src/validator/scoring';
+import { addEvidence, evidenceT, welchT, windowEvidence, type Evidence } from '../../src/validator/scoring';
 import { toU16Weights, U16_MAX } from '../../src/validator/weights';
 import { sessionIdentity } from '../../src/wallet/authority';
 
@@ -104,12 +103,9 @@ describe('standings and weights', () => {
 
   /** Evidence of `units` tested units of 4 own pages each: own pages gain `own`, random ones 1 %. */
   function evidence(units: number, own: number, traced = units): Evidence {
-    const side = (n: number, mean: number) => {
-      // Values mean ± 0.2 % alternately: a fixed, known spread.
-      const xs = Array.from({ length: n }, (_, i) => mean + (i % 2 ? 0.002 : -0.002));
-      return { n, sum: xs.reduce((a, b) => a + b, 0), sumSq: xs.reduce((a, b) => a + b * b, 0) };
-    };
-    return { own: side(4 * units, own), random: side(8 * units, 0.01), tested: units, traced };
+    // Values mean ± 0.2 % alternately: a fixed, known spread.
+    const side = (n: number, mean: number): Float64Array => Float64Array.from({ length: n }, (_, i) => mean + (i % 2 ? 0.002 : -0.002));
+    return windowEvidence(side(4 * units, own), side(8 * units, 0.01), units, traced);
   }
   const unitWindow = (address: string, units: number, own: number, traced = units): WindowOutcome => ({ address, kind: 'scored', score: 0.01, pow: false, work: 4 * units, evidence: evidence(units, own, traced) });
   const run = (windows: WindowOutcome[][]): Map<string, Standing> => windows.reduce((s, outcomes, w) => updateStandings(s, w, outcomes), new Map<string, Standing>());
@@ -129,6 +125,19 @@ describe('standings and weights', () => {
     // A block never waits longer than MAX_BLOCK_WINDOWS windows for enough pages.
     const tiny = run(Array.from({ length: MAX_BLOCK_WINDOWS }, () => [unitWindow('tiny', 1, 0.02)]));
     expect(tiny.get('tiny')?.pending).toBeUndefined();
+  });
+
+  it('pools windows by their t (Stouffer): one window is Welch’s t, and a window whose texts barely move does not drown a clear one', () => {
+    const own = Float64Array.from([0.021, 0.019, 0.024, 0.018, 0.02, 0.022, 0.017, 0.023]);
+    const random = Float64Array.from([0.01, 0.012, 0.009, 0.011, 0.01, 0.008, 0.013, 0.01, 0.011, 0.009]);
+    expect(evidenceT(windowEvidence(own, random, 2, 2))).toBeCloseTo(welchT(own, random), 10);
+    // The same window at a hundredth of the scale (θ_0, warm-up): its t, and its weight, are the same.
+    const faint = windowEvidence(own.map((x) => x / 100), random.map((x) => x / 100), 2, 2);
+    expect(evidenceT(addEvidence(windowEvidence(own, random, 2, 2), faint))).toBeCloseTo(Math.SQRT2 * welchT(own, random), 8);
+    // A faint window without a gain pulls a clear one down by its pages only, not to its own t.
+    const faintNothing = windowEvidence(random.slice(0, 8).map((x) => x / 100), random.map((x) => x / 100), 2, 2);
+    const pooled = evidenceT(addEvidence(windowEvidence(own, random, 2, 2), faintNothing));
+    expect(pooled).toBeCloseTo((welchT(own, random) + welchT(random.slice(0, 8), random)) / Math.SQRT2, 8);
   });
 
   it('credits work in proportion: four times the proven steps earn four times the reward', () => {
