@@ -253,10 +253,15 @@ async function scoreStanding(o: GauntletOptions, limits: GauntletLimits, probe: 
     const pct = (x: number): string => `${(x * 100).toFixed(2)}%`;
     if (!(score.random > 0)) Object.assign(l.verdict, { accepted: false, code: 'no-improvement', reason: `loss on random pages changed by ${pct(-score.random)}` });
     else if (count < MIN_POW_SEQUENCES) Object.assign(l.verdict, { accepted: true, code: 'accepted', reason: `random pages improved ${pct(score.random)}; ${count} own pages are too few to prove work, so none is credited` });
-    else if (!provesWork(score) && !o.proven?.(l.header.peerAddress)) Object.assign(l.verdict, { accepted: false, code: 'no-proof-of-work', reason: `its own pages improved ${pct(score.own)}, random pages ${pct(score.random)} (${evidenceText(score)}) and it has no recent proof` });
+    else if (!provesWork(score) && !o.proven?.(l.header.peerAddress)) Object.assign(l.verdict, { accepted: false, code: 'no-proof-of-work', reason: `its own pages improved ${pct(score.own)}${under(score)}, random pages ${pct(score.random)} (${evidenceText(score)}) and it has no recent proof` });
     else if (!provesWork(score)) Object.assign(l.verdict, { accepted: true, code: 'accepted', reason: `random pages improved ${pct(score.random)}; proof of work weak this window (${evidenceText(score)}), admitted on its recent record` });
-    else Object.assign(l.verdict, { accepted: true, code: 'accepted', reason: `random pages improved ${pct(score.random)}, own pages ${pct(score.own)} (${evidenceText(score)})` });
+    else Object.assign(l.verdict, { accepted: true, code: 'accepted', reason: `random pages improved ${pct(score.random)}, own pages ${pct(score.own)}${under(score)} (${evidenceText(score)})` });
   }
+}
+
+/** Unit mode measures own pages under the receipts, random pages under the update itself. */
+function under(s: Score): string {
+  return s.unitsTested === undefined ? '' : ' under its receipts';
 }
 
 /** t, and in unit mode how many tested units showed a trace: what the verdict rests on. */
