@@ -57,8 +57,8 @@ export interface Evidence {
   tested: number;
   traced: number;
   /**
-   * Σ √n·t and Σ n over windows (n own pages, t the window's Welch t): Stouffer's pooling. A
-   * t is free of scale, so a window whose texts all barely move (θ_0, the learning-rate warm-up)
+   * Σ √n·z and Σ n over windows (n own pages, z the window's Welch t as a normal deviate):
+   * Stouffer's pooling. It is free of scale, so a window whose texts all barely move (θ_0, the learning-rate warm-up)
    * counts by its pages, not by its tiny spread, and cannot drown a clear window.
    */
   weighted: { sum: number; weight: number };
@@ -89,13 +89,26 @@ export function windowEvidence(own: Float64Array, random: Float64Array, tested: 
   if (o.n > 1 && r.n > 1) {
     const [mo, vo] = side(o);
     const [mr, vr] = side(r);
-    const se = Math.sqrt(vo / o.n + vr / r.n);
-    if (se > 0) weighted = { sum: Math.sqrt(o.n) * ((mo - mr) / se), weight: o.n };
+    const [a, b] = [vo / o.n, vr / r.n];
+    const se = Math.sqrt(a + b);
+    // Welch–Satterthwaite degrees of freedom: a t from 4 own pages has tails far heavier than
+    // a normal's, and pooled as if normal it let a cheater through by chance (bench:pow).
+    const df = (a + b) ** 2 / (a * a / (o.n - 1) + b * b / (r.n - 1));
+    if (se > 0) weighted = { sum: Math.sqrt(o.n) * tToZ((mo - mr) / se, df), weight: o.n };
   }
   return { own: o, random: r, tested, traced, weighted };
 }
 
-/** The pooled t: Σ(√n·t)/√Σn; for one window exactly Welch's t. */
+/**
+ * A t with `df` degrees of freedom as the normal deviate of about the same tail (Bailey's
+ * approximation, z = t(1 − 1/4ν)/√(1 + t²/2ν)), so windows of few pages pool as z-scores.
+ */
+export function tToZ(t: number, df: number): number {
+  if (!Number.isFinite(df) || df <= 0) return 0;
+  return (t * (1 - 1 / (4 * df))) / Math.sqrt(1 + (t * t) / (2 * df));
+}
+
+/** The pooled z: Σ(√n·z)/√Σn over windows, each window's Welch t turned into its z. */
 export function evidenceT(e: Evidence): number {
   return e.weighted.weight > 0 ? e.weighted.sum / Math.sqrt(e.weighted.weight) : 0;
 }

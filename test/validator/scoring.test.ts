@@ -20,7 +20,7 @@ import { CpuLossProbe } from '../../src/validator/cpuLossProbe';
 import { runGauntlet } from '../../src/validator/gauntlet';
 import { GpuLossProbe } from '../../src/validator/gpuLossProbe';
 import { freshStanding, MAX_BLOCK_WINDOWS, rewardScore, updateStandings, type Standing, type WindowOutcome } from '../../src/validator/ratings';
-import { addEvidence, evidenceT, welchT, windowEvidence, type Evidence } from '../../src/validator/scoring';
+import { addEvidence, evidenceT, tToZ, welchT, windowEvidence, type Evidence } from '../../src/validator/scoring';
 import { toU16Weights, U16_MAX } from '../../src/validator/weights';
 import { sessionIdentity } from '../../src/wallet/authority';
 
@@ -127,17 +127,21 @@ describe('standings and weights', () => {
     expect(tiny.get('tiny')?.pending).toBeUndefined();
   });
 
-  it('pools windows by their t (Stouffer): one window is Welch’s t, and a window whose texts barely move does not drown a clear one', () => {
+  it('pools windows as z-scores (Stouffer): scale-free, and a few pages’ heavy-tailed t counts for less', () => {
     const own = Float64Array.from([0.021, 0.019, 0.024, 0.018, 0.02, 0.022, 0.017, 0.023]);
     const random = Float64Array.from([0.01, 0.012, 0.009, 0.011, 0.01, 0.008, 0.013, 0.01, 0.011, 0.009]);
-    expect(evidenceT(windowEvidence(own, random, 2, 2))).toBeCloseTo(welchT(own, random), 10);
-    // The same window at a hundredth of the scale (θ_0, warm-up): its t, and its weight, are the same.
+    const one = evidenceT(windowEvidence(own, random, 2, 2));
+    // Many degrees of freedom: z is t; few: z is smaller (a t of 3 on 3 df is no 3σ event).
+    expect(tToZ(3, 1e6)).toBeCloseTo(3, 4);
+    expect(tToZ(3, 3)).toBeLessThan(2.2);
+    expect(one).toBeGreaterThan(0);
+    expect(one).toBeLessThan(welchT(own, random));
+    // The same window at a hundredth of the scale (θ_0, warm-up): the same z, the same weight.
     const faint = windowEvidence(own.map((x) => x / 100), random.map((x) => x / 100), 2, 2);
-    expect(evidenceT(addEvidence(windowEvidence(own, random, 2, 2), faint))).toBeCloseTo(Math.SQRT2 * welchT(own, random), 8);
-    // A faint window without a gain pulls a clear one down by its pages only, not to its own t.
-    const faintNothing = windowEvidence(random.slice(0, 8).map((x) => x / 100), random.map((x) => x / 100), 2, 2);
-    const pooled = evidenceT(addEvidence(windowEvidence(own, random, 2, 2), faintNothing));
-    expect(pooled).toBeCloseTo((welchT(own, random) + welchT(random.slice(0, 8), random)) / Math.SQRT2, 8);
+    expect(evidenceT(addEvidence(windowEvidence(own, random, 2, 2), faint))).toBeCloseTo(Math.SQRT2 * one, 8);
+    // A faint window without a gain pulls a clear one down by its pages only, not to its own z.
+    const nothing = windowEvidence(random.slice(0, 8).map((x) => x / 100), random.map((x) => x / 100), 2, 2);
+    expect(evidenceT(addEvidence(windowEvidence(own, random, 2, 2), nothing))).toBeCloseTo((one + evidenceT(nothing)) / Math.SQRT2, 8);
   });
 
   it('credits work in proportion: four times the proven steps earn four times the reward', () => {
