@@ -77,9 +77,10 @@ test("shows the account's score and share of weights from the validator's ledger
   const [alice, bob] = await injectFakeExtension(page, { accounts: ['//Alice', '//Bob'] });
   // A real ledger with one closed window, served by the validator's status endpoint.
   const ledger = new Ledger(join(mkdtempSync(join(tmpdir(), 'tessera-wallet-')), 'ledger.sqlite'), run.runId);
-  const scored = (address: string, score: number): Verdict => ({ id: address, address, key: address, payloadBytes: 2000, tokens: 640, steps: 10, trainLoss: 3.1, arrivedAt: 0, accepted: true, code: 'accepted', reason: 'test', earns: true, score: { random: score, own: score, powT: 5, ownSequences: 32 } });
-  const verdicts = [scored(alice.address, 0.03), scored(bob.address, 0.01)];
-  const standings = updateStandings(new Map(), 0, verdicts.map((v) => ({ address: v.address, kind: 'scored' as const, score: v.score?.random ?? 0, pow: true })));
+  // Rewards follow proven steps: Alice proved 30, Bob 10, so Alice holds 75 % of the weights.
+  const scored = (address: string, score: number, steps: number): Verdict => ({ id: address, address, key: address, payloadBytes: 2000, tokens: 64 * steps, steps, trainLoss: 3.1, arrivedAt: 0, accepted: true, code: 'accepted', reason: 'test', earns: true, score: { random: score, own: score, powT: 5, ownSequences: 32 } });
+  const verdicts = [scored(alice.address, 0.03, 30), scored(bob.address, 0.01, 10)];
+  const standings = updateStandings(new Map(), 0, verdicts.map((v) => ({ address: v.address, kind: 'scored' as const, score: v.score?.random ?? 0, pow: true, work: v.steps })));
   const weights = toU16Weights(new Map([...standings.values()].map((s) => [s.address, rewardScore(s)])));
   const manifest = signManifest({ runId: run.runId, window: 0, baseHash: new Uint8Array(32), accepted: [], outerLr: 1, nextHash: new Uint8Array(32) }, ed25519Signer(new Uint8Array(32).fill(3)));
   ledger.closeWindow({ window: 0, manifest, verdicts, next: new Float32Array(4), standings, weights, closedAt: 0, stats: { valLoss: 3.2, durationMs: 8000, denseBytesPerUpdate: 16, online: 2 } });
