@@ -6,7 +6,7 @@
 //        --batch 4 --chained (also print the chained mode's t against steps, one window).
 import { chunkPlan } from '../src/compress/chunks';
 import { decodeSparseLoCo, SparseLoCoEncoder } from '../src/compress/sparseloco';
-import { decodeWorkPayload, packWorkPayload, receiptPlan, workPayloadMain } from '../src/compress/workPayload';
+import { decodeWorkPayload, packWorkPayload, workPayloadMain } from '../src/compress/workPayload';
 import { DEFAULT_ADAMW } from '../src/gpu/adamw';
 import { requestGpuDevice } from '../src/gpu/device';
 import { initParams } from '../src/gpu/init';
@@ -46,7 +46,6 @@ const { corpus, config } = tinyCorpus();
 const ctx = await requestGpuDevice({ gpu: nodeGpu(), label: 'bench-pow' });
 const model = new GpuGpt(ctx.device, { config, batchSize, seqLen });
 const plan = chunkPlan(model.layout);
-const rplan = receiptPlan(model.layout);
 const probe = new CpuLossProbe(config, seqLen, corpus.train);
 const validator = ed25519Signer(new Uint8Array(32).fill(200));
 let theta = initParams(config, model.layout, 3);
@@ -101,13 +100,13 @@ async function contribution(p: Peer, w: number, honestFast: Uint8Array | undefin
       return trained(p, w, `random-${w}-${Math.random()}`, p.units);
     case 'quarter-work': {
       const done = await trained(p, w, me, p.units / 4);
-      const parts = decodeWorkPayload(done.payload, plan, rplan);
+      const parts = decodeWorkPayload(done.payload, plan);
       const receipts = Array.from({ length: p.units }, (_, u) => parts.receipts[u % parts.receipts.length]);
       return { payload: packWorkPayload({ main: workPayloadMain(done.payload), receipts }), steps: p.units * unitSteps };
     }
     case 'perturbed-copy': {
       if (!honestFast) return undefined;
-      const parts = decodeWorkPayload(honestFast, plan, rplan);
+      const parts = decodeWorkPayload(honestFast, plan);
       const main = await reencode(workPayloadMain(honestFast), (d) => d.map((v) => v * (1 + 0.05 * (Math.random() - 0.5))));
       // The victim's receipts, as many as its claim needs (repeated when the victim did fewer).
       const receipts = Array.from({ length: p.units }, (_, u) => parts.receipts[u % parts.receipts.length]);
@@ -116,7 +115,7 @@ async function contribution(p: Peer, w: number, honestFast: Uint8Array | undefin
     case 'scaled-x3': {
       const done = await trained(p, w, me, p.units);
       const main = await reencode(workPayloadMain(done.payload), (d) => d.map((v) => 3 * v));
-      return { payload: packWorkPayload({ main, receipts: decodeWorkPayload(done.payload, plan, rplan).receipts }), steps: done.steps };
+      return { payload: packWorkPayload({ main, receipts: decodeWorkPayload(done.payload, plan).receipts }), steps: done.steps };
     }
   }
 }
@@ -135,7 +134,7 @@ for (let w = 0; w < windows; w++) {
     arrivals.push({ header, payload: c.payload, arrivedAt: START + w * WINDOW_MS + arrivals.length });
   }
   const result = await runGauntlet({
-    runId: RUN, window: w, windowStartMs: START + w * WINDOW_MS, closeAt: START + (w + 1) * WINDOW_MS, minSteps: unitSteps, unitSteps, receiptPlan: rplan, outerLr: 1, sequencesPerStep: batchSize, seqLen, corpusLength: corpus.train.length,
+    runId: RUN, window: w, windowStartMs: START + w * WINDOW_MS, closeAt: START + (w + 1) * WINDOW_MS, minSteps: unitSteps, unitSteps, outerLr: 1, sequencesPerStep: batchSize, seqLen, corpusLength: corpus.train.length,
     theta, plan, arrivals, signer: validator, probe, limits: { randomSequences: 64, maxScored: 64 }, proven: (a) => (standings.get(a)?.powEma ?? 0) >= PROVEN_POW_EMA,
   });
   const before = standings;

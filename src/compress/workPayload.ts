@@ -2,7 +2,7 @@
 // (that unit's own delta, compressed alone), so a validator can test any unit's pages.
 import { chunkPlan, DEFAULT_SPARSELOCO, type ChunkPlan, type SparseLoCoParams } from './chunks';
 import type { ParamLayout } from '../gpu/layout';
-import { CodecError, decodeSparseLoCo, maxPayloadBytes, SparseLoCoEncoder, type SparseUpdate, type TopKSelector } from './sparseloco';
+import { CodecError, decodeSparseLoCo, maxPayloadBytes, type SparseUpdate } from './sparseloco';
 
 /** 'TSWU' */
 const MAGIC = [0x54, 0x53, 0x57, 0x55];
@@ -15,9 +15,11 @@ export const MAX_UNITS = 250;
 /**
  * A receipt keeps the unit's delta at the update's density but without error feedback: the
  * unit's own trace on its pages is what the validator tests, nothing carried from before.
+ * Only the encoder's β differs, so receipts decode (and are capped) with the update's plan.
  */
 export const RECEIPT_SPARSELOCO: SparseLoCoParams = { ...DEFAULT_SPARSELOCO, beta: 0 };
 
+/** The plan a receipt encoder uses: a SparseLoCoEncoder on it (β = 0) keeps nothing between receipts. */
 export function receiptPlan(layout: ParamLayout): ChunkPlan {
   return chunkPlan(layout, RECEIPT_SPARSELOCO);
 }
@@ -58,16 +60,16 @@ export function packWorkPayload(p: WorkPayload): Uint8Array {
   return out;
 }
 
-/** The largest valid work payload for these plans: the receive cap. */
-export function maxWorkPayloadBytes(plan: ChunkPlan, receipts: ChunkPlan): number {
-  return HEAD_BYTES + maxPayloadBytes(plan) + MAX_UNITS * (4 + maxPayloadBytes(receipts));
+/** The largest valid work payload for this plan: the receive cap. */
+export function maxWorkPayloadBytes(plan: ChunkPlan): number {
+  return HEAD_BYTES + (1 + MAX_UNITS) * (4 + maxPayloadBytes(plan));
 }
 
 /**
  * Splits a hostile work payload: every length is checked against its plan's cap before it is
  * used, the main update is decoded (CodecError when anything is wrong), receipts are sliced.
  */
-export function decodeWorkPayload(bytes: Uint8Array, plan: ChunkPlan, receipts: ChunkPlan): DecodedWorkPayload {
+export function decodeWorkPayload(bytes: Uint8Array, plan: ChunkPlan): DecodedWorkPayload {
   if (bytes.length < HEAD_BYTES) throw new CodecError('truncated', `work payload of ${bytes.length} bytes is shorter than its ${HEAD_BYTES}-byte head`);
   if (!isWorkPayload(bytes)) throw new CodecError('bad-magic', 'not a work payload (magic TSWU)');
   if (bytes[4] !== WORK_PAYLOAD_VERSION) throw new CodecError('unknown-version', `work payload version ${bytes[4]}, this build reads ${WORK_PAYLOAD_VERSION}`);
@@ -77,7 +79,7 @@ export function decodeWorkPayload(bytes: Uint8Array, plan: ChunkPlan, receipts: 
   const mainLength = view.getUint32(12, true);
   if (count < 1 || count > MAX_UNITS) throw new CodecError('oversized', `work payload claims ${count} units, allowed 1..${MAX_UNITS}`);
   const mainCap = maxPayloadBytes(plan);
-  const receiptCap = maxPayloadBytes(receipts);
+  const receiptCap = mainCap;
   if (mainLength > mainCap || HEAD_BYTES + mainLength > bytes.length) throw new CodecError('oversized', `main update of ${mainLength} bytes (cap ${mainCap}, ${bytes.length - HEAD_BYTES} left)`);
   const main = decodeSparseLoCo(bytes.subarray(HEAD_BYTES, HEAD_BYTES + mainLength), plan);
   const out: Uint8Array[] = [];
@@ -91,11 +93,6 @@ export function decodeWorkPayload(bytes: Uint8Array, plan: ChunkPlan, receipts: 
   }
   if (at !== bytes.length) throw new CodecError('non-canonical', `${bytes.length - at} bytes after the last receipt`);
   return { main, receipts: out };
-}
-
-/** A receipt of θ_w → θ_after: the unit's delta, top-k and quantised, no error feedback. */
-export async function encodeReceipt(plan: ChunkPlan, base: Float32Array, after: Float32Array, select?: TopKSelector): Promise<Uint8Array> {
-  return (await new SparseLoCoEncoder(plan, base.length, select).encode(base, after)).bytes;
 }
 
 /** A work payload's main part, unchecked but in bounds (CodecError when it is cut short). */

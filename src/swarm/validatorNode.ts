@@ -2,7 +2,6 @@
 // runs the gauntlet (checks, scores), publishes the signed manifest, follows whichever manifest
 // the swarm follows (so a standby stays in sync for failover), and keeps the ledger.
 import { chunkPlan, type ChunkPlan } from '../compress/chunks';
-import { receiptPlan } from '../compress/workPayload';
 import type { ParamLayout } from '../gpu/layout';
 import type { ContributionExchange } from '../p2p/exchange';
 import type { Mesh } from '../p2p/mesh';
@@ -56,7 +55,6 @@ export class ValidatorNode {
   private wake?: () => void;
   private readonly server: CheckpointServer;
   private readonly plan: ChunkPlan;
-  private readonly receipts: ChunkPlan;
   private readonly manifests: ManifestWaiter;
   /** First arrival time of each complete contribution, by id, with its window. */
   private readonly arrivedAt = new Map<string, { window: number; at: number }>();
@@ -70,7 +68,6 @@ export class ValidatorNode {
     this.window = o.window;
     this.now = o.now ?? Date.now;
     this.plan = chunkPlan(o.layout);
-    this.receipts = receiptPlan(o.layout);
     o.exchange.acceptWhen((c) => c.window === this.window, authorityRefusal(o.run));
     this.server = new CheckpointServer(o.exchange, o.mesh);
     this.server.hold(this.window, this.theta);
@@ -143,7 +140,7 @@ export class ValidatorNode {
     const remembered = o.ledger?.arrivals(w) ?? new Map<string, number>();
     const arrivals = o.exchange.complete(w).map((c) => ({ ...c, arrivedAt: remembered.get(toHex(c.header.id)) ?? this.arrivedAt.get(toHex(c.header.id))?.at ?? this.now() }));
     const result = await runGauntlet({
-      runId: o.run.runId, window: w, windowStartMs: windowStart(o.run, w), closeAt: windowEnd(o.run, w) + o.run.graceMs, minSteps: o.run.minSteps, maxSteps: o.run.maxSteps, unitSteps: o.run.unitSteps, receiptPlan: this.receipts, outerLr: o.run.outerLr,
+      runId: o.run.runId, window: w, windowStartMs: windowStart(o.run, w), closeAt: windowEnd(o.run, w) + o.run.graceMs, minSteps: o.run.minSteps, maxSteps: o.run.maxSteps, unitSteps: o.run.unitSteps, outerLr: o.run.outerLr,
       sequencesPerStep: o.run.batchSize, seqLen: o.run.seqLen, corpusLength: o.corpusLength, theta: this.theta, plan: this.plan, arrivals, signer: o.signer, probe: o.probe, limits: o.limits,
       proven: (address) => (this.standings.get(address)?.powEma ?? 0) >= PROVEN_POW_EMA,
     });

@@ -3,7 +3,7 @@
 // the network half (SwarmPeer) runs where WebRTC does (Node, or the tab's main thread).
 import { chunkPlan } from '../compress/chunks';
 import { SparseLoCoEncoder, type TopKSelector } from '../compress/sparseloco';
-import { encodeReceipt, MAX_UNITS, packWorkPayload, receiptPlan } from '../compress/workPayload';
+import { MAX_UNITS, packWorkPayload, receiptPlan } from '../compress/workPayload';
 import { DEFAULT_ADAMW } from '../gpu/adamw';
 import type { GpuGpt } from '../gpu/model';
 import { assignedPages, batchForStep, pagesTrained, unitPages } from '../train/dataPages';
@@ -123,7 +123,8 @@ export class GpuWindowTrainer implements WindowTrainer {
     const per = model.batchSize * model.microSteps;
     const n = model.layout.totalFloats;
     const maxUnits = Math.min(MAX_UNITS, Math.floor(Math.min(job.maxSteps ?? MAX_INNER_STEPS, MAX_INNER_STEPS) / unitSteps));
-    const rplan = receiptPlan(model.layout);
+    // β = 0: one encoder serves every unit, nothing of one receipt leaks into the next.
+    const receiptEncoder = new SparseLoCoEncoder(receiptPlan(model.layout), n, this.topK);
     const sum = new Float64Array(n);
     const receipts: Uint8Array[] = [];
     let moments = this.moments ?? { m: new Float32Array(n), v: new Float32Array(n) };
@@ -153,7 +154,7 @@ export class GpuWindowTrainer implements WindowTrainer {
       const state = await model.exportState();
       moments = { m: state.m, v: state.v };
       for (let i = 0; i < n; i++) sum[i] += state.params[i] - job.theta[i];
-      receipts.push(await encodeReceipt(rplan, job.theta, state.params, this.topK));
+      receipts.push((await receiptEncoder.encode(job.theta, state.params)).bytes);
       tokens += result.tokens;
       loss = result.trainLosses[result.trainLosses.length - 1]?.loss ?? loss;
       unitMs = this.now() - startedAt;

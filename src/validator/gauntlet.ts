@@ -91,10 +91,9 @@ export interface GauntletOptions {
   outerLr: number;
   /**
    * Unit mode: contributions are whole units of this many steps, each with its receipt, and
-   * proof of work tests a sample of the receipts (`receiptPlan` decodes them).
+   * proof of work tests a sample of the receipts (decoded with `plan`, as the update is).
    */
   unitSteps?: number;
-  receiptPlan?: ChunkPlan;
   /** Sequences per inner step (batch size × microbatches): how many of its pages a step used. */
   sequencesPerStep: number;
   seqLen: number;
@@ -188,7 +187,7 @@ export async function runGauntlet(o: GauntletOptions): Promise<GauntletResult> {
     payloads.set(toHex(l.header.payloadHash), l);
     try {
       if (o.unitSteps) {
-        const work = decodeWorkPayload(l.payload, o.plan, o.receiptPlan ?? o.plan);
+        const work = decodeWorkPayload(l.payload, o.plan);
         if (work.receipts.length !== l.header.steps / o.unitSteps) {
           reject(l, 'wrong-units', `${work.receipts.length} receipts for the ${l.header.steps / o.unitSteps} units its ${l.header.steps} steps claim`);
           continue;
@@ -296,7 +295,7 @@ async function scoreUnits(o: GauntletOptions, limits: GauntletLimits, probe: Los
   const units: { receipt: SparseUpdate; pages: Uint32Array }[] = [];
   for (const u of tested) {
     try {
-      const receipt = decodeSparseLoCo(receipts[u], o.receiptPlan ?? o.plan);
+      const receipt = decodeSparseLoCo(receipts[u], o.plan);
       const pages = await unitPages({ runSeed: o.runId, peerAddress: l.header.peerAddress, window: o.window, unit: u, count: pagesTrained(unitSteps, o.sequencesPerStep), seqLen: o.seqLen, corpusLength: o.corpusLength });
       units.push({ receipt, pages });
     } catch (err) {

@@ -102,7 +102,7 @@ function judge(s: Standing, o: WindowOutcome): { proved?: boolean; credited: num
   const work = o.work ?? 1;
   if (!o.evidence) return { proved: o.pow, credited: o.pow ? work : 0 };
   const block: PendingEvidence = s.pending ? { ...addEvidence(s.pending, o.evidence), windows: s.pending.windows + 1, work: s.pending.work + work } : { ...o.evidence, windows: 1, work };
-  if (block.own.n < MIN_POW_SEQUENCES && block.windows < MAX_BLOCK_WINDOWS) return { credited: 0, pending: block };
+  if (block.pages < MIN_POW_SEQUENCES && block.windows < MAX_BLOCK_WINDOWS) return { credited: 0, pending: block };
   const proved = evidenceProves(block);
   return { proved, credited: proved ? block.work : 0 };
 }

@@ -39,64 +39,37 @@ export interface Score {
   unitsTested?: number;
   /** Tested units whose own pages improved more than their share of random pages did. */
   unitsWithTrace?: number;
-  /** Unit mode: the per-sequence improvements as sums, so evidence can be pooled across windows. */
+  /** Unit mode: this window's evidence, in a form that pools across windows. */
   evidence?: Evidence;
 }
 
-/** Count, sum and sum of squares of per-sequence relative improvements. */
-export interface Moments {
-  n: number;
-  sum: number;
-  sumSq: number;
-}
-
-/** Evidence of work, as sums that add across windows (src/validator/ratings.ts pools them). */
+/**
+ * Evidence of work as sums that add across windows (src/validator/ratings.ts pools them):
+ * Stouffer's Σ √n·z over Σ n own pages, z each window's Welch t as a normal deviate. It is
+ * free of scale, so a window whose texts all barely move (θ_0, the learning-rate warm-up)
+ * counts by its pages, not by its tiny spread, and cannot drown a clear window.
+ */
 export interface Evidence {
-  own: Moments;
-  random: Moments;
+  /** Own pages the evidence rests on. */
+  pages: number;
+  zSum: number;
   tested: number;
   traced: number;
-  /**
-   * Σ √n·z and Σ n over windows (n own pages, z the window's Welch t as a normal deviate):
-   * Stouffer's pooling. It is free of scale, so a window whose texts all barely move (θ_0, the learning-rate warm-up)
-   * counts by its pages, not by its tiny spread, and cannot drown a clear window.
-   */
-  weighted: { sum: number; weight: number };
 }
-
-function momentsOf(x: Float64Array): Moments {
-  let sum = 0;
-  let sumSq = 0;
-  for (const v of x) {
-    sum += v;
-    sumSq += v * v;
-  }
-  return { n: x.length, sum, sumSq };
-}
-
-const addMoments = (a: Moments, b: Moments): Moments => ({ n: a.n + b.n, sum: a.sum + b.sum, sumSq: a.sumSq + b.sumSq });
 
 export function addEvidence(a: Evidence, b: Evidence): Evidence {
-  return { own: addMoments(a.own, b.own), random: addMoments(a.random, b.random), tested: a.tested + b.tested, traced: a.traced + b.traced, weighted: { sum: a.weighted.sum + b.weighted.sum, weight: a.weighted.weight + b.weighted.weight } };
+  return { pages: a.pages + b.pages, zSum: a.zSum + b.zSum, tested: a.tested + b.tested, traced: a.traced + b.traced };
 }
 
-/** One window's evidence from its improvements, with its Welch t weighted for pooling. */
+/** One window's evidence from its per-sequence improvements on own and random pages. */
 export function windowEvidence(own: Float64Array, random: Float64Array, tested: number, traced: number): Evidence {
-  const o = momentsOf(own);
-  const r = momentsOf(random);
-  const side = (m: Moments): [number, number] => [m.sum / m.n, m.n > 1 ? Math.max(0, (m.sumSq - (m.sum * m.sum) / m.n) / (m.n - 1)) : 0];
-  let weighted = { sum: 0, weight: 0 };
-  if (o.n > 1 && r.n > 1) {
-    const [mo, vo] = side(o);
-    const [mr, vr] = side(r);
-    const [a, b] = [vo / o.n, vr / r.n];
-    const se = Math.sqrt(a + b);
-    // Welch–Satterthwaite degrees of freedom: a t from 4 own pages has tails far heavier than
-    // a normal's, and pooled as if normal it let a cheater through by chance (bench:pow).
-    const df = (a + b) ** 2 / (a * a / (o.n - 1) + b * b / (r.n - 1));
-    if (se > 0) weighted = { sum: Math.sqrt(o.n) * tToZ((mo - mr) / se, df), weight: o.n };
-  }
-  return { own: o, random: r, tested, traced, weighted };
+  const a = variance(own, mean(own)) / own.length;
+  const b = variance(random, mean(random)) / random.length;
+  // Welch–Satterthwaite degrees of freedom: a t from 4 own pages has tails far heavier than
+  // a normal's, and pooled as if normal it let a cheater through by chance (bench:pow).
+  const df = (a + b) ** 2 / ((a * a) / (own.length - 1) + (b * b) / (random.length - 1));
+  const z = own.length > 1 && random.length > 1 && a + b > 0 ? tToZ(welchT(own, random), df) : 0;
+  return { pages: own.length, zSum: Math.sqrt(own.length) * z, tested, traced };
 }
 
 /**
@@ -110,12 +83,12 @@ export function tToZ(t: number, df: number): number {
 
 /** The pooled z: Σ(√n·z)/√Σn over windows, each window's Welch t turned into its z. */
 export function evidenceT(e: Evidence): number {
-  return e.weighted.weight > 0 ? e.weighted.sum / Math.sqrt(e.weighted.weight) : 0;
+  return e.pages > 0 ? e.zSum / Math.sqrt(e.pages) : 0;
 }
 
 /** Whether pooled evidence proves work: t, enough own pages, and a trace in (nearly) every tested unit. */
 export function evidenceProves(e: Evidence): boolean {
-  return evidenceT(e) >= POW_T_THRESHOLD && e.own.n >= MIN_POW_SEQUENCES && e.tested - e.traced <= allowedUntraced(e.tested);
+  return evidenceT(e) >= POW_T_THRESHOLD && e.pages >= MIN_POW_SEQUENCES && e.tested - e.traced <= allowedUntraced(e.tested);
 }
 
 /** t above this counts as proof of work for the window (see docs/VALIDATOR.md for the figures). */

@@ -3,7 +3,7 @@
 import { describe, expect, it } from 'vitest';
 import { chunkPlan } from '../../src/compress/chunks';
 import { CodecError, decodeSparseLoCo, SparseLoCoEncoder } from '../../src/compress/sparseloco';
-import { decodeAppliedUpdate, decodeWorkPayload, encodeReceipt, MAX_UNITS, maxWorkPayloadBytes, packWorkPayload, receiptPlan } from '../../src/compress/workPayload';
+import { decodeAppliedUpdate, decodeWorkPayload, MAX_UNITS, maxWorkPayloadBytes, packWorkPayload, receiptPlan } from '../../src/compress/workPayload';
 import { checkConfig } from '../../src/gpu/config';
 import { paramLayout } from '../../src/gpu/layout';
 import { randomFloats } from '../support/random';
@@ -16,7 +16,7 @@ const unitAfter = (u: number): Float32Array => base.map((v, i) => v - 0.01 * Mat
 
 async function sample(units = 3): Promise<{ main: Uint8Array; receipts: Uint8Array[]; bytes: Uint8Array }> {
   const main = (await new SparseLoCoEncoder(plan, layout.totalFloats).encode(base, unitAfter(99))).bytes;
-  const receipts = await Promise.all([...Array(units).keys()].map((u) => encodeReceipt(rplan, base, unitAfter(u))));
+  const receipts = await Promise.all([...Array(units).keys()].map((u) => receiptOf(rplan, base, unitAfter(u))));
   return { main, receipts, bytes: packWorkPayload({ main, receipts }) };
 }
 
@@ -30,20 +30,25 @@ function code(f: () => unknown): string {
   }
 }
 
+
+/** A receipt as a peer makes one: the receipt plan's encoder (β = 0) on θ_w → θ after a unit. */
+async function receiptOf(rplan: ReturnType<typeof receiptPlan>, base: Float32Array, after: Float32Array): Promise<Uint8Array> {
+  return (await new SparseLoCoEncoder(rplan, base.length).encode(base, after)).bytes;
+}
 describe('work payloads', () => {
   it('round-trip the main update and every receipt, and fit the receive cap', async () => {
     const { main, receipts, bytes } = await sample();
-    const decoded = decodeWorkPayload(bytes, plan, rplan);
+    const decoded = decodeWorkPayload(bytes, plan);
     expect(decoded.main).toEqual(decodeSparseLoCo(main, plan));
     expect(decoded.receipts.map((r) => Array.from(r))).toEqual(receipts.map((r) => Array.from(r)));
-    expect(bytes.length).toBeLessThanOrEqual(maxWorkPayloadBytes(plan, rplan));
+    expect(bytes.length).toBeLessThanOrEqual(maxWorkPayloadBytes(plan));
     expect(decodeAppliedUpdate(bytes, plan)).toEqual(decodeSparseLoCo(main, plan));
     expect(decodeAppliedUpdate(main, plan)).toEqual(decodeSparseLoCo(main, plan));
   });
 
   it('make a receipt the unit delta alone: no error feedback from an earlier encode', async () => {
-    const r = decodeSparseLoCo(await encodeReceipt(rplan, base, unitAfter(0)), rplan);
-    const again = decodeSparseLoCo(await encodeReceipt(rplan, base, unitAfter(0)), rplan);
+    const r = decodeSparseLoCo(await receiptOf(rplan, base, unitAfter(0)), rplan);
+    const again = decodeSparseLoCo(await receiptOf(rplan, base, unitAfter(0)), rplan);
     expect(r).toEqual(again);
     // Its kept entries approximate base − after at those coordinates (2-bit codebook: same sign).
     const signs = Array.from(r.indices).filter((j, n) => Math.sign(r.values[n]) === Math.sign(base[j] - unitAfter(0)[j])).length;
@@ -57,20 +62,20 @@ describe('work payloads', () => {
       f(b, new DataView(b.buffer));
       return b;
     };
-    expect(code(() => decodeWorkPayload(bytes.subarray(0, 10), plan, rplan))).toBe('truncated');
-    expect(code(() => decodeWorkPayload(bytes.subarray(0, bytes.length - 1), plan, rplan))).not.toBe('accepted');
-    expect(code(() => decodeWorkPayload(edit((b) => (b[0] = 0)), plan, rplan))).toBe('bad-magic');
-    expect(code(() => decodeWorkPayload(edit((b) => (b[4] = 9)), plan, rplan))).toBe('unknown-version');
-    expect(code(() => decodeWorkPayload(edit((b) => (b[6] = 1)), plan, rplan))).toBe('non-canonical');
-    expect(code(() => decodeWorkPayload(edit((_, v) => v.setUint32(8, 0, true)), plan, rplan))).toBe('oversized');
-    expect(code(() => decodeWorkPayload(edit((_, v) => v.setUint32(8, MAX_UNITS + 1, true)), plan, rplan))).toBe('oversized');
-    expect(code(() => decodeWorkPayload(edit((_, v) => v.setUint32(8, 3, true)), plan, rplan))).toBe('truncated');
-    expect(code(() => decodeWorkPayload(edit((_, v) => v.setUint32(12, 0xffffffff, true)), plan, rplan))).toBe('oversized');
+    expect(code(() => decodeWorkPayload(bytes.subarray(0, 10), plan))).toBe('truncated');
+    expect(code(() => decodeWorkPayload(bytes.subarray(0, bytes.length - 1), plan))).not.toBe('accepted');
+    expect(code(() => decodeWorkPayload(edit((b) => (b[0] = 0)), plan))).toBe('bad-magic');
+    expect(code(() => decodeWorkPayload(edit((b) => (b[4] = 9)), plan))).toBe('unknown-version');
+    expect(code(() => decodeWorkPayload(edit((b) => (b[6] = 1)), plan))).toBe('non-canonical');
+    expect(code(() => decodeWorkPayload(edit((_, v) => v.setUint32(8, 0, true)), plan))).toBe('oversized');
+    expect(code(() => decodeWorkPayload(edit((_, v) => v.setUint32(8, MAX_UNITS + 1, true)), plan))).toBe('oversized');
+    expect(code(() => decodeWorkPayload(edit((_, v) => v.setUint32(8, 3, true)), plan))).toBe('truncated');
+    expect(code(() => decodeWorkPayload(edit((_, v) => v.setUint32(12, 0xffffffff, true)), plan))).toBe('oversized');
     const withTail = new Uint8Array(bytes.length + 1);
     withTail.set(bytes);
-    expect(code(() => decodeWorkPayload(withTail, plan, rplan))).toBe('non-canonical');
+    expect(code(() => decodeWorkPayload(withTail, plan))).toBe('non-canonical');
     const plain = (await sample(1)).main;
-    expect(code(() => decodeWorkPayload(plain, plan, rplan))).toBe('bad-magic');
+    expect(code(() => decodeWorkPayload(plain, plan))).toBe('bad-magic');
     expect(() => packWorkPayload({ main: bytes, receipts: [] })).toThrow(/1\.\.250 receipts/);
   });
 });

@@ -4,7 +4,7 @@
 import { describe, expect, it } from 'vitest';
 import { chunkPlan } from '../../src/compress/chunks';
 import { SparseLoCoEncoder } from '../../src/compress/sparseloco';
-import { encodeReceipt, packWorkPayload, receiptPlan } from '../../src/compress/workPayload';
+import { packWorkPayload, receiptPlan } from '../../src/compress/workPayload';
 import { gptConfig } from '../../src/gpu/config';
 import { initParams } from '../../src/gpu/init';
 import { paramLayout } from '../../src/gpu/layout';
@@ -58,12 +58,17 @@ async function codeOf(offender: (plain: Arrival[]) => Promise<Arrival> | Arrival
   const bad = await offender(plain);
   const result = await runGauntlet({
     runId: RUN, window: WINDOW, windowStartMs: START, closeAt: CLOSE, minSteps: 3, maxSteps: 20, outerLr: 1, sequencesPerStep: 2, seqLen: 32, corpusLength: 1_000_000,
-    theta, plan, arrivals: [...plain, bad], signer: ed25519Signer(new Uint8Array(32).fill(9)), unitSteps: units?.unitSteps, receiptPlan: receiptPlan(layout),
+    theta, plan, arrivals: [...plain, bad], signer: ed25519Signer(new Uint8Array(32).fill(9)), unitSteps: units?.unitSteps,
   });
   const verdict = (a: Arrival): VerdictCode => result.verdicts.find((v) => v.id === Buffer.from(a.header.id).toString('hex'))?.code ?? ('missing' as VerdictCode);
   return { code: verdict(bad), plain: plain.map(verdict) };
 }
 
+
+/** A receipt as a peer makes one: the receipt plan's encoder (β = 0) on θ_w → θ after a unit. */
+async function receiptOf(rplan: ReturnType<typeof receiptPlan>, base: Float32Array, after: Float32Array): Promise<Uint8Array> {
+  return (await new SparseLoCoEncoder(rplan, base.length).encode(base, after)).bytes;
+}
 describe('every refusal code of the gauntlet, by its code', () => {
   const cases: [VerdictCode, string, (plain: Arrival[]) => Promise<Arrival> | Arrival][] = [
     ['wrong-run', 'a header for another run', async () => arrival(identity(3), await payload(3), { runId: 'another-run' })],
@@ -113,7 +118,7 @@ describe('refusal codes of unit mode (4-step units, one receipt each)', () => {
     const rplan = receiptPlan(layout);
     const parts = await Promise.all([...Array(receipts).keys()].map(async (u) => {
       const noise = randomFloats(theta.length, seed * 100 + u);
-      return encodeReceipt(rplan, theta, theta.map((v, i) => v + 1e-3 * noise[i]));
+      return receiptOf(rplan, theta, theta.map((v, i) => v + 1e-3 * noise[i]));
     }));
     return packWorkPayload({ main: await payload(seed), receipts: parts });
   }

@@ -4,7 +4,7 @@
 // Ed25519 keys sign deterministically, so the units the validator draws are the same every run.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { chunkPlan, type ChunkPlan } from '../../src/compress/chunks';
-import { decodeWorkPayload, packWorkPayload, receiptPlan, workPayloadMain } from '../../src/compress/workPayload';
+import { decodeWorkPayload, packWorkPayload, workPayloadMain } from '../../src/compress/workPayload';
 import { requestGpuDevice, type GpuContext } from '../../src/gpu/device';
 import { initParams } from '../../src/gpu/init';
 import { GpuGpt } from '../../src/gpu/model';
@@ -29,7 +29,6 @@ const identity = (n: number): Identity => sessionIdentity(ed25519Signer(new Uint
 let ctx: GpuContext;
 let model: GpuGpt;
 let plan: ChunkPlan;
-let rplan: ChunkPlan;
 let theta: Float32Array;
 let verdicts: Map<string, Verdict>;
 
@@ -50,7 +49,6 @@ beforeAll(async () => {
   ctx = await requestGpuDevice({ gpu: nodeGpu(), label: 'work-units' });
   model = new GpuGpt(ctx.device, { config, batchSize: BATCH, seqLen: SEQ });
   plan = chunkPlan(model.layout);
-  rplan = receiptPlan(model.layout);
   theta = initParams(config, model.layout, 5);
   const [slow, fast, elsewhere, padded] = [identity(1), identity(2), identity(3), identity(4)];
   const slowWork = await trainUnits(slow.address, 4);
@@ -59,12 +57,12 @@ beforeAll(async () => {
   const otherWork = await trainUnits(identity(9).address, 24);
   // Trains 6 units and claims 24: the 18 untrained units carry copies of the trained receipts.
   const few = await trainUnits(padded.address, 6);
-  const parts = decodeWorkPayload(few.payload, plan, rplan);
+  const parts = decodeWorkPayload(few.payload, plan);
   const main = workPayloadMain(few.payload);
   const paddedPayload = packWorkPayload({ main, receipts: [...Array(24).keys()].map((u) => parts.receipts[u % 6]) });
   const arrivals = [arrival(slow, slowWork.payload, slowWork.steps, START + 1), arrival(fast, fastWork.payload, fastWork.steps, START + 2), arrival(elsewhere, otherWork.payload, otherWork.steps, START + 3), arrival(padded, paddedPayload, 24 * UNIT, START + 4)];
   const result = await runGauntlet({
-    runId: RUN, window: 0, windowStartMs: START, closeAt: START + 60_000, minSteps: UNIT, outerLr: 1, unitSteps: UNIT, receiptPlan: rplan, sequencesPerStep: BATCH, seqLen: SEQ, corpusLength: corpus.train.length, theta, plan, arrivals,
+    runId: RUN, window: 0, windowStartMs: START, closeAt: START + 60_000, minSteps: UNIT, outerLr: 1, unitSteps: UNIT, sequencesPerStep: BATCH, seqLen: SEQ, corpusLength: corpus.train.length, theta, plan, arrivals,
     signer: ed25519Signer(new Uint8Array(32).fill(200)), probe: new CpuLossProbe(config, SEQ, corpus.train), limits: { randomSequences: 64, copyOverlap: 1 },
   });
   const names = new Map([[slow.address, 'slow'], [fast.address, 'fast'], [elsewhere.address, 'elsewhere'], [padded.address, 'padded']]);
