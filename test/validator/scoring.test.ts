@@ -117,7 +117,7 @@ describe('standings and weights', () => {
     expect(one.get('slow')?.workEma).toBe(0);
     const two = run([[unitWindow('slow', 2, 0.02)], [unitWindow('slow', 2, 0.02)]]);
     expect(two.get('slow')?.pending).toBeUndefined();
-    expect(two.get('slow')?.workEma).toBeCloseTo(0.2 * 16); // both windows' 8 steps, credited at once
+    expect(two.get('slow')?.workEma).toBeCloseTo(0.2 * 8 * (1 + 0.8)); // both windows' 8 steps, credited at once as if each on time
     expect(two.get('slow')?.powEma).toBeCloseTo(0.2);
     // Untrained units (no own-page gain) are judged the same way and credited nothing.
     const lazy = run([[unitWindow('lazy', 2, 0.01, 1)], [unitWindow('lazy', 2, 0.01, 1)]]);
@@ -148,6 +148,21 @@ describe('standings and weights', () => {
     const s = run(Array.from({ length: 12 }, () => [unitWindow('slow', 4, 0.02), unitWindow('fast', 16, 0.02)]));
     const ratio = rewardScore(s.get('fast') as Standing) / rewardScore(s.get('slow') as Standing);
     expect(ratio).toBeCloseTo(4, 5);
+  });
+
+  it('pays one device’s work split across many addresses no more than under one address', () => {
+    const windows = 12;
+    const total = (s: Map<string, Standing>): number => [...s.values()].reduce((a, x) => a + rewardScore(x), 0);
+    // The same 16 units a window, as 1 address, as 4 addresses of 4 units and as 16 of 1 unit
+    // (4 pages each: too few alone, so each waits for a block of 16 pages across windows, then
+    // proves in a burst at the very window the totals are read: the worst case for the split).
+    const split = (addresses: number): WindowOutcome[][] => Array.from({ length: windows }, () => Array.from({ length: addresses }, (_, i) => unitWindow(`${addresses}-${i}`, 16 / addresses, 0.02)));
+    const one = total(run(split(1)));
+    expect(one).toBeGreaterThan(0);
+    expect(total(run(split(4)))).toBeCloseTo(one, 6);
+    expect(total(run(split(16)))).toBeCloseTo(one, 6);
+    // Read a window before the burst, the split has earned less: its last blocks are unjudged.
+    expect(total(run(split(16).slice(0, -1)))).toBeLessThan(total(run(split(1).slice(0, -1))));
   });
 
   it('lets no record carry unproven work: a peer that stops training its pages stops earning', () => {
