@@ -12,7 +12,7 @@ import { assignedPages, pagesTrained, randomPages, unitPages } from '../train/da
 import { verifyContributionAuthority } from '../wallet/authority';
 import { WalletError } from '../wallet/errors';
 import { buildManifest, type Candidate, type WindowDecision } from './manifest';
-import { MIN_POW_SEQUENCES, POW_T_THRESHOLD, provesWork, randomImprovement, scoreUpdate, unitEvidence, type LossProbe, type Score } from './scoring';
+import { MIN_POW_SEQUENCES, POW_T_THRESHOLD, provesWork, randomImprovement, receiptAgreement, receiptSum, scoreUpdate, unitEvidence, type LossProbe, type Score } from './scoring';
 
 export interface Arrival extends Candidate {
   /** When this validator first held the complete contribution (ms). */
@@ -37,6 +37,7 @@ export type VerdictCode =
   | 'norm-outlier'
   | 'copy'
   | 'no-improvement'
+  | 'inconsistent-update'
   | 'no-proof-of-work';
 
 export interface Verdict {
@@ -117,7 +118,7 @@ export interface GauntletResult extends WindowDecision {
   verdicts: Verdict[];
 }
 
-type Live = Arrival & { verdict: Verdict; update?: SparseUpdate; receipts?: Uint8Array[] };
+type Live = Arrival & { verdict: Verdict; update?: SparseUpdate; receipts?: Uint8Array[]; receiptSum?: Map<number, number> };
 
 /** The checks that need no decoding; notes whether the address can earn. */
 function firstCheck(a: Live, o: GauntletOptions, base: Uint8Array): [VerdictCode, string] | undefined {
@@ -240,6 +241,7 @@ async function scoreStanding(o: GauntletOptions, limits: GauntletLimits, probe: 
   const clipNorm = median(candidates.map((l) => l.verdict.norm as number));
   const random = await randomPages(`${seed}/random`, { count: limits.randomSequences, seqLen: o.seqLen, corpusLength: o.corpusLength });
   const randomBefore = await probe.perSequence(o.theta, random);
+  const scored: Live[] = [];
   for (const l of candidates) {
     if (!sample.has(l)) {
       Object.assign(l.verdict, { accepted: true, code: 'accepted-unscored', reason: `passed every check; not in this window's sample of ${limits.maxScored}` });
@@ -247,15 +249,43 @@ async function scoreStanding(o: GauntletOptions, limits: GauntletLimits, probe: 
     }
     const score = l.receipts ? await scoreUnits(o, limits, probe, l, { seed, clipNorm, random, randomBefore }) : await scoreWindow(o, limits, probe, l, { clipNorm, random, randomBefore });
     if (!score) continue;
-    const count = score.ownSequences;
     l.verdict.score = score;
-    const pct = (x: number): string => `${(x * 100).toFixed(2)}%`;
-    if (!(score.random > 0)) Object.assign(l.verdict, { accepted: false, code: 'no-improvement', reason: `loss on random pages changed by ${pct(-score.random)}` });
-    else if (count < MIN_POW_SEQUENCES) Object.assign(l.verdict, { accepted: true, code: 'accepted', reason: `random pages improved ${pct(score.random)}; ${count} own pages are too few to prove work, so none is credited` });
-    else if (!provesWork(score) && !o.proven?.(l.header.peerAddress)) Object.assign(l.verdict, { accepted: false, code: 'no-proof-of-work', reason: `its own pages improved ${pct(score.own)}${under(score)}, random pages ${pct(score.random)} (${evidenceText(score)}) and it has no recent proof` });
-    else if (!provesWork(score)) Object.assign(l.verdict, { accepted: true, code: 'accepted', reason: `random pages improved ${pct(score.random)}; proof of work weak this window (${evidenceText(score)}), admitted on its recent record` });
-    else Object.assign(l.verdict, { accepted: true, code: 'accepted', reason: `random pages improved ${pct(score.random)}, own pages ${pct(score.own)}${under(score)} (${evidenceText(score)})` });
+    scored.push(l);
   }
+  for (const l of scored) judgeScored(o, l, inconsistency(l, scored));
+}
+
+/** Below this cosine with its own receipts an update is not theirs (honest: 0.54 to 0.60). */
+export const MIN_RECEIPT_AGREEMENT = 0.15;
+
+/**
+ * Unit mode: why an update is not the one its receipts describe, if it is not. Too far from
+ * them (unrelated or poisoned), or closer to another contribution's receipts than its own (a
+ * borrowed update: every honest update shares the direction early training takes, so the
+ * floor alone would let one through at 0.30).
+ */
+function inconsistency(l: Live, scored: readonly Live[]): string | undefined {
+  const own = l.verdict.score?.agreement;
+  if (own === undefined || !l.update) return undefined;
+  if (own < MIN_RECEIPT_AGREEMENT) return `its update has cosine ${own.toFixed(2)} < ${MIN_RECEIPT_AGREEMENT} with its own receipts`;
+  for (const d of scored) {
+    if (d === l || !d.receiptSum) continue;
+    const other = receiptAgreement(l.update, d.receiptSum);
+    if (other > own) return `its update agrees more with ${d.verdict.address}'s receipts (cosine ${other.toFixed(2)}) than with its own (${own.toFixed(2)})`;
+  }
+  return undefined;
+}
+
+function judgeScored(o: GauntletOptions, l: Live, inconsistent: string | undefined): void {
+  const score = l.verdict.score as Score;
+  const count = score.ownSequences;
+  const pct = (x: number): string => `${(x * 100).toFixed(2)}%`;
+  if (inconsistent) Object.assign(l.verdict, { accepted: false, code: 'inconsistent-update', reason: inconsistent });
+  else if (!(score.random > 0)) Object.assign(l.verdict, { accepted: false, code: 'no-improvement', reason: `loss on random pages changed by ${pct(-score.random)}` });
+  else if (count < MIN_POW_SEQUENCES) Object.assign(l.verdict, { accepted: true, code: 'accepted', reason: `random pages improved ${pct(score.random)}; ${count} own pages are too few to prove work, so none is credited` });
+  else if (!provesWork(score) && !o.proven?.(l.header.peerAddress)) Object.assign(l.verdict, { accepted: false, code: 'no-proof-of-work', reason: `its own pages improved ${pct(score.own)}${under(score)}, random pages ${pct(score.random)} (${evidenceText(score)}) and it has no recent proof` });
+  else if (!provesWork(score)) Object.assign(l.verdict, { accepted: true, code: 'accepted', reason: `random pages improved ${pct(score.random)}; proof of work weak this window (${evidenceText(score)}), admitted on its recent record` });
+  else Object.assign(l.verdict, { accepted: true, code: 'accepted', reason: `random pages improved ${pct(score.random)}, own pages ${pct(score.own)}${under(score)} (${evidenceText(score)})` });
 }
 
 /** Unit mode measures own pages under the receipts, random pages under the update itself. */
@@ -292,20 +322,26 @@ async function scoreUnits(o: GauntletOptions, limits: GauntletLimits, probe: Los
   const unitSteps = o.unitSteps as number;
   const draw = (u: number): string => toHex(contentHash(new ByteWriter().string(s.seed).fixed(l.header.id, 32).u32(u).finish()));
   const tested = [...receipts.keys()].sort((a, b) => (draw(a) < draw(b) ? -1 : 1)).slice(0, limits.unitsTested).sort((a, b) => a - b);
-  const units: { receipt: SparseUpdate; pages: Uint32Array }[] = [];
-  for (const u of tested) {
+  // Every receipt is decoded (cheap beside a loss probe): the update must agree with all of them.
+  const decoded: SparseUpdate[] = [];
+  for (const [u, bytes] of receipts.entries()) {
     try {
-      const receipt = decodeSparseLoCo(receipts[u], o.plan);
-      const pages = await unitPages({ runSeed: o.runId, peerAddress: l.header.peerAddress, window: o.window, unit: u, count: pagesTrained(unitSteps, o.sequencesPerStep), seqLen: o.seqLen, corpusLength: o.corpusLength });
-      units.push({ receipt, pages });
+      decoded.push(decodeSparseLoCo(bytes, o.plan));
     } catch (err) {
       if (!(err instanceof CodecError)) throw err;
       Object.assign(l.verdict, { accepted: false, code: 'undecodable', reason: `receipt of unit ${u}: ${err.message}` });
       return undefined;
     }
   }
+  const units: { receipt: SparseUpdate; pages: Uint32Array }[] = [];
+  for (const u of tested) {
+    const pages = await unitPages({ runSeed: o.runId, peerAddress: l.header.peerAddress, window: o.window, unit: u, count: pagesTrained(unitSteps, o.sequencesPerStep), seqLen: o.seqLen, corpusLength: o.corpusLength });
+    units.push({ receipt: decoded[u], pages });
+  }
   const evidence = await unitEvidence(probe, { theta: o.theta, units, randomPages: s.random, randomBefore: s.randomBefore });
   const random = await randomImprovement(probe, { theta: o.theta, update: l.update as SparseUpdate, clipNorm: s.clipNorm, outerLr: o.outerLr, randomPages: s.random, randomBefore: s.randomBefore });
-  return { random, ...evidence, units: receipts.length, unitsTested: tested.length };
+  l.receiptSum = receiptSum(decoded);
+  const agreement = receiptAgreement(l.update as SparseUpdate, l.receiptSum);
+  return { random, ...evidence, units: receipts.length, unitsTested: tested.length, agreement };
 }
 

@@ -70,7 +70,7 @@ function pendingOf(value: unknown): { pending?: PendingEvidence } {
   if (typeof value !== 'string') return {};
   try {
     const p = JSON.parse(value) as PendingEvidence;
-    const finite = [p.windows, p.work, p.credit, p.tested, p.traced, p.pages, p.zSum].every(Number.isFinite);
+    const finite = [p.windows, p.work, p.tested, p.traced, p.pages, p.zSum].every(Number.isFinite);
     return finite ? { pending: p } : {};
   } catch {
     return {};

@@ -23,13 +23,6 @@ export interface Standing {
 export interface PendingEvidence extends Evidence {
   windows: number;
   work: number;
-  /**
-   * The share of workEma this work would have today had each window been credited on time
-   * (each window's work, decayed since). Crediting that, not the sum, when a block proves makes
-   * one device's work earn the same whether it reports as one address or as many whose blocks
-   * prove in bursts: workEma never peaks above the on-time figure.
-   */
-  credit: number;
 }
 
 /** A block of evidence is judged once it has this many own pages, or spans this many windows. */
@@ -91,7 +84,7 @@ export function updateStandings(prev: ReadonlyMap<string, Standing>, window: num
       scoreEma: ema(s.scoreEma, o.kind === 'scored' ? o.score : 0),
       windows: s.windows + (o.kind === 'scored' ? 1 : 0),
       lastWindow: o.kind === 'scored' ? window : s.lastWindow,
-      workEma: (1 - EMA_ALPHA) * s.workEma + judged.credit,
+      workEma: ema(s.workEma, judged.credited),
       ...(judged.pending ? { pending: judged.pending } : {}),
     });
   });
@@ -101,21 +94,17 @@ export function updateStandings(prev: ReadonlyMap<string, Standing>, window: num
 /**
  * What one outcome proves and credits. Chained mode judges each window alone. Unit mode pools
  * a window's evidence with the unjudged windows before it until the block has enough own pages
- * (a slow device's few pages add up), then judges the block whole: all its work, or none,
- * credited as if each window had been credited on time. A long record proves nothing about the
- * next block, and a penalty drops an unjudged one.
+ * (a slow device's few pages add up), then judges the block whole: all its work, or none. A
+ * long record proves nothing about the next block, and a penalty drops an unjudged one.
  */
-function judge(s: Standing, o: WindowOutcome): { proved?: boolean; credit: number; pending?: PendingEvidence } {
-  if (o.kind !== 'scored') return { proved: false, credit: 0 };
+function judge(s: Standing, o: WindowOutcome): { proved?: boolean; credited: number; pending?: PendingEvidence } {
+  if (o.kind !== 'scored') return { proved: false, credited: 0 };
   const work = o.work ?? 1;
-  if (!o.evidence) return { proved: o.pow, credit: o.pow ? EMA_ALPHA * work : 0 };
-  const credit = EMA_ALPHA * work;
-  const block: PendingEvidence = s.pending
-    ? { ...addEvidence(s.pending, o.evidence), windows: s.pending.windows + 1, work: s.pending.work + work, credit: (1 - EMA_ALPHA) * s.pending.credit + credit }
-    : { ...o.evidence, windows: 1, work, credit };
-  if (block.pages < MIN_POW_SEQUENCES && block.windows < MAX_BLOCK_WINDOWS) return { credit: 0, pending: block };
+  if (!o.evidence) return { proved: o.pow, credited: o.pow ? work : 0 };
+  const block: PendingEvidence = s.pending ? { ...addEvidence(s.pending, o.evidence), windows: s.pending.windows + 1, work: s.pending.work + work } : { ...o.evidence, windows: 1, work };
+  if (block.pages < MIN_POW_SEQUENCES && block.windows < MAX_BLOCK_WINDOWS) return { credited: 0, pending: block };
   const proved = evidenceProves(block);
-  return { proved, credit: proved ? block.credit : 0 };
+  return { proved, credited: proved ? block.work : 0 };
 }
 
 export function standingOrdinal(s: Standing): number {

@@ -41,6 +41,32 @@ export interface Score {
   unitsWithTrace?: number;
   /** Unit mode: this window's evidence, in a form that pools across windows. */
   evidence?: Evidence;
+  /** Unit mode: cosine of the update with the mean of all its receipts (receiptAgreement). */
+  agreement?: number;
+}
+
+/** The sum of a contribution's receipts, sparse: a 124M-parameter dense vector never exists here. */
+export function receiptSum(receipts: readonly SparseUpdate[]): Map<number, number> {
+  const sum = new Map<number, number>();
+  for (const r of receipts) for (let i = 0; i < r.indices.length; i++) sum.set(r.indices[i], (sum.get(r.indices[i]) ?? 0) + r.values[i]);
+  return sum;
+}
+
+/**
+ * Cosine of the update a contribution asks the swarm to apply with the sum of receipts (its
+ * own: receiptAgreement). An honest update is the mean of all its units, so it points where
+ * they do; receipts of real work joined to some other update (poisoned, or another's) do not.
+ */
+export function receiptAgreement(update: SparseUpdate, sum: ReadonlyMap<number, number>): number {
+  let dot = 0;
+  let uu = 0;
+  for (let i = 0; i < update.indices.length; i++) {
+    dot += update.values[i] * (sum.get(update.indices[i]) ?? 0);
+    uu += update.values[i] ** 2;
+  }
+  let rr = 0;
+  for (const v of sum.values()) rr += v * v;
+  return uu > 0 && rr > 0 ? dot / Math.sqrt(uu * rr) : 0;
 }
 
 /**

@@ -7,6 +7,8 @@ import { toU16Weights, type AddressWeight } from './weights';
 
 /** Verdicts that say something about the address's behaviour (its header was authentic). */
 export function outcomeOf(v: Verdict): WindowOutcome | undefined {
+  // Real work behind another update is still refused for cause: its receipts earn nothing.
+  if (v.code === 'inconsistent-update') return { address: v.address, kind: 'penalty' };
   if (v.score) return { address: v.address, kind: 'scored', score: v.score.random, pow: provesWork(v.score), work: v.steps, ...(v.score.evidence ? { evidence: v.score.evidence } : {}) };
   if (v.code === 'accepted-unscored') return { address: v.address, kind: 'skip' };
   if (['stale-base', 'too-few-steps', 'too-many-steps', 'wrong-units', 'late', 'duplicate-payload', 'undecodable', 'norm-outlier', 'copy'].includes(v.code)) return { address: v.address, kind: 'penalty' };

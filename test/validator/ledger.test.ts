@@ -157,7 +157,7 @@ describe('validator ledger', () => {
     let ledger = new Ledger(path, 'work');
     expect(ledger.standings().get('old')).toMatchObject({ powEma: 0.2, workEma: 0 });
     expect(ledger.standings().get('old')?.pending).toBeUndefined();
-    const pending = { windows: 1, work: 8, credit: 1.6, tested: 2, traced: 2, pages: 8, zSum: 9.3 };
+    const pending = { windows: 1, work: 8, tested: 2, traced: 2, pages: 8, zSum: 9.3 };
     const standing = { address: 'slow', mu: 26, sigma: 7, powEma: 0.2, scoreEma: 0.01, windows: 3, lastWindow: 2, workEma: 3.2, pending };
     const manifest = signManifest({ runId: 'work', window: 0, baseHash: new Uint8Array(32), accepted: [], outerLr: 1, nextHash: new Uint8Array(32).fill(1) }, ed25519Signer(new Uint8Array(32).fill(5)));
     ledger.closeWindow({ window: 0, manifest, verdicts: [], next: new Float32Array(2), standings: new Map([['slow', standing]]), weights: [], closedAt: 1, stats: { valLoss: 3, durationMs: 1000, denseBytesPerUpdate: 40, online: 1 } });
