@@ -88,6 +88,9 @@ async function reencode(main: Uint8Array, change: (v: Float32Array) => Float32Ar
   return (await new SparseLoCoEncoder(plan, theta.length).encode(theta, theta.map((t, i) => t - moved[i]))).bytes;
 }
 
+/** Each value changed by up to ±1 %: new bytes, the same direction. */
+const jitter = (d: Float32Array): Float32Array => d.map((v) => v * (1 + 0.02 * (Math.random() - 0.5)));
+
 /** What peer p sends in window w. */
 async function contribution(p: Peer, w: number, honestFast: Uint8Array | undefined): Promise<{ payload: Uint8Array; steps: number } | undefined> {
   const me = p.identity.address;
@@ -101,7 +104,9 @@ async function contribution(p: Peer, w: number, honestFast: Uint8Array | undefin
     case 'quarter-work': {
       const done = await trained(p, w, me, p.units / 4);
       const parts = decodeWorkPayload(done.payload, plan);
-      const receipts = Array.from({ length: p.units }, (_, u) => parts.receipts[u % parts.receipts.length]);
+      // The untrained units carry its real receipts, each re-encoded a little changed (the
+      // gauntlet refuses byte-identical receipts outright): only the trace test can catch them.
+      const receipts = await Promise.all(Array.from({ length: p.units }, (_, u) => (u < parts.receipts.length ? parts.receipts[u] : reencode(parts.receipts[u % parts.receipts.length], jitter))));
       return { payload: packWorkPayload({ main: workPayloadMain(done.payload), receipts }), steps: p.units * unitSteps };
     }
     case 'perturbed-copy': {
@@ -109,7 +114,7 @@ async function contribution(p: Peer, w: number, honestFast: Uint8Array | undefin
       const parts = decodeWorkPayload(honestFast, plan);
       const main = await reencode(workPayloadMain(honestFast), (d) => d.map((v) => v * (1 + 0.05 * (Math.random() - 0.5))));
       // The victim's receipts, as many as its claim needs (repeated when the victim did fewer).
-      const receipts = Array.from({ length: p.units }, (_, u) => parts.receipts[u % parts.receipts.length]);
+      const receipts = await Promise.all(Array.from({ length: p.units }, (_, u) => (u < parts.receipts.length ? parts.receipts[u] : reencode(parts.receipts[u % parts.receipts.length], jitter))));
       return { payload: packWorkPayload({ main, receipts }), steps: p.units * unitSteps };
     }
     case 'scaled-x3': {

@@ -77,7 +77,7 @@ export interface GauntletLimits {
 
 export { MIN_POW_SEQUENCES } from './scoring';
 
-export const DEFAULT_LIMITS: GauntletLimits = { maxScored: 16, ownSequences: 64, randomSequences: 160, copyOverlap: 0.9, normOutlier: 10, unitsTested: 8 };
+export const DEFAULT_LIMITS: GauntletLimits = { maxScored: 16, ownSequences: 64, randomSequences: 160, copyOverlap: 0.9, normOutlier: 10, unitsTested: 16 };
 
 export interface GauntletOptions {
   runId: string;
@@ -139,6 +139,18 @@ function firstCheck(a: Live, o: GauntletOptions, base: Uint8Array): [VerdictCode
   return undefined;
 }
 
+/** Two units whose receipts are byte-identical, if any: no two real units' deltas are. */
+function firstTwin(receipts: readonly Uint8Array[]): [number, number] | undefined {
+  const seen = new Map<string, number>();
+  for (const [u, r] of receipts.entries()) {
+    const h = toHex(contentHash(r));
+    const first = seen.get(h);
+    if (first !== undefined) return [first, u];
+    seen.set(h, u);
+  }
+  return undefined;
+}
+
 /** |A ∩ B| / min(|A|, |B|) for sorted index lists. */
 export function indexOverlap(a: Uint32Array, b: Uint32Array): number {
   let i = 0;
@@ -191,6 +203,11 @@ export async function runGauntlet(o: GauntletOptions): Promise<GauntletResult> {
         const work = decodeWorkPayload(l.payload, o.plan);
         if (work.receipts.length !== l.header.steps / o.unitSteps) {
           reject(l, 'wrong-units', `${work.receipts.length} receipts for the ${l.header.steps / o.unitSteps} units its ${l.header.steps} steps claim`);
+          continue;
+        }
+        const twin = firstTwin(work.receipts);
+        if (twin) {
+          reject(l, 'wrong-units', `the receipts of units ${twin[0]} and ${twin[1]} are the same bytes (one unit's receipt sent twice)`);
           continue;
         }
         l.update = work.main;

@@ -4,7 +4,7 @@
 import { describe, expect, it } from 'vitest';
 import { chunkPlan } from '../../src/compress/chunks';
 import { SparseLoCoEncoder } from '../../src/compress/sparseloco';
-import { packWorkPayload, receiptPlan } from '../../src/compress/workPayload';
+import { decodeWorkPayload, packWorkPayload, receiptPlan } from '../../src/compress/workPayload';
 import { gptConfig } from '../../src/gpu/config';
 import { initParams } from '../../src/gpu/init';
 import { paramLayout } from '../../src/gpu/layout';
@@ -126,6 +126,14 @@ describe('refusal codes of unit mode (4-step units, one receipt each)', () => {
   const cases: [VerdictCode, string, () => Promise<Arrival>][] = [
     ['wrong-units', 'steps that are not whole units', async () => arrival(identity(3), await workPayload(3, 2), { steps: 10 })],
     ['wrong-units', 'fewer receipts than the units its steps claim', async () => arrival(identity(3), await workPayload(3, 2), { steps: 12 })],
+    [
+      'wrong-units',
+      'one unit’s receipt sent twice, as two units',
+      async () => {
+        const one = decodeWorkPayload(await workPayload(3, 1), plan).receipts[0];
+        return arrival(identity(3), packWorkPayload({ main: await payload(3), receipts: [one, one] }), { steps: 8 });
+      },
+    ],
     ['undecodable', 'a plain SparseLoCo payload, without receipts', async () => arrival(identity(3), await payload(3), { steps: 8 })],
     ['undecodable', 'a truncated work payload', async () => arrival(identity(3), (await workPayload(3, 2)).subarray(0, 400), { steps: 8 })],
   ];
