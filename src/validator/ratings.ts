@@ -2,7 +2,7 @@
 // ranked by score; missing, late and out-of-sync windows rank last), moving averages of the
 // proof-of-work indicator and the score, and the weights those give.
 import { ordinal, rate, rating } from 'openskill';
-import { addEvidence, allowedUntraced, evidenceProves, evidenceT, MIN_POW_SEQUENCES, type Evidence } from './scoring';
+import { addEvidence, evidenceProves, MIN_POW_SEQUENCES, type Evidence } from './scoring';
 
 export interface Standing {
   address: string;
@@ -95,7 +95,6 @@ export function updateStandings(prev: ReadonlyMap<string, Standing>, window: num
  * What one outcome proves and credits. Chained mode judges each window alone. Unit mode pools
  * a window's evidence with the unjudged windows before it until the block has enough own pages
  * (a slow device's few pages add up), then judges the block whole: all its work, or none. A
- * block that leans toward proof but falls short waits for more windows, up to the limit. A
  * long record proves nothing about the next block, and a penalty drops an unjudged one.
  */
 function judge(s: Standing, o: WindowOutcome): { proved?: boolean; credited: number; pending?: PendingEvidence } {
@@ -105,15 +104,7 @@ function judge(s: Standing, o: WindowOutcome): { proved?: boolean; credited: num
   const block: PendingEvidence = s.pending ? { ...addEvidence(s.pending, o.evidence), windows: s.pending.windows + 1, work: s.pending.work + work } : { ...o.evidence, windows: 1, work };
   if (block.pages < MIN_POW_SEQUENCES && block.windows < MAX_BLOCK_WINDOWS) return { credited: 0, pending: block };
   const proved = evidenceProves(block);
-  // Leaning the right way but short of proof (θ_0 and the warm-up move every text a little):
-  // gather one more window rather than discard the work, while the block may still grow.
-  if (!proved && block.windows < MAX_BLOCK_WINDOWS && leansTowardProof(block)) return { credited: 0, pending: block };
   return { proved, credited: proved ? block.work : 0 };
-}
-
-/** Positive pooled z and no more untraced units than allowed: short of proof only in strength. */
-function leansTowardProof(e: Evidence): boolean {
-  return evidenceT(e) > 0 && e.tested - e.traced <= allowedUntraced(e.tested);
 }
 
 export function standingOrdinal(s: Standing): number {

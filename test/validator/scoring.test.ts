@@ -127,21 +127,6 @@ describe('standings and weights', () => {
     expect(tiny.get('tiny')?.pending).toBeUndefined();
   });
 
-  it('lets a block that leans toward proof but falls short gather more windows, never more than the limit', () => {
-    // Window 0's 16 pages gain a little more than random ones (t ≈ 0.8: θ_0, the warm-up) …
-    const faint = run([[unitWindow('w', 4, 0.0105)]]);
-    expect(faint.get('w')?.pending?.windows).toBe(1);
-    // … and with window 1's clear gain the two prove together: both windows' work is credited.
-    const both = run([[unitWindow('w', 4, 0.0105)], [unitWindow('w', 4, 0.02)]]);
-    expect(both.get('w')?.workEma).toBeCloseTo(0.2 * 32);
-    // Faint for ever: judged (and credited nothing) once the block spans the limit.
-    const never = run(Array.from({ length: MAX_BLOCK_WINDOWS }, () => [unitWindow('w', 4, 0.0105)])).get('w') as Standing;
-    expect(never.pending).toBeUndefined();
-    expect(never.workEma).toBe(0);
-    // A block that leans the wrong way is judged at once, as before.
-    expect(run([[unitWindow('w', 4, 0.009)]]).get('w')?.pending).toBeUndefined();
-  });
-
   it('pools windows as z-scores (Stouffer): scale-free, and a few pages’ heavy-tailed t counts for less', () => {
     const own = Float64Array.from([0.021, 0.019, 0.024, 0.018, 0.02, 0.022, 0.017, 0.023]);
     const random = Float64Array.from([0.01, 0.012, 0.009, 0.011, 0.01, 0.008, 0.013, 0.01, 0.011, 0.009]);
