@@ -1,9 +1,15 @@
 // The Volunteer page's WebGPU capability report in real Chromium, client-side routes, the
-// per-page code chunks (a dashboard viewer downloads no training code), and what Join does
-// when the peer fails or the page goes away while it starts.
-import { expect, test, type Page } from '@playwright/test';
+// per-page code chunks (a dashboard viewer downloads no training code), and Join against a
+// real swarm: the phase bar, the ledger's verdicts, a worker that dies, a page left mid-start.
+import { expect, test, type Worker as PlaywrightWorker } from '@playwright/test';
+import type { Mesh } from '../src/p2p/mesh';
 import type { RunConfig } from '../src/swarm/runConfig';
 import { phaseSpan } from '../src/ui/phaseSpan';
+import type { Ledger } from '../src/validator/ledger';
+import { ADDRESS_PATTERN } from '../src/validator/status';
+import { assertPrivateNetwork } from '../test/support/privateNetwork';
+import { Harness, until } from '../test/support/swarmHarness';
+import { startDemoSwarm } from './support/demoSwarm';
 
 test('the capability report names the SwiftShader adapter and the training limits', async ({ page }) => {
   await page.goto('/');
@@ -63,88 +69,125 @@ test('a page whose code cannot be downloaded says so instead of going blank', as
   await expect(page.getByRole('heading', { level: 1 })).toHaveText('Dashboard');
 });
 
-// --- Joining, with the swarm's code replaced by a stand-in (no signaling, WebRTC or GPU) ---
+// --- Joining a real swarm (e2e/support/demoSwarm.ts) with the page's own joinSwarm, worker,
+// mesh and signaling; faults come on cue from the test: a worker that dies, a slow start ---
 
 const run: RunConfig = {
   runId: 'volunteer-e2e', preset: 'tiny', seed: 1, startTime: Date.now(), windowMs: 40_000, graceMs: 12_000, uploadMarginMs: 1500, minSteps: 2,
   batchSize: 2, seqLen: 32, outerLr: 1, innerSchedule: { maxLr: 3e-3, minLr: 3e-4, warmupSteps: 5, decaySteps: 300 }, validatorKeys: ['ab'.repeat(32)],
 };
 
-/**
- * joinSwarm.ts as the page downloads it on Join, replaced by a module whose startPeer counts
- * starts and stops; its run rejects when the test calls __failJoin, and in 'slow' mode it
- * finishes starting only when the test calls __releaseJoin.
- */
-const ALICE = '5GrwvaEF5zXb26Fz9rcQpDWS57CtERHpNehXCPcNoHGKutQY';
-
-const FAKE_JOIN = `
-const log = (window.__join ??= { starts: 0, stops: 0 });
-export async function startPeer(run, signal, setView) {
-  log.starts++;
-  if (window.__joinMode === 'slow') await new Promise((resolve) => (window.__releaseJoin = resolve));
-  const now = Date.now();
-  const report = (window, included) => ({ window, steps: 40, tokens: 2560, trainLoss: 3.1, contributed: true, accepted: 2, included, hash: String(window).repeat(64).slice(0, 64), computeMs: 1, waitMs: 1, commMs: 1, bytesUp: 1024, bytesDown: 2048 });
-  setView((v) => ({ ...v, status: 'joined', name: 'tab-fake', address: '${ALICE}', phase: 'waiting', window: 3, phaseSpan: { from: now - 3000, until: now + 9000 }, history: [report(2, false), report(1, true)] }));
-  let stopped = false;
-  let end;
-  const running = new Promise((resolve, reject) => {
-    end = resolve;
-    window.__failJoin = () => reject(new Error('the GPU device was lost (test)'));
-  });
-  return { stop: () => { if (!stopped) { stopped = true; log.stops++; end(); } }, running };
-}`;
-
-async function openWithFakeJoin(page: Page, mode: 'fail' | 'slow'): Promise<void> {
-  await page.addInitScript((m) => ((window as unknown as { __joinMode: string }).__joinMode = m), mode);
-  await page.route('**/api/run', (route) => route.fulfill({ json: { run } }));
-  await page.route('**/src/ui/joinSwarm.ts*', (route) => route.fulfill({ contentType: 'text/javascript', body: FAKE_JOIN }));
-  // The validator's ledger for the tab's address: window 2 refused, and why.
-  const windows = [
-    { window: 2, accepted: 0, rejected: 1, score: 0.02, powT: 0.4, codes: ['no-proof-of-work'] },
-    { window: 1, accepted: 1, rejected: 0, score: 0.03, powT: 4.1, codes: ['accepted'] },
-  ];
-  await page.route('**/api/status/address?*', (route) => route.fulfill({ json: { address: ALICE, windows } }));
-  await page.goto('/');
+/** What the page must say of window `w`: "accepted", or the validator's ledger's refusal codes in words. */
+function verdictFromLedger(ledger: Ledger, address: string, w: number, included: boolean): string {
+  if (included) return 'accepted';
+  const codes = (ledger.addressHistory(address).windows.find((x) => x.window === w)?.codes ?? []).filter((c) => !c.startsWith('accepted'));
+  return codes.length ? `not accepted: ${codes.map((c) => c.replaceAll('-', ' ')).join(', ')}` : 'not accepted';
 }
 
-const failJoin = (page: Page): Promise<void> => page.evaluate(() => (window as unknown as { __failJoin(): void }).__failJoin());
-const joinLog = (page: Page): Promise<{ starts: number; stops: number }> => page.evaluate(() => (window as unknown as { __join: { starts: number; stops: number } }).__join);
+const tabLinked = (mesh: Mesh): boolean => mesh.neighbours().some((id) => id.startsWith('tab-'));
 
-test('a peer that stops on an error is released, says why, and Join starts a new one', async ({ page }) => {
-  await openWithFakeJoin(page, 'fail');
-  const panel = page.getByTestId('swarm-panel');
-  await page.getByTestId('swarm-join').click();
-  await expect(panel).toHaveAttribute('data-status', 'joined');
-  // The phase bar of a peer waiting for the manifest: a quarter of the way to its due time
-  // (the page's clock ticks each second, so the first frame may lag by up to one).
-  const bar = page.getByTestId('swarm-progress');
-  await expect(bar).toHaveAttribute('data-phase', 'waiting');
-  await expect.poll(async () => Number(await bar.getAttribute('data-fraction'))).toBeGreaterThan(0.2);
-  expect(Number(await bar.getAttribute('data-fraction'))).toBeLessThan(0.6);
-  await expect(page.getByTestId('swarm-phase')).toContainText(/manifest due in \d+ s/);
-  // Each window says what became of the tab's contribution, a refusal with the validator's reason.
-  await expect(page.getByTestId('swarm-verdict')).toHaveText(['not accepted: no proof of work', 'accepted']);
-  await failJoin(page);
-  await expect(panel).toHaveAttribute('data-status', 'error');
-  await expect(panel.getByRole('alert')).toContainText('the GPU device was lost (test)');
-  expect(await joinLog(page)).toEqual({ starts: 1, stops: 1 });
-  await page.getByTestId('swarm-join').click();
-  await expect(panel).toHaveAttribute('data-status', 'joined');
-  expect(await joinLog(page)).toEqual({ starts: 2, stops: 1 });
-  await failJoin(page);
-  await expect(panel).toHaveAttribute('data-status', 'error');
-  expect(await joinLog(page)).toEqual({ starts: 2, stops: 2 });
+test('a joined peer tracks the window clock, shows the ledger verdicts, and when its worker dies is released and joins afresh', async ({ page }) => {
+  test.setTimeout(180_000);
+  assertPrivateNetwork();
+  const h = new Harness();
+  try {
+    const swarm = await startDemoSwarm(h, { scored: true, startInMs: 6000 });
+    await swarm.route(page);
+    const workers: PlaywrightWorker[] = [];
+    page.on('worker', (w) => w.url().includes('swarmWorker') && workers.push(w)); // the swarm's, not the solo trainer's
+    await page.goto('/');
+    const panel = page.getByTestId('swarm-panel');
+    await page.getByTestId('swarm-join').click();
+    await expect(panel).toHaveAttribute('data-status', 'joined', { timeout: 60_000 });
+    const address = (await page.getByTestId('swarm-identity').locator('code').textContent()) ?? '';
+    expect(address).toMatch(ADDRESS_PATTERN);
+    await until(() => tabLinked(swarm.mesh), 60_000);
+
+    // While training, the bar is the share of the window's training time gone by the real
+    // clock (the page ticks each second, hence the slack of a quarter of a 7 s span).
+    const { run: r } = swarm;
+    await expect
+      .poll(
+        async () => {
+          const phase = page.getByTestId('swarm-phase');
+          if ((await phase.getAttribute('data-phase')) !== 'training') return 'not training';
+          const w = Number(/Window (\d+)/.exec((await phase.textContent()) ?? '')?.[1]);
+          const shown = Number(await page.getByTestId('swarm-progress').getAttribute('data-fraction'));
+          const expected = (Date.now() - (r.startTime + w * r.windowMs)) / (r.windowMs - r.uploadMarginMs);
+          return Math.abs(shown - expected) <= 0.25 ? 'on time' : `shown ${shown}, expected ${expected.toFixed(3)}`;
+        },
+        { timeout: 60_000, intervals: [500] },
+      )
+      .toBe('on time');
+
+    // Each window the tab contributed says what the validator's ledger decided of it.
+    const rows = page.locator('[data-testid="swarm-history"] tbody tr');
+    await expect.poll(async () => rows.count(), { timeout: 60_000 }).toBeGreaterThanOrEqual(1);
+    await expect
+      .poll(async () => {
+        const seen = await rows.evaluateAll((trs) => trs.map((tr) => ({ window: Number(tr.getAttribute('data-window')), included: tr.getAttribute('data-included') === 'true', verdict: tr.querySelector('[data-testid="swarm-verdict"]')?.textContent ?? '' })));
+        const decided = seen.filter((s) => swarm.ledger.isClosed(s.window));
+        return decided.length > 0 && decided.every((s) => s.verdict === verdictFromLedger(swarm.ledger, address, s.window, s.included));
+      })
+      .toBe(true);
+
+    // The worker dies (an uncaught error in it): the peer stops, says why, and lets go of
+    // everything (its worker ends, its links to the swarm close).
+    expect(workers).toHaveLength(1);
+    const firstGone = workers[0].waitForEvent('close');
+    await workers[0].evaluate(() => {
+      setTimeout(() => {
+        throw new Error('the GPU device was lost (test)');
+      });
+    });
+    await expect(panel).toHaveAttribute('data-status', 'error', { timeout: 30_000 });
+    await expect(panel.getByRole('alert')).toContainText('the GPU device was lost (test)');
+    await firstGone;
+    await until(() => !tabLinked(swarm.mesh), 30_000);
+
+    // Join starts a fresh peer, with a fresh worker, that links up with the swarm again; Leave stops it.
+    await page.getByTestId('swarm-join').click();
+    await expect(panel).toHaveAttribute('data-status', 'joined', { timeout: 60_000 });
+    expect(workers).toHaveLength(2);
+    await until(() => tabLinked(swarm.mesh), 60_000);
+    const secondGone = workers[1].waitForEvent('close');
+    await page.getByTestId('swarm-leave').click();
+    await secondGone;
+    await until(() => !tabLinked(swarm.mesh), 30_000);
+  } finally {
+    await h.cleanup();
+  }
 });
 
 test('a peer still starting when the visitor leaves the page is stopped, not left running', async ({ page }) => {
-  await openWithFakeJoin(page, 'slow');
-  await page.getByTestId('swarm-join').click();
-  await expect(page.getByTestId('swarm-join')).toHaveText('Joining…');
-  await expect.poll(async () => (await joinLog(page))?.starts).toBe(1);
-  await page.getByRole('link', { name: 'Wallet' }).click();
-  await expect(page.getByRole('heading', { level: 1 })).toHaveText('Wallet');
-  await page.evaluate(() => (window as unknown as { __releaseJoin(): void }).__releaseJoin());
-  await expect.poll(async () => (await joinLog(page)).stops).toBe(1);
+  assertPrivateNetwork();
+  const h = new Harness();
+  try {
+    const signal = await h.signalingUrl();
+    await page.route('**/api/run', (route) => route.fulfill({ json: { run: { ...run, startTime: Date.now() }, signal } }));
+    // The worker's corpus download is held until the visitor has left: the peer is mid-start.
+    let release = (): void => undefined;
+    const held = new Promise<void>((resolve) => (release = resolve));
+    let corpusAsked = false;
+    await page.context().route('**/data/**', async (route) => {
+      corpusAsked = true;
+      await held;
+      await route.continue();
+    });
+    const worker = page.waitForEvent('worker', { predicate: (w) => w.url().includes('swarmWorker') });
+    await page.goto('/');
+    await page.getByTestId('swarm-join').click();
+    await expect(page.getByTestId('swarm-join')).toHaveText('Joining…');
+    const gone = (await worker).waitForEvent('close', { timeout: 30_000 });
+    await expect.poll(() => corpusAsked).toBe(true);
+    await page.getByRole('link', { name: 'Wallet' }).click();
+    await expect(page.getByRole('heading', { level: 1 })).toHaveText('Wallet');
+    release();
+    // The start finished behind a page that was gone, and stop() ended its worker.
+    await gone;
+  } finally {
+    await h.cleanup();
+  }
 });
 
 test('the phase bar spans the training deadline, then the manifest due time; syncing has no bar', () => {

@@ -12,6 +12,7 @@ import { initParams } from '../../src/gpu/init';
 import { paramLayout } from '../../src/gpu/layout';
 import { nodeGpu } from '../../src/gpu/nodeGpu';
 import { ContributionExchange } from '../../src/p2p/exchange';
+import type { Mesh } from '../../src/p2p/mesh';
 import { toHex } from '../../src/protocol/bytes';
 import { signContribution } from '../../src/protocol/contribution';
 import { contentHash, modelHash } from '../../src/protocol/hash';
@@ -33,6 +34,9 @@ export interface DemoSwarm {
   run: RunConfig;
   signal: string;
   validator: ValidatorNode;
+  /** The validator's ledger (what /api/status* answers from) and its mesh (who it is linked to). */
+  ledger: Ledger;
+  mesh: Mesh;
   /** θ_{w+1}'s hash (hex) the validator decided for each window w. */
   hashes: Map<number, string>;
   malloryAddress: string;
@@ -84,7 +88,7 @@ export async function startDemoSwarm(h: Harness, o: { windowMs?: number; startIn
 
   const statusUrl = `http://127.0.0.1:${(status.address() as AddressInfo).port}/status`;
   return {
-    run, signal, validator, hashes, malloryAddress: keyAddress(malloryKey.publicKey),
+    run, signal, validator, ledger, mesh: vMesh, hashes, malloryAddress: keyAddress(malloryKey.publicKey),
     route: async (page) => {
       await page.route('**/api/status', async (route) => route.fulfill({ response: await route.fetch({ url: statusUrl }) }));
       for (const sub of ['history', 'address']) {

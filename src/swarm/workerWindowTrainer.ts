@@ -1,16 +1,23 @@
 // The page side of a tab's swarm worker: a WindowTrainer whose windows run in the worker.
+// A worker that dies (an uncaught error, a script that failed to load) fails every window.
 import type { PresetName } from '../gpu/config';
 import type { SwarmWorkerCommand, SwarmWorkerEvent } from './swarmWorkerProtocol';
 import type { WindowJob, WindowResult, WindowTrainer } from './windowTrainer';
 
+/** The part of a Worker this uses; `onerror` receives an ErrorEvent-like value in browsers. */
 export interface WorkerLike {
   postMessage(message: SwarmWorkerCommand, transfer?: Transferable[]): void;
   onmessage: ((e: MessageEvent<SwarmWorkerEvent>) => void) | null;
+  onerror: ((e: { message?: string }) => void) | null;
 }
+
+type Pending = { resolve: (r: WindowResult) => void; reject: (e: Error) => void };
 
 export class WorkerWindowTrainer implements WindowTrainer {
   private nextId = 1;
-  private readonly pending = new Map<number, { resolve: (r: WindowResult) => void; reject: (e: Error) => void }>();
+  private readonly pending = new Map<number, Pending>();
+  /** Set once the worker has died: every later window fails with it at once. */
+  private dead: Error | undefined;
   readonly ready: Promise<Extract<SwarmWorkerEvent, { type: 'ready' }>>;
 
   constructor(
@@ -25,11 +32,20 @@ export class WorkerWindowTrainer implements WindowTrainer {
         else if (ev.id === undefined) reject(new Error(`swarm worker: ${ev.message}`));
         else this.settle(ev.id, (p) => p.reject(new Error(`swarm worker: ${ev.message}`)));
       };
+      // Without this a crashed worker would leave its window pending forever: the peer would
+      // neither train nor say why.
+      worker.onerror = (e) => {
+        this.dead = new Error(`swarm worker stopped: ${e.message || 'an uncaught error in the worker'}`);
+        reject(this.dead);
+        for (const id of [...this.pending.keys()]) this.settle(id, (p) => p.reject(this.dead as Error));
+      };
     });
+    this.ready.catch(() => undefined); // the caller awaits ready; a death after it is reported per window
     worker.postMessage({ type: 'init', ...options });
   }
 
   trainWindow(job: WindowJob): Promise<WindowResult> {
+    if (this.dead) return Promise.reject(this.dead);
     const id = this.nextId++;
     // θ is copied: the page keeps its own replica while the worker trains on the copy.
     const theta = job.theta.slice();
@@ -47,7 +63,7 @@ export class WorkerWindowTrainer implements WindowTrainer {
     this.worker.postMessage({ type: 'abort' });
   }
 
-  private settle(id: number, f: (p: { resolve: (r: WindowResult) => void; reject: (e: Error) => void }) => void): void {
+  private settle(id: number, f: (p: Pending) => void): void {
     const p = this.pending.get(id);
     if (!p) return;
     this.pending.delete(id);
