@@ -102,7 +102,7 @@ test('relay-only ICE: a tab and Node peers exchange contributions through coturn
     await recordPeerConnections(page);
     await joinFromPage(page, run, url);
     const tabAddress = (await page.getByTestId('swarm-identity').locator('code').textContent()) ?? '';
-    void validator.run();
+    h.watch("the validator's run()", validator.run());
 
     // The validator took both the tab's and the Node peer's update in one window, and the tab
     // (which fetched the Node peer's payload over its relayed channel) reached the same model.

@@ -16,9 +16,9 @@ test.setTimeout(300_000);
 async function shoot(page: Page, name: string): Promise<void> {
   for (const [size, viewport] of Object.entries(SIZES)) {
     await page.setViewportSize(viewport);
-    await page.waitForTimeout(400); // charts resize on the window's resize event
-    // Nothing may stick out sideways on a phone: the page must not scroll horizontally.
-    await expectNoHorizontalOverflow(page, `${name} at ${size}`);
+    // Nothing may stick out sideways on a phone: the page must not scroll horizontally (charts
+    // resize on the window's resize event, so the layout is given until it settles).
+    await expect(() => expectNoHorizontalOverflow(page, `${name} at ${size}`)).toPass({ timeout: 5000 });
     await page.screenshot({ path: `${OUT}/${name}-${size}.png`, fullPage: true });
   }
 }

@@ -150,6 +150,12 @@ test('a joined peer tracks the window clock, shows the ledger verdicts, and when
     await expect(panel).toHaveAttribute('data-status', 'joined', { timeout: 60_000 });
     expect(workers).toHaveLength(2);
     await until(() => tabLinked(swarm.mesh), 60_000);
+    // Once the fresh peer is in step (training), the validator leaves: the tab keeps waiting
+    // for the manifest and says it is late, and why.
+    await expect(page.getByTestId('swarm-phase')).toHaveAttribute('data-phase', 'training', { timeout: 60_000 });
+    swarm.validator.stop();
+    await expect(page.getByTestId('swarm-phase')).toContainText(/manifest \d+ s late: the validator may be offline/, { timeout: 45_000 });
+    await expect(panel).toHaveAttribute('data-status', 'joined');
     const secondGone = workers[1].waitForEvent('close');
     await page.getByTestId('swarm-leave').click();
     await secondGone;

@@ -41,11 +41,14 @@ describe('app server', () => {
     expect(res.status).toBe(200);
     expect(await res.json()).toEqual({ run: { runId: 'published-run' } });
     const bare = createAppServer({ distDir: dist });
-    await new Promise<void>((resolve) => bare.listen(0, '127.0.0.1', resolve));
-    const none = await fetch(`http://127.0.0.1:${(bare.address() as AddressInfo).port}/api/run`);
-    expect(none.status).toBe(404);
-    expect(((await none.json()) as { error: string }).error).toMatch(/hosts no swarm run/);
-    bare.close();
+    try {
+      await new Promise<void>((resolve) => bare.listen(0, '127.0.0.1', resolve));
+      const none = await fetch(`http://127.0.0.1:${(bare.address() as AddressInfo).port}/api/run`);
+      expect(none.status).toBe(404);
+      expect(((await none.json()) as { error: string }).error).toMatch(/hosts no swarm run/);
+    } finally {
+      bare.close();
+    }
   });
 
   it("relays a validator's ledger status at /api/status, and says why when it cannot", async () => {

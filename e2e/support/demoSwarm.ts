@@ -83,7 +83,7 @@ export async function startDemoSwarm(h: Harness, o: { windowMs?: number; startIn
     if (bytes[0] === 2) void mallory.send(from, encodeWire({ type: 'payload', id: header.id, payload: junk })).catch(() => undefined);
   });
   await until(() => vMesh.neighbours().length >= 3, 20_000);
-  void validator.run();
+  h.watch("the demo validator's run()", validator.run());
   await mallory.send('validator', encodeWire({ type: 'announce', contribution: header.bytes }));
 
   const statusUrl = `http://127.0.0.1:${(status.address() as AddressInfo).port}/status`;

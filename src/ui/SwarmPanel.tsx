@@ -21,11 +21,17 @@ function spanFraction(span: PhaseSpan, now: number): number {
   return length > 0 ? Math.min(1, Math.max(0, (now - span.from) / length)) : 1;
 }
 
+/** Seconds past its due time after which a missing manifest is called late. */
+const MANIFEST_LATE_S = 5;
+
 /** The phase's own clock in words: seconds of training left, or when the manifest is due. */
 function phaseClock(phase: SwarmPhase, span: PhaseSpan, now: number): string {
   const left = Math.max(0, Math.round((span.until - now) / 1000));
   if (phase === 'training') return ` (${left} s left)`;
-  return left > 0 ? ` (manifest due in ${left} s)` : ' (manifest due now)';
+  if (left > 0) return ` (manifest due in ${left} s)`;
+  // A volunteer watching a bar stuck at its end should learn why, not guess.
+  const late = Math.round((now - span.until) / 1000);
+  return late >= MANIFEST_LATE_S ? ` (manifest ${late} s late: the validator may be offline; this tab keeps waiting for it)` : ' (manifest due now)';
 }
 
 /**

@@ -23,11 +23,16 @@ async function startServer(port = 0, options: Parameters<typeof attachSignaling>
   const signaling = attachSignaling(server, options);
   await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve));
   const actual = (server.address() as AddressInfo).port;
-  const stop = async (): Promise<void> => {
-    await signaling.close();
-    server.closeAllConnections();
-    await new Promise<void>((resolve) => server.close(() => resolve()));
-  };
+  let stopped: Promise<void> | undefined;
+  // Registered for cleanup at once, and idempotent: a test that fails before it stops (or
+  // restarts) its server leaves nothing listening.
+  const stop = (): Promise<void> =>
+    (stopped ??= (async () => {
+      await signaling.close();
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    })());
+  cleanups.push(stop);
   return { server, signaling, url: `ws://127.0.0.1:${actual}/signal`, port: actual, stop };
 }
 
@@ -74,7 +79,6 @@ const until = async (check: () => boolean, ms = 5000): Promise<void> => {
 describe('signaling', () => {
   it('introduces peers of a room to each other, relays signals, and reports leavers', async () => {
     const s = await startServer();
-    cleanups.push(() => s.stop());
     const a = client(s.url, 'alice');
     const welcomeA = await once<{ peerId: string }[]>((r) => a.on('welcome', r));
     expect(welcomeA).toEqual([]);
@@ -98,7 +102,6 @@ describe('signaling', () => {
 
   it('answers malformed messages with a typed error and cuts off persistent offenders', async () => {
     const s = await startServer();
-    cleanups.push(() => s.stop());
     const r = await raw(s.url);
     r.ws.send('not json');
     r.ws.send(JSON.stringify({ type: 'signal', to: 'bob', data: { type: 'renegotiate', renegotiate: true } }));
@@ -113,7 +116,6 @@ describe('signaling', () => {
 
   it('closes connections that send oversized messages or flood', async () => {
     const s = await startServer(0, { ratePerSecond: 5, burst: 10 });
-    cleanups.push(() => s.stop());
     const big = await raw(s.url);
     big.ws.send(JSON.stringify({ type: 'ping', pad: 'x'.repeat(SIGNAL_LIMITS.maxMessageBytes) }));
     expect(await big.closed).toBe(1009); // ws: message too big
@@ -135,7 +137,6 @@ describe('signaling', () => {
     await s.stop();
     await until(() => a.connectionState === 'reconnecting' && b.connectionState === 'reconnecting');
     s = await startServer(s.port);
-    cleanups.push(() => s.stop());
     await until(() => a.connectionState === 'open' && b.connectionState === 'open', 10_000);
     expect(states).toEqual(['reconnecting', 'open']);
     expect(s.signaling.stats().peers).toBe(2);
@@ -146,7 +147,6 @@ describe('signaling', () => {
 
   it('a newer connection with the same peer id replaces the old one', async () => {
     const s = await startServer();
-    cleanups.push(() => s.stop());
     const key = randomSigner();
     const first = await raw(s.url);
     await until(() => first.hellos.length === 1);
@@ -163,7 +163,6 @@ describe('signaling', () => {
 
   it('refuses upgrades on other paths', async () => {
     const s = await startServer();
-    cleanups.push(() => s.stop());
     const ws = new WebSocket(s.url.replace('/signal', '/other'));
     const failed = await new Promise<boolean>((resolve) => {
       ws.on('error', () => resolve(true));
@@ -176,7 +175,6 @@ describe('signaling', () => {
     const secret = 'a-shared-turn-secret-0123456789';
     const settings = { stun: ['stun:10.0.0.2:3478'], turn: ['turn:10.0.0.2:3478?transport=udp'], relayOnly: true };
     const s = await startServer(0, { ice: { settings, turnSecret: secret, ttlSeconds: 2 } });
-    cleanups.push(() => s.stop());
     const a = client(s.url, 'alice');
     await once((r) => a.on('welcome', r));
     const first = a.ice;
@@ -207,7 +205,6 @@ describe('signaling', () => {
     await s.stop();
     await until(() => a.connectionState === 'reconnecting');
     s = await startServer(s.port); // a bare server, as `tessera signal` runs
-    cleanups.push(() => s.stop());
     await until(() => a.connectionState === 'open', 10_000);
     expect(a.ice).toBeUndefined();
   });
@@ -215,7 +212,6 @@ describe('signaling', () => {
   it('a server for one run lets only that run\'s room be joined, so its TURN credentials serve that run only', async () => {
     const settings = { stun: [], turn: ['turn:10.0.0.2:3478'], relayOnly: true };
     const s = await startServer(0, { room: 'run-1', ice: { settings, turnSecret: 'a-shared-turn-secret-0123456789' } });
-    cleanups.push(() => s.stop());
     const stranger = await raw(s.url);
     stranger.ws.send(JSON.stringify({ type: 'join', room: 'my-own-relay', peerId: 'x' }));
     await until(() => stranger.messages.length > 0);
@@ -235,8 +231,7 @@ describe('signaling', () => {
     const joins = async (trustProxy: boolean): Promise<unknown> => {
       const events: Record<string, unknown>[] = [];
       const s = await startServer(0, { trustProxy, log: (e) => events.push(e) });
-      cleanups.push(() => s.stop());
-      // The client wrote the first entry itself; the proxy appended the address it saw.
+        // The client wrote the first entry itself; the proxy appended the address it saw.
       const ws = new WebSocket(s.url, { headers: { 'X-Forwarded-For': '198.51.100.7, 203.0.113.9' } });
       cleanups.push(() => ws.terminate());
       ws.on('message', (d: Buffer) => {
@@ -272,7 +267,6 @@ describe('signaling', () => {
 
   it('binds a peer id to its key: no other key and no replayed signature takes it over, and unsigned joins are refused', async () => {
     const s = await startServer();
-    cleanups.push(() => s.stop());
     const alice = ed25519Signer(new Uint8Array(32).fill(21));
     const mallory = ed25519Signer(new Uint8Array(32).fill(22));
     const a = new SignalingClient({ url: s.url, room: 'r', peerId: 'alice', socket, signer: alice, initialBackoffMs: 50 });

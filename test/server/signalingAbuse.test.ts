@@ -56,6 +56,10 @@ async function joined(url: string, n: number, peerId: string, options: Parameter
 }
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+async function until(check: () => boolean, ms = 5000): Promise<void> {
+  for (const end = Date.now() + ms; !check(); await sleep(10)) if (Date.now() > end) throw new Error('condition not reached');
+}
 const candidate = { type: 'candidate', candidate: { candidate: 'candidate:1 1 udp 2122260223 10.0.0.7 50000 typ host', sdpMLineIndex: 0, sdpMid: '0' } };
 
 /** One raw HTTP request; what came back ('' when the server just closed the socket, 'timeout' when it did not). */
@@ -141,8 +145,7 @@ describe('signaling under abuse (issue 23)', () => {
     const aliceKey = randomSigner();
     const alice = await joined(s.url, 2, 'alice', { signer: aliceKey });
     alice.ws.terminate();
-    await sleep(50);
-    expect(s.signaling.stats().peers).toBe(0);
+    await until(() => s.signaling.stats().peers === 0);
     const thief = await from(s.url, 3);
     await thief.join('r', 'alice');
     expect(await answer(thief)).toMatchObject({ code: 'id-taken' });
@@ -176,7 +179,10 @@ describe('signaling under abuse (issue 23)', () => {
     // Closed by the deadline (its code and message say so), not by some other limit.
     expect(await Promise.all(idle.map((x) => x.closed))).toEqual(idle.map(() => 1008));
     expect(idle[0].messages).toEqual([{ type: 'error', code: 'join-timeout', message: 'no join within 300 ms' }]);
-    await sleep(400);
+    // A connection opened after the member's reaches its own deadline later than the member's
+    // would have: once it is closed, the member has outlived its deadline.
+    const later = await from(s.url, 14);
+    expect(await later.closed).toBe(1008);
     expect(member.ws.readyState).toBe(WebSocket.OPEN);
   });
 

@@ -14,9 +14,21 @@ export const wrtc = createRequire(import.meta.url)('@roamhq/wrtc') as WrtcImplem
 
 export class Harness {
   private readonly cleanups: (() => unknown)[] = [];
+  private readonly failures: string[] = [];
 
+  /** Runs the deferred cleanups (newest first), then fails if a watched loop rejected. */
   async cleanup(): Promise<void> {
     for (const c of this.cleanups.splice(0).reverse()) await c();
+    const failures = this.failures.splice(0);
+    if (failures.length) throw new Error(failures.join('\n'));
+  }
+
+  /**
+   * Keeps a background loop's promise (a validator's or peer's run()): its rejection fails the
+   * test at cleanup, never an unhandled rejection that passes unseen.
+   */
+  watch(name: string, running: Promise<unknown>): void {
+    running.catch((err: unknown) => this.failures.push(`${name} rejected: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`));
   }
 
   defer(fn: () => unknown): void {
