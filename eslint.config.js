@@ -1,5 +1,6 @@
 // Lint rules: typescript-eslint's recommended type-aware set, React hooks rules, and the
-// module map's one-way dependency rule (src/gpu imports nothing else of the project).
+// module map's one-way dependency rules (src/gpu imports nothing else of the project; server/
+// never imports the Node entry points).
 import tseslint from 'typescript-eslint';
 import reactHooks from 'eslint-plugin-react-hooks';
 
@@ -38,6 +39,14 @@ export default tseslint.config(
     files: ['src/p2p/**/*.ts', 'src/wallet/**/*.ts', 'src/train/**/*.ts', 'src/compress/**/*.ts', 'src/protocol/**/*.ts', 'src/validator/**/*.ts'],
     rules: {
       'no-restricted-imports': ['error', { patterns: [{ group: ['../ui/*', 'react', 'react-dom'], message: 'only src/ui may use React (see docs/ARCHITECTURE.md).' }] }],
+    },
+  },
+  {
+    // server/ is a library of HTTP and signaling that the Node entry points assemble
+    // (src/node/serve.ts is `tessera serve`): it never imports them, so no cycle can form.
+    files: ['server/**/*.ts'],
+    rules: {
+      'no-restricted-imports': ['error', { patterns: [{ group: ['../src/node/*', '../src/ui/*', 'react', 'react-dom'], message: 'server/ imports neither the Node entry points nor the app (see docs/ARCHITECTURE.md).' }] }],
     },
   },
 );

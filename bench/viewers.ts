@@ -112,7 +112,7 @@ async function liveStack(): Promise<{ base: string; stop(): void }> {
     children.push(c);
   };
   const statusPort = 19_000 + Math.floor(Math.random() * 1000);
-  start(['server/main.ts', '--port', '0', '--run', join(dir, 'run.json'), '--validator-status', `http://127.0.0.1:${statusPort}/status`]);
+  start(['src/node/serve.ts', '--port', '0', '--run', join(dir, 'run.json'), '--validator-status', `http://127.0.0.1:${statusPort}/status`]);
   const deadline = Date.now() + 60_000;
   while (!/app ready at (http:\/\/127\.0\.0\.1:\d+)\//.test(out)) {
     if (Date.now() > deadline) throw new Error(`the server did not start:\n${out}`);

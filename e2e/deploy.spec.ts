@@ -162,7 +162,7 @@ test('a tab joins over wss:// from `tessera serve` with a self-signed certificat
   writeFileSync(join(dir, 'run.json'), JSON.stringify(runConfig('tls-run', 60_000)));
   // The operator's browser would trust the certificate; this one is told to accept it.
   const context = await browser.newContext({ ignoreHTTPSErrors: true });
-  const server = spawn(process.execPath, ['--import', 'tsx', 'server/main.ts', '--port', '0', '--run', join(dir, 'run.json'), '--tls-cert', cert, '--tls-key', key], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const server = spawn(process.execPath, ['--import', 'tsx', 'src/node/serve.ts', '--port', '0', '--run', join(dir, 'run.json'), '--tls-cert', cert, '--tls-key', key], { stdio: ['ignore', 'pipe', 'pipe'] });
   const exited = new Promise((resolve) => server.once('exit', resolve));
   try {
     let out = '';

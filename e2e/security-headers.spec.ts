@@ -11,11 +11,11 @@ import { injectFakeExtension, signCertificateOnWalletPage } from './support/fake
 
 test.setTimeout(180_000);
 
-/** Starts `server/main.ts` for a fresh run and resolves with its base URL once it says it is ready. */
+/** Starts `src/node/serve.ts` for a fresh run and resolves with its base URL once it says it is ready. */
 async function serve(dir: string): Promise<{ base: string; child: ChildProcess; output: () => string }> {
   const init = spawnSync(process.execPath, ['--import', 'tsx', 'src/node/tessera.ts', 'init-run', '--out', dir, '--window-ms', '20000', '--start-in-ms', '2000'], { encoding: 'utf8' });
   expect(init.status, init.stderr).toBe(0);
-  const child = spawn(process.execPath, ['--import', 'tsx', 'server/main.ts', '--port', '0', '--run', join(dir, 'run.json')], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, ['--import', 'tsx', 'src/node/serve.ts', '--port', '0', '--run', join(dir, 'run.json')], { stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
   child.stdout?.on('data', (d: Buffer) => void (output += d.toString()));
   child.stderr?.on('data', (d: Buffer) => void (output += d.toString()));

@@ -94,7 +94,7 @@ for (const sig of ['SIGINT', 'SIGTERM']) process.on(sig, () => stop(0));
 // The CLI runs in-process under tsx (not through bin/tessera.mjs), so a kill reaches it directly.
 const tsx = import.meta.resolve('tsx');
 const tessera = join(root, 'src', 'node', 'tessera.ts');
-if (appOnly) run('server', ['--import', tsx, join(root, 'server', 'main.ts'), '--port', port]);
+if (appOnly) run('server', ['--import', tsx, join(root, 'src', 'node', 'serve.ts'), '--port', port]);
 else {
   const dir = join(root, 'runs', `local-${new Date().toISOString().replace(/[:.]/g, '-')}`);
   mkdirSync(dir, { recursive: true });
@@ -113,7 +113,7 @@ else {
     const runFile = join(dir, 'run.json');
     // The server publishes the run at /api/run, so a tab opened at the URL can join it.
     const statusPort = String(Number(port) + 1);
-    run('server', ['--import', tsx, join(root, 'server', 'main.ts'), '--port', port, '--run', runFile, '--validator-status', `http://127.0.0.1:${statusPort}/status`]);
+    run('server', ['--import', tsx, join(root, 'src', 'node', 'serve.ts'), '--port', port, '--run', runFile, '--validator-status', `http://127.0.0.1:${statusPort}/status`]);
     console.log(`[tessera] local run in ${dir}: a validator and two tiny peers, windows of ${Number(windowMs) / 1000} s starting in ${Number(startInMs) / 1000} s`);
     // Scoring costs about 5 s of CPU per candidate (192 sequences of 64 tokens): two per 30 s
     // window, one for shorter ones, so short demo windows (the e2e spec's 10 s) leave the

@@ -10,7 +10,7 @@ import WebSocket from 'ws';
 import { randomSigner } from '../src/protocol/keys';
 import { joinMessage } from './support/rawSignal';
 
-const MAIN = join(import.meta.dirname, '..', 'server', 'main.ts');
+const MAIN = join(import.meta.dirname, '..', 'src', 'node', 'serve.ts');
 const dir = mkdtempSync(join(tmpdir(), 'tessera-serve-'));
 writeFileSync(join(dir, 'index.html'), '<!doctype html><title>app</title>');
 const RUN = {
@@ -126,6 +126,14 @@ describe('tessera serve', () => {
     [['--bogus', 'x'], /unknown option --bogus/],
   ])('refuses a flag without its value: %j', async (args, why) => {
     await expect(serve(args)).rejects.toThrow(why);
+  });
+
+  it('--help prints the usage and every option, and serves nothing', () => {
+    const r = spawnSync(process.execPath, ['--import', 'tsx', MAIN, '--help'], { encoding: 'utf8', timeout: 30_000 });
+    expect(r.status).toBe(0);
+    expect(r.stdout).toMatch(/^usage: tessera serve/);
+    for (const flag of ['--port', '--host', '--run', '--tls-cert', '--turn-secret', '--trust-proxy']) expect(r.stdout).toContain(flag);
+    expect(r.stdout).not.toContain('app ready at');
   });
 
   it('refuses half a TLS setup and a file that is not PEM', async () => {

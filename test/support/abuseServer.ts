@@ -1,5 +1,5 @@
 // The server under abuse, in its own process so a crash is seen as an exit: assembled as
-// server/main.ts assembles `tessera serve` (the app server, then signaling on it), on loopback.
+// src/node/serve.ts assembles `tessera serve` (the app server, then signaling on it), on loopback.
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';

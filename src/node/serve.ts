@@ -4,10 +4,10 @@
 import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { createAppServer } from './appServer';
-import { attachSignaling, DEFAULT_TURN_TTL_SECONDS, type SignalingServer } from './signaling';
-import { loadRunConfig, secretFrom } from '../src/node/runFile';
-import type { RunConfig } from '../src/swarm/runConfig';
+import { createAppServer } from '../../server/appServer';
+import { attachSignaling, DEFAULT_TURN_TTL_SECONDS, type SignalingServer } from '../../server/signaling';
+import { loadRunConfig, secretFrom } from './runFile';
+import type { RunConfig } from '../swarm/runConfig';
 
 interface ServeArgs {
   host: string;
@@ -52,7 +52,7 @@ function parseArgs(argv: string[]): ServeArgs {
   const args: ServeArgs = {
     host: process.env.HOST ?? '127.0.0.1',
     port: Number(process.env.PORT ?? 8080),
-    distDir: join(dirname(fileURLToPath(import.meta.url)), '..', 'dist'),
+    distDir: join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'dist'),
     turnTtlSeconds: DEFAULT_TURN_TTL_SECONDS,
   };
   const files: { cert?: string; key?: string; turnSecret?: string } = {};
@@ -84,6 +84,10 @@ function parseArgs(argv: string[]): ServeArgs {
 }
 
 function main(): void {
+  if (process.argv.slice(2).some((a) => a === '--help' || a === '-h')) {
+    console.log(`usage: tessera serve [options]\n  serves the built app and /signal on one port (default 127.0.0.1:8080; HOST and PORT are read too)\n  options: ${OPTIONS}`);
+    return;
+  }
   let args: ServeArgs;
   try {
     args = parseArgs(process.argv.slice(2));
