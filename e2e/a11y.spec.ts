@@ -123,6 +123,8 @@ test('each page fits a phone, names its controls, and Tab reaches the navigation
 
   // Wallet, with an account chosen: the certificate, long addresses and the score history.
   await page.goto('/wallet');
+  // The page's code loads on demand: tab through it once it is there, not through its placeholder.
+  await expect(page.getByTestId('wallet-connect')).toBeVisible();
   seen = await tabUntil(page, (f) => f.testId === 'wallet-connect');
   expectNavigationReached(seen);
   expect(seen.at(-1)?.ring, 'Connect wallet shows a focus ring').toBe(true);

@@ -1,6 +1,8 @@
 // A small live swarm for pages to look at, inside the private namespace: a validator with a
 // real ledger, status endpoint and validation curve, two Node peers, and Mallory, whose
 // correctly signed contribution carries garbage (so the dashboard has a refusal to show).
+// It runs in unit mode (2-step units with receipts), as `npm start` does, so a tab that joins
+// trains and proves its work the way a volunteer's does.
 import { mkdtempSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -50,7 +52,7 @@ export async function startDemoSwarm(h: Harness, o: { windowMs?: number; startIn
   const { corpus, config } = tinyCorpus();
   const validatorKey = ed25519Signer(new Uint8Array(32).fill(77));
   const run: RunConfig = {
-    runId: 'demo-run', preset: 'tiny', seed: 3, startTime: Date.now() + (o.startInMs ?? 4000), windowMs: o.windowMs ?? 8000, graceMs: 2000, uploadMarginMs: 1000, minSteps: 2,
+    runId: 'demo-run', preset: 'tiny', seed: 3, startTime: Date.now() + (o.startInMs ?? 4000), windowMs: o.windowMs ?? 8000, graceMs: 2000, uploadMarginMs: 1000, minSteps: 2, unitSteps: 2,
     batchSize: 2, seqLen: 32, outerLr: 1, innerSchedule: { maxLr: 3e-3, minLr: 3e-4, warmupSteps: 5, decaySteps: 300 }, validatorKeys: [toHex(validatorKey.publicKey)],
   };
   const ctx = await requestGpuDevice({ gpu: nodeGpu(), label: 'e2e-demo-swarm' });
@@ -78,7 +80,7 @@ export async function startDemoSwarm(h: Harness, o: { windowMs?: number; startIn
   const mallory = h.peer(signal, 'mallory', { room: run.runId });
   const malloryKey = ed25519Signer(new Uint8Array(32).fill(66));
   const junk = randomBytes(1500, 3);
-  const header = signContribution({ runId: run.runId, window: 0, baseHash: modelHash(theta0), payloadHash: contentHash(junk), payloadBytes: junk.length, peerAddress: keyAddress(malloryKey.publicKey), steps: 5, tokens: 320, certificate: new Uint8Array(0) }, malloryKey);
+  const header = signContribution({ runId: run.runId, window: 0, baseHash: modelHash(theta0), payloadHash: contentHash(junk), payloadBytes: junk.length, peerAddress: keyAddress(malloryKey.publicKey), steps: 4, tokens: 256, certificate: new Uint8Array(0) }, malloryKey);
   mallory.on('message', (from, bytes) => {
     if (bytes[0] === 2) void mallory.send(from, encodeWire({ type: 'payload', id: header.id, payload: junk })).catch(() => undefined);
   });

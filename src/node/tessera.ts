@@ -43,7 +43,7 @@ import { SubtensorClient } from './subtensor';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const USAGE = `usage:
-  tessera init-run --out DIR [--preset tiny|small|shakespeare] [--window-ms N] [--grace-ms N] [--start-in-ms N] [--max-steps N] [--unit-steps N] [--run-id ID]
+  tessera init-run --out DIR [--preset tiny|small|shakespeare] [--window-ms N] [--grace-ms N] [--start-in-ms N] [--max-steps N] [--unit-steps N (default 2; 0: window mode)] [--run-id ID]
   tessera peer --run FILE --signal ws://HOST:PORT/signal [--key FILE] [--wallet FILE] [--name NAME] [--report FILE.jsonl]
   tessera validator --run FILE --signal ws://HOST:PORT/signal --key FILE [--ledger FILE.sqlite] [--status-port N]
                     [--score gpu|cpu|off] [--score-max N] [--score-pages OWN,RANDOM] [--val-sequences N] [--subtensor wss://HOST --netuid N [--version-key K]]
@@ -255,13 +255,20 @@ function signal(f: Map<string, string>): void {
   process.once('SIGINT', () => void signaling.close().then(() => process.exit(0)));
 }
 
+/** init-run's unit length: the shortest unit (each batch is trained twice), as `npm start` runs. */
+const DEFAULT_UNIT_STEPS = 2;
+
 function initRun(f: Map<string, string>): void {
   const out = resolve(required(f, 'out'));
   const preset = (f.get('preset') ?? 'tiny') as PresetName;
   if (!Object.hasOwn(PRESETS, preset)) throw new Error(`--preset must be one of ${Object.keys(PRESETS).join(', ')}`);
   const optional = (name: string): number | undefined => (f.has(name) ? Number(f.get(name)) : undefined);
-  const run = writeRun(out, { preset, windowMs: optional('window-ms') ?? 30_000, graceMs: optional('grace-ms'), startInMs: optional('start-in-ms'), maxSteps: optional('max-steps'), unitSteps: optional('unit-steps'), runId: f.get('run-id') });
-  console.log(`[tessera] wrote ${join(out, 'run.json')} and validator.key (mode 600); the run starts at ${new Date(run.startTime).toISOString()}`);
+  // Unit mode unless asked otherwise (--unit-steps 0): its proof of work holds on a phone and on
+  // a desktop GPU alike, where a window-mode run's weakens as the device gets faster.
+  const units = optional('unit-steps') ?? DEFAULT_UNIT_STEPS;
+  const run = writeRun(out, { preset, windowMs: optional('window-ms') ?? 30_000, graceMs: optional('grace-ms'), startInMs: optional('start-in-ms'), maxSteps: optional('max-steps'), unitSteps: units === 0 ? undefined : units, runId: f.get('run-id') });
+  const mode = run.unitSteps === undefined ? 'window mode' : `unit mode, ${run.unitSteps}-step units`;
+  console.log(`[tessera] wrote ${join(out, 'run.json')} and validator.key (mode 600); ${mode}; the run starts at ${new Date(run.startTime).toISOString()}`);
 }
 
 const [command, ...rest] = process.argv.slice(2);

@@ -1,10 +1,12 @@
 // Run files and key files for headless participants: every malformed field is named with
 // its reason, and a key file others can read is refused.
+import { spawnSync } from 'node:child_process';
 import { chmodSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { createKeyFile, loadKeyFile, loadRunConfig, parseRunConfig, RunConfigError, secretFrom } from '../../src/node/runFile';
+import type { RunConfig } from '../../src/swarm/runConfig';
 import { keyAddress } from '../../src/wallet/address';
 
 const good = {
@@ -105,5 +107,22 @@ describe('key files', () => {
     expect(secretFrom(undefined, 'TESSERA_TEST_SECRET')).toBeUndefined();
     chmodSync(path, 0o640);
     expect(() => secretFrom(path, 'TESSERA_TEST_SECRET')).toThrow(/readable by others/);
+  });
+
+  it('init-run writes a unit-mode run unless told --unit-steps 0, and says which', () => {
+    const cli = join(import.meta.dirname, '..', '..', 'src', 'node', 'tessera.ts');
+    const init = (...extra: string[]): { run: RunConfig; said: string } => {
+      const out = mkdtempSync(join(tmpdir(), 'tessera-init-'));
+      const r = spawnSync(process.execPath, ['--import', 'tsx', cli, 'init-run', '--out', out, ...extra], { encoding: 'utf8', timeout: 60_000 });
+      expect(r.status, r.stderr).toBe(0);
+      return { run: loadRunConfig(join(out, 'run.json')), said: r.stdout };
+    };
+    const units = init();
+    expect(units.run).toMatchObject({ unitSteps: 2, minSteps: 2 });
+    expect(units.said).toContain('unit mode, 2-step units');
+    const chained = init('--unit-steps', '0');
+    expect(chained.run.unitSteps).toBeUndefined();
+    expect(chained.said).toContain('window mode');
+    expect(init('--unit-steps', '8').run.unitSteps).toBe(8);
   });
 });
