@@ -108,7 +108,7 @@ function SwarmHistory({ history, address }: { history: WindowReport[]; address?:
         <HeadRow columns={['Window', 'Steps', 'Loss', 'Contribution', 'Up / down', 'Model hash']} />
         <tbody>
           {history.map((r) => (
-            <tr key={r.window} data-window={r.window} data-hash={r.hash} data-included={r.included}>
+            <tr key={r.window} data-window={r.window} data-hash={r.hash} data-included={r.included} data-contributed={r.contributed}>
               <td>{r.window}</td>
               <td>{r.steps}</td>
               <td>{r.trainLoss?.toFixed(3) ?? '–'}</td>
