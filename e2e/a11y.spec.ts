@@ -54,12 +54,12 @@ const test = base.extend<{ api: LedgerApi }>({
 test.use({ viewport: { width: 390, height: 844 } });
 
 /** What the pages must show for `address`, from the ledger's own snapshot. */
-function standingOf(api: LedgerApi, address: string): { score: string; reward: string; share: string } {
+function standingOf(api: LedgerApi, address: string): { score: string; reward: string; share: string; work: string } {
   const { addresses } = api.ledger.status();
   const me = addresses.find((a) => a.address === address);
   if (!me) throw new Error(`${address} has no standing in the ledger`);
   const total = addresses.reduce((s, a) => s + a.weight, 0);
-  return { score: `${(100 * me.scoreEma).toFixed(2)}%`, reward: me.reward.toExponential(2), share: `${((100 * me.weight) / total).toFixed(1)}%` };
+  return { score: `${(100 * me.scoreEma).toFixed(2)}%`, reward: me.reward.toExponential(2), share: `${((100 * me.weight) / total).toFixed(1)}%`, work: `${(me.workEma ?? NaN).toFixed(1)} steps a window` };
 }
 
 interface Focused {
@@ -225,6 +225,7 @@ test('the dashboard lists accepted contributions and scores, labels its axes and
   await expect(aliceRow.getByTestId('dashboard-peer-score')).toHaveText(alice.score);
   await expect(aliceRow.getByTestId('dashboard-peer-reward')).toHaveText(alice.reward);
   await expect(aliceRow.getByTestId('dashboard-peer-weight')).toHaveText(alice.share);
+  await expect(aliceRow.getByTestId('dashboard-peer-work')).toHaveText(alice.work);
   // A shortened model hash carries the whole hash.
   await expect(page.getByTestId('dashboard-window-hash').first()).toHaveAttribute('title', hash(5));
 

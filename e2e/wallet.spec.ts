@@ -93,7 +93,10 @@ test("shows the account's score and share of weights from the validator's ledger
     await openWallet(page);
     await page.getByTestId('wallet-connect').click();
     await page.getByRole('radio').first().check();
-    await expect(page.getByTestId('wallet-standing')).toHaveText(/^reward score [0-9.e+-]+, 75\.0% of the weights \(1 accepted, 0 refused\)$/);
+    // …and its verified work, the ledger's moving average of the steps whose proof held.
+    const work = (standings.get(alice.address)?.workEma ?? NaN).toFixed(1);
+    expect(Number(work)).toBeGreaterThan(0);
+    await expect(page.getByTestId('wallet-standing')).toHaveText(new RegExp(`^reward score [0-9.e+-]+, 75\\.0% of the weights, verified work ${work.replace('.', '\\.')} steps a window \\(1 accepted, 0 refused\\)$`));
     // The score history: Alice's window 0, scored 3% of the loss removed.
     const row = page.locator('[data-testid="wallet-history"] tbody tr[data-window="0"]');
     await expect(row).toContainText('3.00%');

@@ -164,6 +164,9 @@ describe('validator ledger', () => {
     ledger.close();
     ledger = new Ledger(path, 'work');
     expect(ledger.standings().get('slow')).toEqual(standing);
+    // The status API shows both: the verified work, and that a block of evidence is pending.
+    expect(ledger.status().addresses.find((a) => a.address === 'slow')).toMatchObject({ workEma: 3.2, gathering: 1 });
+    expect(ledger.status().addresses.find((a) => a.address === 'old')).toMatchObject({ workEma: 0, gathering: 0 });
     ledger.close();
   });
 

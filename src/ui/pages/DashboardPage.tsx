@@ -8,6 +8,7 @@ import { RunCharts } from '../RunCharts';
 import { HeadRow, TableScroll } from '../TableScroll';
 import { usePolling } from '../usePolling';
 import { useRunHistory } from '../useRunHistory';
+import { verifiedWorkWords } from '../verifiedWork';
 
 /**
  * 'none' only until a first snapshot arrives: after that a failed poll keeps the last good
@@ -146,7 +147,7 @@ function StatusView({ status }: { status: StatusSnapshot }): ReactNode {
         <h2 id="peers-title">Peers</h2>
         <TableScroll label="Peers table">
           <table data-testid="dashboard-peers">
-            <HeadRow columns={['Address', 'Accepted', 'Refused', 'Score (moving avg.)', 'Rating (μ − 3σ)', 'Proof of work', 'Reward score', 'Share of weights']} />
+            <HeadRow columns={['Address', 'Accepted', 'Refused', 'Score (moving avg.)', 'Rating (μ − 3σ)', 'Proof of work', 'Verified work', 'Reward score', 'Share of weights']} />
             <tbody>
               {status.addresses.map((a) => (
                 <tr key={a.address} data-address={a.address}>
@@ -158,6 +159,7 @@ function StatusView({ status }: { status: StatusSnapshot }): ReactNode {
                   <td data-testid="dashboard-peer-score">{percent(a.scoreEma, 2)}</td>
                   <td>{a.ordinal.toFixed(2)}</td>
                   <td>{percent(a.powEma, 0)}</td>
+                  <td data-testid="dashboard-peer-work">{verifiedWorkWords(a)}</td>
                   <td data-testid="dashboard-peer-reward">{a.reward === 0 ? '0' : a.reward.toExponential(2)}</td>
                   <td data-testid="dashboard-peer-weight">{totalWeight > 0 ? percent(a.weight / totalWeight, 1) : '–'}</td>
                 </tr>

@@ -7,6 +7,7 @@ import { fetchJson } from '../fetchJson';
 import { ScoreHistory } from '../ScoreHistory';
 import { usePolling } from '../usePolling';
 import { fetchPublishedRun } from '../useSwarm';
+import { verifiedWorkWords } from '../verifiedWork';
 
 const when = (s: number): string => new Date(s * 1000).toLocaleString();
 
@@ -40,6 +41,8 @@ interface AddressRow {
   rejected: number;
   reward: number;
   weight: number;
+  workEma?: number;
+  gathering?: number;
 }
 
 /** The account's line in the validator's status (relayed at /api/status), refreshed every 10 s. */
@@ -53,7 +56,7 @@ function Standing(props: { address: string }): ReactNode {
         const rows = ((await fetchJson('/api/status')) as { addresses?: AddressRow[] }).addresses ?? [];
         const me = rows.find((a) => a.address === address);
         const total = rows.reduce((s, a) => s + (Number(a.weight) || 0), 0);
-        const text = me ? `reward score ${me.reward.toExponential(2)}, ${total > 0 ? ((100 * me.weight) / total).toFixed(1) : '0'}% of the weights (${me.accepted} accepted, ${me.rejected} refused)` : 'the validator has not scored this account yet';
+        const text = me ? `reward score ${me.reward.toExponential(2)}, ${total > 0 ? ((100 * me.weight) / total).toFixed(1) : '0'}% of the weights, verified work ${verifiedWorkWords(me)} (${me.accepted} accepted, ${me.rejected} refused)` : 'the validator has not scored this account yet';
         if (active()) setView({ address, text });
       } catch (err) {
         const error = err instanceof Error ? err.message : String(err);
