@@ -38,7 +38,10 @@ export default tseslint.config(
     // Lower layers never reach up into the app.
     files: ['src/p2p/**/*.ts', 'src/wallet/**/*.ts', 'src/train/**/*.ts', 'src/compress/**/*.ts', 'src/protocol/**/*.ts', 'src/validator/**/*.ts'],
     rules: {
-      'no-restricted-imports': ['error', { patterns: [{ group: ['../ui/*', 'react', 'react-dom'], message: 'only src/ui may use React (see docs/ARCHITECTURE.md).' }] }],
+      'no-restricted-imports': [
+        'error',
+        { patterns: [{ group: ['../ui/*', 'react', 'react-dom'], message: 'only src/ui may use React (see docs/ARCHITECTURE.md).' }] },
+      ],
     },
   },
   {
@@ -46,7 +49,17 @@ export default tseslint.config(
     // (src/node/serve.ts is `tessera serve`): it never imports them, so no cycle can form.
     files: ['server/**/*.ts'],
     rules: {
-      'no-restricted-imports': ['error', { patterns: [{ group: ['../src/node/*', '../src/ui/*', 'react', 'react-dom'], message: 'server/ imports neither the Node entry points nor the app (see docs/ARCHITECTURE.md).' }] }],
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              group: ['../src/node/*', '../src/ui/*', 'react', 'react-dom'],
+              message: 'server/ imports neither the Node entry points nor the app (see docs/ARCHITECTURE.md).',
+            },
+          ],
+        },
+      ],
     },
   },
 );

@@ -22,7 +22,20 @@ const address = (p: number): string => `5${'Peer'.padEnd(4)}${String(p).padStart
 let windows = WINDOWS;
 
 function point(w: number): WindowPoint {
-  return { window: w, closedAt: 1_700_000_000_000 + w * 30_000, accepted: PEERS, rejected: 2, valLoss: 4 * Math.exp(-w / 5000) + 1.5, trainLoss: 4 * Math.exp(-w / 5000) + 1.4, tokens: PEERS * 4096, bytes: PEERS * 9000, denseBytes: PEERS * 1_600_000, peers: PEERS, durationMs: 30_000, online: PEERS + 3 };
+  return {
+    window: w,
+    closedAt: 1_700_000_000_000 + w * 30_000,
+    accepted: PEERS,
+    rejected: 2,
+    valLoss: 4 * Math.exp(-w / 5000) + 1.5,
+    trainLoss: 4 * Math.exp(-w / 5000) + 1.4,
+    tokens: PEERS * 4096,
+    bytes: PEERS * 9000,
+    denseBytes: PEERS * 1_600_000,
+    peers: PEERS,
+    durationMs: 30_000,
+    online: PEERS + 3,
+  };
 }
 
 /** The ledger's paging: ≤ HISTORY_PAGE windows and about HISTORY_LOSS_ROWS loss rows per answer. */
@@ -35,15 +48,45 @@ function history(after: number): History {
 }
 
 function snapshot(): StatusSnapshot {
-  const addresses = Array.from({ length: PEERS }, (_, p) => ({ address: address(p), accepted: windows, rejected: 0, mu: 25, sigma: 1, ordinal: 22, powEma: 0.5, scoreEma: 0.01, reward: 0.005, weight: 500 }));
+  const addresses = Array.from({ length: PEERS }, (_, p) => ({
+    address: address(p),
+    accepted: windows,
+    rejected: 0,
+    mu: 25,
+    sigma: 1,
+    ordinal: 22,
+    powEma: 0.5,
+    scoreEma: 0.01,
+    reward: 0.005,
+    weight: 500,
+  }));
   const recent = Array.from({ length: 50 }, (_, i) => windows - 1 - i).filter((w) => w >= 0);
-  return { runId: 'bench', window: windows, windows: recent.map((w) => ({ window: w, accepted: PEERS, rejected: 2, nextHash: 'ab'.repeat(32), closedAt: point(w).closedAt, valLoss: point(w).valLoss })), addresses, rejections: [], contributions: [] };
+  return {
+    runId: 'bench',
+    window: windows,
+    windows: recent.map((w) => ({
+      window: w,
+      accepted: PEERS,
+      rejected: 2,
+      nextHash: 'ab'.repeat(32),
+      closedAt: point(w).closedAt,
+      valLoss: point(w).valLoss,
+    })),
+    addresses,
+    rejections: [],
+    contributions: [],
+  };
 }
 
 function statusServer(): Promise<Server> {
   const server = createServer((req, res) => {
     const url = new URL(req.url ?? '/', 'http://x');
-    const body = url.pathname === '/status' ? snapshot() : url.pathname === '/status/history' ? history(Number(url.searchParams.get('after') ?? -1)) : { address: url.searchParams.get('address'), windows: [] };
+    const body =
+      url.pathname === '/status'
+        ? snapshot()
+        : url.pathname === '/status/history'
+          ? history(Number(url.searchParams.get('after') ?? -1))
+          : { address: url.searchParams.get('address'), windows: [] };
     res.writeHead(200, { 'content-type': 'application/json' });
     res.end(JSON.stringify(body));
   });
@@ -69,17 +112,24 @@ try {
   const t0 = performance.now();
   await page.goto(`${origin}/dashboard`);
   const chart = page.getByTestId('dashboard-loss-chart');
-  await page.waitForFunction((n) => document.querySelector('[data-testid="dashboard-loss-chart"]')?.getAttribute('data-x-count') === String(n), WINDOWS, { timeout: 600_000, polling: 250 });
+  await page.waitForFunction((n) => document.querySelector('[data-testid="dashboard-loss-chart"]')?.getAttribute('data-x-count') === String(n), WINDOWS, {
+    timeout: 600_000,
+    polling: 250,
+  });
   const caughtUp = (performance.now() - t0) / 1000;
   const catchUpLong = await page.evaluate(() => (window as unknown as { __long: number[] }).__long.splice(0));
-  console.log(`catch-up: ${WINDOWS} windows × ${PEERS} peers drawn in ${caughtUp.toFixed(1)} s (longest main-thread task ${Math.max(0, ...catchUpLong).toFixed(0)} ms, ${catchUpLong.length} tasks over 50 ms)`);
+  console.log(
+    `catch-up: ${WINDOWS} windows × ${PEERS} peers drawn in ${caughtUp.toFixed(1)} s (longest main-thread task ${Math.max(0, ...catchUpLong).toFixed(0)} ms, ${catchUpLong.length} tasks over 50 ms)`,
+  );
   // Steady state: a new window every second, the page polls every 5 s.
   const grow = setInterval(() => windows++, 1000);
   await page.waitForTimeout(WATCH_S * 1000);
   clearInterval(grow);
   const long = await page.evaluate(() => (window as unknown as { __long: number[] }).__long);
   const heap = await page.evaluate(() => (performance as unknown as { memory?: { usedJSHeapSize: number } }).memory?.usedJSHeapSize ?? 0);
-  console.log(`steady: ${WATCH_S} s with a new window every second: ${long.length} main-thread tasks over 50 ms, longest ${Math.max(0, ...long).toFixed(0)} ms; chart at ${await chart.getAttribute('data-x-count')} windows`);
+  console.log(
+    `steady: ${WATCH_S} s with a new window every second: ${long.length} main-thread tasks over 50 ms, longest ${Math.max(0, ...long).toFixed(0)} ms; chart at ${await chart.getAttribute('data-x-count')} windows`,
+  );
   console.log(`JS heap: ${(heap / 2 ** 20).toFixed(0)} MiB`);
 } finally {
   await browser.close();

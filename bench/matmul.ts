@@ -7,7 +7,9 @@ const params = flags();
 const opts = matmulOptions(params);
 const only = params.get('only');
 let ok = true;
-console.log(`C = A·B with A [M,K], B [K,N] (MxKxN); ${opts.reps} matmuls per timed batch, median of ${opts.rounds} alternating rounds; GFLOP/s = 2·M·K·N / time`);
+console.log(
+  `C = A·B with A [M,K], B [K,N] (MxKxN); ${opts.reps} matmuls per timed batch, median of ${opts.rounds} alternating rounds; GFLOP/s = 2·M·K·N / time`,
+);
 if (only !== 'chromium') {
   const ctx = await nodeDevice();
   console.log(`[node] adapter: ${adapterName(ctx)}`);

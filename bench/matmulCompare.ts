@@ -38,7 +38,7 @@ export function matmulShapes(preset: PresetName): { name: string; m: number; k: 
 
 function randomFloats(n: number, seed: number): Float32Array {
   let s = seed >>> 0;
-  return Float32Array.from({ length: n }, () => ((s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 2 ** 31) - 1);
+  return Float32Array.from({ length: n }, () => (s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 2 ** 31 - 1);
 }
 
 export async function runMatmulBench(device: GPUDevice, opts: MatmulBenchOptions, log: (line: string) => void): Promise<boolean> {
@@ -83,7 +83,9 @@ export async function runMatmulBench(device: GPUDevice, opts: MatmulBenchOptions
         if (diff > 1e-3) ok = false;
         const [msT, msP] = [median(times.tess), median(times.peer)];
         const gflops = (ms: number): string => ((2 * m * n * k) / ms / 1e6).toFixed(3);
-        log(`${preset} ${name.padEnd(4)} ${dims.padEnd(12)} tessera ${msT.toFixed(2).padStart(8)} ms ${gflops(msT).padStart(7)} GFLOP/s | tfjs ${msP.toFixed(2).padStart(8)} ms ${gflops(msP).padStart(7)} GFLOP/s | max|Δ| ${diff.toExponential(1)}`);
+        log(
+          `${preset} ${name.padEnd(4)} ${dims.padEnd(12)} tessera ${msT.toFixed(2).padStart(8)} ms ${gflops(msT).padStart(7)} GFLOP/s | tfjs ${msP.toFixed(2).padStart(8)} ms ${gflops(msP).padStart(7)} GFLOP/s | max|Δ| ${diff.toExponential(1)}`,
+        );
         log(`matmul speedup vs tfjs-webgpu (${dims}): ${(msP / msT).toFixed(2)}×`);
       } finally {
         for (const buf of bufs) buf.destroy();

@@ -67,14 +67,34 @@ for (const kind of kinds) {
   for (const units of speeds) {
     if (kind === 'quarter-work' && units < 4) continue; // a quarter of one unit is no unit
     if (units === Math.max(...speeds) && !topKinds.includes(kind)) continue;
-    peers.push({ kind, units, identity: sessionIdentity(ed25519Signer(new Uint8Array(32).fill(n++))), trainer: new GpuWindowTrainer(model, corpus.train), credited: 0, judged: 0, rewardSum: 0 });
+    peers.push({
+      kind,
+      units,
+      identity: sessionIdentity(ed25519Signer(new Uint8Array(32).fill(n++))),
+      trainer: new GpuWindowTrainer(model, corpus.train),
+      credited: 0,
+      judged: 0,
+      rewardSum: 0,
+    });
   }
 }
 const stranger = sessionIdentity(ed25519Signer(new Uint8Array(32).fill(250))).address;
-console.log(`[pow] unit mode, tiny, ${batchSize}×${seqLen} tokens per step, ${unitSteps}-step units (${pagesTrained(unitSteps, batchSize)} pages each), ${windows} windows; speeds ${speeds.map((u) => `${u * unitSteps} steps`).join(', ')}; kinds ${kinds.join(', ')}`);
+console.log(
+  `[pow] unit mode, tiny, ${batchSize}×${seqLen} tokens per step, ${unitSteps}-step units (${pagesTrained(unitSteps, batchSize)} pages each), ${windows} windows; speeds ${speeds.map((u) => `${u * unitSteps} steps`).join(', ')}; kinds ${kinds.join(', ')}`,
+);
 
 async function trained(p: Peer, window: number, pagesOf: string, units: number): Promise<{ payload: Uint8Array; steps: number }> {
-  const r = await p.trainer.trainWindow({ runId: RUN, peerAddress: pagesOf, window, theta, deadline: Date.now() + 3_600_000, minSteps: unitSteps, maxSteps: units * unitSteps, unitSteps, schedule });
+  const r = await p.trainer.trainWindow({
+    runId: RUN,
+    peerAddress: pagesOf,
+    window,
+    theta,
+    deadline: Date.now() + 3_600_000,
+    minSteps: unitSteps,
+    maxSteps: units * unitSteps,
+    unitSteps,
+    schedule,
+  });
   if (!r.payload) throw new Error(`${p.kind} trained no payload`);
   return { payload: r.payload, steps: r.steps };
 }
@@ -85,7 +105,12 @@ async function reencode(main: Uint8Array, change: (v: Float32Array) => Float32Ar
   const dense = new Float32Array(theta.length);
   u.indices.forEach((j, i) => (dense[j] = u.values[i]));
   const moved = change(dense);
-  return (await new SparseLoCoEncoder(plan, theta.length).encode(theta, theta.map((t, i) => t - moved[i]))).bytes;
+  return (
+    await new SparseLoCoEncoder(plan, theta.length).encode(
+      theta,
+      theta.map((t, i) => t - moved[i]),
+    )
+  ).bytes;
 }
 
 /** Each value changed by up to ±1 %: new bytes, the same direction. */
@@ -106,7 +131,11 @@ async function contribution(p: Peer, w: number, honestFast: Uint8Array | undefin
       const parts = decodeWorkPayload(done.payload, plan);
       // The untrained units carry its real receipts, each re-encoded a little changed (the
       // gauntlet refuses byte-identical receipts outright): only the trace test can catch them.
-      const receipts = await Promise.all(Array.from({ length: p.units }, (_, u) => (u < parts.receipts.length ? parts.receipts[u] : reencode(parts.receipts[u % parts.receipts.length], jitter))));
+      const receipts = await Promise.all(
+        Array.from({ length: p.units }, (_, u) =>
+          u < parts.receipts.length ? parts.receipts[u] : reencode(parts.receipts[u % parts.receipts.length], jitter),
+        ),
+      );
       return { payload: packWorkPayload({ main: workPayloadMain(done.payload), receipts }), steps: p.units * unitSteps };
     }
     case 'perturbed-copy': {
@@ -114,7 +143,11 @@ async function contribution(p: Peer, w: number, honestFast: Uint8Array | undefin
       const parts = decodeWorkPayload(honestFast, plan);
       const main = await reencode(workPayloadMain(honestFast), (d) => d.map((v) => v * (1 + 0.05 * (Math.random() - 0.5))));
       // The victim's receipts, as many as its claim needs (repeated when the victim did fewer).
-      const receipts = await Promise.all(Array.from({ length: p.units }, (_, u) => (u < parts.receipts.length ? parts.receipts[u] : reencode(parts.receipts[u % parts.receipts.length], jitter))));
+      const receipts = await Promise.all(
+        Array.from({ length: p.units }, (_, u) =>
+          u < parts.receipts.length ? parts.receipts[u] : reencode(parts.receipts[u % parts.receipts.length], jitter),
+        ),
+      );
       return { payload: packWorkPayload({ main, receipts }), steps: p.units * unitSteps };
     }
     case 'scaled-x3': {
@@ -135,12 +168,40 @@ for (let w = 0; w < windows; w++) {
     const c = await contribution(p, w, honestFast);
     if (!c) continue;
     if (p.kind === 'honest' && (!honestFast || p.units >= 4)) honestFast = c.payload;
-    const header = signContribution({ runId: RUN, window: w, baseHash: modelHash(theta), payloadHash: contentHash(c.payload), payloadBytes: c.payload.length, peerAddress: p.identity.address, steps: c.steps, tokens: c.steps * batchSize * seqLen, certificate: p.identity.certificate }, p.identity.signer);
+    const header = signContribution(
+      {
+        runId: RUN,
+        window: w,
+        baseHash: modelHash(theta),
+        payloadHash: contentHash(c.payload),
+        payloadBytes: c.payload.length,
+        peerAddress: p.identity.address,
+        steps: c.steps,
+        tokens: c.steps * batchSize * seqLen,
+        certificate: p.identity.certificate,
+      },
+      p.identity.signer,
+    );
     arrivals.push({ header, payload: c.payload, arrivedAt: START + w * WINDOW_MS + arrivals.length });
   }
   const result = await runGauntlet({
-    runId: RUN, window: w, windowStartMs: START + w * WINDOW_MS, closeAt: START + (w + 1) * WINDOW_MS, minSteps: unitSteps, unitSteps, outerLr: 1, sequencesPerStep: batchSize, seqLen, corpusLength: corpus.train.length,
-    theta, plan, arrivals, signer: validator, probe, limits: { randomSequences: 64, maxScored: 64 }, proven: (a) => (standings.get(a)?.powEma ?? 0) >= PROVEN_POW_EMA,
+    runId: RUN,
+    window: w,
+    windowStartMs: START + w * WINDOW_MS,
+    closeAt: START + (w + 1) * WINDOW_MS,
+    minSteps: unitSteps,
+    unitSteps,
+    outerLr: 1,
+    sequencesPerStep: batchSize,
+    seqLen,
+    corpusLength: corpus.train.length,
+    theta,
+    plan,
+    arrivals,
+    signer: validator,
+    probe,
+    limits: { randomSequences: 64, maxScored: 64 },
+    proven: (a) => (standings.get(a)?.powEma ?? 0) >= PROVEN_POW_EMA,
   });
   const before = standings;
   standings = standingsAfter(before, w, result.verdicts, earners).standings;
@@ -168,7 +229,10 @@ const rewardOf = (p: Peer): number => p.rewardSum / Math.max(1, windows - 3);
 const share = (p: Peer): number => (p.judged ? p.credited / p.judged : 0);
 console.log('| kind | steps per window | windows credited (from window 3) | share of rewards | reward per step |');
 console.log('| --- | --- | --- | --- | --- |');
-for (const p of peers) console.log(`| ${p.kind} | ${p.units * unitSteps} | ${(share(p) * 100).toFixed(0)}% (${p.credited}/${p.judged}) | ${((rewardOf(p) / total) * 100).toFixed(1)}% | ${(rewardOf(p) / (p.units * unitSteps)).toFixed(3)} |`);
+for (const p of peers)
+  console.log(
+    `| ${p.kind} | ${p.units * unitSteps} | ${(share(p) * 100).toFixed(0)}% (${p.credited}/${p.judged}) | ${((rewardOf(p) / total) * 100).toFixed(1)}% | ${(rewardOf(p) / (p.units * unitSteps)).toFixed(3)} |`,
+  );
 const honest = peers.filter((p) => p.kind === 'honest');
 // Scaling one's own update is real work: it must earn what honest work earns, no more.
 const cheaters = peers.filter((p) => p.kind !== 'honest' && p.kind !== 'scaled-x3');
@@ -177,7 +241,8 @@ const fastest = honest.reduce((a, b) => (b.units > a.units ? b : a), honest[0]);
 const slowest = honest.reduce((a, b) => (b.units < a.units ? b : a), honest[0]);
 for (const p of peers.filter((q) => q.kind === 'scaled-x3')) {
   const same = honest.find((h) => h.units === p.units);
-  if (same) console.log(`[pow] scaled ×3 at ${p.units * unitSteps} steps earns ${(rewardOf(p) / (rewardOf(same) || 1)).toFixed(2)}× the honest peer of its speed`);
+  if (same)
+    console.log(`[pow] scaled ×3 at ${p.units * unitSteps} steps earns ${(rewardOf(p) / (rewardOf(same) || 1)).toFixed(2)}× the honest peer of its speed`);
 }
 if (f.has('chained')) await chainedTable();
 ctx.destroy();
@@ -191,13 +256,39 @@ async function chainedTable(): Promise<void> {
   const random = await randomPages('bench-pow/random', { count: 64, seqLen, corpusLength: corpus.train.length });
   const randomBefore = await probe.perSequence(theta0, random);
   for (const steps of [12, 24, 48, 110]) {
-    const pages = await assignedPages({ runSeed: RUN, peerAddress: 'peer-0', window: 0, count: pagesTrained(steps, batchSize), seqLen, corpusLength: corpus.train.length });
+    const pages = await assignedPages({
+      runSeed: RUN,
+      peerAddress: 'peer-0',
+      window: 0,
+      count: pagesTrained(steps, batchSize),
+      seqLen,
+      corpusLength: corpus.train.length,
+    });
     const zeros = (): Float32Array => new Float32Array(model.layout.totalFloats);
     model.importState({ params: theta0, m: zeros(), v: zeros() });
-    await runInnerLoop({ model, train: corpus.train, startStep: 0, steps, schedule, hyper: DEFAULT_ADAMW, offsetsForStep: (s) => pages.subarray(batchForStep(s) * batchSize, (batchForStep(s) + 1) * batchSize), lossEvery: steps });
+    await runInnerLoop({
+      model,
+      train: corpus.train,
+      startStep: 0,
+      steps,
+      schedule,
+      hyper: DEFAULT_ADAMW,
+      offsetsForStep: (s) => pages.subarray(batchForStep(s) * batchSize, (batchForStep(s) + 1) * batchSize),
+      lossEvery: steps,
+    });
     const { bytes } = await new SparseLoCoEncoder(plan, model.layout.totalFloats).encode(theta0, (await model.exportState()).params);
     const own = pages.subarray(0, Math.min(64, pages.length));
-    const s = await scoreUpdate(probe, { theta: theta0, update: decodeSparseLoCo(bytes, plan), clipNorm: Infinity, outerLr: 1, ownPages: own, randomPages: random, randomBefore });
-    console.log(`[pow] chained ${String(steps).padStart(3)} steps: own pages ${(s.own * 100).toFixed(2)}%, random ${(s.random * 100).toFixed(2)}%, t = ${s.powT.toFixed(2)} (${s.powT >= POW_T_THRESHOLD ? 'proven' : 'not proven'})`);
+    const s = await scoreUpdate(probe, {
+      theta: theta0,
+      update: decodeSparseLoCo(bytes, plan),
+      clipNorm: Infinity,
+      outerLr: 1,
+      ownPages: own,
+      randomPages: random,
+      randomBefore,
+    });
+    console.log(
+      `[pow] chained ${String(steps).padStart(3)} steps: own pages ${(s.own * 100).toFixed(2)}%, random ${(s.random * 100).toFixed(2)}%, t = ${s.powT.toFixed(2)} (${s.powT >= POW_T_THRESHOLD ? 'proven' : 'not proven'})`,
+    );
   }
 }

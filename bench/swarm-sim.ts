@@ -66,8 +66,12 @@ const val = { ids: corpus.val, offsets: valOffsets };
 const fp32Bytes = layout.parameterCount * 4;
 const tokensPerRound = peers * inner * batch * seq;
 
-console.log(`[swarm-sim] ${preset}: ${layout.parameterCount.toLocaleString('en-US')} params, ${peers} peers × ${inner} inner steps × ${rounds} rounds, batch ${batch}×${seq}; ${(tokensPerRound * rounds).toLocaleString('en-US')} tokens per arm; adapter ${ctx.report.adapter.vendor} ${ctx.report.adapter.architecture}`);
-console.log(`[swarm-sim] inner AdamW lr ${innerLr} (warmup + cosine); DiLoCo outer Nesterov lr ${dilocoOuter.lr} momentum ${dilocoOuter.momentum}; SparseLoCo outer lr ${sparseLr}, ${sparseLocoDescription()}`);
+console.log(
+  `[swarm-sim] ${preset}: ${layout.parameterCount.toLocaleString('en-US')} params, ${peers} peers × ${inner} inner steps × ${rounds} rounds, batch ${batch}×${seq}; ${(tokensPerRound * rounds).toLocaleString('en-US')} tokens per arm; adapter ${ctx.report.adapter.vendor} ${ctx.report.adapter.architecture}`,
+);
+console.log(
+  `[swarm-sim] inner AdamW lr ${innerLr} (warmup + cosine); DiLoCo outer Nesterov lr ${dilocoOuter.lr} momentum ${dilocoOuter.momentum}; SparseLoCo outer lr ${sparseLr}, ${sparseLocoDescription()}`,
+);
 
 interface Curve {
   label: string;
@@ -87,7 +91,12 @@ async function centralized(): Promise<Curve> {
   for (let r = 0; r < rounds; r++) {
     const pages = await Promise.all(Array.from({ length: peers }, (_, p) => peerPages(p, r)));
     const res = await runInnerLoop({
-      model, train: corpus.train, startStep: r * inner, steps: inner, schedule, hyper,
+      model,
+      train: corpus.train,
+      startStep: r * inner,
+      steps: inner,
+      schedule,
+      hyper,
       offsetsForStep: (s) => pages.flatMap((pg) => Array.from(pg.subarray((s - r * inner) * batch, (s - r * inner + 1) * batch))),
       val,
     });
@@ -110,7 +119,15 @@ async function innerRound(theta: Float32Array, states: PeerState[], r: number): 
   for (let p = 0; p < peers; p++) {
     const pages = await peerPages(p, r);
     peerModel.importState({ params: theta, m: states[p].m, v: states[p].v });
-    const res = await runInnerLoop({ model: peerModel, train: corpus.train, startStep: r * inner, steps: inner, schedule, hyper, offsetsForStep: (s) => pages.subarray((s - r * inner) * batch, (s - r * inner + 1) * batch) });
+    const res = await runInnerLoop({
+      model: peerModel,
+      train: corpus.train,
+      startStep: r * inner,
+      steps: inner,
+      schedule,
+      hyper,
+      offsetsForStep: (s) => pages.subarray((s - r * inner) * batch, (s - r * inner + 1) * batch),
+    });
     ms += res.milliseconds;
     const state = await peerModel.exportState();
     states[p] = { m: state.m, v: state.v };
@@ -124,7 +141,8 @@ async function evaluate(theta: Float32Array): Promise<number> {
   return validationLoss(peerModel, val.ids, val.offsets);
 }
 
-const freshStates = (): PeerState[] => Array.from({ length: peers }, () => ({ m: new Float32Array(layout.totalFloats), v: new Float32Array(layout.totalFloats) }));
+const freshStates = (): PeerState[] =>
+  Array.from({ length: peers }, () => ({ m: new Float32Array(layout.totalFloats), v: new Float32Array(layout.totalFloats) }));
 
 async function diloco(): Promise<Curve> {
   const theta = theta0.slice();
@@ -133,7 +151,10 @@ async function diloco(): Promise<Curve> {
   const curve: Curve = { label: 'dense DiLoCo', points: [{ step: 0, loss: await evaluate(theta) }] };
   for (let r = 0; r < rounds; r++) {
     const { after } = await innerRound(theta, states, r);
-    outer.apply(theta, after.map((a) => theta.map((t, i) => t - a[i])));
+    outer.apply(
+      theta,
+      after.map((a) => theta.map((t, i) => t - a[i])),
+    );
     curve.points.push({ step: (r + 1) * inner, loss: await evaluate(theta) });
     console.log(`[swarm-sim] diloco round ${r + 1}/${rounds}: val ${curve.points[r + 1].loss.toFixed(4)}`);
   }
@@ -160,33 +181,53 @@ async function sparseloco(): Promise<Curve & { bytes: number; codecMs: number; i
     curve.bytes = payloads[0].length;
     const report = applySparseOuterStep(theta, updates, sparseLr);
     curve.points.push({ step: (r + 1) * inner, loss: await evaluate(theta) });
-    console.log(`[swarm-sim] sparseloco round ${r + 1}/${rounds}: val ${curve.points[r + 1].loss.toFixed(4)}, ${payloads[0].length} B/peer, median norm ${report.median.toExponential(2)}, ${report.touched} coords moved`);
+    console.log(
+      `[swarm-sim] sparseloco round ${r + 1}/${rounds}: val ${curve.points[r + 1].loss.toFixed(4)}, ${payloads[0].length} B/peer, median norm ${report.median.toExponential(2)}, ${report.touched} coords moved`,
+    );
   }
   topk.destroy();
   return curve;
 }
 
 const started = performance.now();
-const skipped = (label: string): Curve & { bytes: number; codecMs: number; innerMs: number } => ({ label, points: Array.from({ length: rounds + 1 }, (_, r) => ({ step: r * inner, loss: NaN })), bytes: NaN, codecMs: NaN, innerMs: NaN });
+const skipped = (label: string): Curve & { bytes: number; codecMs: number; innerMs: number } => ({
+  label,
+  points: Array.from({ length: rounds + 1 }, (_, r) => ({ step: r * inner, loss: NaN })),
+  bytes: NaN,
+  codecMs: NaN,
+  innerMs: NaN,
+});
 const central = arms.has('centralized') ? await centralized() : skipped('centralized AdamW');
 const dense = arms.has('diloco') ? await diloco() : skipped('dense DiLoCo');
 const sparse = arms.has('sparseloco') ? await sparseloco() : skipped('SparseLoCo');
 const last = (c: Curve): number => c.points[c.points.length - 1].loss;
 
 mkdirSync(out, { recursive: true });
-const csv = ['step,tokens,centralized,diloco,sparseloco', ...central.points.map((p, i) => `${p.step},${(p.step / inner) * tokensPerRound},${p.loss},${dense.points[i].loss},${sparse.points[i].loss}`)];
+const csv = [
+  'step,tokens,centralized,diloco,sparseloco',
+  ...central.points.map((p, i) => `${p.step},${(p.step / inner) * tokensPerRound},${p.loss},${dense.points[i].loss},${sparse.points[i].loss}`),
+];
 writeFileSync(join(out, 'loss.csv'), `${csv.join('\n')}\n`);
-writeFileSync(join(out, 'loss.svg'), lossPlotSvg(`${preset}: ${peers} peers, H=${inner}, validation loss per round`, [
-  { label: 'centralized AdamW', color: '#111827', points: central.points },
-  { label: 'dense DiLoCo', color: '#2563eb', points: dense.points },
-  { label: 'SparseLoCo', color: '#dc2626', points: sparse.points },
-]));
+writeFileSync(
+  join(out, 'loss.svg'),
+  lossPlotSvg(`${preset}: ${peers} peers, H=${inner}, validation loss per round`, [
+    { label: 'centralized AdamW', color: '#111827', points: central.points },
+    { label: 'dense DiLoCo', color: '#2563eb', points: dense.points },
+    { label: 'SparseLoCo', color: '#dc2626', points: sparse.points },
+  ]),
+);
 
 const innerPerPeer = sparse.innerMs / (rounds * peers);
-console.log(`[swarm-sim] final validation loss: centralized ${last(central).toFixed(4)}, diloco ${last(dense).toFixed(4)}, sparseloco ${last(sparse).toFixed(4)}`);
-console.log(`[swarm-sim] bytes per peer per round: centralized (data-parallel fp32 all-reduce every step) ${(fp32Bytes * inner).toLocaleString('en-US')}, diloco ${fp32Bytes.toLocaleString('en-US')}, sparseloco ${sparse.bytes.toLocaleString('en-US')}`);
+console.log(
+  `[swarm-sim] final validation loss: centralized ${last(central).toFixed(4)}, diloco ${last(dense).toFixed(4)}, sparseloco ${last(sparse).toFixed(4)}`,
+);
+console.log(
+  `[swarm-sim] bytes per peer per round: centralized (data-parallel fp32 all-reduce every step) ${(fp32Bytes * inner).toLocaleString('en-US')}, diloco ${fp32Bytes.toLocaleString('en-US')}, sparseloco ${sparse.bytes.toLocaleString('en-US')}`,
+);
 const codecPerPeer = sparse.codecMs / rounds;
-console.log(`[swarm-sim] codec per peer per round: encode 1 + decode ${peers} payloads ${codecPerPeer.toFixed(1)} ms = ${((codecPerPeer / innerPerPeer) * 100).toFixed(2)}% of its inner loop (${innerPerPeer.toFixed(0)} ms)`);
+console.log(
+  `[swarm-sim] codec per peer per round: encode 1 + decode ${peers} payloads ${codecPerPeer.toFixed(1)} ms = ${((codecPerPeer / innerPerPeer) * 100).toFixed(2)}% of its inner loop (${innerPerPeer.toFixed(0)} ms)`,
+);
 console.log(`sparseloco/diloco loss ratio: ${(last(sparse) / last(dense)).toFixed(3)}`);
 console.log(`sparseloco/centralized loss ratio: ${(last(sparse) / last(central)).toFixed(3)}`);
 console.log(`compression vs fp32: ${(fp32Bytes / sparse.bytes).toFixed(1)}×`);

@@ -48,11 +48,18 @@ export class TfjsGpt {
     private readonly seqLen: number,
     hyper: AdamHyper,
   ) {
-    for (const t of layout.tensors) this.vars.set(t.name, tf.tidy(() => tf.variable(tf.tensor(viewOf(flat, layout, t.name), [...t.shape]))));
+    for (const t of layout.tensors)
+      this.vars.set(
+        t.name,
+        tf.tidy(() => tf.variable(tf.tensor(viewOf(flat, layout, t.name), [...t.shape]))),
+      );
     this.optimizer = tf.train.adam(hyper.lr, hyper.beta1, hyper.beta2, hyper.eps);
     // Additive causal mask: 0 on and below the diagonal, -1e9 above.
     const T = seqLen;
-    this.mask = tf.tensor2d(Float32Array.from({ length: T * T }, (_, i) => (i % T > Math.floor(i / T) ? -1e9 : 0)), [T, T]);
+    this.mask = tf.tensor2d(
+      Float32Array.from({ length: T * T }, (_, i) => (i % T > Math.floor(i / T) ? -1e9 : 0)),
+      [T, T],
+    );
   }
 
   setBatch(tokens: ArrayLike<number>, targets: ArrayLike<number>): void {
@@ -95,7 +102,11 @@ export class TfjsGpt {
 
   private layerNorm(x: tf.Tensor2D, name: string): tf.Tensor2D {
     const { mean, variance } = tf.moments(x, -1, true);
-    return x.sub(mean).mul(tf.rsqrt(variance.add(LN_EPS))).mul(this.v(`${name}.w`)).add(this.v(`${name}.b`));
+    return x
+      .sub(mean)
+      .mul(tf.rsqrt(variance.add(LN_EPS)))
+      .mul(this.v(`${name}.w`))
+      .add(this.v(`${name}.b`));
   }
 
   private linear(x: tf.Tensor2D, name: string): tf.Tensor2D {
@@ -109,7 +120,10 @@ export class TfjsGpt {
     // [B·T, 3C] → [3, B, H, T, hs]
     const split = qkv.reshape([B, T, 3, H, hs]).transpose([2, 0, 3, 1, 4]);
     const [q, k, v] = tf.unstack(split) as tf.Tensor4D[];
-    const scores = tf.matMul(q, k, false, true).mul(1 / Math.sqrt(hs)).add(this.mask);
+    const scores = tf
+      .matMul(q, k, false, true)
+      .mul(1 / Math.sqrt(hs))
+      .add(this.mask);
     const y = tf.matMul(tf.softmax(scores), v); // [B, H, T, hs]
     return y.transpose([0, 2, 1, 3]).reshape([B * T, C]);
   }
@@ -124,7 +138,11 @@ export class TfjsGpt {
     const { embedDim: C, layers: L } = this.config;
     const [B, T] = [this.batchSize, this.seqLen];
     const pos = this.v('wpe').slice([0, 0], [T, C]);
-    let x = tf.gather(this.v('wte'), this.tokens).reshape([B, T, C]).add(pos).reshape([B * T, C]) as tf.Tensor2D;
+    let x = tf
+      .gather(this.v('wte'), this.tokens)
+      .reshape([B, T, C])
+      .add(pos)
+      .reshape([B * T, C]) as tf.Tensor2D;
     for (let l = 0; l < L; l++) {
       const h = `h${l}`;
       x = x.add(this.linear(this.attention(this.linear(this.layerNorm(x, `${h}.ln1`), `${h}.attn.qkv`)), `${h}.attn.proj`));

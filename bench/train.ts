@@ -7,7 +7,9 @@ const params = flags();
 const opts = trainOptions(params);
 const only = params.get('only');
 let ok = true;
-console.log(`FLOP/step = 6·(12·L·C² + V·C)·tokens + 12·L·T·C·tokens; ${opts.warmup} warm-up step(s), then the median of ${opts.rounds} alternating timed rounds`);
+console.log(
+  `FLOP/step = 6·(12·L·C² + V·C)·tokens + 12·L·T·C·tokens; ${opts.warmup} warm-up step(s), then the median of ${opts.rounds} alternating timed rounds`,
+);
 if (only !== 'chromium') {
   const ctx = await nodeDevice();
   console.log(`[node] adapter: ${adapterName(ctx)}`);

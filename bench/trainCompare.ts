@@ -40,7 +40,15 @@ export function trainOptions(params: URLSearchParams): TrainBenchOptions {
   };
   const presets = (params.get('presets') ?? 'tiny,small,shakespeare').split(',') as PresetName[];
   for (const p of presets) if (!(p in PRESETS)) throw new RangeError(`unknown preset ${p}; use tiny, small, shakespeare`);
-  return { presets, batch: num('batch'), seq: num('seq'), steps: num('steps'), rounds: num('rounds', 2) as number, warmup: num('warmup', 1) as number, budgetS: num('budget', 150) as number };
+  return {
+    presets,
+    batch: num('batch'),
+    seq: num('seq'),
+    steps: num('steps'),
+    rounds: num('rounds', 2) as number,
+    warmup: num('warmup', 1) as number,
+    budgetS: num('budget', 150) as number,
+  };
 }
 
 /** Model FLOPs per step: 6·N·tokens for the matmul weights N = 12·L·C² + V·C (tied head), plus 12·L·T·C per token for attention. */
@@ -113,13 +121,23 @@ export async function runTrainBench(device: GPUDevice, opts: TrainBenchOptions, 
   return allAgree;
 }
 
-async function benchPreset(device: GPUDevice, preset: PresetName, batch: number, seq: number, steps: number, opts: TrainBenchOptions, log: (line: string) => void): Promise<boolean> {
+async function benchPreset(
+  device: GPUDevice,
+  preset: PresetName,
+  batch: number,
+  seq: number,
+  steps: number,
+  opts: TrainBenchOptions,
+  log: (line: string) => void,
+): Promise<boolean> {
   const config = gptConfig(preset, VOCAB);
   const layout = paramLayout(config);
   const flat = initParams(config, layout, 1);
   const { tokens, targets } = batchIds(batch * seq);
   const flops = flopsPerStep(config, batch, seq);
-  log(`${preset}: L=${config.layers} C=${config.embedDim} H=${config.heads} V=${VOCAB}, batch ${batch} × seq ${seq}, ${steps} step(s) × ${opts.rounds} rounds, ${(layout.parameterCount / 1e6).toFixed(3)}M params, ${(flops / 1e9).toFixed(3)} GFLOP/step`);
+  log(
+    `${preset}: L=${config.layers} C=${config.embedDim} H=${config.heads} V=${VOCAB}, batch ${batch} × seq ${seq}, ${steps} step(s) × ${opts.rounds} rounds, ${(layout.parameterCount / 1e6).toFixed(3)}M params, ${(flops / 1e9).toFixed(3)} GFLOP/step`,
+  );
 
   await freshTfjsWebgpu();
   const tess = new GpuGpt(device, { config, batchSize: batch, seqLen: seq });
@@ -130,7 +148,9 @@ async function benchPreset(device: GPUDevice, preset: PresetName, batch: number,
     peer.setBatch(tokens, targets);
     const [l0, l1] = [await tess.evaluate(), await peer.loss()];
     const agree = Math.abs(l0 - l1) <= 1e-3;
-    log(`${preset}: first-step loss tessera ${l0.toFixed(5)} tfjs ${l1.toFixed(5)} |Δ| ${Math.abs(l0 - l1).toExponential(1)} ${agree ? 'ok' : 'MISMATCH (> 1e-3)'}`);
+    log(
+      `${preset}: first-step loss tessera ${l0.toFixed(5)} tfjs ${l1.toFixed(5)} |Δ| ${Math.abs(l0 - l1).toExponential(1)} ${agree ? 'ok' : 'MISMATCH (> 1e-3)'}`,
+    );
 
     const started = performance.now();
     let step = 1;
@@ -142,7 +162,9 @@ async function benchPreset(device: GPUDevice, preset: PresetName, batch: number,
     }
     const roundS = ((warmTess + warmPeer) * steps) / 1000;
     if ((performance.now() - started) / 1000 + roundS > opts.budgetS) {
-      log(`${preset}: skipped: a warm-up step took ${(warmTess / 1000).toFixed(1)} s (tessera) and ${(warmPeer / 1000).toFixed(1)} s (tfjs); one round of ${steps} step(s) each would pass --budget ${opts.budgetS} s (raise it, or lower --batch/--seq)`);
+      log(
+        `${preset}: skipped: a warm-up step took ${(warmTess / 1000).toFixed(1)} s (tessera) and ${(warmPeer / 1000).toFixed(1)} s (tfjs); one round of ${steps} step(s) each would pass --budget ${opts.budgetS} s (raise it, or lower --batch/--seq)`,
+      );
       return agree;
     }
     const times = { tess: [] as number[], peer: [] as number[] };

@@ -87,11 +87,15 @@ async function scoringPart(): Promise<{ before: number; after: number }> {
   const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/status`;
   const { corpus, config } = tinyCorpus();
   const inline = await statusWhileScoring(new CpuLossProbe(config, 64, corpus.train), url);
-  console.log(`[viewers] scoring on the event loop (before): ${inline.sequences} sequences in ${scoreSeconds} s, status p50 ${inline.p50.toFixed(1)} ms, p99 ${inline.p99.toFixed(1)} ms`);
+  console.log(
+    `[viewers] scoring on the event loop (before): ${inline.sequences} sequences in ${scoreSeconds} s, status p50 ${inline.p50.toFixed(1)} ms, p99 ${inline.p99.toFixed(1)} ms`,
+  );
   const thread = await openProbeThread({ mode: 'cpu', config, seqLen: 64, train: corpus.train, val: corpus.val });
   const worker = await statusWhileScoring(thread.scoring, url);
   thread.close();
-  console.log(`[viewers] scoring in a worker thread (now): ${worker.sequences} sequences in ${scoreSeconds} s, status p50 ${worker.p50.toFixed(1)} ms, p99 ${worker.p99.toFixed(1)} ms`);
+  console.log(
+    `[viewers] scoring in a worker thread (now): ${worker.sequences} sequences in ${scoreSeconds} s, status p50 ${worker.p50.toFixed(1)} ms, p99 ${worker.p99.toFixed(1)} ms`,
+  );
   server.close();
   ledger.close();
   return { before: inline.p99, after: worker.p99 };
@@ -119,7 +123,20 @@ async function liveStack(): Promise<{ base: string; stop(): void }> {
     await new Promise((r) => setTimeout(r, 100));
   }
   const base = /app ready at (http:\/\/127\.0\.0\.1:\d+)\//.exec(out)?.[1] ?? '';
-  start(['src/node/tessera.ts', 'validator', '--run', join(dir, 'run.json'), '--signal', `${base.replace('http', 'ws')}/signal`, '--key', join(dir, 'validator.key'), '--status-port', String(statusPort), '--score', 'cpu']);
+  start([
+    'src/node/tessera.ts',
+    'validator',
+    '--run',
+    join(dir, 'run.json'),
+    '--signal',
+    `${base.replace('http', 'ws')}/signal`,
+    '--key',
+    join(dir, 'validator.key'),
+    '--status-port',
+    String(statusPort),
+    '--score',
+    'cpu',
+  ]);
   while ((await fetch(`${base}/api/status`).catch(() => undefined))?.status !== 200) {
     if (Date.now() > deadline) throw new Error(`the validator's status never came through the relay:\n${out}`);
     await new Promise((r) => setTimeout(r, 250));

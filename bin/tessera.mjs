@@ -8,7 +8,14 @@ import { gpuEnv } from '../scripts/env.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 // `tessera serve …` is the server (app + signaling + TURN credentials); the rest is the CLI.
-const [entry, args] = process.argv[2] === 'serve' ? [join(root, 'src', 'node', 'serve.ts'), process.argv.slice(3)] : [join(root, 'src', 'node', 'tessera.ts'), process.argv.slice(2)];
-const child = spawn(process.execPath, ['--import', import.meta.resolve('tsx'), entry, ...args], { cwd: process.cwd(), env: { ...process.env, ...gpuEnv() }, stdio: 'inherit' });
+const [entry, args] =
+  process.argv[2] === 'serve'
+    ? [join(root, 'src', 'node', 'serve.ts'), process.argv.slice(3)]
+    : [join(root, 'src', 'node', 'tessera.ts'), process.argv.slice(2)];
+const child = spawn(process.execPath, ['--import', import.meta.resolve('tsx'), entry, ...args], {
+  cwd: process.cwd(),
+  env: { ...process.env, ...gpuEnv() },
+  stdio: 'inherit',
+});
 for (const sig of ['SIGINT', 'SIGTERM']) process.on(sig, () => child.kill(sig));
 child.on('exit', (code, signal) => process.exit(code ?? (signal ? 1 : 0)));

@@ -16,8 +16,19 @@ const BOB = '5FHneW46xGXgs5mUiveU4sbTyGBzmstUspZC92UhjJM694ty';
 const MALLORY = '5CpQ5tmsY8R1hTTE1Wb5Aq4jvJjzbVZQnXnUS8ns86LnCAVo';
 
 const run: RunConfig = {
-  runId: 'a11y-e2e', preset: 'tiny', seed: 1, startTime: Date.now(), windowMs: 40_000, graceMs: 12_000, uploadMarginMs: 1500, minSteps: 2,
-  batchSize: 2, seqLen: 32, outerLr: 1, innerSchedule: { maxLr: 3e-3, minLr: 3e-4, warmupSteps: 5, decaySteps: 300 }, validatorKeys: ['ab'.repeat(32)],
+  runId: 'a11y-e2e',
+  preset: 'tiny',
+  seed: 1,
+  startTime: Date.now(),
+  windowMs: 40_000,
+  graceMs: 12_000,
+  uploadMarginMs: 1500,
+  minSteps: 2,
+  batchSize: 2,
+  seqLen: 32,
+  outerLr: 1,
+  innerSchedule: { maxLr: 3e-3, minLr: 3e-4, warmupSteps: 5, decaySteps: 300 },
+  validatorKeys: ['ab'.repeat(32)],
 };
 
 const WINDOWS = [0, 1, 2, 3, 4, 5];
@@ -34,7 +45,17 @@ const windows: FixtureWindow[] = WINDOWS.map((w) => ({
   nextHash: hash(w),
   denseBytesPerUpdate: 7424 * (172.88 + 0.01 * w),
   entries: [
-    ...(w === 0 ? [{ address: MALLORY, code: 'undecodable' as const, reason: 'SparseLoCo payload refused (bad-magic): not a SparseLoCo payload', payloadBytes: 64, tokens: 0 }] : []),
+    ...(w === 0
+      ? [
+          {
+            address: MALLORY,
+            code: 'undecodable' as const,
+            reason: 'SparseLoCo payload refused (bad-magic): not a SparseLoCo payload',
+            payloadBytes: 64,
+            tokens: 0,
+          },
+        ]
+      : []),
     { address: BOB, score: 0.02 + 0.001 * w, trainLoss: 3.9 - 0.1 * w, payloadBytes: 7424, tokens: 256 },
     { address: ALICE, score: 0.03 + 0.001 * w, trainLoss: 3.8 - 0.1 * w, payloadBytes: 7424, tokens: 256 },
   ],
@@ -59,7 +80,12 @@ function standingOf(api: LedgerApi, address: string): { score: string; reward: s
   const me = addresses.find((a) => a.address === address);
   if (!me) throw new Error(`${address} has no standing in the ledger`);
   const total = addresses.reduce((s, a) => s + a.weight, 0);
-  return { score: `${(100 * me.scoreEma).toFixed(2)}%`, reward: me.reward.toExponential(2), share: `${((100 * me.weight) / total).toFixed(1)}%`, work: `${(me.workEma ?? NaN).toFixed(1)} steps a window` };
+  return {
+    score: `${(100 * me.scoreEma).toFixed(2)}%`,
+    reward: me.reward.toExponential(2),
+    share: `${((100 * me.weight) / total).toFixed(1)}%`,
+    work: `${(me.workEma ?? NaN).toFixed(1)} steps a window`,
+  };
 }
 
 interface Focused {
@@ -141,7 +167,11 @@ test('each page fits a phone, names its controls, and Tab reaches the navigation
   await expect(page.getByTestId('dashboard-loss-chart').locator('canvas')).toHaveCount(1);
   await expect(page.locator('[data-testid="dashboard-accepted"] tbody tr')).toHaveCount(12);
   // Charts size themselves to their column after the first frame: wait until every one fits.
-  await expect.poll(() => page.evaluate(() => [...document.querySelectorAll('canvas')].every((c) => c.getBoundingClientRect().right <= document.documentElement.clientWidth + 0.5))).toBe(true);
+  await expect
+    .poll(() =>
+      page.evaluate(() => [...document.querySelectorAll('canvas')].every((c) => c.getBoundingClientRect().right <= document.documentElement.clientWidth + 0.5)),
+    )
+    .toBe(true);
   await expectNoHorizontalOverflow(page, 'the Dashboard');
   const regions = page.locator('.table-scroll');
   await expect(regions).toHaveCount(3);
@@ -153,7 +183,10 @@ test('each page fits a phone, names its controls, and Tab reaches the navigation
   // The peers table is wider than a phone: its region scrolls, and the keyboard can scroll it.
   seen = await tabUntil(page, (f) => f.role === 'region' && f.text === 'Peers table');
   expectNavigationReached(seen);
-  expect(seen.filter((f) => f.role === 'region').every((f) => f.ring), 'scroll regions show a focus ring').toBe(true);
+  expect(
+    seen.filter((f) => f.role === 'region').every((f) => f.ring),
+    'scroll regions show a focus ring',
+  ).toBe(true);
   const peers = page.getByRole('region', { name: 'Peers table' });
   expect(await peers.evaluate((el) => el.scrollWidth > el.clientWidth)).toBe(true);
   await page.keyboard.press('ArrowRight');
@@ -176,7 +209,10 @@ test('a client-side route change moves focus to the new page and retitles the ta
 function contrastInPage(page: Page, pairs: { fg: string; bg: string }[]): Promise<number[]> {
   return page.evaluate((list) => {
     const lum = (css: string): number => {
-      const [r, g, b] = (css.match(/[\d.]+/g) ?? []).slice(0, 3).map((v) => Number(v) / 255).map((c) => (c <= 0.03928 ? c / 12.92 : ((c + 0.055) / 1.055) ** 2.4));
+      const [r, g, b] = (css.match(/[\d.]+/g) ?? [])
+        .slice(0, 3)
+        .map((v) => Number(v) / 255)
+        .map((c) => (c <= 0.03928 ? c / 12.92 : ((c + 0.055) / 1.055) ** 2.4));
       return 0.2126 * r + 0.7152 * g + 0.0722 * b;
     };
     return list.map(({ fg, bg }) => {
@@ -200,7 +236,11 @@ for (const colorScheme of ['light', 'dark'] as const) {
     await expect(page.getByTestId('dashboard-peer-loss-chart')).toHaveAttribute('data-points', '6');
     const lines = await page.locator('.chart .u-legend .u-series .u-marker').evaluateAll((markers) =>
       markers
-        .map((m) => ({ fg: getComputedStyle(m).borderTopColor, bg: getComputedStyle(m.closest('.card') as Element).backgroundColor, width: getComputedStyle(m).borderTopWidth }))
+        .map((m) => ({
+          fg: getComputedStyle(m).borderTopColor,
+          bg: getComputedStyle(m.closest('.card') as Element).backgroundColor,
+          width: getComputedStyle(m).borderTopWidth,
+        }))
         .filter((m) => m.width !== '0px'),
     );
     expect(lines.length, JSON.stringify(lines)).toBeGreaterThanOrEqual(9);
@@ -209,7 +249,10 @@ for (const colorScheme of ['light', 'dark'] as const) {
   });
 }
 
-test('the dashboard lists accepted contributions and scores, labels its axes and legends, and keeps its last snapshot when a poll fails', async ({ page, api }) => {
+test('the dashboard lists accepted contributions and scores, labels its axes and legends, and keeps its last snapshot when a poll fails', async ({
+  page,
+  api,
+}) => {
   const { historyAsked } = api;
   const alice = standingOf(api, ALICE);
   await page.clock.install();
@@ -240,9 +283,16 @@ test('the dashboard lists accepted contributions and scores, labels its axes and
     for (const [axis, labels] of ticks.entries()) {
       // Decimals follow the tick spacing: no label repeats, so none had to be blanked.
       expect(labels.length, `${name} axis ${axis} has ticks`).toBeGreaterThanOrEqual(2);
-      expect(labels.every((l) => l !== ''), `${name} axis ${axis}: ${labels.join(', ')}`).toBe(true);
+      expect(
+        labels.every((l) => l !== ''),
+        `${name} axis ${axis}: ${labels.join(', ')}`,
+      ).toBe(true);
       expect(new Set(labels).size, `${name} axis ${axis}: ${labels.join(', ')} are distinct`).toBe(labels.length);
-      if (axis === 0) expect(labels.every((l) => /^\d+$/.test(l)), `${name} window ticks ${labels.join(', ')} are whole numbers`).toBe(true);
+      if (axis === 0)
+        expect(
+          labels.every((l) => /^\d+$/.test(l)),
+          `${name} window ticks ${labels.join(', ')} are whole numbers`,
+        ).toBe(true);
     }
   }
   // The nearly flat compression ratio reads as about 173, not as three "172.9" ticks.
@@ -265,7 +315,10 @@ test('the dashboard lists accepted contributions and scores, labels its axes and
   await page.clock.fastForward(5_000);
   await expect(page.getByTestId('dashboard-stale')).toHaveCount(0);
   await expect(page.getByTestId('dashboard')).toHaveAttribute('data-stale', 'false');
-  expect(historyAsked.filter((a) => a === '-1'), 'the chart history is not downloaded again').toHaveLength(fullDownloads);
+  expect(
+    historyAsked.filter((a) => a === '-1'),
+    'the chart history is not downloaded again',
+  ).toHaveLength(fullDownloads);
   expect(historyAsked.filter((a) => a === '5').length, 'later polls ask only for windows after the last one held').toBeGreaterThan(0);
 });
 

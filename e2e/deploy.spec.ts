@@ -31,8 +31,20 @@ const validatorKey = ed25519Signer(new Uint8Array(32).fill(51));
 
 function runConfig(runId: string, startInMs: number, ice?: RunConfig['ice']): RunConfig {
   return {
-    runId, preset: 'tiny', seed: 5, startTime: Date.now() + startInMs, windowMs: 15_000, graceMs: 3000, uploadMarginMs: 1500, minSteps: 2,
-    batchSize: 2, seqLen: 32, outerLr: 1, innerSchedule: { maxLr: 3e-3, minLr: 3e-4, warmupSteps: 5, decaySteps: 300 }, validatorKeys: [toHex(validatorKey.publicKey)], ...(ice ? { ice } : {}),
+    runId,
+    preset: 'tiny',
+    seed: 5,
+    startTime: Date.now() + startInMs,
+    windowMs: 15_000,
+    graceMs: 3000,
+    uploadMarginMs: 1500,
+    minSteps: 2,
+    batchSize: 2,
+    seqLen: 32,
+    outerLr: 1,
+    innerSchedule: { maxLr: 3e-3, minLr: 3e-4, warmupSteps: 5, decaySteps: 300 },
+    validatorKeys: [toHex(validatorKey.publicKey)],
+    ...(ice ? { ice } : {}),
   };
 }
 
@@ -57,7 +69,9 @@ async function recordPeerConnections(page: Page): Promise<void> {
  */
 function selectedCandidates(page: Page): Promise<{ local: string; remote: string; policy: string }[]> {
   return page.evaluate(async () => {
-    const pcs = (window as unknown as { tesseraPeerConnections: RTCPeerConnection[] }).tesseraPeerConnections.filter((pc) => pc.connectionState === 'connected');
+    const pcs = (window as unknown as { tesseraPeerConnections: RTCPeerConnection[] }).tesseraPeerConnections.filter(
+      (pc) => pc.connectionState === 'connected',
+    );
     return Promise.all(
       pcs.map(async (pc) => {
         const stats = new Map<string, Record<string, string | undefined>>();
@@ -96,9 +110,28 @@ test('relay-only ICE: a tab and Node peers exchange contributions through coturn
     const vMesh = h.peer(url, 'validator', { room: run.runId });
     const vExchange = new ContributionExchange({ mesh: vMesh, runId: run.runId });
     const decisions: WindowDecision[] = [];
-    const validator = new ValidatorNode({ run, layout, exchange: vExchange, mesh: vMesh, signer: validatorKey, theta: theta0, window: 0, corpusLength: corpus.train.length, onDecision: (d) => decisions.push(d) });
+    const validator = new ValidatorNode({
+      run,
+      layout,
+      exchange: vExchange,
+      mesh: vMesh,
+      signer: validatorKey,
+      theta: theta0,
+      window: 0,
+      corpusLength: corpus.train.length,
+      onDecision: (d) => decisions.push(d),
+    });
     h.defer(() => [validator.stop(), vExchange.close()]);
-    startNodePeer(h, { device: ctx.device, url, run, config, train: corpus.train, name: 'node-1', identity: sessionIdentity(ed25519Signer(new Uint8Array(32).fill(1))), start: { theta: theta0, window: 0 } });
+    startNodePeer(h, {
+      device: ctx.device,
+      url,
+      run,
+      config,
+      train: corpus.train,
+      name: 'node-1',
+      identity: sessionIdentity(ed25519Signer(new Uint8Array(32).fill(1))),
+      start: { theta: theta0, window: 0 },
+    });
     await recordPeerConnections(page);
     await joinFromPage(page, run, url);
     const tabAddress = (await page.getByTestId('swarm-identity').locator('code').textContent()) ?? '';
@@ -144,7 +177,9 @@ for (const [kind, signaling] of [
       await joinFromPage(page, run, url);
       const problem = page.getByTestId('swarm-ice-problem');
       await expect(problem).toHaveAttribute('data-kind', kind, { timeout: 30_000 });
-      await expect(problem).toContainText(kind === 'expired' ? /credential: it expired at .*clock/ : /refused this tab's credential \(401.*secret does not match/);
+      await expect(problem).toContainText(
+        kind === 'expired' ? /credential: it expired at .*clock/ : /refused this tab's credential \(401.*secret does not match/,
+      );
       await expect(problem).toContainText(turn.url);
     } finally {
       await h.cleanup();
@@ -157,12 +192,38 @@ test('a tab joins over wss:// from `tessera serve` with a self-signed certificat
   assertPrivateNetwork();
   const dir = mkdtempSync(join(tmpdir(), 'tessera-tls-'));
   const [cert, key] = [join(dir, 'cert.pem'), join(dir, 'key.pem')];
-  const made = spawnSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-keyout', key, '-out', cert, '-days', '1', '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1'], { encoding: 'utf8' });
+  const made = spawnSync(
+    'openssl',
+    [
+      'req',
+      '-x509',
+      '-newkey',
+      'ec',
+      '-pkeyopt',
+      'ec_paramgen_curve:prime256v1',
+      '-nodes',
+      '-keyout',
+      key,
+      '-out',
+      cert,
+      '-days',
+      '1',
+      '-subj',
+      '/CN=127.0.0.1',
+      '-addext',
+      'subjectAltName=IP:127.0.0.1',
+    ],
+    { encoding: 'utf8' },
+  );
   expect(made.status, made.stderr).toBe(0);
   writeFileSync(join(dir, 'run.json'), JSON.stringify(runConfig('tls-run', 60_000)));
   // The operator's browser would trust the certificate; this one is told to accept it.
   const context = await browser.newContext({ ignoreHTTPSErrors: true });
-  const server = spawn(process.execPath, ['--import', 'tsx', 'src/node/serve.ts', '--port', '0', '--run', join(dir, 'run.json'), '--tls-cert', cert, '--tls-key', key], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const server = spawn(
+    process.execPath,
+    ['--import', 'tsx', 'src/node/serve.ts', '--port', '0', '--run', join(dir, 'run.json'), '--tls-cert', cert, '--tls-key', key],
+    { stdio: ['ignore', 'pipe', 'pipe'] },
+  );
   const exited = new Promise((resolve) => server.once('exit', resolve));
   try {
     let out = '';

@@ -37,9 +37,14 @@ test('a tab joining late syncs the model with a progress bar, then contributes',
     expect(total).toBeGreaterThan(1); // θ came in several chunks
     expect(sync.every(([, max]) => max === total)).toBe(true);
     // The bar stays, full and marked verified, once θ matched the manifest and training began.
-    expect(sync.some(([value, , verified]) => value === total && verified === 'true'), JSON.stringify(sync)).toBe(true);
+    expect(
+      sync.some(([value, , verified]) => value === total && verified === 'true'),
+      JSON.stringify(sync),
+    ).toBe(true);
     // Every window the tab reports ends on the validator's hash: the synced θ was right.
-    const rows = await page.locator('[data-testid="swarm-history"] tbody tr').evaluateAll((trs) => trs.map((r) => ({ window: Number(r.getAttribute('data-window')), hash: r.getAttribute('data-hash') ?? '' })));
+    const rows = await page
+      .locator('[data-testid="swarm-history"] tbody tr')
+      .evaluateAll((trs) => trs.map((r) => ({ window: Number(r.getAttribute('data-window')), hash: r.getAttribute('data-hash') ?? '' })));
     expect(rows.length).toBeGreaterThan(0);
     for (const r of rows) {
       expect(r.window).toBeGreaterThanOrEqual(joinedAt);

@@ -44,7 +44,11 @@ test('npm start serves a local swarm whose dashboard moves, pays its wallet peer
   const port = await freePortPair();
   // npm test built dist/ a moment ago; a lone run of this spec builds it.
   const build = existsSync('dist/index.html') ? ['--no-build'] : [];
-  const child: ChildProcess = spawn(process.execPath, ['scripts/start.mjs', '--port', String(port), '--window-ms', '30000', '--grace-ms', '5000', '--start-in-ms', '8000', ...build], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child: ChildProcess = spawn(
+    process.execPath,
+    ['scripts/start.mjs', '--port', String(port), '--window-ms', '30000', '--grace-ms', '5000', '--start-in-ms', '8000', ...build],
+    { stdio: ['ignore', 'pipe', 'pipe'] },
+  );
   let output = '';
   child.stdout?.on('data', (d: Buffer) => void (output += d.toString()));
   child.stderr?.on('data', (d: Buffer) => void (output += d.toString()));
@@ -63,7 +67,10 @@ test('npm start serves a local swarm whose dashboard moves, pays its wallet peer
     await expect.poll(() => page.locator('[data-testid="dashboard-peers"] tbody tr').count(), { timeout: 60_000, intervals: [2000] }).toBeGreaterThanOrEqual(2);
     // Each headless peer contributed a window and applied its manifest (a slow start on a loaded
     // machine may make one sync in and begin at window 1 or 2).
-    for (const peer of ['peer-1', 'peer-2']) await expect.poll(() => output, { timeout: 60_000, intervals: [2000] }).toMatch(new RegExp(`\\[${peer}\\] window \\d+: \\d+ steps, loss [\\d.]+, (?:not )?accepted \\(\\d+ in manifest\\), θ [0-9a-f]{12}`));
+    for (const peer of ['peer-1', 'peer-2'])
+      await expect
+        .poll(() => output, { timeout: 60_000, intervals: [2000] })
+        .toMatch(new RegExp(`\\[${peer}\\] window \\d+: \\d+ steps, loss [\\d.]+, (?:not )?accepted \\(\\d+ in manifest\\), θ [0-9a-f]{12}`));
     expect(processesMentioning(runDir).length, processesMentioning(runDir).join('\n')).toBeGreaterThanOrEqual(4); // server, validator, two peers
     // The wallet peer's proven work earns it a weight within the first three windows (0-2):
     // its units' evidence pools across windows until it suffices (docs/VALIDATOR.md).

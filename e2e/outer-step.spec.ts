@@ -3,7 +3,7 @@
 import { expect, test } from '@playwright/test';
 import { outerStepCase } from '../test/support/outerStepCase';
 
-test('outer step model hash in Chromium equals Node\'s', async ({ page }) => {
+test("outer step model hash in Chromium equals Node's", async ({ page }) => {
   const node = await outerStepCase();
   await page.goto('/e2e/harness/outer.html');
   const chromium = await page.evaluate(() => (window as unknown as { __outer: Promise<{ sparse: string; dense: string; touched: number }> }).__outer);

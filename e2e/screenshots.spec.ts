@@ -45,11 +45,15 @@ test('screenshots of the Dashboard, Volunteer and Wallet pages', async ({ page }
     // the validator's standing for the account and at least one point of its score history.
     await expect(page.getByTestId('wallet-counts')).toHaveText(/^[1-9]\d* signed, \d+ accepted$/, { timeout: 30_000 });
     await expect(page.getByTestId('wallet-standing')).toHaveText(/^reward score /, { timeout: 30_000 });
-    await expect.poll(async () => Number(await page.getByTestId('wallet-history-chart').getAttribute('data-points')), { timeout: 30_000 }).toBeGreaterThanOrEqual(1);
+    await expect
+      .poll(async () => Number(await page.getByTestId('wallet-history-chart').getAttribute('data-points')), { timeout: 30_000 })
+      .toBeGreaterThanOrEqual(1);
     await shoot(page, 'wallet');
 
     await page.getByRole('link', { name: 'Dashboard' }).click();
-    await expect.poll(async () => Number(await page.getByTestId('dashboard-loss-chart').getAttribute('data-points')), { timeout: 30_000 }).toBeGreaterThanOrEqual(4);
+    await expect
+      .poll(async () => Number(await page.getByTestId('dashboard-loss-chart').getAttribute('data-points')), { timeout: 30_000 })
+      .toBeGreaterThanOrEqual(4);
     await expect(page.locator('[data-testid="dashboard-rejections"] li')).not.toHaveCount(0);
     await shoot(page, 'dashboard');
   } finally {

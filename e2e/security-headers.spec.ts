@@ -13,9 +13,15 @@ test.setTimeout(180_000);
 
 /** Starts `src/node/serve.ts` for a fresh run and resolves with its base URL once it says it is ready. */
 async function serve(dir: string): Promise<{ base: string; child: ChildProcess; output: () => string }> {
-  const init = spawnSync(process.execPath, ['--import', 'tsx', 'src/node/tessera.ts', 'init-run', '--out', dir, '--window-ms', '20000', '--start-in-ms', '2000'], { encoding: 'utf8' });
+  const init = spawnSync(
+    process.execPath,
+    ['--import', 'tsx', 'src/node/tessera.ts', 'init-run', '--out', dir, '--window-ms', '20000', '--start-in-ms', '2000'],
+    { encoding: 'utf8' },
+  );
   expect(init.status, init.stderr).toBe(0);
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/node/serve.ts', '--port', '0', '--run', join(dir, 'run.json')], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, ['--import', 'tsx', 'src/node/serve.ts', '--port', '0', '--run', join(dir, 'run.json')], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let output = '';
   child.stdout?.on('data', (d: Buffer) => void (output += d.toString()));
   child.stderr?.on('data', (d: Buffer) => void (output += d.toString()));
@@ -72,7 +78,9 @@ test('security headers on the served app; injected script refused; the app still
     await expect(trainer).toHaveAttribute('data-state', 'idle', { timeout: 60_000 });
     await page.getByTestId('preset').selectOption('tiny');
     await page.getByTestId('start').click();
-    await expect.poll(async () => Number(await page.getByTestId('loss-chart').getAttribute('data-train-points')), { timeout: 120_000 }).toBeGreaterThanOrEqual(1);
+    await expect
+      .poll(async () => Number(await page.getByTestId('loss-chart').getAttribute('data-train-points')), { timeout: 120_000 })
+      .toBeGreaterThanOrEqual(1);
     await page.getByTestId('pause').click();
     await expect(trainer).toHaveAttribute('data-state', 'paused', { timeout: 60_000 });
 
@@ -83,7 +91,11 @@ test('security headers on the served app; injected script refused; the app still
     await page.getByRole('link', { name: 'Volunteer' }).click();
     await page.getByTestId('swarm-join').click();
     await expect(page.getByTestId('swarm-phase')).toHaveAttribute('data-phase', 'training', { timeout: 60_000 });
-    await expect.poll(async () => ((await (await page.request.get(`${server.base}/healthz`)).json()) as { signaling: { peers: number } }).signaling.peers, { timeout: 30_000 }).toBe(1);
+    await expect
+      .poll(async () => ((await (await page.request.get(`${server.base}/healthz`)).json()) as { signaling: { peers: number } }).signaling.peers, {
+        timeout: 30_000,
+      })
+      .toBe(1);
     await page.getByTestId('swarm-leave').click();
 
     // Nothing of the app's own was blocked: only the two injections.

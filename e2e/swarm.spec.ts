@@ -37,8 +37,19 @@ test('two tabs and two Node peers hold the same model hash after every window', 
     const { corpus, config } = tinyCorpus();
     const validatorKey = ed25519Signer(new Uint8Array(32).fill(42));
     const run: RunConfig = {
-      runId: 'e2e-run', preset: 'tiny', seed: 7, startTime: Date.now() + 20_000, windowMs: 15_000, graceMs: 3000, uploadMarginMs: 1500, minSteps: 2,
-      batchSize: 2, seqLen: 32, outerLr: 1, innerSchedule: { maxLr: 3e-3, minLr: 3e-4, warmupSteps: 5, decaySteps: 300 }, validatorKeys: [toHex(validatorKey.publicKey)],
+      runId: 'e2e-run',
+      preset: 'tiny',
+      seed: 7,
+      startTime: Date.now() + 20_000,
+      windowMs: 15_000,
+      graceMs: 3000,
+      uploadMarginMs: 1500,
+      minSteps: 2,
+      batchSize: 2,
+      seqLen: 32,
+      outerLr: 1,
+      innerSchedule: { maxLr: 3e-3, minLr: 3e-4, warmupSteps: 5, decaySteps: 300 },
+      validatorKeys: [toHex(validatorKey.publicKey)],
     };
 
     const ctx = await requestGpuDevice({ gpu: nodeGpu(), label: 'e2e-swarm' });
@@ -48,18 +59,40 @@ test('two tabs and two Node peers hold the same model hash after every window', 
     const vMesh = h.peer(url, 'validator', { room: run.runId });
     const vExchange = new ContributionExchange({ mesh: vMesh, runId: run.runId });
     const decisions: WindowDecision[] = [];
-    const validator = new ValidatorNode({ run, layout: probe.layout, exchange: vExchange, mesh: vMesh, signer: validatorKey, theta: theta0, window: 0, corpusLength: corpus.train.length, onDecision: (d) => decisions.push(d) });
+    const validator = new ValidatorNode({
+      run,
+      layout: probe.layout,
+      exchange: vExchange,
+      mesh: vMesh,
+      signer: validatorKey,
+      theta: theta0,
+      window: 0,
+      corpusLength: corpus.train.length,
+      onDecision: (d) => decisions.push(d),
+    });
     h.defer(() => [validator.stop(), vExchange.close()]);
     const reports = new Map<string, WindowReport[]>();
     for (const [i, name] of ['node-1', 'node-2'].entries()) {
       reports.set(name, []);
-      startNodePeer(h, { device: ctx.device, url, run, config, train: corpus.train, name, identity: sessionIdentity(ed25519Signer(new Uint8Array(32).fill(i + 1))), start: { theta: theta0, window: 0 }, onWindow: (r) => reports.get(name)?.push(r) });
+      startNodePeer(h, {
+        device: ctx.device,
+        url,
+        run,
+        config,
+        train: corpus.train,
+        name,
+        identity: sessionIdentity(ed25519Signer(new Uint8Array(32).fill(i + 1))),
+        start: { theta: theta0, window: 0 },
+        onWindow: (r) => reports.get(name)?.push(r),
+      });
     }
     // Tab 1: a bare harness page. Tab 2: the real Volunteer page, joined with its button
     // (the server's /api/run is stood in for, pointing at this test's signaling server).
     const harness = page;
     const runParam = Buffer.from(JSON.stringify(run)).toString('base64');
-    await harness.goto(`/e2e/harness/swarm.html?signal=${encodeURIComponent(url)}&name=tab-1&seed=${toHex(new Uint8Array(32).fill(10))}&run=${encodeURIComponent(runParam)}`);
+    await harness.goto(
+      `/e2e/harness/swarm.html?signal=${encodeURIComponent(url)}&name=tab-1&seed=${toHex(new Uint8Array(32).fill(10))}&run=${encodeURIComponent(runParam)}`,
+    );
     const volunteer = await context.newPage();
     const [alice] = await injectFakeExtension(volunteer, { accounts: ['//Alice'] });
     await volunteer.route('**/api/run', (route) => route.fulfill({ json: { run, signal: url } }));
@@ -72,14 +105,20 @@ test('two tabs and two Node peers hold the same model hash after every window', 
     // at its end (where the loop is stopped and awaited).
     const validatorRun = validator.run();
     const validatorFailed = new Promise<never>((_, reject) => {
-      validatorRun.catch((err: unknown) => reject(new Error(`the validator's run() rejected: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`)));
+      validatorRun.catch((err: unknown) =>
+        reject(new Error(`the validator's run() rejected: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`)),
+      );
     });
     validatorFailed.catch(() => undefined); // awaited below; not unhandled if the test ends first
 
     type TabState = { reports: WindowReport[]; logs: string[]; error?: string };
     const harnessState = (): Promise<TabState> => harness.evaluate(() => (window as unknown as { __swarm: TabState }).__swarm);
     const pageWindows = async (): Promise<{ window: number; hash: string }[]> =>
-      (await volunteer.locator('[data-testid="swarm-history"] tbody tr').evaluateAll((rows) => rows.map((r) => ({ window: Number(r.getAttribute('data-window')), hash: r.getAttribute('data-hash') ?? '' })))).sort((a, b) => a.window - b.window);
+      (
+        await volunteer
+          .locator('[data-testid="swarm-history"] tbody tr')
+          .evaluateAll((rows) => rows.map((r) => ({ window: Number(r.getAttribute('data-window')), hash: r.getAttribute('data-hash') ?? '' })))
+      ).sort((a, b) => a.window - b.window);
     const threeWindows = expect
       .poll(
         async () => {
@@ -92,7 +131,11 @@ test('two tabs and two Node peers hold the same model hash after every window', 
       .toBeGreaterThanOrEqual(3);
     await Promise.race([threeWindows, validatorFailed]);
 
-    const all = new Map<string, { window: number; hash: string }[]>([...reports, ['tab-1', (await harnessState()).reports], ['volunteer page', await pageWindows()]]);
+    const all = new Map<string, { window: number; hash: string }[]>([
+      ...reports,
+      ['tab-1', (await harnessState()).reports],
+      ['volunteer page', await pageWindows()],
+    ]);
     for (let w = 0; w < 3; w++) {
       const expected = toHex(decisions[w].manifest.nextHash);
       for (const [name, r] of all) expect(r[w].hash, `${name} after window ${w}`).toBe(expected);

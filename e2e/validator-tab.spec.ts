@@ -26,8 +26,19 @@ test('a tab validates: two Node peers follow its manifests and reach its hashes'
     const { corpus, config } = tinyCorpus();
     const keyFile = '07'.repeat(32); // an Ed25519 seed, as `tessera keygen` writes it
     const run: RunConfig = {
-      runId: 'tab-validator', preset: 'tiny', seed: 9, startTime: Date.now() + 25_000, windowMs: 20_000, graceMs: 10_000, uploadMarginMs: 1500, minSteps: 2,
-      batchSize: 2, seqLen: 32, outerLr: 1, innerSchedule: { maxLr: 3e-3, minLr: 3e-4, warmupSteps: 5, decaySteps: 300 }, validatorKeys: [toHex(ed25519Signer(Uint8Array.from(Buffer.from(keyFile, 'hex'))).publicKey)],
+      runId: 'tab-validator',
+      preset: 'tiny',
+      seed: 9,
+      startTime: Date.now() + 25_000,
+      windowMs: 20_000,
+      graceMs: 10_000,
+      uploadMarginMs: 1500,
+      minSteps: 2,
+      batchSize: 2,
+      seqLen: 32,
+      outerLr: 1,
+      innerSchedule: { maxLr: 3e-3, minLr: 3e-4, warmupSteps: 5, decaySteps: 300 },
+      validatorKeys: [toHex(ed25519Signer(Uint8Array.from(Buffer.from(keyFile, 'hex'))).publicKey)],
     };
 
     await page.route('**/api/run', (route) => route.fulfill({ json: { run, signal: url } }));
@@ -44,12 +55,24 @@ test('a tab validates: two Node peers follow its manifests and reach its hashes'
     const theta0 = initParams(config, paramLayout(config), run.seed);
     for (const [i, name] of ['node-1', 'node-2'].entries()) {
       reports.set(name, []);
-      startNodePeer(h, { device: ctx.device, url, run, config, train: corpus.train, name, identity: sessionIdentity(ed25519Signer(new Uint8Array(32).fill(i + 1))), start: { theta: theta0, window: 0 }, onWindow: (r) => reports.get(name)?.push(r) });
+      startNodePeer(h, {
+        device: ctx.device,
+        url,
+        run,
+        config,
+        train: corpus.train,
+        name,
+        identity: sessionIdentity(ed25519Signer(new Uint8Array(32).fill(i + 1))),
+        start: { theta: theta0, window: 0 },
+        onWindow: (r) => reports.get(name)?.push(r),
+      });
     }
 
     await expect.poll(() => Math.min(...[...reports.values()].map((r) => r.length)), { timeout: 120_000, intervals: [2000] }).toBeGreaterThanOrEqual(2);
     const decided = new Map(
-      await page.locator('[data-testid="validator-windows"] tbody tr').evaluateAll((rows) => rows.map((r) => [Number(r.getAttribute('data-window')), r.getAttribute('data-hash') ?? ''] as [number, string])),
+      await page
+        .locator('[data-testid="validator-windows"] tbody tr')
+        .evaluateAll((rows) => rows.map((r) => [Number(r.getAttribute('data-window')), r.getAttribute('data-hash') ?? ''] as [number, string])),
     );
     for (const [name, r] of reports) for (const x of r.slice(0, 2)) expect(x.hash, `${name} window ${x.window}`).toBe(decided.get(x.window));
     // The tab took contributions into the model, not just empty manifests.

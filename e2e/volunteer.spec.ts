@@ -55,7 +55,9 @@ test('a dashboard viewer downloads no WebGPU, WebRTC, swarm or wallet code', asy
   await page.getByRole('link', { name: 'Volunteer' }).click();
   await expect(page.getByTestId('gpu-report')).toBeVisible();
   expect(loaded.some((p) => p.includes('/src/ui/pages/VolunteerPage'))).toBe(true);
-  expect(loaded.filter((p) => /\/src\/(p2p|swarm\/swarmPeer|wallet|validator\/gpuLossProbe)|polkadot|simple-peer|joinSwarm|startValidator/.test(p))).toEqual([]);
+  expect(loaded.filter((p) => /\/src\/(p2p|swarm\/swarmPeer|wallet|validator\/gpuLossProbe)|polkadot|simple-peer|joinSwarm|startValidator/.test(p))).toEqual(
+    [],
+  );
 });
 
 test('a page whose code cannot be downloaded says so instead of going blank', async ({ page }) => {
@@ -73,8 +75,19 @@ test('a page whose code cannot be downloaded says so instead of going blank', as
 // mesh and signaling; faults come on cue from the test: a worker that dies, a slow start ---
 
 const run: RunConfig = {
-  runId: 'volunteer-e2e', preset: 'tiny', seed: 1, startTime: Date.now(), windowMs: 40_000, graceMs: 12_000, uploadMarginMs: 1500, minSteps: 2,
-  batchSize: 2, seqLen: 32, outerLr: 1, innerSchedule: { maxLr: 3e-3, minLr: 3e-4, warmupSteps: 5, decaySteps: 300 }, validatorKeys: ['ab'.repeat(32)],
+  runId: 'volunteer-e2e',
+  preset: 'tiny',
+  seed: 1,
+  startTime: Date.now(),
+  windowMs: 40_000,
+  graceMs: 12_000,
+  uploadMarginMs: 1500,
+  minSteps: 2,
+  batchSize: 2,
+  seqLen: 32,
+  outerLr: 1,
+  innerSchedule: { maxLr: 3e-3, minLr: 3e-4, warmupSteps: 5, decaySteps: 300 },
+  validatorKeys: ['ab'.repeat(32)],
 };
 
 /** What the page must say of window `w`: "accepted", "none (too late)", or the validator's ledger's refusal codes in words. */
@@ -125,9 +138,16 @@ test('a joined peer tracks the window clock, shows the ledger verdicts, and when
     // record is final; the page reads it within its 10 s poll, while newer rows keep coming).
     const first = page.locator('[data-testid="swarm-history"] tbody tr').last();
     await expect(first).toBeAttached({ timeout: 60_000 });
-    const row = await first.evaluate((tr) => ({ window: Number(tr.getAttribute('data-window')), included: tr.getAttribute('data-included') === 'true', contributed: tr.getAttribute('data-contributed') === 'true' }));
+    const row = await first.evaluate((tr) => ({
+      window: Number(tr.getAttribute('data-window')),
+      included: tr.getAttribute('data-included') === 'true',
+      contributed: tr.getAttribute('data-contributed') === 'true',
+    }));
     expect(swarm.ledger.isClosed(row.window)).toBe(true);
-    await expect(page.locator(`[data-testid="swarm-history"] tbody tr[data-window="${row.window}"] [data-testid="swarm-verdict"]`)).toHaveText(verdictFromLedger(swarm.ledger, address, row), { timeout: 30_000 });
+    await expect(page.locator(`[data-testid="swarm-history"] tbody tr[data-window="${row.window}"] [data-testid="swarm-verdict"]`)).toHaveText(
+      verdictFromLedger(swarm.ledger, address, row),
+      { timeout: 30_000 },
+    );
 
     // The worker dies (an uncaught error in it): the peer stops, says why, and lets go of
     // everything (its worker ends, its links to the swarm close).

@@ -21,8 +21,19 @@ import { toU16Weights } from '../src/validator/weights';
 import { injectFakeExtension, showAccounts } from './support/fakeExtension';
 
 const run: RunConfig = {
-  runId: 'wallet-e2e', preset: 'tiny', seed: 1, startTime: Date.now(), windowMs: 15_000, graceMs: 3000, uploadMarginMs: 1500, minSteps: 2,
-  batchSize: 2, seqLen: 32, outerLr: 1, innerSchedule: { maxLr: 3e-3, minLr: 3e-4, warmupSteps: 5, decaySteps: 300 }, validatorKeys: ['ab'.repeat(32)],
+  runId: 'wallet-e2e',
+  preset: 'tiny',
+  seed: 1,
+  startTime: Date.now(),
+  windowMs: 15_000,
+  graceMs: 3000,
+  uploadMarginMs: 1500,
+  minSteps: 2,
+  batchSize: 2,
+  seqLen: 32,
+  outerLr: 1,
+  innerSchedule: { maxLr: 3e-3, minLr: 3e-4, warmupSteps: 5, decaySteps: 300 },
+  validatorKeys: ['ab'.repeat(32)],
 };
 
 async function openWallet(page: Page): Promise<void> {
@@ -78,25 +89,59 @@ test("shows the account's score and share of weights from the validator's ledger
   // A real ledger with one closed window, served by the validator's status endpoint.
   const ledger = new Ledger(join(mkdtempSync(join(tmpdir(), 'tessera-wallet-')), 'ledger.sqlite'), run.runId);
   // Rewards follow proven steps: Alice proved 30, Bob 10, so Alice holds 75 % of the weights.
-  const scored = (address: string, score: number, steps: number): Verdict => ({ id: address, address, key: address, payloadBytes: 2000, tokens: 64 * steps, steps, trainLoss: 3.1, arrivedAt: 0, accepted: true, code: 'accepted', reason: 'test', earns: true, score: { random: score, own: score, powT: 5, ownSequences: 32 } });
+  const scored = (address: string, score: number, steps: number): Verdict => ({
+    id: address,
+    address,
+    key: address,
+    payloadBytes: 2000,
+    tokens: 64 * steps,
+    steps,
+    trainLoss: 3.1,
+    arrivedAt: 0,
+    accepted: true,
+    code: 'accepted',
+    reason: 'test',
+    earns: true,
+    score: { random: score, own: score, powT: 5, ownSequences: 32 },
+  });
   const verdicts = [scored(alice.address, 0.03, 30), scored(bob.address, 0.01, 10)];
-  const standings = updateStandings(new Map(), 0, verdicts.map((v) => ({ address: v.address, kind: 'scored' as const, score: v.score?.random ?? 0, pow: true, work: v.steps })));
+  const standings = updateStandings(
+    new Map(),
+    0,
+    verdicts.map((v) => ({ address: v.address, kind: 'scored' as const, score: v.score?.random ?? 0, pow: true, work: v.steps })),
+  );
   const weights = toU16Weights(new Map([...standings.values()].map((s) => [s.address, rewardScore(s)])));
-  const manifest = signManifest({ runId: run.runId, window: 0, baseHash: new Uint8Array(32), accepted: [], outerLr: 1, nextHash: new Uint8Array(32) }, ed25519Signer(new Uint8Array(32).fill(3)));
-  ledger.closeWindow({ window: 0, manifest, verdicts, next: new Float32Array(4), standings, weights, closedAt: 0, stats: { valLoss: 3.2, durationMs: 8000, denseBytesPerUpdate: 16, online: 2 } });
+  const manifest = signManifest(
+    { runId: run.runId, window: 0, baseHash: new Uint8Array(32), accepted: [], outerLr: 1, nextHash: new Uint8Array(32) },
+    ed25519Signer(new Uint8Array(32).fill(3)),
+  );
+  ledger.closeWindow({
+    window: 0,
+    manifest,
+    verdicts,
+    next: new Float32Array(4),
+    standings,
+    weights,
+    closedAt: 0,
+    stats: { valLoss: 3.2, durationMs: 8000, denseBytesPerUpdate: 16, online: 2 },
+  });
   const status = serveStatus(ledger, 0, '127.0.0.1');
   await new Promise((resolve) => status.once('listening', resolve));
   const statusUrl = `http://127.0.0.1:${(status.address() as AddressInfo).port}/status`;
   try {
     await page.route('**/api/status', async (route) => route.fulfill({ response: await route.fetch({ url: statusUrl }) }));
-    await page.route('**/api/status/address?*', async (route) => route.fulfill({ response: await route.fetch({ url: `${statusUrl}/address${new URL(route.request().url()).search}` }) }));
+    await page.route('**/api/status/address?*', async (route) =>
+      route.fulfill({ response: await route.fetch({ url: `${statusUrl}/address${new URL(route.request().url()).search}` }) }),
+    );
     await openWallet(page);
     await page.getByTestId('wallet-connect').click();
     await page.getByRole('radio').first().check();
     // …and its verified work, the ledger's moving average of the steps whose proof held.
     const work = (standings.get(alice.address)?.workEma ?? NaN).toFixed(1);
     expect(Number(work)).toBeGreaterThan(0);
-    await expect(page.getByTestId('wallet-standing')).toHaveText(new RegExp(`^reward score [0-9.e+-]+, 75\\.0% of the weights, verified work ${work.replace('.', '\\.')} steps a window \\(1 accepted, 0 refused\\)$`));
+    await expect(page.getByTestId('wallet-standing')).toHaveText(
+      new RegExp(`^reward score [0-9.e+-]+, 75\\.0% of the weights, verified work ${work.replace('.', '\\.')} steps a window \\(1 accepted, 0 refused\\)$`),
+    );
     // The score history: Alice's window 0, scored 3% of the loss removed.
     const row = page.locator('[data-testid="wallet-history"] tbody tr[data-window="0"]');
     await expect(row).toContainText('3.00%');

@@ -38,9 +38,7 @@ function ensureNpmDependencies() {
   const digest = lockDigest();
   if (existsSync(stamp) && readFileSync(stamp, 'utf8') === digest) return;
   say('installing npm dependencies (npm ci) ...');
-  const ok = existsSync(join(root, 'package-lock.json'))
-    ? run('npm', ['ci', '--no-audit', '--no-fund'])
-    : run('npm', ['install', '--no-audit', '--no-fund']);
+  const ok = existsSync(join(root, 'package-lock.json')) ? run('npm', ['ci', '--no-audit', '--no-fund']) : run('npm', ['install', '--no-audit', '--no-fund']);
   if (!ok) fail('npm could not install the dependencies: check that the npm registry is reachable, then run `npm ci`.');
   writeFileSync(stamp, digest);
 }
@@ -65,7 +63,9 @@ function ensureSystemPackages() {
   const isRoot = process.getuid?.() === 0;
   const hasApt = existsSync('/usr/bin/apt-get');
   if (!isRoot || !hasApt) {
-    fail(`missing system packages: ${missing.join(', ')}. Install them (Debian/Ubuntu: sudo apt-get install -y ${missing.join(' ')}), or point TESSERA_CHROMIUM at a Chromium binary.`);
+    fail(
+      `missing system packages: ${missing.join(', ')}. Install them (Debian/Ubuntu: sudo apt-get install -y ${missing.join(' ')}), or point TESSERA_CHROMIUM at a Chromium binary.`,
+    );
   }
   say(`installing Debian packages: ${missing.join(', ')} (apt-get) ...`);
   const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
@@ -73,7 +73,8 @@ function ensureSystemPackages() {
     fail(`apt-get could not install ${missing.join(', ')}: check that Debian's package mirror is reachable.`);
   }
   const still = missingDebianPackages();
-  if (still.length) fail(`after apt-get, still missing: ${still.join(', ')} (expected ${CHROMIUM}, ${SWIFTSHADER_ICD}, /usr/bin/turnserver and /usr/bin/openssl).`);
+  if (still.length)
+    fail(`after apt-get, still missing: ${still.join(', ')} (expected ${CHROMIUM}, ${SWIFTSHADER_ICD}, /usr/bin/turnserver and /usr/bin/openssl).`);
 }
 
 ensureNodeVersion();

@@ -31,7 +31,9 @@ export function checkNetnsSupport() {
   if (probe.error?.code === 'ENOENT') throw new Error('private network namespaces need `unshare` (util-linux) and `ip` (iproute2): install them.');
   if (probe.status !== 0) {
     const why = (probe.stderr || '').trim().split('\n')[0];
-    throw new Error(`cannot create a private network namespace here (${why || `exit ${probe.status}`}); run as root, or enable unprivileged user namespaces (sysctl kernel.unprivileged_userns_clone=1).`);
+    throw new Error(
+      `cannot create a private network namespace here (${why || `exit ${probe.status}`}); run as root, or enable unprivileged user namespaces (sysctl kernel.unprivileged_userns_clone=1).`,
+    );
   }
 }
 

@@ -63,7 +63,8 @@ function run(name, argv) {
       .filter((l) => l && !l.includes('Unknown user config'))
       .forEach((l) => {
         console.log(name === 'server' ? l : `  ${l}`);
-        if (name === 'server' && l.includes('app ready at') && !appOnly) console.log(`[tessera] the run's dashboard: http://127.0.0.1:${port}/dashboard (its first point comes when window 0 closes)`);
+        if (name === 'server' && l.includes('app ready at') && !appOnly)
+          console.log(`[tessera] the run's dashboard: http://127.0.0.1:${port}/dashboard (its first point comes when window 0 closes)`);
       });
   child.stdout.on('data', prefix);
   child.stderr.on('data', prefix);
@@ -100,7 +101,11 @@ else {
   mkdirSync(dir, { recursive: true });
   // Unit mode, 2-step units: a software adapter's few steps a window still add up to proof
   // (evidence pools across windows), so the wallet peer earns (docs/VALIDATOR.md, "Work units").
-  const init = spawnSync(process.execPath, ['--import', tsx, tessera, 'init-run', '--out', dir, '--window-ms', windowMs, '--grace-ms', graceMs, '--start-in-ms', startInMs, '--unit-steps', '2'], { cwd: root, env, encoding: 'utf8' });
+  const init = spawnSync(
+    process.execPath,
+    ['--import', tsx, tessera, 'init-run', '--out', dir, '--window-ms', windowMs, '--grace-ms', graceMs, '--start-in-ms', startInMs, '--unit-steps', '2'],
+    { cwd: root, env, encoding: 'utf8' },
+  );
   if (init.status !== 0) {
     console.error(init.stderr || init.stdout);
     stop(1);
@@ -113,17 +118,64 @@ else {
     const runFile = join(dir, 'run.json');
     // The server publishes the run at /api/run, so a tab opened at the URL can join it.
     const statusPort = String(Number(port) + 1);
-    run('server', ['--import', tsx, join(root, 'src', 'node', 'serve.ts'), '--port', port, '--run', runFile, '--validator-status', `http://127.0.0.1:${statusPort}/status`]);
-    console.log(`[tessera] local run in ${dir}: a validator and two tiny peers, windows of ${Number(windowMs) / 1000} s starting in ${Number(startInMs) / 1000} s`);
+    run('server', [
+      '--import',
+      tsx,
+      join(root, 'src', 'node', 'serve.ts'),
+      '--port',
+      port,
+      '--run',
+      runFile,
+      '--validator-status',
+      `http://127.0.0.1:${statusPort}/status`,
+    ]);
+    console.log(
+      `[tessera] local run in ${dir}: a validator and two tiny peers, windows of ${Number(windowMs) / 1000} s starting in ${Number(startInMs) / 1000} s`,
+    );
     // Scoring costs about 5 s of CPU per candidate (192 sequences of 64 tokens): two per 30 s
     // window, one for shorter ones, so short demo windows (the e2e spec's 10 s) leave the
     // peers the CPU they need instead of starving their start on a 2-core machine.
     const scoreMax = String(Math.max(1, Math.min(2, Math.floor(Number(windowMs) / 15_000))));
-    run('validator', ['--import', tsx, tessera, 'validator', '--run', runFile, '--signal', signal, '--key', join(dir, 'validator.key'), '--name', 'validator', '--status-port', statusPort,
+    run('validator', [
+      '--import',
+      tsx,
+      tessera,
+      'validator',
+      '--run',
+      runFile,
+      '--signal',
+      signal,
+      '--key',
+      join(dir, 'validator.key'),
+      '--name',
+      'validator',
+      '--status-port',
+      statusPort,
       // Without a GPU, the CPU reference scores tiny faster than SwiftShader (21 vs 39 ms per
       // 64-token sequence): two sampled candidates per window, 64 own and 64 random pages each
       // (with 32 own pages honest peers missed the proof-of-work bar about half the time).
-      '--score', 'cpu', '--score-max', scoreMax, '--score-pages', '64,64']);
-    for (const p of ['peer-1', 'peer-2']) run(p, ['--import', tsx, tessera, 'peer', '--run', runFile, '--signal', signal, '--key', join(dir, `${p}.key`), '--name', p, ...(p === 'peer-1' ? ['--wallet', join(dir, 'peer-1.wallet')] : [])]);
+      '--score',
+      'cpu',
+      '--score-max',
+      scoreMax,
+      '--score-pages',
+      '64,64',
+    ]);
+    for (const p of ['peer-1', 'peer-2'])
+      run(p, [
+        '--import',
+        tsx,
+        tessera,
+        'peer',
+        '--run',
+        runFile,
+        '--signal',
+        signal,
+        '--key',
+        join(dir, `${p}.key`),
+        '--name',
+        p,
+        ...(p === 'peer-1' ? ['--wallet', join(dir, 'peer-1.wallet')] : []),
+      ]);
   }
 }

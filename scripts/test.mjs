@@ -15,8 +15,14 @@ const results = join(root, 'test-results');
 const steps = [
   { name: 'typecheck', cmd: ['tsc', '--noEmit', '-p', '.'] },
   { name: 'lint', cmd: ['eslint', '--max-warnings=0', '.'] },
+  // Prettier's check (line width 160, .prettierrc.json): `npm run format` rewrites the tree.
+  { name: 'format', cmd: ['prettier', '--check', '.'] },
   { name: 'build', cmd: ['vite', 'build', '--logLevel', 'warn'] },
-  { name: 'unit', cmd: [...netns, 'vitest', 'run', '--reporter=default', '--reporter=json', `--outputFile=${join(results, 'unit.json')}`], report: 'unit.json' },
+  {
+    name: 'unit',
+    cmd: [...netns, 'vitest', 'run', '--reporter=default', '--reporter=json', `--outputFile=${join(results, 'unit.json')}`],
+    report: 'unit.json',
+  },
   { name: 'e2e', cmd: [...netns, 'playwright', 'test'], report: 'e2e.json' },
 ];
 
@@ -36,7 +42,8 @@ function counts(file) {
   const path = join(results, file);
   if (!existsSync(path)) return { passed: 0, failed: 1 };
   const report = JSON.parse(readFileSync(path, 'utf8'));
-  if ('numPassedTests' in report) return { passed: report.numPassedTests, failed: report.numFailedTests, skipped: report.numPendingTests + report.numTodoTests };
+  if ('numPassedTests' in report)
+    return { passed: report.numPassedTests, failed: report.numFailedTests, skipped: report.numPendingTests + report.numTodoTests };
   const s = report.stats ?? {};
   return { passed: (s.expected ?? 0) + (s.flaky ?? 0), failed: s.unexpected ?? 0, skipped: s.skipped ?? 0 };
 }

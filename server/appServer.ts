@@ -59,7 +59,8 @@ export const SECURITY_HEADERS: Readonly<Record<string, string>> = {
   ].join('; '),
   'referrer-policy': 'no-referrer',
   // Only what the app uses: WebGPU needs no permission; a screen wake lock while training.
-  'permissions-policy': 'camera=(), microphone=(), geolocation=(), payment=(), usb=(), serial=(), hid=(), bluetooth=(), midi=(), display-capture=(), screen-wake-lock=(self)',
+  'permissions-policy':
+    'camera=(), microphone=(), geolocation=(), payment=(), usb=(), serial=(), hid=(), bluetooth=(), midi=(), display-capture=(), screen-wake-lock=(self)',
   'x-content-type-options': 'nosniff',
   'x-frame-options': 'DENY',
   'cross-origin-opener-policy': 'same-origin',
@@ -78,19 +79,34 @@ export function createAppServer(options: AppServerOptions): Server {
     if (!url) return send(res, 400, 'text/plain', 'bad request target');
     if (req.method !== 'GET' && req.method !== 'HEAD') return send(res, 405, 'text/plain', 'method not allowed');
     if (url.pathname === '/api/run') {
-      return options.run === undefined ? send(res, 404, 'application/json', JSON.stringify({ error: 'this server hosts no swarm run (start it with --run FILE)' })) : send(res, 200, 'application/json', JSON.stringify({ run: options.run }));
+      return options.run === undefined
+        ? send(res, 404, 'application/json', JSON.stringify({ error: 'this server hosts no swarm run (start it with --run FILE)' }))
+        : send(res, 200, 'application/json', JSON.stringify({ run: options.run }));
     }
     if (url.pathname === '/api/status' || url.pathname.startsWith('/api/status/')) {
-      if (options.validatorStatus === undefined || !relay) return send(res, 404, 'application/json', JSON.stringify({ error: 'this server relays no validator (start it with --validator-status URL)' }));
+      if (options.validatorStatus === undefined || !relay)
+        return send(res, 404, 'application/json', JSON.stringify({ error: 'this server relays no validator (start it with --validator-status URL)' }));
       const target = relayTarget(options.validatorStatus, url);
       if (typeof target !== 'string') return send(res, target.status, 'application/json', JSON.stringify({ error: target.error }));
       relay.get(target).then(
         (answer) => send(res, 200, 'application/json', answer.body, { 'x-status-age-ms': String(answer.ageMs) }),
-        (err: unknown) => send(res, 502, 'application/json', JSON.stringify({ error: `validator unreachable: ${err instanceof Error ? err.message : String(err)}` })),
+        (err: unknown) =>
+          send(res, 502, 'application/json', JSON.stringify({ error: `validator unreachable: ${err instanceof Error ? err.message : String(err)}` })),
       );
       return;
     }
-    if (url.pathname === '/healthz') return send(res, 200, 'application/json', JSON.stringify({ ok: true, uptimeSeconds: Math.round((Date.now() - started) / 1000), ...(relay ? { statusUpstreamReads: relay.upstreamReads } : {}), ...options.health?.() }));
+    if (url.pathname === '/healthz')
+      return send(
+        res,
+        200,
+        'application/json',
+        JSON.stringify({
+          ok: true,
+          uptimeSeconds: Math.round((Date.now() - started) / 1000),
+          ...(relay ? { statusUpstreamReads: relay.upstreamReads } : {}),
+          ...options.health?.(),
+        }),
+      );
     const file = resolveFile(root, url.pathname) ?? index; // unknown paths are client-side routes
     const type = MIME[extname(file)] ?? 'application/octet-stream';
     // Hashed assets never change; index.html must be revalidated to pick up new builds.
@@ -107,7 +123,9 @@ export function createAppServer(options: AppServerOptions): Server {
   };
   const handler = guarded(route, log);
   // A bad certificate or key throws here, at start, with OpenSSL's reason.
-  const server = options.tls ? createTlsServer({ cert: options.tls.cert, key: options.tls.key, ...HTTP_TIMEOUTS }, handler) : createServer(HTTP_TIMEOUTS, handler);
+  const server = options.tls
+    ? createTlsServer({ cert: options.tls.cert, key: options.tls.key, ...HTTP_TIMEOUTS }, handler)
+    : createServer(HTTP_TIMEOUTS, handler);
   refuseMalformedRequests(server, log);
   server.on('close', () => relay?.clear());
   return server;

@@ -6,7 +6,17 @@ import { WebSocketServer, type RawData, type WebSocket } from 'ws';
 import { randomBytes } from 'node:crypto';
 import { fromHex } from '../src/protocol/bytes';
 import { verifySignature } from '../src/protocol/keys';
-import { parseClientMessage, signedJoin, SIGNAL_LIMITS, type AddressLimits, type ClientMessage, type IceConfig, type PeerRole, type ServerMessage, type SignalErrorCode } from '../src/p2p/signalingProtocol';
+import {
+  parseClientMessage,
+  signedJoin,
+  SIGNAL_LIMITS,
+  type AddressLimits,
+  type ClientMessage,
+  type IceConfig,
+  type PeerRole,
+  type ServerMessage,
+  type SignalErrorCode,
+} from '../src/p2p/signalingProtocol';
 import type { IceSettings } from '../src/swarm/runConfig';
 import { AddressBook, DEFAULT_ADDRESS_LIMITS, KeyBindings, TokenBucket, type AddressShare } from './signalingLimits';
 import { turnCredential } from './turnCredentials';
@@ -121,7 +131,12 @@ const SWEEP_MS = 30_000;
 
 /** Who is connecting, for the log: the socket's peer, or with `trustProxy` the address the proxy saw. */
 export function clientAddress(req: IncomingMessage, trustProxy = false): string {
-  const forwarded = trustProxy ? String(req.headers['x-forwarded-for'] ?? '').split(',').at(-1)?.trim() : undefined;
+  const forwarded = trustProxy
+    ? String(req.headers['x-forwarded-for'] ?? '')
+        .split(',')
+        .at(-1)
+        ?.trim()
+    : undefined;
   return forwarded || (req.socket.remoteAddress ?? 'unknown');
 }
 
@@ -291,7 +306,8 @@ class Connection {
     const bytes = Buffer.isBuffer(data) ? data : Array.isArray(data) ? Buffer.concat(data) : Buffer.from(data);
     // The address's shares first: many connections of one address each within their own
     // rate still add up, and parsing their bytes is the work that starved /healthz.
-    if (!this.share.bytes.take(bytes.length) || !this.share.messages.take()) return this.refuse('address-limit', 'this address sends more than its share; slow down', true);
+    if (!this.share.bytes.take(bytes.length) || !this.share.messages.take())
+      return this.refuse('address-limit', 'this address sends more than its share; slow down', true);
     if (!this.allow.take()) return this.refuse('rate-limited', 'too many messages; slow down', true);
     if (isBinary) return this.refuse('bad-message', 'binary frames are not part of the protocol');
     const parsed = parseClientMessage(bytes.toString('utf8'));
@@ -316,12 +332,15 @@ class Connection {
     if (this.member) return this.refuse('bad-message', 'already joined');
     // Before the signature check: verifying is the costly part of a join.
     if (!this.share.joins.take()) return this.refuse('address-limit', 'too many joins from this address; try again in a minute', true);
-    if (hub.room !== undefined && msg.room !== hub.room) return this.refuse('wrong-room', `this server signals for run ${hub.room} only, not ${msg.room}`, true);
+    if (hub.room !== undefined && msg.room !== hub.room)
+      return this.refuse('wrong-room', `this server signals for run ${hub.room} only, not ${msg.room}`, true);
     const auth = msg.auth;
-    if (!auth) return this.refuse('unsigned', 'joins must be signed over this connection\'s nonce (the hello message)', true);
-    if (!verifySignature(auth.scheme, fromHex(auth.publicKey), signedJoin(this.nonce, msg.room, msg.peerId), fromHex(auth.signature))) return this.refuse('bad-auth', 'the join signature does not verify for this connection', true);
+    if (!auth) return this.refuse('unsigned', "joins must be signed over this connection's nonce (the hello message)", true);
+    if (!verifySignature(auth.scheme, fromHex(auth.publicKey), signedJoin(this.nonce, msg.room, msg.peerId), fromHex(auth.signature)))
+      return this.refuse('bad-auth', 'the join signature does not verify for this connection', true);
     const privileged = hub.validators?.has(auth.publicKey) ?? false;
-    if (msg.role === 'validator' && hub.validators && !privileged) return this.refuse('not-validator', 'role validator is for the run\'s validator keys only', true);
+    if (msg.role === 'validator' && hub.validators && !privileged)
+      return this.refuse('not-validator', "role validator is for the run's validator keys only", true);
     const id = bindingId(msg.room, msg.peerId);
     if (!this.mayHold(id, auth.publicKey, privileged)) return this.refuse('id-taken', `peer id ${msg.peerId} is bound to another key`, true);
     if (!hub.bindings.canBind(id)) return this.refuse('room-full', 'this server holds all the peer ids it can', true);
@@ -368,15 +387,44 @@ class Connection {
     const ice = hub.ice;
     // First what can fail: a failure past this point would leave the room half-changed.
     const iceConfig = ice ? { ice: iceConfigFor(ice, msg.peerId) } : {};
-    const member: Member = { socket: this.ws, peerId: msg.peerId, role: msg.role, room: msg.room, key, address: this.share.key, reserved, seq: hub.counters.seq++, shut: (code, reason) => this.shut(code, reason) };
+    const member: Member = {
+      socket: this.ws,
+      peerId: msg.peerId,
+      role: msg.role,
+      room: msg.room,
+      key,
+      address: this.share.key,
+      reserved,
+      seq: hub.counters.seq++,
+      shut: (code, reason) => this.shut(code, reason),
+    };
     this.member = member;
     hub.rooms.set(msg.room, room);
-    send(this.ws, { type: 'welcome', peerId: msg.peerId, peers: [...room.values()].map((m) => ({ peerId: m.peerId, role: m.role })), heartbeatMs: hub.heartbeatMs, ...iceConfig });
+    send(this.ws, {
+      type: 'welcome',
+      peerId: msg.peerId,
+      peers: [...room.values()].map((m) => ({ peerId: m.peerId, role: m.role })),
+      heartbeatMs: hub.heartbeatMs,
+      ...iceConfig,
+    });
     // Fresh credentials well before the old ones expire, so later dials still authenticate.
-    if (ice?.settings.turn.length) this.iceRefresh = setInterval(() => send(this.ws, { type: 'ice', ice: iceConfigFor(ice, msg.peerId) }), 500 * (ice.ttlSeconds ?? DEFAULT_TURN_TTL_SECONDS));
+    if (ice?.settings.turn.length)
+      this.iceRefresh = setInterval(
+        () => send(this.ws, { type: 'ice', ice: iceConfigFor(ice, msg.peerId) }),
+        500 * (ice.ttlSeconds ?? DEFAULT_TURN_TTL_SECONDS),
+      );
     room.set(msg.peerId, member);
     broadcast(hub, msg.room, msg.peerId, { type: 'peer-joined', peerId: msg.peerId, role: msg.role });
-    hub.log({ event: 'signal-join', room: msg.room, peerId: msg.peerId, role: msg.role, address: this.address, roomSize: room.size, key: key.slice(0, 16), ...(reserved ? { reserved } : {}) });
+    hub.log({
+      event: 'signal-join',
+      room: msg.room,
+      peerId: msg.peerId,
+      role: msg.role,
+      address: this.address,
+      roomSize: room.size,
+      key: key.slice(0, 16),
+      ...(reserved ? { reserved } : {}),
+    });
   }
 
   private onClose(): void {
@@ -440,7 +488,12 @@ export function attachSignaling(server: Server, options: SignalingOptions = {}):
   sweep.unref();
 
   return {
-    stats: () => ({ rooms: hub.rooms.size, peers: [...hub.rooms.values()].reduce((n, r) => n + r.size, 0), relayed: hub.counters.relayed, refused: hub.counters.refused }),
+    stats: () => ({
+      rooms: hub.rooms.size,
+      peers: [...hub.rooms.values()].reduce((n, r) => n + r.size, 0),
+      relayed: hub.counters.relayed,
+      refused: hub.counters.refused,
+    }),
     close: () =>
       new Promise<void>((resolve) => {
         server.off('upgrade', onUpgrade);

@@ -11,7 +11,13 @@ const JSON_HEADERS = { 'content-type': 'application/json', 'access-control-allow
 /** A snapshot is a few hundred rows; anything far larger is not a status answer. */
 export const MAX_STATUS_BYTES = 4 * 2 ** 20;
 
-export function serveStatus(ledger: Ledger, port: number, host: string, onListening?: (url: string) => void, log: (event: Record<string, unknown>) => void = () => undefined): Server {
+export function serveStatus(
+  ledger: Ledger,
+  port: number,
+  host: string,
+  onListening?: (url: string) => void,
+  log: (event: Record<string, unknown>) => void = () => undefined,
+): Server {
   const route = (req: IncomingMessage, res: ServerResponse): void => {
     const answer = (code: number, body: unknown): void => {
       res.writeHead(code, JSON_HEADERS);

@@ -5,7 +5,14 @@ import { assignedPages, randomPages, unitPages } from '../src/train/dataPages';
 import { PAGE_VECTORS } from './support/pageVectors';
 
 describe('data pages', () => {
-  const base = { runSeed: 'run-1', peerAddress: '5GrwvaEF5zXb26Fz9rcQpDWS57CtERHpNehXCPcNoHGKutQY', window: 7, count: 64, seqLen: 256, corpusLength: 1_003_854 };
+  const base = {
+    runSeed: 'run-1',
+    peerAddress: '5GrwvaEF5zXb26Fz9rcQpDWS57CtERHpNehXCPcNoHGKutQY',
+    window: 7,
+    count: 64,
+    seqLen: 256,
+    corpusLength: 1_003_854,
+  };
 
   it('are a pure function of their inputs', async () => {
     expect(await assignedPages(base)).toEqual(await assignedPages({ ...base }));
@@ -45,7 +52,12 @@ describe('data pages', () => {
     const a = await unitPages(unit);
     expect(a).toEqual(await unitPages({ ...unit }));
     const window = await assignedPages(base);
-    for (const other of [await unitPages({ ...unit, unit: 4 }), await unitPages({ ...unit, window: 8 }), await unitPages({ ...unit, peerAddress: 'x' }), window]) {
+    for (const other of [
+      await unitPages({ ...unit, unit: 4 }),
+      await unitPages({ ...unit, window: 8 }),
+      await unitPages({ ...unit, peerAddress: 'x' }),
+      window,
+    ]) {
       expect(a.filter((x, i) => x === other[i]).length).toBeLessThan(3);
     }
     expect(Array.from(await unitPages({ ...unit, count: 6 }))).toEqual([338405, 646886, 908788, 313726, 443476, 830026]);

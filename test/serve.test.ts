@@ -14,8 +14,19 @@ const MAIN = join(import.meta.dirname, '..', 'src', 'node', 'serve.ts');
 const dir = mkdtempSync(join(tmpdir(), 'tessera-serve-'));
 writeFileSync(join(dir, 'index.html'), '<!doctype html><title>app</title>');
 const RUN = {
-  runId: 'serve-run', preset: 'tiny', seed: 1, startTime: 1_700_000_000_000, windowMs: 30_000, graceMs: 5000, uploadMarginMs: 2000, minSteps: 3,
-  batchSize: 4, seqLen: 64, outerLr: 1, innerSchedule: { maxLr: 2e-3, minLr: 2e-4, warmupSteps: 20, decaySteps: 20_000 }, validatorKeys: ['ab'.repeat(32)],
+  runId: 'serve-run',
+  preset: 'tiny',
+  seed: 1,
+  startTime: 1_700_000_000_000,
+  windowMs: 30_000,
+  graceMs: 5000,
+  uploadMarginMs: 2000,
+  minSteps: 3,
+  batchSize: 4,
+  seqLen: 64,
+  outerLr: 1,
+  innerSchedule: { maxLr: 2e-3, minLr: 2e-4, warmupSteps: 20, decaySteps: 20_000 },
+  validatorKeys: ['ab'.repeat(32)],
 };
 const children: ReturnType<typeof spawn>[] = [];
 afterEach(() => {
@@ -72,7 +83,29 @@ describe('tessera serve', () => {
   it('serves the app over HTTPS and signaling over wss:// with the given certificate', async () => {
     const cert = join(dir, 'cert.pem');
     const key = join(dir, 'key.pem');
-    const made = spawnSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-keyout', key, '-out', cert, '-days', '1', '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1'], { encoding: 'utf8' });
+    const made = spawnSync(
+      'openssl',
+      [
+        'req',
+        '-x509',
+        '-newkey',
+        'ec',
+        '-pkeyopt',
+        'ec_paramgen_curve:prime256v1',
+        '-nodes',
+        '-keyout',
+        key,
+        '-out',
+        cert,
+        '-days',
+        '1',
+        '-subj',
+        '/CN=127.0.0.1',
+        '-addext',
+        'subjectAltName=IP:127.0.0.1',
+      ],
+      { encoding: 'utf8' },
+    );
     expect(made.status, made.stderr).toBe(0);
     const ready = await serve(['--tls-cert', cert, '--tls-key', key, '--run', runFile('run.json', RUN)]);
     const url = /wss:\/\/127\.0\.0\.1:(\d+)\/signal/.exec(ready);
@@ -95,7 +128,7 @@ describe('tessera serve', () => {
     await expect(serve(['--run', runFile('bad.json', run)], env)).rejects.toThrow(why);
   });
 
-  it('hands a joining client the run\'s TURN server with a TURN REST credential made from TESSERA_TURN_SECRET', async () => {
+  it("hands a joining client the run's TURN server with a TURN REST credential made from TESSERA_TURN_SECRET", async () => {
     const secret = 'serve-test-turn-secret-0123456789';
     const ice = { stun: ['stun:10.0.0.2:3478'], turn: ['turn:10.0.0.2:3478?transport=udp'], relayOnly: true };
     const ready = await serve(['--run', runFile('turn.json', { ...RUN, ice })], { TESSERA_TURN_SECRET: secret });
@@ -107,7 +140,11 @@ describe('tessera serve', () => {
     const [expiry, user] = (username ?? '').split(':');
     expect(user).toBe('tab-1');
     expect(Math.abs(Number(expiry) - (Date.now() / 1000 + 3600))).toBeLessThan(30);
-    expect(credential).toBe(createHmac('sha1', secret).update(username ?? '').digest('base64'));
+    expect(credential).toBe(
+      createHmac('sha1', secret)
+        .update(username ?? '')
+        .digest('base64'),
+    );
     // The run's room only: another room would get the operator's relay for its own traffic.
     expect(await joinRoom(url, 'other-room', 'tab-2')).toMatchObject({ type: 'error', code: 'wrong-room' });
   });

@@ -167,7 +167,12 @@ describe('app server: hostile requests and security headers', () => {
   });
 
   it('sends the security headers on every kind of answer', async () => {
-    const answers = [await fetch(`http://127.0.0.1:${port}/`), await fetch(`http://127.0.0.1:${port}/api/run`), await fetch(`http://127.0.0.1:${port}/api/status`), await fetch(`http://127.0.0.1:${port}/`, { method: 'POST' })];
+    const answers = [
+      await fetch(`http://127.0.0.1:${port}/`),
+      await fetch(`http://127.0.0.1:${port}/api/run`),
+      await fetch(`http://127.0.0.1:${port}/api/status`),
+      await fetch(`http://127.0.0.1:${port}/`, { method: 'POST' }),
+    ];
     expect(answers.map((r) => r.status)).toEqual([200, 404, 502, 405]);
     for (const r of answers) {
       for (const [name, value] of Object.entries(SECURITY_HEADERS)) expect(r.headers.get(name), name).toBe(value);

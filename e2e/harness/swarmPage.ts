@@ -30,7 +30,12 @@ async function main(): Promise<void> {
   const signer = ed25519Signer(fromHex(q.get('seed') ?? ''));
   const log = (l: string): void => void state.logs.push(l);
   const worker = new Worker(new URL('../../src/swarm/swarmWorker.ts', import.meta.url), { type: 'module' });
-  const trainer = new WorkerWindowTrainer(worker as unknown as WorkerLike, { preset: run.preset, batchSize: run.batchSize, seqLen: run.seqLen, corpusUrl: '/data/tinyshakespeare.txt' });
+  const trainer = new WorkerWindowTrainer(worker as unknown as WorkerLike, {
+    preset: run.preset,
+    batchSize: run.batchSize,
+    seqLen: run.seqLen,
+    corpusUrl: '/data/tinyshakespeare.txt',
+  });
   const ready = await trainer.ready;
   const config = gptConfig(run.preset, ready.vocabSize);
   const layout = paramLayout(config);
@@ -40,7 +45,14 @@ async function main(): Promise<void> {
   const exchange = new ContributionExchange({ mesh, runId: run.runId, log });
   const fresh = Date.now() < run.startTime + run.windowMs;
   const peer = new SwarmPeer({
-    run, trainer, layout, exchange, mesh, traffic: mesh.traffic, identity: sessionIdentity(signer), log,
+    run,
+    trainer,
+    layout,
+    exchange,
+    mesh,
+    traffic: mesh.traffic,
+    identity: sessionIdentity(signer),
+    log,
     start: fresh ? { theta: initParams(config, layout, run.seed), window: 0 } : undefined,
     onWindow: (r) => void state.reports.push(r),
   });

@@ -14,12 +14,29 @@ export interface Coturn {
 }
 
 export async function startCoturn(o: { ip: string; port: number; secret: string; realm?: string }): Promise<Coturn> {
-  if (!existsSync(TURNSERVER)) throw new Error(`${TURNSERVER} is missing: install Debian's coturn (apt-get install coturn; npm test's bootstrap does when run as root)`);
+  if (!existsSync(TURNSERVER))
+    throw new Error(`${TURNSERVER} is missing: install Debian's coturn (apt-get install coturn; npm test's bootstrap does when run as root)`);
   const dir = mkdtempSync(join(tmpdir(), 'tessera-coturn-'));
   const args = [
-    '-n', `--listening-ip=${o.ip}`, `--relay-ip=${o.ip}`, `--listening-port=${o.port}`, '--use-auth-secret', `--static-auth-secret=${o.secret}`, `--realm=${o.realm ?? 'tessera.test'}`,
-    '--no-tls', '--no-dtls', '--no-tcp-relay', '--no-cli', '--fingerprint', '--min-port=49160', '--max-port=49260', `--pidfile=${join(dir, 'turnserver.pid')}`, `--userdb=${join(dir, 'turndb')}`,
-    '--log-file=stdout', '--simple-log', '--verbose',
+    '-n',
+    `--listening-ip=${o.ip}`,
+    `--relay-ip=${o.ip}`,
+    `--listening-port=${o.port}`,
+    '--use-auth-secret',
+    `--static-auth-secret=${o.secret}`,
+    `--realm=${o.realm ?? 'tessera.test'}`,
+    '--no-tls',
+    '--no-dtls',
+    '--no-tcp-relay',
+    '--no-cli',
+    '--fingerprint',
+    '--min-port=49160',
+    '--max-port=49260',
+    `--pidfile=${join(dir, 'turnserver.pid')}`,
+    `--userdb=${join(dir, 'turndb')}`,
+    '--log-file=stdout',
+    '--simple-log',
+    '--verbose',
   ];
   const child = spawn(TURNSERVER, args, { stdio: ['ignore', 'pipe', 'pipe'] });
   let log = '';

@@ -52,8 +52,20 @@ export async function startDemoSwarm(h: Harness, o: { windowMs?: number; startIn
   const { corpus, config } = tinyCorpus();
   const validatorKey = ed25519Signer(new Uint8Array(32).fill(77));
   const run: RunConfig = {
-    runId: 'demo-run', preset: 'tiny', seed: 3, startTime: Date.now() + (o.startInMs ?? 4000), windowMs: o.windowMs ?? 8000, graceMs: 2000, uploadMarginMs: 1000, minSteps: 2, unitSteps: 2,
-    batchSize: 2, seqLen: 32, outerLr: 1, innerSchedule: { maxLr: 3e-3, minLr: 3e-4, warmupSteps: 5, decaySteps: 300 }, validatorKeys: [toHex(validatorKey.publicKey)],
+    runId: 'demo-run',
+    preset: 'tiny',
+    seed: 3,
+    startTime: Date.now() + (o.startInMs ?? 4000),
+    windowMs: o.windowMs ?? 8000,
+    graceMs: 2000,
+    uploadMarginMs: 1000,
+    minSteps: 2,
+    unitSteps: 2,
+    batchSize: 2,
+    seqLen: 32,
+    outerLr: 1,
+    innerSchedule: { maxLr: 3e-3, minLr: 3e-4, warmupSteps: 5, decaySteps: 300 },
+    validatorKeys: [toHex(validatorKey.publicKey)],
   };
   const ctx = await requestGpuDevice({ gpu: nodeGpu(), label: 'e2e-demo-swarm' });
   h.defer(() => ctx.destroy());
@@ -65,22 +77,59 @@ export async function startDemoSwarm(h: Harness, o: { windowMs?: number; startIn
   h.defer(() => [status.close(), ledger.close()]);
   const vMesh = h.peer(signal, 'validator', { room: run.runId });
   const vExchange = new ContributionExchange({ mesh: vMesh, runId: run.runId });
-  const validation = { probe: new CpuLossProbe(config, run.seqLen, corpus.val), offsets: await randomPages('tessera/validation', { count: 4, seqLen: run.seqLen, corpusLength: corpus.val.length }) };
-  const scoring = o.scored ? { probe: new CpuLossProbe(config, run.seqLen, corpus.train), limits: { maxScored: 3, ownSequences: 64, randomSequences: 64 } } : {};
+  const validation = {
+    probe: new CpuLossProbe(config, run.seqLen, corpus.val),
+    offsets: await randomPages('tessera/validation', { count: 4, seqLen: run.seqLen, corpusLength: corpus.val.length }),
+  };
+  const scoring = o.scored
+    ? { probe: new CpuLossProbe(config, run.seqLen, corpus.train), limits: { maxScored: 3, ownSequences: 64, randomSequences: 64 } }
+    : {};
   const hashes = new Map<number, string>();
   const validator = new ValidatorNode({
-    run, layout, exchange: vExchange, mesh: vMesh, signer: validatorKey, theta: theta0, window: 0, corpusLength: corpus.train.length, ledger, validation, ...scoring,
+    run,
+    layout,
+    exchange: vExchange,
+    mesh: vMesh,
+    signer: validatorKey,
+    theta: theta0,
+    window: 0,
+    corpusLength: corpus.train.length,
+    ledger,
+    validation,
+    ...scoring,
     onDecision: (d) => hashes.set(d.window, toHex(d.manifest.nextHash)),
   });
   h.defer(() => [validator.stop(), vExchange.close()]);
   for (const [i, name] of ['node-1', 'node-2'].entries()) {
-    startNodePeer(h, { device: ctx.device, url: signal, run, config, train: corpus.train, name, identity: sessionIdentity(ed25519Signer(new Uint8Array(32).fill(i + 1))), start: { theta: theta0, window: 0 } });
+    startNodePeer(h, {
+      device: ctx.device,
+      url: signal,
+      run,
+      config,
+      train: corpus.train,
+      name,
+      identity: sessionIdentity(ed25519Signer(new Uint8Array(32).fill(i + 1))),
+      start: { theta: theta0, window: 0 },
+    });
   }
   // Mallory: a correctly signed header whose payload (served on request, hash intact) is not SparseLoCo.
   const mallory = h.peer(signal, 'mallory', { room: run.runId });
   const malloryKey = ed25519Signer(new Uint8Array(32).fill(66));
   const junk = randomBytes(1500, 3);
-  const header = signContribution({ runId: run.runId, window: 0, baseHash: modelHash(theta0), payloadHash: contentHash(junk), payloadBytes: junk.length, peerAddress: keyAddress(malloryKey.publicKey), steps: 4, tokens: 256, certificate: new Uint8Array(0) }, malloryKey);
+  const header = signContribution(
+    {
+      runId: run.runId,
+      window: 0,
+      baseHash: modelHash(theta0),
+      payloadHash: contentHash(junk),
+      payloadBytes: junk.length,
+      peerAddress: keyAddress(malloryKey.publicKey),
+      steps: 4,
+      tokens: 256,
+      certificate: new Uint8Array(0),
+    },
+    malloryKey,
+  );
   mallory.on('message', (from, bytes) => {
     if (bytes[0] === 2) void mallory.send(from, encodeWire({ type: 'payload', id: header.id, payload: junk })).catch(() => undefined);
   });
@@ -90,11 +139,19 @@ export async function startDemoSwarm(h: Harness, o: { windowMs?: number; startIn
 
   const statusUrl = `http://127.0.0.1:${(status.address() as AddressInfo).port}/status`;
   return {
-    run, signal, validator, ledger, mesh: vMesh, hashes, malloryAddress: keyAddress(malloryKey.publicKey),
+    run,
+    signal,
+    validator,
+    ledger,
+    mesh: vMesh,
+    hashes,
+    malloryAddress: keyAddress(malloryKey.publicKey),
     route: async (page) => {
       await page.route('**/api/status', async (route) => route.fulfill({ response: await route.fetch({ url: statusUrl }) }));
       for (const sub of ['history', 'address']) {
-        await page.route(`**/api/status/${sub}?*`, async (route) => route.fulfill({ response: await route.fetch({ url: `${statusUrl}/${sub}${new URL(route.request().url()).search}` }) }));
+        await page.route(`**/api/status/${sub}?*`, async (route) =>
+          route.fulfill({ response: await route.fetch({ url: `${statusUrl}/${sub}${new URL(route.request().url()).search}` }) }),
+        );
       }
       await page.route('**/api/run', (route) => route.fulfill({ json: { run, signal } }));
     },

@@ -32,7 +32,11 @@ export async function injectFakeExtension(page: Page, o: FakeExtensionOptions = 
   await page.addInitScript(
     ({ accounts, rejectAccess, declineSigning }) => {
       type SignRaw = { address: string; data: string; type: 'bytes' };
-      const w = window as unknown as { injectedWeb3?: Record<string, unknown>; __fakeWalletSign(a: string, d: string): Promise<string>; __fakeWalletShow(addresses: string[]): void };
+      const w = window as unknown as {
+        injectedWeb3?: Record<string, unknown>;
+        __fakeWalletSign(a: string, d: string): Promise<string>;
+        __fakeWalletShow(addresses: string[]): void;
+      };
       // The accounts the extension shares now; __fakeWalletShow changes them as a user would
       // (removing or adding an account in the extension), telling every subscriber.
       let shown = accounts;
@@ -66,7 +70,11 @@ export async function injectFakeExtension(page: Page, o: FakeExtensionOptions = 
         },
       };
     },
-    { accounts: pairs.map((p, i) => ({ address: p.address, name: `Account ${i + 1}`, type: 'sr25519' })), rejectAccess: !!o.rejectAccess, declineSigning: !!o.declineSigning },
+    {
+      accounts: pairs.map((p, i) => ({ address: p.address, name: `Account ${i + 1}`, type: 'sr25519' })),
+      rejectAccess: !!o.rejectAccess,
+      declineSigning: !!o.declineSigning,
+    },
   );
   return pairs;
 }

@@ -70,15 +70,37 @@ function fill(ledger: Ledger, runId: string, windows: readonly FixtureWindow[]):
   let standings: ReadonlyMap<string, Standing> = new Map();
   for (const w of windows) {
     const verdicts: Verdict[] = w.entries.map((e, i) => ({
-      id: `${w.window}-${i}-${e.address.slice(0, 8)}`, address: e.address, key: e.address, payloadBytes: e.payloadBytes, tokens: e.tokens, steps: e.tokens / 64, trainLoss: e.trainLoss ?? 0,
-      arrivedAt: 1000 * w.window + i, accepted: e.score !== undefined, code: e.code ?? 'accepted', reason: e.reason ?? 'passed every check', earns: e.score !== undefined,
+      id: `${w.window}-${i}-${e.address.slice(0, 8)}`,
+      address: e.address,
+      key: e.address,
+      payloadBytes: e.payloadBytes,
+      tokens: e.tokens,
+      steps: e.tokens / 64,
+      trainLoss: e.trainLoss ?? 0,
+      arrivedAt: 1000 * w.window + i,
+      accepted: e.score !== undefined,
+      code: e.code ?? 'accepted',
+      reason: e.reason ?? 'passed every check',
+      earns: e.score !== undefined,
       ...(e.score === undefined ? {} : { score: { random: e.score, own: e.score, powT: 5, ownSequences: 32 } }),
     }));
     for (const v of verdicts) if (v.earns) earners.add(v.address);
     const after = standingsAfter(standings, w.window, verdicts, earners);
     standings = after.standings;
-    const manifest = signManifest({ runId, window: w.window, baseHash: new Uint8Array(32), accepted: [], outerLr: 1, nextHash: fromHex(w.nextHash) }, validatorKey);
-    ledger.closeWindow({ window: w.window, manifest, verdicts, next: new Float32Array(4), standings, weights: after.weights, closedAt: 1000 + w.window, stats: { valLoss: w.valLoss, durationMs: 40_000, denseBytesPerUpdate: w.denseBytesPerUpdate, online: 3 } });
+    const manifest = signManifest(
+      { runId, window: w.window, baseHash: new Uint8Array(32), accepted: [], outerLr: 1, nextHash: fromHex(w.nextHash) },
+      validatorKey,
+    );
+    ledger.closeWindow({
+      window: w.window,
+      manifest,
+      verdicts,
+      next: new Float32Array(4),
+      standings,
+      weights: after.weights,
+      closedAt: 1000 + w.window,
+      stats: { valLoss: w.valLoss, durationMs: 40_000, denseBytesPerUpdate: w.denseBytesPerUpdate, online: 3 },
+    });
   }
 }
 
@@ -86,19 +108,42 @@ function fill(ledger: Ledger, runId: string, windows: readonly FixtureWindow[]):
  * The ledger filled with `windows`, plus `pending` contributions received in the open window;
  * the status API and the relay (no caching: each page poll reads the ledger) on loopback.
  */
-export async function startLedgerApi(page: Page, run: RunConfig, windows: readonly FixtureWindow[], pending: readonly { address: string; payloadBytes: number }[] = []): Promise<LedgerApi> {
+export async function startLedgerApi(
+  page: Page,
+  run: RunConfig,
+  windows: readonly FixtureWindow[],
+  pending: readonly { address: string; payloadBytes: number }[] = [],
+): Promise<LedgerApi> {
   const dir = mkdtempSync(join(tmpdir(), 'tessera-ledger-api-'));
   const ledger = new Ledger(join(dir, 'ledger.sqlite'), run.runId);
   fill(ledger, run.runId, windows);
   const open = (windows.at(-1)?.window ?? -1) + 1;
   pending.forEach((p, i) => {
     const key = ed25519Signer(new Uint8Array(32).fill(40 + i));
-    const c = signContribution({ runId: run.runId, window: open, baseHash: new Uint8Array(32), payloadHash: new Uint8Array(32), payloadBytes: p.payloadBytes, peerAddress: p.address, steps: 5, tokens: 320, certificate: new Uint8Array(0) }, key);
+    const c = signContribution(
+      {
+        runId: run.runId,
+        window: open,
+        baseHash: new Uint8Array(32),
+        payloadHash: new Uint8Array(32),
+        payloadBytes: p.payloadBytes,
+        peerAddress: p.address,
+        steps: 5,
+        tokens: 320,
+        certificate: new Uint8Array(0),
+      },
+      key,
+    );
     ledger.recordArrival(c, 1000 * open + i);
   });
   let status = await statusApi(ledger, 0);
   const statusPort = (status.address() as AddressInfo).port;
-  const app = createAppServer({ distDir: 'dist', run, validatorStatus: `http://127.0.0.1:${statusPort}/status`, statusRelay: { freshMs: () => 0, staleMs: 0 } });
+  const app = createAppServer({
+    distDir: 'dist',
+    run,
+    validatorStatus: `http://127.0.0.1:${statusPort}/status`,
+    statusRelay: { freshMs: () => 0, staleMs: 0 },
+  });
   const appBase = `http://127.0.0.1:${await listen(app)}`;
   const historyAsked: string[] = [];
   const holds = new Map<string, { held: Promise<void>; release: () => void }>();

@@ -22,7 +22,15 @@ export interface SparseLoCoParams {
 }
 
 /** Templar's Covenant-72B settings (see docs/PROTOCOL.md), with Rice-coded indices. */
-export const DEFAULT_SPARSELOCO: SparseLoCoParams = { beta: 0.95, blockSide: 64, vectorChunk: 4096, topK: 64, valueBits: 2, indexBits: 12, indexCoding: 'rice' };
+export const DEFAULT_SPARSELOCO: SparseLoCoParams = {
+  beta: 0.95,
+  blockSide: 64,
+  vectorChunk: 4096,
+  topK: 64,
+  valueBits: 2,
+  indexBits: 12,
+  indexCoding: 'rice',
+};
 
 export interface ChunkPlan {
   params: SparseLoCoParams;
@@ -43,7 +51,8 @@ export function checkParams(p: SparseLoCoParams): SparseLoCoParams {
     const v = p[name];
     if (!Number.isInteger(v) || v < lo || v > hi) throw new RangeError(`SparseLoCo ${name} must be an integer in [${lo}, ${hi}], got ${v}`);
   };
-  if (p.indexCoding !== 'packed' && p.indexCoding !== 'rice') throw new RangeError(`SparseLoCo indexCoding must be packed or rice, got ${String(p.indexCoding)}`);
+  if (p.indexCoding !== 'packed' && p.indexCoding !== 'rice')
+    throw new RangeError(`SparseLoCo indexCoding must be packed or rice, got ${String(p.indexCoding)}`);
   if (!(p.beta >= 0 && p.beta <= 1)) throw new RangeError(`SparseLoCo beta must be in [0, 1], got ${p.beta}`);
   int('blockSide', 1, 4096);
   int('vectorChunk', 1, 1 << 24);

@@ -63,7 +63,8 @@ export class BitReader {
 
   /** One encoding per content: the stream must end in its last byte, with zero padding. */
   finish(): void {
-    if (Math.ceil(this.pos / 8) !== this.end) throw new BitStreamError('non-canonical', `${this.end - Math.ceil(this.pos / 8)} unused bytes after the index stream`);
+    if (Math.ceil(this.pos / 8) !== this.end)
+      throw new BitStreamError('non-canonical', `${this.end - Math.ceil(this.pos / 8)} unused bytes after the index stream`);
     while (this.pos < this.end * 8) if (this.bit() !== 0) throw new BitStreamError('non-canonical', 'padding bits are not zero');
   }
 }
@@ -115,7 +116,15 @@ export function writeIndices(chunks: readonly TopKChunk[], local: Uint32Array, c
 }
 
 /** The inverse of writeIndices over bytes [start, end); every index checked against its chunk. */
-export function readIndices(bytes: Uint8Array, start: number, end: number, chunks: readonly TopKChunk[], total: number, coding: IndexCoding, indexBits: number): Uint32Array {
+export function readIndices(
+  bytes: Uint8Array,
+  start: number,
+  end: number,
+  chunks: readonly TopKChunk[],
+  total: number,
+  coding: IndexCoding,
+  indexBits: number,
+): Uint32Array {
   const reader = new BitReader(bytes, start, end);
   const local = new Uint32Array(total);
   let i = 0;
@@ -131,7 +140,8 @@ export function readIndices(bytes: Uint8Array, start: number, end: number, chunk
       } else {
         // The unary run is cut off as soon as it would leave the chunk: no input loops long.
         let q = 0;
-        while (reader.bit() === 1) if (prev + 1 + ++q * 2 ** r >= n) throw new BitStreamError('index-out-of-range', `chunk ${ci}: gap leaves its ${n} elements`);
+        while (reader.bit() === 1)
+          if (prev + 1 + ++q * 2 ** r >= n) throw new BitStreamError('index-out-of-range', `chunk ${ci}: gap leaves its ${n} elements`);
         j = prev + 1 + q * 2 ** r + reader.read(r);
       }
       if (j >= n) throw new BitStreamError('index-out-of-range', `chunk ${ci} has ${n} elements, index ${j}`);

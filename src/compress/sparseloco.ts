@@ -185,7 +185,8 @@ export function packSparseLoCo(plan: ChunkPlan, local: Uint32Array, codes: Uint8
 function checkHeader(bytes: Uint8Array, plan: ChunkPlan): number {
   const cap = maxPayloadBytes(plan);
   if (bytes.length > cap) throw new CodecError('oversized', `${bytes.length} bytes, at most ${cap} for this model`);
-  if (bytes.length < SPARSELOCO_HEADER_BYTES) throw new CodecError('truncated', `${bytes.length} bytes is shorter than the ${SPARSELOCO_HEADER_BYTES}-byte header`);
+  if (bytes.length < SPARSELOCO_HEADER_BYTES)
+    throw new CodecError('truncated', `${bytes.length} bytes is shorter than the ${SPARSELOCO_HEADER_BYTES}-byte header`);
   if (MAGIC.some((m, i) => bytes[i] !== m)) throw new CodecError('bad-magic', 'not a SparseLoCo payload');
   if (bytes[4] !== SPARSELOCO_VERSION) throw new CodecError('unknown-version', `version ${bytes[4]}, this peer speaks ${SPARSELOCO_VERSION}`);
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
@@ -197,7 +198,10 @@ function checkHeader(bytes: Uint8Array, plan: ChunkPlan): number {
   const fingerprint = view.getUint32(20, true);
   const kept = view.getUint32(24, true);
   if (tensors !== plan.tensorCount || fingerprint !== plan.fingerprint || kept !== plan.kept) {
-    throw new CodecError('wrong-tensor-table', `payload is for ${tensors} tensors (table ${fingerprint.toString(16)}, ${kept} entries); this model has ${plan.tensorCount} (table ${plan.fingerprint.toString(16)}, ${plan.kept} entries)`);
+    throw new CodecError(
+      'wrong-tensor-table',
+      `payload is for ${tensors} tensors (table ${fingerprint.toString(16)}, ${kept} entries); this model has ${plan.tensorCount} (table ${plan.fingerprint.toString(16)}, ${plan.kept} entries)`,
+    );
   }
   const indexBytes = view.getUint32(28, true);
   const { codebooks, values } = fixedBytes(plan);
@@ -212,7 +216,8 @@ function readCodebooks(bytes: Uint8Array, plan: ChunkPlan): Float32Array {
   const codebooks = new Float32Array(plan.tensorCount * 2 ** plan.params.valueBits);
   for (let i = 0; i < codebooks.length; i++) {
     const v = view.getFloat32(SPARSELOCO_HEADER_BYTES + 4 * i, true);
-    if (!Number.isFinite(v) || Math.abs(v) > MAX_CODEBOOK_MAGNITUDE) throw new CodecError('bad-codebook', `codebook entry ${i} is ${v} (must be finite, |x| ≤ ${MAX_CODEBOOK_MAGNITUDE})`);
+    if (!Number.isFinite(v) || Math.abs(v) > MAX_CODEBOOK_MAGNITUDE)
+      throw new CodecError('bad-codebook', `codebook entry ${i} is ${v} (must be finite, |x| ≤ ${MAX_CODEBOOK_MAGNITUDE})`);
     codebooks[i] = v;
   }
   return codebooks;

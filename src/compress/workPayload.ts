@@ -80,14 +80,16 @@ export function decodeWorkPayload(bytes: Uint8Array, plan: ChunkPlan): DecodedWo
   if (count < 1 || count > MAX_UNITS) throw new CodecError('oversized', `work payload claims ${count} units, allowed 1..${MAX_UNITS}`);
   const mainCap = maxPayloadBytes(plan);
   const receiptCap = mainCap;
-  if (mainLength > mainCap || HEAD_BYTES + mainLength > bytes.length) throw new CodecError('oversized', `main update of ${mainLength} bytes (cap ${mainCap}, ${bytes.length - HEAD_BYTES} left)`);
+  if (mainLength > mainCap || HEAD_BYTES + mainLength > bytes.length)
+    throw new CodecError('oversized', `main update of ${mainLength} bytes (cap ${mainCap}, ${bytes.length - HEAD_BYTES} left)`);
   const main = decodeSparseLoCo(bytes.subarray(HEAD_BYTES, HEAD_BYTES + mainLength), plan);
   const out: Uint8Array[] = [];
   let at = HEAD_BYTES + mainLength;
   for (let u = 0; u < count; u++) {
     if (at + 4 > bytes.length) throw new CodecError('truncated', `receipt ${u} of ${count} is missing`);
     const length = view.getUint32(at, true);
-    if (length > receiptCap || at + 4 + length > bytes.length) throw new CodecError('oversized', `receipt ${u} of ${length} bytes (cap ${receiptCap}, ${bytes.length - at - 4} left)`);
+    if (length > receiptCap || at + 4 + length > bytes.length)
+      throw new CodecError('oversized', `receipt ${u} of ${length} bytes (cap ${receiptCap}, ${bytes.length - at - 4} left)`);
     out.push(bytes.subarray(at + 4, at + 4 + length));
     at += 4 + length;
   }

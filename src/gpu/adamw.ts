@@ -52,7 +52,16 @@ export interface AdamW {
 }
 
 /** `normSquared` holds Σ g² (one float) computed earlier in the same submission. */
-export function createAdamW(device: GPUDevice, count: number, decayEnd: number, params: Binding, grads: Binding, m: Binding, v: Binding, normSquared: Binding): AdamW {
+export function createAdamW(
+  device: GPUDevice,
+  count: number,
+  decayEnd: number,
+  params: Binding,
+  grads: Binding,
+  m: Binding,
+  v: Binding,
+  normSquared: Binding,
+): AdamW {
   const uniform = device.createBuffer({ label: 'adamw.hyper', size: 48, usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST });
   const data = new ArrayBuffer(48);
   const f32 = new Float32Array(data);

@@ -167,7 +167,15 @@ export function attentionForward(device: GPUDevice, s: AttentionShape, qkv: Bind
 }
 
 /** Writes dqkv (not accumulated); `dscores` is scratch of the same size as `att`. */
-export function attentionBackward(device: GPUDevice, s: AttentionShape, qkv: Binding, att: Binding, dout: Binding, dscores: Binding, dqkv: Binding): Dispatch[] {
+export function attentionBackward(
+  device: GPUDevice,
+  s: AttentionShape,
+  qkv: Binding,
+  att: Binding,
+  dout: Binding,
+  dscores: Binding,
+  dqkv: Binding,
+): Dispatch[] {
   const hs = s.channels / s.heads;
   const u = dimsOf(device, s, 'attention.grad.dims');
   return [

@@ -86,11 +86,24 @@ export function embeddingForward(device: GPUDevice, s: EmbeddingShape, tokens: B
 }
 
 /** dwpe += Σ_batch dout and dwte += Σ_{rows with that token} dout; bucket buffers from `bucketByToken`. */
-export function embeddingBackward(device: GPUDevice, s: EmbeddingShape, dout: Binding, bucketStart: Binding, bucketRows: Binding, dwte: Binding, dwpe: Binding): Dispatch[] {
+export function embeddingBackward(
+  device: GPUDevice,
+  s: EmbeddingShape,
+  dout: Binding,
+  bucketStart: Binding,
+  bucketRows: Binding,
+  dwte: Binding,
+  dwpe: Binding,
+): Dispatch[] {
   const u = dims(device, s, 'embedding.grad.dims');
   return [
     dispatch(device, createKernel(device, 'embedding.positionGrad', POSITION_GRAD_WGSL), [dout, dwpe, u], Math.ceil((s.seq * s.channels) / 256)),
-    dispatch(device, createKernel(device, 'embedding.tokenGrad', TOKEN_GRAD_WGSL), [dout, bucketStart, bucketRows, dwte, u], strideGroups(s.vocab * s.channels)),
+    dispatch(
+      device,
+      createKernel(device, 'embedding.tokenGrad', TOKEN_GRAD_WGSL),
+      [dout, bucketStart, bucketRows, dwte, u],
+      strideGroups(s.vocab * s.channels),
+    ),
   ];
 }
 
@@ -98,7 +111,12 @@ export function embeddingBackward(device: GPUDevice, s: EmbeddingShape, dout: Bi
  * Groups row indices by token id (counting sort, stable, so rows keep their order and the
  * GPU sums in a fixed order). Returns offsets[vocab + 1] and the grouped rows.
  */
-export function bucketByToken(tokens: ArrayLike<number>, vocab: number, start = new Uint32Array(vocab + 1), rows = new Uint32Array(tokens.length)): { start: Uint32Array; rows: Uint32Array } {
+export function bucketByToken(
+  tokens: ArrayLike<number>,
+  vocab: number,
+  start = new Uint32Array(vocab + 1),
+  rows = new Uint32Array(tokens.length),
+): { start: Uint32Array; rows: Uint32Array } {
   start.fill(0);
   for (let i = 0; i < tokens.length; i++) start[tokens[i] + 1]++;
   for (let v = 0; v < vocab; v++) start[v + 1] += start[v];

@@ -57,7 +57,12 @@ export function geluForward(device: GPUDevice, n: number, x: Binding, out: Bindi
 }
 
 export function geluBackward(device: GPUDevice, n: number, x: Binding, dout: Binding, dx: Binding): Dispatch {
-  return dispatch(device, createKernel(device, 'gelu.backward', GELU_BACKWARD_WGSL), [x, dout, dx, createUniformU32(device, [n], 'gelu.grad.n')], strideGroups(n));
+  return dispatch(
+    device,
+    createKernel(device, 'gelu.backward', GELU_BACKWARD_WGSL),
+    [x, dout, dx, createUniformU32(device, [n], 'gelu.grad.n')],
+    strideGroups(n),
+  );
 }
 
 /**

@@ -155,13 +155,28 @@ export function layerNormForward(device: GPUDevice, s: LayerNormShape, x: Bindin
 }
 
 /** dx (+)= input gradient (`accumulate` adds); dweight, dbias += parameter gradients. */
-export function layerNormBackward(device: GPUDevice, s: LayerNormShape & { accumulate: boolean }, dout: Binding, x: Binding, stats: Binding, weight: Binding, dx: Binding, dweight: Binding, dbias: Binding): Dispatch[] {
+export function layerNormBackward(
+  device: GPUDevice,
+  s: LayerNormShape & { accumulate: boolean },
+  dout: Binding,
+  x: Binding,
+  stats: Binding,
+  weight: Binding,
+  dx: Binding,
+  dweight: Binding,
+  dbias: Binding,
+): Dispatch[] {
   const u = createUniformU32(device, [s.rows, s.channels], 'layernorm.grad.dims');
   const label = s.accumulate ? 'layernorm.backward+acc' : 'layernorm.backward';
   return [
     dispatch(device, createKernel(device, label, layerNormBackwardWgsl(s.accumulate)), [dout, x, stats, weight, dx, u], Math.ceil(s.rows / WG)),
     kernelStrategy(device) === 'direct'
-      ? dispatch(device, createKernel(device, 'layernorm.paramGrad direct', LAYERNORM_PARAM_GRAD_DIRECT_WGSL), [dout, x, stats, dweight, dbias, u], Math.ceil(s.channels / WG))
+      ? dispatch(
+          device,
+          createKernel(device, 'layernorm.paramGrad direct', LAYERNORM_PARAM_GRAD_DIRECT_WGSL),
+          [dout, x, stats, dweight, dbias, u],
+          Math.ceil(s.channels / WG),
+        )
       : dispatch(device, createKernel(device, 'layernorm.paramGrad', LAYERNORM_PARAM_GRAD_WGSL), [dout, x, stats, dweight, dbias, u], s.channels),
   ];
 }

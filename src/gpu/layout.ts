@@ -56,16 +56,8 @@ function layerVectors(l: number, c: number): [string, number[]][] {
 export function paramLayout(config: GptConfig): ParamLayout {
   const c = config.embedDim;
   const layers = Array.from({ length: config.layers }, (_, l) => l);
-  const decayed: [string, number[]][] = [
-    ['wte', [config.vocabSize, c]],
-    ['wpe', [config.contextLength, c]],
-    ...layers.flatMap((l) => layerMatrices(l, c)),
-  ];
-  const plain: [string, number[]][] = [
-    ...layers.flatMap((l) => layerVectors(l, c)),
-    ['lnf.w', [c]],
-    ['lnf.b', [c]],
-  ];
+  const decayed: [string, number[]][] = [['wte', [config.vocabSize, c]], ['wpe', [config.contextLength, c]], ...layers.flatMap((l) => layerMatrices(l, c))];
+  const plain: [string, number[]][] = [...layers.flatMap((l) => layerVectors(l, c)), ['lnf.w', [c]], ['lnf.b', [c]]];
   const tensors: TensorView[] = [];
   let offset = 0;
   let parameterCount = 0;

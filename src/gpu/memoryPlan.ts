@@ -41,7 +41,16 @@ export function estimateMemory(config: GptConfig, shape: TrainingShape): MemoryE
   const scratch = sum(scratchBuffers);
   const total = 4 * bytes(n) + activations + scratch;
   const largestBuffer = Math.max(...[n, ...activationBuffers, ...scratchBuffers].map(bytes));
-  return { parameters: bytes(n), optimizer: 2 * bytes(n), gradients: bytes(n), activations, scratch, total, largestBuffer, minimum: 4 * bytes(n) + activations };
+  return {
+    parameters: bytes(n),
+    optimizer: 2 * bytes(n),
+    gradients: bytes(n),
+    activations,
+    scratch,
+    total,
+    largestBuffer,
+    minimum: 4 * bytes(n) + activations,
+  };
 }
 
 export interface LimitProblem {
@@ -50,7 +59,15 @@ export interface LimitProblem {
   available: number;
 }
 
-type LimitsLike = Pick<GPUSupportedLimits, 'maxStorageBufferBindingSize' | 'maxBufferSize' | 'maxComputeWorkgroupsPerDimension' | 'maxComputeWorkgroupStorageSize' | 'maxStorageBuffersPerShaderStage' | 'maxComputeInvocationsPerWorkgroup'>;
+type LimitsLike = Pick<
+  GPUSupportedLimits,
+  | 'maxStorageBufferBindingSize'
+  | 'maxBufferSize'
+  | 'maxComputeWorkgroupsPerDimension'
+  | 'maxComputeWorkgroupStorageSize'
+  | 'maxStorageBuffersPerShaderStage'
+  | 'maxComputeInvocationsPerWorkgroup'
+>;
 
 /** Every adapter limit this shape exceeds; empty when it fits. */
 export function limitProblems(limits: LimitsLike, config: GptConfig, shape: TrainingShape): LimitProblem[] {
@@ -86,7 +103,12 @@ function mib(n: number): string {
 export function assertFits(limits: LimitsLike, config: GptConfig, shape: TrainingShape, preset?: PresetName): void {
   const problems = limitProblems(limits, config, shape);
   if (problems.length === 0) return;
-  const what = problems.map((p) => `${p.limit} is ${p.limit.endsWith('Size') ? mib(p.available) : p.available} on this GPU but ${p.limit.endsWith('Size') ? mib(p.needed) : p.needed} is needed`).join('; ');
+  const what = problems
+    .map(
+      (p) =>
+        `${p.limit} is ${p.limit.endsWith('Size') ? mib(p.available) : p.available} on this GPU but ${p.limit.endsWith('Size') ? mib(p.needed) : p.needed} is needed`,
+    )
+    .join('; ');
   let batch = shape.batchSize - 1;
   while (batch > 0 && limitProblems(limits, config, { ...shape, batchSize: batch }).length > 0) batch--;
   const hints: string[] = [];
@@ -97,5 +119,8 @@ export function assertFits(limits: LimitsLike, config: GptConfig, shape: Trainin
   });
   if (fitting.length) hints.push(`preset '${fitting[fitting.length - 1]}' fits at this batch size`);
   const label = preset ? `preset '${preset}'` : `this model (d ${config.embedDim}, ${config.layers} layers)`;
-  throw new PresetTooLargeError(`${label} with batch ${shape.batchSize} × ${shape.seqLen} tokens does not fit this GPU: ${what}. ${hints.join('; ') || 'No preset fits this adapter.'}`, problems);
+  throw new PresetTooLargeError(
+    `${label} with batch ${shape.batchSize} × ${shape.seqLen} tokens does not fit this GPU: ${what}. ${hints.join('; ') || 'No preset fits this adapter.'}`,
+    problems,
+  );
 }

@@ -111,7 +111,10 @@ export class GpuGpt {
     const lossStride = Math.ceil(rows / TENSOR_ALIGN_FLOATS) * TENSOR_ALIGN_FLOATS;
     this.losses = this.alloc(lossStride * this.microSteps, 'activations', 'losses');
     this.lossSum = this.alloc(1, 'scratch', 'loss.sum');
-    this.lossStaging = this.track(device.createBuffer({ label: 'loss.staging', size: 16, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST }), 'scratch');
+    this.lossStaging = this.track(
+      device.createBuffer({ label: 'loss.staging', size: 16, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST }),
+      'scratch',
+    );
 
     const scratch = {
       dlogits: this.alloc(rows * V, 'scratch', 'dlogits'),
@@ -125,7 +128,14 @@ export class GpuGpt {
     const shape = { batchSize: this.batchSize, seqLen: this.seqLen };
     this.trainDispatches = this.inputs.map((input, k) => [
       ...forwardDispatches(device, this.config, this.layout, shape, this.params, input.tokens, fwd),
-      crossEntropy(device, { rows, vocab: V, lossPositions: rows * this.microSteps }, this.logits, input.targets, floatRange(this.losses, k * lossStride, rows), scratch.dlogits),
+      crossEntropy(
+        device,
+        { rows, vocab: V, lossPositions: rows * this.microSteps },
+        this.logits,
+        input.targets,
+        floatRange(this.losses, k * lossStride, rows),
+        scratch.dlogits,
+      ),
       ...this.backwardDispatches(input, x0, acts, lnf, lnfStats, scratch),
     ]);
     this.evalDispatches = [
@@ -161,7 +171,8 @@ export class GpuGpt {
 
   importState(state: TrainingState): void {
     for (const [name, array] of Object.entries(state)) {
-      if (!(array instanceof Float32Array) || array.length !== this.layout.totalFloats) throw new RangeError(`state.${name} must be a Float32Array of ${this.layout.totalFloats} floats`);
+      if (!(array instanceof Float32Array) || array.length !== this.layout.totalFloats)
+        throw new RangeError(`state.${name} must be a Float32Array of ${this.layout.totalFloats} floats`);
     }
     this.device.queue.writeBuffer(this.params, 0, state.params);
     this.device.queue.writeBuffer(this.adamM, 0, state.m);

@@ -79,7 +79,10 @@ function checkBatch(config: GptConfig, layout: ParamLayout, params: Floats, batc
   if (targets.length !== n) throw new RangeError(`targets has ${targets.length} entries, expected batchSize·seqLen = ${n}`);
   if (params.length !== layout.totalFloats) throw new RangeError(`params has ${params.length} floats, layout needs ${layout.totalFloats}`);
   if (tensor(layout, 'wte').size !== config.vocabSize * config.embedDim) throw new RangeError('layout was not built for this config');
-  for (const [label, ids] of [['tokens', tokens], ['targets', targets]] as const) {
+  for (const [label, ids] of [
+    ['tokens', tokens],
+    ['targets', targets],
+  ] as const) {
     for (let i = 0; i < n; i++) {
       const id = ids[i];
       if (id < 0 || id >= config.vocabSize) throw new RangeError(`${label}[${i}] = ${id} is outside [0, ${config.vocabSize})`);
@@ -130,7 +133,18 @@ function layerNormForward(out: Float64Array, mean: Float64Array, rstd: Float64Ar
   }
 }
 
-function layerNormBackward(dx: Float64Array, dw: Float64Array, db: Float64Array, dout: Float64Array, x: Float64Array, w: Floats, mean: Float64Array, rstd: Float64Array, rows: number, C: number): void {
+function layerNormBackward(
+  dx: Float64Array,
+  dw: Float64Array,
+  db: Float64Array,
+  dout: Float64Array,
+  x: Float64Array,
+  w: Floats,
+  mean: Float64Array,
+  rstd: Float64Array,
+  rows: number,
+  C: number,
+): void {
   for (let r = 0; r < rows; r++) {
     const o = r * C;
     // The two reductions the normalisation couples every channel through.
@@ -165,7 +179,17 @@ function matmulForward(out: Float64Array, x: Float64Array, W: Floats, bias: Floa
   }
 }
 
-function matmulBackward(dx: Float64Array, dW: Float64Array, dbias: Float64Array | null, dout: Float64Array, x: Float64Array, W: Floats, rows: number, inDim: number, outDim: number): void {
+function matmulBackward(
+  dx: Float64Array,
+  dW: Float64Array,
+  dbias: Float64Array | null,
+  dout: Float64Array,
+  x: Float64Array,
+  W: Floats,
+  rows: number,
+  inDim: number,
+  outDim: number,
+): void {
   for (let r = 0; r < rows; r++) {
     for (let o = 0; o < outDim; o++) {
       const d = dout[r * outDim + o];
@@ -407,7 +431,16 @@ export function referenceForward(config: GptConfig, layout: ParamLayout, params:
 }
 
 /** Backward through block l: takes d(output) and returns d(input). */
-function layerBackward(config: GptConfig, layout: ParamLayout, params: Floats, grads: Float64Array, l: number, cache: LayerCache, dout: Float64Array, batch: Batch): Float64Array {
+function layerBackward(
+  config: GptConfig,
+  layout: ParamLayout,
+  params: Floats,
+  grads: Float64Array,
+  l: number,
+  cache: LayerCache,
+  dout: Float64Array,
+  batch: Batch,
+): Float64Array {
   const C = config.embedDim;
   const rows = batch.batchSize * batch.seqLen;
   const p = (name: string): Floats => part(params, layout, `h${l}.${name}`);
@@ -452,7 +485,18 @@ export function referenceBackward(config: GptConfig, layout: ParamLayout, params
   const dlnf = new Float64Array(rows * C);
   headBackward(dlnf, dwte, dlogits, cache.lnf, part(params, layout, 'wte'), rows, C, V);
   let dx: Float64Array = new Float64Array(rows * C);
-  layerNormBackward(dx, part(grads, layout, 'lnf.w'), part(grads, layout, 'lnf.b'), dlnf, cache.output, part(params, layout, 'lnf.w'), cache.lnfMean, cache.lnfRstd, rows, C);
+  layerNormBackward(
+    dx,
+    part(grads, layout, 'lnf.w'),
+    part(grads, layout, 'lnf.b'),
+    dlnf,
+    cache.output,
+    part(params, layout, 'lnf.w'),
+    cache.lnfMean,
+    cache.lnfRstd,
+    rows,
+    C,
+  );
   for (let l = config.layers - 1; l >= 0; l--) {
     dx = layerBackward(config, layout, params, grads, l, cache.layers[l], dx, batch);
   }
@@ -477,9 +521,23 @@ export function clipScale(norm: number, maxNorm: number): number {
  * weight decay applies only to floats [0, layout.decayEnd):
  * p -= lr * (mhat/(sqrt(vhat)+eps) + weightDecay * p).
  */
-export function referenceAdamW(layout: ParamLayout, params: Float32Array, grads: Floats, m: Float32Array, v: Float32Array, step: number, hyper: AdamWHyper, gradScale = 1): void {
+export function referenceAdamW(
+  layout: ParamLayout,
+  params: Float32Array,
+  grads: Floats,
+  m: Float32Array,
+  v: Float32Array,
+  step: number,
+  hyper: AdamWHyper,
+  gradScale = 1,
+): void {
   const n = layout.totalFloats;
-  for (const [label, buffer] of [['params', params], ['grads', grads], ['m', m], ['v', v]] as const) {
+  for (const [label, buffer] of [
+    ['params', params],
+    ['grads', grads],
+    ['m', m],
+    ['v', v],
+  ] as const) {
     if (buffer.length !== n) throw new RangeError(`${label} has ${buffer.length} floats, layout needs ${n}`);
   }
   if (!Number.isInteger(step) || step < 1) throw new RangeError(`AdamW step is 1-based, got ${step}`);

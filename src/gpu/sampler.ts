@@ -17,7 +17,8 @@ export interface SamplingOptions {
  * result depends only on the logits and `random`.
  */
 export function sampleToken(logits: ArrayLike<number>, options: SamplingOptions, random: () => number): number {
-  if (!(options.temperature > 0) || !Number.isFinite(options.temperature)) throw new RangeError(`temperature must be a positive number, got ${options.temperature}`);
+  if (!(options.temperature > 0) || !Number.isFinite(options.temperature))
+    throw new RangeError(`temperature must be a positive number, got ${options.temperature}`);
   const ids = Array.from({ length: logits.length }, (_, i) => i).sort((a, b) => logits[b] - logits[a] || a - b);
   const keep = options.topK > 0 ? ids.slice(0, Math.min(options.topK, ids.length)) : ids;
   const top = logits[keep[0]];

@@ -22,7 +22,8 @@ export function topKOffsets(chunks: readonly TopKChunk[]): Uint32Array {
 function checkChunks(chunks: readonly TopKChunk[], length: number): void {
   for (const c of chunks) {
     const n = c.rows * c.cols;
-    if (!(c.k >= 1 && c.k <= n) || c.cols > c.stride || c.offset + (c.rows - 1) * c.stride + c.cols > length) throw new RangeError(`bad top-k chunk ${JSON.stringify(c)} for ${length} values`);
+    if (!(c.k >= 1 && c.k <= n) || c.cols > c.stride || c.offset + (c.rows - 1) * c.stride + c.cols > length)
+      throw new RangeError(`bad top-k chunk ${JSON.stringify(c)} for ${length} values`);
   }
 }
 

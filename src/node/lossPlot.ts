@@ -38,7 +38,10 @@ export function lossPlotSvg(title: string, series: readonly Series[]): string {
     `<text x="${W / 2}" y="18" text-anchor="middle" font-size="14">${escape(title)}</text>`,
   ];
   for (const t of niceTicks(lo, hi, 6)) {
-    parts.push(`<line x1="${PAD.left}" x2="${W - PAD.right}" y1="${y(t)}" y2="${y(t)}" stroke="#e5e7eb"/>`, `<text x="${PAD.left - 6}" y="${y(t) + 4}" text-anchor="end">${t}</text>`);
+    parts.push(
+      `<line x1="${PAD.left}" x2="${W - PAD.right}" y1="${y(t)}" y2="${y(t)}" stroke="#e5e7eb"/>`,
+      `<text x="${PAD.left - 6}" y="${y(t) + 4}" text-anchor="end">${t}</text>`,
+    );
   }
   for (const t of niceTicks(0, maxStep, 8)) parts.push(`<text x="${x(t)}" y="${H - PAD.bottom + 16}" text-anchor="middle">${t}</text>`);
   parts.push(
@@ -48,7 +51,10 @@ export function lossPlotSvg(title: string, series: readonly Series[]): string {
   series.forEach((s, i) => {
     const pts = s.points.filter((p) => Number.isFinite(p.loss)).map((p) => `${x(p.step).toFixed(1)},${y(p.loss).toFixed(1)}`);
     if (pts.length) parts.push(`<polyline fill="none" stroke="${s.color}" stroke-width="1.5" points="${pts.join(' ')}"/>`);
-    parts.push(`<rect x="${W - 150}" y="${PAD.top + 4 + i * 18}" width="12" height="3" fill="${s.color}"/>`, `<text x="${W - 132}" y="${PAD.top + 9 + i * 18}">${escape(s.label)}</text>`);
+    parts.push(
+      `<rect x="${W - 150}" y="${PAD.top + 4 + i * 18}" width="12" height="3" fill="${s.color}"/>`,
+      `<text x="${W - 132}" y="${PAD.top + 9 + i * 18}">${escape(s.label)}</text>`,
+    );
   });
   parts.push('</svg>');
   return parts.join('\n');

@@ -66,7 +66,20 @@ export function createKeyFile(path: string): Signer {
 }
 
 /** A fresh run in `dir`: run.json and an owner-only validator.key, starting in 15 s unless told otherwise. */
-export function writeRun(dir: string, o: { preset: PresetName; windowMs: number; graceMs?: number; startInMs?: number; runId?: string; batchSize?: number; seqLen?: number; maxSteps?: number; unitSteps?: number }): RunConfig {
+export function writeRun(
+  dir: string,
+  o: {
+    preset: PresetName;
+    windowMs: number;
+    graceMs?: number;
+    startInMs?: number;
+    runId?: string;
+    batchSize?: number;
+    seqLen?: number;
+    maxSteps?: number;
+    unitSteps?: number;
+  },
+): RunConfig {
   const startInMs = o.startInMs ?? 15_000;
   // Checked here: parseRunConfig sees only the resulting startTime, which any number makes valid.
   if (!Number.isInteger(startInMs) || startInMs < 0) throw new Error(`--start-in-ms must be a whole number of milliseconds ≥ 0, got ${startInMs}`);
@@ -74,9 +87,18 @@ export function writeRun(dir: string, o: { preset: PresetName; windowMs: number;
   const key = createKeyFile(join(dir, 'validator.key'));
   const run = parseRunConfig({
     runId: o.runId ?? `local-${Date.now().toString(36)}`,
-    preset: o.preset, seed: 1337, startTime: Date.now() + startInMs, windowMs: o.windowMs, graceMs: o.graceMs ?? Math.round(o.windowMs / 6), uploadMarginMs: Math.round(o.windowMs / 15), minSteps: o.unitSteps ?? 3,
-    batchSize: o.batchSize ?? 4, seqLen: o.seqLen ?? Math.min(64, PRESETS[o.preset].contextLength), outerLr: 1,
-    innerSchedule: { maxLr: 2e-3, minLr: 2e-4, warmupSteps: 20, decaySteps: 20_000 }, validatorKeys: [toHex(key.publicKey)],
+    preset: o.preset,
+    seed: 1337,
+    startTime: Date.now() + startInMs,
+    windowMs: o.windowMs,
+    graceMs: o.graceMs ?? Math.round(o.windowMs / 6),
+    uploadMarginMs: Math.round(o.windowMs / 15),
+    minSteps: o.unitSteps ?? 3,
+    batchSize: o.batchSize ?? 4,
+    seqLen: o.seqLen ?? Math.min(64, PRESETS[o.preset].contextLength),
+    outerLr: 1,
+    innerSchedule: { maxLr: 2e-3, minLr: 2e-4, warmupSteps: 20, decaySteps: 20_000 },
+    validatorKeys: [toHex(key.publicKey)],
     ...(o.maxSteps === undefined ? {} : { maxSteps: o.maxSteps }),
     ...(o.unitSteps === undefined ? {} : { unitSteps: o.unitSteps }),
   });

@@ -22,7 +22,8 @@ interface ServeArgs {
   trustProxy?: boolean;
 }
 
-const OPTIONS = '--port N, --host ADDR, --dist DIR, --run FILE, --validator-status URL, --tls-cert FILE --tls-key FILE, --turn-secret FILE (or TESSERA_TURN_SECRET), --turn-ttl SECONDS, --trust-proxy';
+const OPTIONS =
+  '--port N, --host ADDR, --dist DIR, --run FILE, --validator-status URL, --tls-cert FILE --tls-key FILE, --turn-secret FILE (or TESSERA_TURN_SECRET), --turn-ttl SECONDS, --trust-proxy';
 
 function readPem(path: string, what: string): string {
   let text: string;
@@ -44,7 +45,8 @@ const FLAGS_WITH_VALUES = ['--port', '--host', '--dist', '--run', '--validator-s
  */
 function valueOf(flag: string, value: string | undefined): string {
   if (!FLAGS_WITH_VALUES.includes(flag)) throw new Error(`unknown option ${flag} (options: ${OPTIONS})`);
-  if (value === undefined || value.startsWith('--')) throw new Error(`${flag} needs a value${value === undefined ? '' : `, got the option ${value}`} (options: ${OPTIONS})`);
+  if (value === undefined || value.startsWith('--'))
+    throw new Error(`${flag} needs a value${value === undefined ? '' : `, got the option ${value}`} (options: ${OPTIONS})`);
   return value;
 }
 
@@ -77,15 +79,21 @@ function parseArgs(argv: string[]): ServeArgs {
   if (!Number.isInteger(args.port) || args.port < 0 || args.port > 65535) throw new Error(`--port must be an integer 0-65535, got ${args.port}`);
   if ((files.cert === undefined) !== (files.key === undefined)) throw new Error('--tls-cert and --tls-key go together');
   if (files.cert !== undefined && files.key !== undefined) args.tls = { cert: readPem(files.cert, 'TLS certificate'), key: readPem(files.key, 'TLS key') };
-  if (!Number.isInteger(args.turnTtlSeconds) || args.turnTtlSeconds < 60 || args.turnTtlSeconds > 7 * 86400) throw new Error('--turn-ttl must be an integer number of seconds, 60 to 604800');
+  if (!Number.isInteger(args.turnTtlSeconds) || args.turnTtlSeconds < 60 || args.turnTtlSeconds > 7 * 86400)
+    throw new Error('--turn-ttl must be an integer number of seconds, 60 to 604800');
   args.turnSecret = secretFrom(files.turnSecret, 'TESSERA_TURN_SECRET');
-  if (args.run?.ice?.turn.length && !args.turnSecret) throw new Error(`the run lists TURN servers (${args.run.ice.turn.join(', ')}): give the TURN server's shared secret with --turn-secret FILE or TESSERA_TURN_SECRET`);
+  if (args.run?.ice?.turn.length && !args.turnSecret)
+    throw new Error(
+      `the run lists TURN servers (${args.run.ice.turn.join(', ')}): give the TURN server's shared secret with --turn-secret FILE or TESSERA_TURN_SECRET`,
+    );
   return args;
 }
 
 function main(): void {
   if (process.argv.slice(2).some((a) => a === '--help' || a === '-h')) {
-    console.log(`usage: tessera serve [options]\n  serves the built app and /signal on one port (default 127.0.0.1:8080; HOST and PORT are read too)\n  options: ${OPTIONS}`);
+    console.log(
+      `usage: tessera serve [options]\n  serves the built app and /signal on one port (default 127.0.0.1:8080; HOST and PORT are read too)\n  options: ${OPTIONS}`,
+    );
     return;
   }
   let args: ServeArgs;
@@ -102,7 +110,14 @@ function main(): void {
   let server: ReturnType<typeof createAppServer>;
   let signaling: SignalingServer;
   try {
-    server = createAppServer({ distDir: args.distDir, log, run: args.run, validatorStatus: args.validatorStatus, tls: args.tls, health: () => ({ signaling: holder.signaling?.stats(), run: args.run?.runId }) });
+    server = createAppServer({
+      distDir: args.distDir,
+      log,
+      run: args.run,
+      validatorStatus: args.validatorStatus,
+      tls: args.tls,
+      health: () => ({ signaling: holder.signaling?.stats(), run: args.run?.runId }),
+    });
     const ice = args.run?.ice ? { settings: args.run.ice, turnSecret: args.turnSecret, ttlSeconds: args.turnTtlSeconds } : undefined;
     // A server for one run signals for that run only: its TURN credentials are not for other rooms.
     // The run's validator keys alone may join as validators, and they keep reserved places in the room.

@@ -38,7 +38,12 @@ export class SubtensorClient {
     const uidOf = await this.uids(weights.map((w) => w.address));
     const kept = weights.filter((w) => uidOf.has(w.address));
     const uids = kept.map((w) => uidOf.get(w.address) as number);
-    const tx = this.api.tx.subtensorModule.setWeights(this.target.netuid, uids, kept.map((w) => w.weight), this.target.versionKey);
+    const tx = this.api.tx.subtensorModule.setWeights(
+      this.target.netuid,
+      uids,
+      kept.map((w) => w.weight),
+      this.target.versionKey,
+    );
     const blockHash = await new Promise<string>((resolve, reject) => {
       tx.signAndSend(this.hotkey, ({ status, dispatchError }) => {
         if (dispatchError) reject(new Error(`set_weights failed: ${dispatchError.toString()}`));

@@ -86,10 +86,24 @@ function onShutdown(cleanup: () => unknown): void {
 }
 
 /** Signaling client, WebRTC mesh and exchange for one participant. */
-function joinSwarm(run: RunConfig, signalUrl: string, name: string, role: PeerRole, signer: Signer, log: (l: string) => void): { mesh: Mesh; exchange: ContributionExchange; close(): void } {
+function joinSwarm(
+  run: RunConfig,
+  signalUrl: string,
+  name: string,
+  role: PeerRole,
+  signer: Signer,
+  log: (l: string) => void,
+): { mesh: Mesh; exchange: ContributionExchange; close(): void } {
   const wrtc = createRequire(import.meta.url)('@roamhq/wrtc') as WrtcImplementation;
   // Joins are signed with the participant's key, so no one else can take over its peer id.
-  const signaling = new SignalingClient({ url: signalUrl, room: run.runId, peerId: name, role, signer, socket: (u) => new WebSocket(u) as unknown as SocketLike });
+  const signaling = new SignalingClient({
+    url: signalUrl,
+    room: run.runId,
+    peerId: name,
+    role,
+    signer,
+    socket: (u) => new WebSocket(u) as unknown as SocketLike,
+  });
   signaling.on('state', (s) => log(`signaling ${s}`));
   signaling.on('problem', (p) => log(p));
   // The run's own ICE settings (STUN fallback, relayOnly enforced); the mesh logs a missing TURN credential.
@@ -116,18 +130,28 @@ async function peer(f: Map<string, string>): Promise<void> {
   // Present from the first window: start from θ_0 like everyone; later: sync from neighbours.
   const fresh = windowAt(run, Date.now()) === 0;
   const node = new SwarmPeer({
-    run, trainer: new GpuWindowTrainer(model, corpus.train, (v) => topk.run(v)), layout: model.layout, exchange: swarm.exchange, mesh: swarm.mesh, traffic: swarm.mesh.traffic, identity,
+    run,
+    trainer: new GpuWindowTrainer(model, corpus.train, (v) => topk.run(v)),
+    layout: model.layout,
+    exchange: swarm.exchange,
+    mesh: swarm.mesh,
+    traffic: swarm.mesh.traffic,
+    identity,
     start: fresh ? { theta: initParams(config, model.layout, run.seed), window: 0 } : undefined,
     log,
     onSync: (r, t, w) => log(`checkpoint θ_${w}: ${r}/${t} chunks`),
     onWindow: (r) => {
       if (report) appendFileSync(report, `${JSON.stringify({ peer: name, ...r })}\n`);
-      log(`window ${r.window}: ${r.steps} steps, loss ${r.trainLoss?.toFixed(3) ?? '-'}, ${r.included ? 'accepted' : r.contributed ? 'not accepted' : 'no contribution'} (${r.accepted} in manifest), θ ${r.hash.slice(0, 12)}, up ${r.bytesUp} B down ${r.bytesDown} B, compute ${(r.computeMs / 1000).toFixed(1)} s, communication ${(r.commMs / 1000).toFixed(2)} s, waiting for the manifest ${(r.waitMs / 1000).toFixed(1)} s`);
+      log(
+        `window ${r.window}: ${r.steps} steps, loss ${r.trainLoss?.toFixed(3) ?? '-'}, ${r.included ? 'accepted' : r.contributed ? 'not accepted' : 'no contribution'} (${r.accepted} in manifest), θ ${r.hash.slice(0, 12)}, up ${r.bytesUp} B down ${r.bytesDown} B, compute ${(r.computeMs / 1000).toFixed(1)} s, communication ${(r.commMs / 1000).toFixed(2)} s, waiting for the manifest ${(r.waitMs / 1000).toFixed(1)} s`,
+      );
     },
   });
   onShutdown(() => [node.stop(), swarm.close(), topk.destroy(), model.destroy(), ctx.destroy()]);
   log(`contributing as ${identity.address}${identity.certificate.length ? ' (wallet certificate)' : ' (session key only: no rewards)'}`);
-  log(`${run.preset} on ${ctx.report.adapter.vendor} ${ctx.report.adapter.architecture}, run ${run.runId}, ${fresh ? 'from θ_0' : 'syncing the current model first'}`);
+  log(
+    `${run.preset} on ${ctx.report.adapter.vendor} ${ctx.report.adapter.architecture}, run ${run.runId}, ${fresh ? 'from θ_0' : 'syncing the current model first'}`,
+  );
   await node.run();
 }
 
@@ -145,7 +169,8 @@ async function validator(f: Map<string, string>): Promise<void> {
   if (key === undefined) throw new Error(`a validator needs --key FILE or TESSERA_KEY\n${USAGE}`);
   const signer: Signer = signerFromSecret(key);
   const publicKey = toHex(signer.publicKey);
-  if (!run.validatorKeys.includes(publicKey)) throw new Error(`this key (${publicKey.slice(0, 12)}…) is not in the run's validatorKeys: peers would ignore its manifests`);
+  if (!run.validatorKeys.includes(publicKey))
+    throw new Error(`this key (${publicKey.slice(0, 12)}…) is not in the run's validatorKeys: peers would ignore its manifests`);
   const name = f.get('name') ?? `validator-${publicKey.slice(0, 12)}`;
   const log = (l: string): void => console.log(`[${name}] ${l}`);
   const corpus = readRunCorpus(run);
@@ -160,22 +185,40 @@ async function validator(f: Map<string, string>): Promise<void> {
   const statusPort = f.get('status-port');
   const swarm = joinSwarm(run, required(f, 'signal'), name, 'validator', signer, log);
   const node = new ValidatorNode({
-    run, layout, exchange: swarm.exchange, mesh: swarm.mesh, signer, theta: resumed?.theta ?? initParams(config, layout, run.seed), window: resumed?.window ?? 0, corpusLength: corpus.train.length, probe: probes.scoring, validation, ledger, log, limits: scoreLimits(f),
+    run,
+    layout,
+    exchange: swarm.exchange,
+    mesh: swarm.mesh,
+    signer,
+    theta: resumed?.theta ?? initParams(config, layout, run.seed),
+    window: resumed?.window ?? 0,
+    corpusLength: corpus.train.length,
+    probe: probes.scoring,
+    validation,
+    ledger,
+    log,
+    limits: scoreLimits(f),
     onWeights: async (w, weights) => {
-      log(`weights after window ${w}${submit ? '' : ' (dry run: no --subtensor)'}: ${weights.length ? weights.map((x) => `${x.address}=${x.weight}`).join(' ') : 'nobody has earned yet'}`);
+      log(
+        `weights after window ${w}${submit ? '' : ' (dry run: no --subtensor)'}: ${weights.length ? weights.map((x) => `${x.address}=${x.weight}`).join(' ') : 'nobody has earned yet'}`,
+      );
       if (submit && weights.length) await submit(weights);
     },
   });
-  const status = statusPort === undefined ? undefined : serveStatus(ledger, Number(statusPort), f.get('status-host') ?? '127.0.0.1', (url) => log(`status API on ${url}`));
+  const status =
+    statusPort === undefined ? undefined : serveStatus(ledger, Number(statusPort), f.get('status-host') ?? '127.0.0.1', (url) => log(`status API on ${url}`));
   onShutdown(() => [node.stop(), swarm.close(), status?.close(), probes.close(), ledger.close()]);
-  log(`validating run ${run.runId} (${run.preset}), windows of ${run.windowMs / 1000} s; ledger ${ledgerPath}${resumed ? `, resuming at window ${resumed.window}` : ''}`);
+  log(
+    `validating run ${run.runId} (${run.preset}), windows of ${run.windowMs / 1000} s; ledger ${ledgerPath}${resumed ? `, resuming at window ${resumed.window}` : ''}`,
+  );
   await node.run();
 }
 
 /** The run's corpus from public/data (the same file tabs fetch), split as every participant splits it. */
 function readRunCorpus(run: RunConfig): ReturnType<typeof splitCorpus> {
   const path = join(ROOT, 'public', 'data', run.corpus ?? DEFAULT_CORPUS);
-  if (!existsSync(path)) throw new Error(`the run's corpus ${run.corpus} is not in public/data (${path}): copy it there on every machine that serves or trains`);
+  if (!existsSync(path))
+    throw new Error(`the run's corpus ${run.corpus} is not in public/data (${path}): copy it there on every machine that serves or trains`);
   const text = readFileSync(path, 'utf8');
   return splitCorpus(CharTokenizer.fromText(text), text);
 }
@@ -202,15 +245,37 @@ function scoreLimits(f: Map<string, string>): Partial<GauntletLimits> {
  * reference), `cpu` (the float64 reference model: faster than SwiftShader for tiny), or `off`
  * (contributions are checked, not scored; the validation curve still comes from the CPU reference).
  */
-async function openProbes(mode: string, config: GptConfig, run: RunConfig, corpus: { train: Uint16Array; val: Uint16Array }, log: (l: string) => void): Promise<{ scoring?: LossProbe; validation: LossProbe; close(): void }> {
+async function openProbes(
+  mode: string,
+  config: GptConfig,
+  run: RunConfig,
+  corpus: { train: Uint16Array; val: Uint16Array },
+  log: (l: string) => void,
+): Promise<{ scoring?: LossProbe; validation: LossProbe; close(): void }> {
   if (!['gpu', 'cpu', 'off'].includes(mode)) throw new Error('--score must be gpu, cpu or off');
-  const probes = await openProbeThread({ mode: mode === 'gpu' ? 'gpu' : 'cpu', config, seqLen: run.seqLen, train: corpus.train, val: corpus.val, label: 'validator' });
-  log(mode === 'off' ? `scoring off: contributions are checked, not scored (validation loss on ${probes.label})` : `scoring on ${probes.label}, in a worker thread`);
+  const probes = await openProbeThread({
+    mode: mode === 'gpu' ? 'gpu' : 'cpu',
+    config,
+    seqLen: run.seqLen,
+    train: corpus.train,
+    val: corpus.val,
+    label: 'validator',
+  });
+  log(
+    mode === 'off'
+      ? `scoring off: contributions are checked, not scored (validation loss on ${probes.label})`
+      : `scoring on ${probes.label}, in a worker thread`,
+  );
   return { scoring: mode === 'off' ? undefined : probes.scoring, validation: probes.validation, close: () => probes.close() };
 }
 
 /** --val-sequences N: held-out sequences measured after every window (0: no validation curve). */
-async function validationSet(f: Map<string, string>, run: RunConfig, valLength: number, probe: LossProbe): Promise<{ probe: LossProbe; offsets: Uint32Array } | undefined> {
+async function validationSet(
+  f: Map<string, string>,
+  run: RunConfig,
+  valLength: number,
+  probe: LossProbe,
+): Promise<{ probe: LossProbe; offsets: Uint32Array } | undefined> {
   const count = Number(f.get('val-sequences') ?? 16);
   if (!Number.isInteger(count) || count < 0 || count > 4096) throw new Error('--val-sequences must be an integer 0-4096');
   if (count === 0) return undefined;
@@ -218,7 +283,12 @@ async function validationSet(f: Map<string, string>, run: RunConfig, valLength: 
 }
 
 /** With --subtensor URL (and --netuid N, or the run's netuid), weights go to the chain signed by the validator's key (its hotkey). */
-async function weightSubmitter(f: Map<string, string>, run: RunConfig, key: string, log: (l: string) => void): Promise<((w: AddressWeight[]) => Promise<void>) | undefined> {
+async function weightSubmitter(
+  f: Map<string, string>,
+  run: RunConfig,
+  key: string,
+  log: (l: string) => void,
+): Promise<((w: AddressWeight[]) => Promise<void>) | undefined> {
   const endpoint = f.get('subtensor');
   if (endpoint === undefined) return undefined;
   const netuid = Number(f.get('netuid') ?? run.netuid ?? required(f, 'netuid'));
@@ -234,7 +304,6 @@ async function weightSubmitter(f: Map<string, string>, run: RunConfig, key: stri
     }
   };
 }
-
 
 function signal(f: Map<string, string>): void {
   const port = Number(f.get('port') ?? 8787);
@@ -266,7 +335,15 @@ function initRun(f: Map<string, string>): void {
   // Unit mode unless asked otherwise (--unit-steps 0): its proof of work holds on a phone and on
   // a desktop GPU alike, where a window-mode run's weakens as the device gets faster.
   const units = optional('unit-steps') ?? DEFAULT_UNIT_STEPS;
-  const run = writeRun(out, { preset, windowMs: optional('window-ms') ?? 30_000, graceMs: optional('grace-ms'), startInMs: optional('start-in-ms'), maxSteps: optional('max-steps'), unitSteps: units === 0 ? undefined : units, runId: f.get('run-id') });
+  const run = writeRun(out, {
+    preset,
+    windowMs: optional('window-ms') ?? 30_000,
+    graceMs: optional('grace-ms'),
+    startInMs: optional('start-in-ms'),
+    maxSteps: optional('max-steps'),
+    unitSteps: units === 0 ? undefined : units,
+    runId: f.get('run-id'),
+  });
   const mode = run.unitSteps === undefined ? 'window mode' : `unit mode, ${run.unitSteps}-step units`;
   console.log(`[tessera] wrote ${join(out, 'run.json')} and validator.key (mode 600); ${mode}; the run starts at ${new Date(run.startTime).toISOString()}`);
 }
@@ -278,10 +355,14 @@ try {
   else if (command === 'validator') await validator(f);
   else if (command === 'signal') signal(f);
   else if (command === 'init-run') initRun(f);
-  else if (command === 'keygen') console.log(`[tessera] wrote ${required(f, 'out')} (mode 600), public key ${toHex(createKeyFile(required(f, 'out')).publicKey)}`);
+  else if (command === 'keygen')
+    console.log(`[tessera] wrote ${required(f, 'out')} (mode 600), public key ${toHex(createKeyFile(required(f, 'out')).publicKey)}`);
   else throw new Error(USAGE);
 } catch (err) {
-  const message = err instanceof GpuUnavailableError ? `${err.message} (headless peers need a Vulkan driver: a GPU's, or SwiftShader from Debian's chromium package plus libvulkan1)` : (err as Error).message;
+  const message =
+    err instanceof GpuUnavailableError
+      ? `${err.message} (headless peers need a Vulkan driver: a GPU's, or SwiftShader from Debian's chromium package plus libvulkan1)`
+      : (err as Error).message;
   console.error(`[tessera] ${message}`);
   process.exit(1);
 }

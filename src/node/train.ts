@@ -39,7 +39,8 @@ export interface TrainArgs {
   onnx?: string;
 }
 
-const USAGE = 'usage: npm run train -- [--preset tiny|small|shakespeare] [--steps N] [--corpus FILE] [--tokenizer char|byte] [--batch N] [--seq N] [--micro N] [--lr X] [--min-lr X] [--warmup N] [--eval-every N] [--eval-batches N] [--seed N] [--out DIR] [--onnx FILE]';
+const USAGE =
+  'usage: npm run train -- [--preset tiny|small|shakespeare] [--steps N] [--corpus FILE] [--tokenizer char|byte] [--batch N] [--seq N] [--micro N] [--lr X] [--min-lr X] [--warmup N] [--eval-every N] [--eval-batches N] [--seed N] [--out DIR] [--onnx FILE]';
 
 export function parseTrainArgs(argv: string[]): TrainArgs {
   const flags = new Map<string, string>();
@@ -55,7 +56,8 @@ export function parseTrainArgs(argv: string[]): TrainArgs {
     flags.delete(name);
     if (raw === undefined) return fallback;
     const value = Number(raw);
-    if (!Number.isFinite(value) || value <= 0 || (integer && !Number.isInteger(value))) throw new Error(`--${name} must be a positive ${integer ? 'integer' : 'number'}, got "${raw}"`);
+    if (!Number.isFinite(value) || value <= 0 || (integer && !Number.isInteger(value)))
+      throw new Error(`--${name} must be a positive ${integer ? 'integer' : 'number'}, got "${raw}"`);
     return value;
   };
   const steps = num('steps', 200);
@@ -98,10 +100,13 @@ export async function train(args: TrainArgs, log: (line: string) => void = conso
   const config = gptConfig(args.preset, tokenizer.vocabSize);
   const ctx = await requestGpuDevice({ gpu: nodeGpu(), label: 'trainer' });
   const model = new GpuGpt(ctx.device, { config, batchSize: args.batch, seqLen: args.seq, microSteps: args.micro });
-  log(`[train] ${args.preset}: ${model.layout.parameterCount.toLocaleString('en-US')} parameters, vocab ${tokenizer.vocabSize} (${args.tokenizer}), ${args.batch}×${args.seq}×${args.micro} tokens/step, ${(model.memory.total / 2 ** 20).toFixed(1)} MiB on ${ctx.report.adapter.vendor} ${ctx.report.adapter.architecture}`);
+  log(
+    `[train] ${args.preset}: ${model.layout.parameterCount.toLocaleString('en-US')} parameters, vocab ${tokenizer.vocabSize} (${args.tokenizer}), ${args.batch}×${args.seq}×${args.micro} tokens/step, ${(model.memory.total / 2 ** 20).toFixed(1)} MiB on ${ctx.report.adapter.vendor} ${ctx.report.adapter.architecture}`,
+  );
   model.setParams(initParams(config, model.layout, args.seed));
   const next = seededRandom(args.seed);
-  const pick = (ids: Uint16Array, count: number, rand: () => number): number[] => Array.from({ length: count }, () => Math.floor(rand() * (ids.length - args.seq - 1)));
+  const pick = (ids: Uint16Array, count: number, rand: () => number): number[] =>
+    Array.from({ length: count }, () => Math.floor(rand() * (ids.length - args.seq - 1)));
   const valOffsets = pick(corpus.val, args.evalBatches * args.batch, seededRandom(args.seed + 1));
   let stop = false;
   const onSigint = (): void => {
@@ -143,12 +148,17 @@ export async function train(args: TrainArgs, log: (line: string) => void = conso
     const rows = new Map<number, { train?: number; val?: number }>();
     for (const l of result.trainLosses) rows.set(l.step, { ...rows.get(l.step), train: l.loss });
     for (const l of result.valLosses) rows.set(l.step, { ...rows.get(l.step), val: l.loss });
-    const csv = ['step,train_loss,val_loss', ...[...rows.entries()].sort((a, b) => a[0] - b[0]).map(([s, r]) => `${s},${r.train ?? ''},${r.val ?? ''}`)].join('\n');
+    const csv = ['step,train_loss,val_loss', ...[...rows.entries()].sort((a, b) => a[0] - b[0]).map(([s, r]) => `${s},${r.train ?? ''},${r.val ?? ''}`)].join(
+      '\n',
+    );
     writeFileSync(join(args.out, 'loss.csv'), `${csv}\n`);
-    writeFileSync(join(args.out, 'loss.svg'), lossPlotSvg(`${args.preset} on ${args.corpus.split('/').pop()}`, [
-      { label: 'train', color: '#2563eb', points: result.trainLosses },
-      { label: 'validation', color: '#dc2626', points: result.valLosses },
-    ]));
+    writeFileSync(
+      join(args.out, 'loss.svg'),
+      lossPlotSvg(`${args.preset} on ${args.corpus.split('/').pop()}`, [
+        { label: 'train', color: '#2563eb', points: result.trainLosses },
+        { label: 'validation', color: '#dc2626', points: result.valLosses },
+      ]),
+    );
     const params = await model.readParams();
     writeFileSync(join(args.out, 'params.f32'), params);
     if (args.onnx) {
@@ -157,9 +167,20 @@ export async function train(args: TrainArgs, log: (line: string) => void = conso
       log(`[train] wrote ${args.onnx} (ONNX opset ${ONNX_OPSET}: tokens int64 [batch, seq] → logits [batch, seq, ${config.vocabSize}])`);
     }
     const valLoss = result.valLosses[result.valLosses.length - 1]?.loss ?? NaN;
-    const summary = { preset: args.preset, config, tokenizer: tokenizer.toJSON(), args, stepsDone: result.stepsDone, tokens: result.tokens, seconds: result.milliseconds / 1000, finalValLoss: valLoss };
+    const summary = {
+      preset: args.preset,
+      config,
+      tokenizer: tokenizer.toJSON(),
+      args,
+      stepsDone: result.stepsDone,
+      tokens: result.tokens,
+      seconds: result.milliseconds / 1000,
+      finalValLoss: valLoss,
+    };
     writeFileSync(join(args.out, 'summary.json'), `${JSON.stringify(summary, null, 2)}\n`);
-    log(`[train] ${result.stepsDone} steps, ${result.tokens.toLocaleString('en-US')} tokens in ${(result.milliseconds / 1000).toFixed(1)} s; final validation loss ${valLoss.toFixed(4)}`);
+    log(
+      `[train] ${result.stepsDone} steps, ${result.tokens.toLocaleString('en-US')} tokens in ${(result.milliseconds / 1000).toFixed(1)} s; final validation loss ${valLoss.toFixed(4)}`,
+    );
     log(`[train] wrote ${join(args.out, 'loss.csv')}, loss.svg, params.f32, summary.json`);
     return { valLoss, outDir: args.out };
   } finally {
@@ -174,7 +195,10 @@ if (process.argv[1] === fileURLToPath(import.meta.url)) {
     await train(parseTrainArgs(process.argv.slice(2)));
     process.exit(0);
   } catch (err) {
-    const message = err instanceof GpuUnavailableError ? `${err.message} (headless peers need a Vulkan driver: a GPU's, or SwiftShader from Debian's chromium package plus libvulkan1)` : (err as Error).message;
+    const message =
+      err instanceof GpuUnavailableError
+        ? `${err.message} (headless peers need a Vulkan driver: a GPU's, or SwiftShader from Debian's chromium package plus libvulkan1)`
+        : (err as Error).message;
     console.error(`[train] ${message}`);
     process.exit(1);
   }

@@ -88,7 +88,9 @@ export class ContributionExchange {
 
   /** Complete contributions for a window, in arrival order. */
   complete(window: number): { header: Contribution; payload: Uint8Array }[] {
-    return [...this.entries.values()].filter((e) => e.payload && e.header.window === window).map((e) => ({ header: e.header, payload: e.payload as Uint8Array }));
+    return [...this.entries.values()]
+      .filter((e) => e.payload && e.header.window === window)
+      .map((e) => ({ header: e.header, payload: e.payload as Uint8Array }));
   }
 
   /** Forgets windows before `window` (their payloads are applied or refused for good). */

@@ -8,7 +8,8 @@ export const FRAME_PAYLOAD_BYTES = MAX_FRAME_BYTES - FRAME_HEADER_BYTES;
 const MAGIC = 0x7e55; // "tess"
 const VERSION = 1;
 
-export type FramingErrorCode = 'short-frame' | 'bad-magic' | 'bad-version' | 'too-large' | 'bad-index' | 'inconsistent' | 'duplicate' | 'bad-length' | 'too-many-pending';
+export type FramingErrorCode =
+  'short-frame' | 'bad-magic' | 'bad-version' | 'too-large' | 'bad-index' | 'inconsistent' | 'duplicate' | 'bad-length' | 'too-many-pending';
 
 /** A peer sent frames that cannot be part of a valid message; nothing was delivered. */
 export class FramingError extends Error {
@@ -101,7 +102,8 @@ export class Reassembler {
   }
 
   private checkHeader(index: number, count: number, total: number, payloadBytes: number): void {
-    if (total > this.limits.maxMessageBytes) throw new FramingError('too-large', `message of ${total} bytes exceeds the ${this.limits.maxMessageBytes}-byte cap`);
+    if (total > this.limits.maxMessageBytes)
+      throw new FramingError('too-large', `message of ${total} bytes exceeds the ${this.limits.maxMessageBytes}-byte cap`);
     if (count !== frameCount(total)) throw new FramingError('inconsistent', `frame count ${count} does not fit a ${total}-byte message`);
     if (index >= count) throw new FramingError('bad-index', `frame index ${index} is not below count ${count}`);
     const expected = index === count - 1 ? total - index * FRAME_PAYLOAD_BYTES : FRAME_PAYLOAD_BYTES;

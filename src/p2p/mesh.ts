@@ -66,7 +66,15 @@ export class Mesh {
   private readonly links = new Map<string, Neighbour>();
   private readonly known = new Map<string, PeerRole>();
   private readonly banned = new Map<string, number>();
-  private readonly listeners: { [K in keyof MeshEvents]: Set<MeshEvents[K]> } = { message: new Set(), up: new Set(), down: new Set(), 'ice-error': new Set(), 'relay-unavailable': new Set(), joined: new Set(), refused: new Set() };
+  private readonly listeners: { [K in keyof MeshEvents]: Set<MeshEvents[K]> } = {
+    message: new Set(),
+    up: new Set(),
+    down: new Set(),
+    'ice-error': new Set(),
+    'relay-unavailable': new Set(),
+    joined: new Set(),
+    refused: new Set(),
+  };
   private readonly limits: MeshLimits;
   private readonly unsubscribe: (() => void)[];
   private refillTimer?: ReturnType<typeof setTimeout>;
@@ -84,7 +92,10 @@ export class Mesh {
       s.on('welcome', (peers) => {
         for (const p of peers) this.known.set(p.peerId, p.role);
         this.refill();
-        this.emit('joined', peers.map((p) => p.peerId).filter((id) => id !== this.options.selfId));
+        this.emit(
+          'joined',
+          peers.map((p) => p.peerId).filter((id) => id !== this.options.selfId),
+        );
       }),
       s.on('peer-joined', (id, role) => void this.known.set(id, role)),
       s.on('peer-left', (id) => void this.known.delete(id)),
@@ -134,7 +145,11 @@ export class Mesh {
 
   /** Sends to every open neighbour (except one); a failing neighbour does not stop the rest. */
   async broadcast(message: Uint8Array, except?: string): Promise<void> {
-    await Promise.allSettled(this.neighbours().filter((id) => id !== except).map((id) => this.send(id, message)));
+    await Promise.allSettled(
+      this.neighbours()
+        .filter((id) => id !== except)
+        .map((id) => this.send(id, message)),
+    );
   }
 
   /** Drops a neighbour that sent invalid data and refuses it for `banMs`. */
@@ -200,7 +215,8 @@ export class Mesh {
     }
     if (!this.relayRefused) {
       this.relayRefused = true;
-      const reason = 'the run allows relayed (TURN) connections only, but the signaling server gave no TURN credential: dialling nobody rather than exposing addresses directly. Serve the run with its TURN secret (tessera serve --run FILE --turn-secret FILE).';
+      const reason =
+        'the run allows relayed (TURN) connections only, but the signaling server gave no TURN credential: dialling nobody rather than exposing addresses directly. Serve the run with its TURN secret (tessera serve --run FILE --turn-secret FILE).';
       this.options.log?.(`[mesh] ${reason}`);
       this.emit('relay-unavailable', reason);
     }
@@ -211,7 +227,9 @@ export class Mesh {
     const ice = this.iceForLink();
     if (!ice) return undefined;
     const link = createPeerLink({
-      initiator, wrtc: this.options.wrtc, ...ice,
+      initiator,
+      wrtc: this.options.wrtc,
+      ...ice,
       limits: { maxMessageBytes: this.options.maxMessageBytes ?? MAX_WIRE_BYTES },
     });
     link.onIceError((e) => {

@@ -50,7 +50,10 @@ interface IceErrorEventLike {
 }
 
 export function createPeerLink(options: PeerLinkOptions): PeerLink {
-  const config: RTCConfiguration = { iceServers: options.iceServers ?? [], ...(options.iceTransportPolicy ? { iceTransportPolicy: options.iceTransportPolicy } : {}) };
+  const config: RTCConfiguration = {
+    iceServers: options.iceServers ?? [],
+    ...(options.iceTransportPolicy ? { iceTransportPolicy: options.iceTransportPolicy } : {}),
+  };
   const peer = new SimplePeer({ initiator: options.initiator, wrtc: options.wrtc, config });
   const iceErrorListeners: ((e: IceServerError) => void)[] = [];
   // simple-peer does not forward icecandidateerror; its RTCPeerConnection is `_pc`.

@@ -2,7 +2,16 @@
 // reports who comes and goes, and reconnects with jittered exponential backoff forever.
 import { toHex } from '../protocol/bytes';
 import type { Signer } from '../protocol/keys';
-import { parseServerMessage, parseSignalData, signedJoin, SIGNAL_LIMITS, type IceConfig, type PeerRole, type ServerMessage, type SignalData } from './signalingProtocol';
+import {
+  parseServerMessage,
+  parseSignalData,
+  signedJoin,
+  SIGNAL_LIMITS,
+  type IceConfig,
+  type PeerRole,
+  type ServerMessage,
+  type SignalData,
+} from './signalingProtocol';
 
 /** The part of the WebSocket API used here: the browser's, or the `ws` package's in Node. */
 export interface SocketLike {
@@ -151,7 +160,10 @@ export class SignalingClient {
 
   private join(ws: SocketLike, nonce?: string): void {
     const { room, peerId, role, signer } = this.options;
-    const auth = signer && nonce !== undefined ? { scheme: signer.scheme, publicKey: toHex(signer.publicKey), signature: toHex(signer.sign(signedJoin(nonce, room, peerId))) } : undefined;
+    const auth =
+      signer && nonce !== undefined
+        ? { scheme: signer.scheme, publicKey: toHex(signer.publicKey), signature: toHex(signer.sign(signedJoin(nonce, room, peerId))) }
+        : undefined;
     ws.send(JSON.stringify({ type: 'join', room, peerId, role: role ?? 'peer', ...(auth ? { auth } : {}) }));
   }
 

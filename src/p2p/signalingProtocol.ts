@@ -56,9 +56,7 @@ export interface JoinAuth {
 }
 
 export type ClientMessage =
-  | { type: 'join'; room: string; peerId: string; role: PeerRole; auth?: JoinAuth }
-  | { type: 'signal'; to: string; data: SignalData }
-  | { type: 'ping' };
+  { type: 'join'; room: string; peerId: string; role: PeerRole; auth?: JoinAuth } | { type: 'signal'; to: string; data: SignalData } | { type: 'ping' };
 
 /** One ICE candidate as simple-peer 9 sends it (RTCIceCandidateInit's fields). */
 export interface IceCandidateSignal {
@@ -74,9 +72,7 @@ export interface IceCandidateSignal {
  * transceiverRequest is for media tracks, which the swarm never adds).
  */
 export type SignalData =
-  | { type: 'offer' | 'answer'; sdp: string }
-  | { type: 'candidate'; candidate: IceCandidateSignal }
-  | { type: 'renegotiate'; renegotiate: true };
+  { type: 'offer' | 'answer'; sdp: string } | { type: 'candidate'; candidate: IceCandidateSignal } | { type: 'renegotiate'; renegotiate: true };
 
 export type SignalErrorCode =
   | 'bad-message'
@@ -154,7 +150,8 @@ export function jsonDepthWithin(text: string, max: number): boolean {
   for (let i = 0; i < text.length; i++) {
     const c = text.charCodeAt(i);
     if (inString) {
-      if (c === 0x5c) i++; // backslash: the next character is escaped, even a quote
+      if (c === 0x5c)
+        i++; // backslash: the next character is escaped, even a quote
       else if (c === 0x22) inString = false;
     } else if (c === 0x22) inString = true;
     else if (c === 0x5b || c === 0x7b) {
@@ -212,7 +209,8 @@ export function parseSignalData(v: unknown): SignalData | null {
   }
 }
 
-const SIGNAL_SHAPES = 'signal data must be {type: offer|answer, sdp}, {type: candidate, candidate: {candidate, sdpMLineIndex, sdpMid}} or {type: renegotiate, renegotiate: true}';
+const SIGNAL_SHAPES =
+  'signal data must be {type: offer|answer, sdp}, {type: candidate, candidate: {candidate, sdpMLineIndex, sdpMid}} or {type: renegotiate, renegotiate: true}';
 
 const badId = (what: string, v: unknown): string => `${what} must match ${ID.source}, got ${JSON.stringify(v)?.slice(0, 80)}`;
 
@@ -230,10 +228,26 @@ export function parseClientMessage(text: string): Parsed<ClientMessage> {
       if (!ROLES.includes(role as PeerRole)) return { ok: false, error: `role must be one of ${ROLES.join(', ')}` };
       if (m.auth === undefined) return { ok: true, message: { type: 'join', room: m.room, peerId: m.peerId, role: role as PeerRole } };
       const a = m.auth as Record<string, unknown>;
-      if (!isObject(a) || (a.scheme !== 1 && a.scheme !== 2) || typeof a.publicKey !== 'string' || !/^[0-9a-f]{64}$/.test(a.publicKey) || typeof a.signature !== 'string' || !/^[0-9a-f]{128}$/.test(a.signature)) {
+      if (
+        !isObject(a) ||
+        (a.scheme !== 1 && a.scheme !== 2) ||
+        typeof a.publicKey !== 'string' ||
+        !/^[0-9a-f]{64}$/.test(a.publicKey) ||
+        typeof a.signature !== 'string' ||
+        !/^[0-9a-f]{128}$/.test(a.signature)
+      ) {
         return { ok: false, error: 'auth must be {scheme: 1|2, publicKey: 64 hex, signature: 128 hex}' };
       }
-      return { ok: true, message: { type: 'join', room: m.room, peerId: m.peerId, role: role as PeerRole, auth: { scheme: a.scheme, publicKey: a.publicKey, signature: a.signature } } };
+      return {
+        ok: true,
+        message: {
+          type: 'join',
+          room: m.room,
+          peerId: m.peerId,
+          role: role as PeerRole,
+          auth: { scheme: a.scheme, publicKey: a.publicKey, signature: a.signature },
+        },
+      };
     }
     case 'signal': {
       if (typeof m.to !== 'string' || !ID.test(m.to)) return { ok: false, error: badId('to', m.to) };
@@ -275,7 +289,16 @@ export function parseServerMessage(text: string): Parsed<ServerMessage> {
       if (peers.length !== m.peers.length) break;
       const ice = m.ice === undefined ? undefined : parseIceConfig(m.ice);
       if (ice === null) break;
-      return { ok: true, message: { type: 'welcome', peerId: m.peerId, peers: peers.map((p) => ({ peerId: p.peerId, role: p.role })), heartbeatMs: m.heartbeatMs, ...(ice ? { ice } : {}) } };
+      return {
+        ok: true,
+        message: {
+          type: 'welcome',
+          peerId: m.peerId,
+          peers: peers.map((p) => ({ peerId: p.peerId, role: p.role })),
+          heartbeatMs: m.heartbeatMs,
+          ...(ice ? { ice } : {}),
+        },
+      };
     }
     case 'ice': {
       const ice = parseIceConfig(m.ice);
@@ -300,7 +323,8 @@ export function parseServerMessage(text: string): Parsed<ServerMessage> {
       if (typeof m.nonce === 'string' && /^[0-9a-f]{32}$/.test(m.nonce)) return { ok: true, message: { type: 'hello', nonce: m.nonce } };
       break;
     case 'error':
-      if (typeof m.code === 'string' && typeof m.message === 'string') return { ok: true, message: { type: 'error', code: m.code.slice(0, 40) as SignalErrorCode, message: m.message.slice(0, 500) } };
+      if (typeof m.code === 'string' && typeof m.message === 'string')
+        return { ok: true, message: { type: 'error', code: m.code.slice(0, 40) as SignalErrorCode, message: m.message.slice(0, 500) } };
       break;
   }
   return { ok: false, error: `malformed ${JSON.stringify(m.type)?.slice(0, 40)} message` };

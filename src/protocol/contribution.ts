@@ -53,7 +53,17 @@ export interface SignedBy {
 export type Contribution = ContributionFields & SignedBy & { bytes: Uint8Array; id: Uint8Array; trainLoss: number };
 
 function writeContributionBody(w: ByteWriter, c: ContributionFields): ByteWriter {
-  return w.string(c.runId).u32(c.window).fixed(c.baseHash, HASH_BYTES).fixed(c.payloadHash, HASH_BYTES).u32(c.payloadBytes).string(c.peerAddress).u32(c.steps).u32(c.tokens).f32(c.trainLoss ?? 0).bytes(c.certificate);
+  return w
+    .string(c.runId)
+    .u32(c.window)
+    .fixed(c.baseHash, HASH_BYTES)
+    .fixed(c.payloadHash, HASH_BYTES)
+    .u32(c.payloadBytes)
+    .string(c.peerAddress)
+    .u32(c.steps)
+    .u32(c.tokens)
+    .f32(c.trainLoss ?? 0)
+    .bytes(c.certificate);
 }
 
 function checkRunId(runId: string): void {
@@ -68,7 +78,12 @@ function signedMessage(domain: string, body: Uint8Array): Uint8Array {
 /** body ‖ scheme ‖ public key ‖ signature, and the content id of those bytes. */
 function seal(domain: string, body: Uint8Array, signer: Signer): SignedBy & { bytes: Uint8Array; id: Uint8Array } {
   const signature = signer.sign(signedMessage(domain, body));
-  const bytes = new ByteWriter().fixed(body, body.length).u8(signer.scheme).fixed(signer.publicKey, PUBLIC_KEY_BYTES).fixed(signature, SIGNATURE_BYTES).finish();
+  const bytes = new ByteWriter()
+    .fixed(body, body.length)
+    .u8(signer.scheme)
+    .fixed(signer.publicKey, PUBLIC_KEY_BYTES)
+    .fixed(signature, SIGNATURE_BYTES)
+    .finish();
   return { scheme: signer.scheme, publicKey: signer.publicKey, signature, bytes, id: contentHash(bytes) };
 }
 
@@ -87,7 +102,8 @@ function readSeal(r: ByteReader, bytes: Uint8Array, domain: string, what: string
   const publicKey = r.fixed(PUBLIC_KEY_BYTES, 'publicKey');
   const signature = r.fixed(SIGNATURE_BYTES, 'signature');
   r.end();
-  if (!verifySignature(scheme, publicKey, signedMessage(domain, bytes.subarray(0, bodyEnd)), signature)) throw new ProtocolError('bad-signature', `${what} signature does not verify`);
+  if (!verifySignature(scheme, publicKey, signedMessage(domain, bytes.subarray(0, bodyEnd)), signature))
+    throw new ProtocolError('bad-signature', `${what} signature does not verify`);
   return { scheme, publicKey, signature, bytes: bytes.slice(), id: contentHash(bytes) };
 }
 
@@ -95,8 +111,13 @@ export function signContribution(fields: ContributionFields, signer: Signer): Co
   checkRunId(fields.runId);
   if (fields.certificate.length > PROTOCOL_LIMITS.maxCertificateBytes) throw new RangeError('certificate too large');
   const loss = Math.fround(fields.trainLoss ?? 0);
-  if (!(loss >= 0 && loss <= PROTOCOL_LIMITS.maxTrainLoss)) throw new RangeError(`train loss ${loss} outside [0, ${PROTOCOL_LIMITS.maxTrainLoss}]: pass it through reportableLoss`);
-  return { ...fields, trainLoss: Math.fround(fields.trainLoss ?? 0), ...seal(CONTRIBUTION_DOMAIN, writeContributionBody(new ByteWriter(), fields).finish(), signer) };
+  if (!(loss >= 0 && loss <= PROTOCOL_LIMITS.maxTrainLoss))
+    throw new RangeError(`train loss ${loss} outside [0, ${PROTOCOL_LIMITS.maxTrainLoss}]: pass it through reportableLoss`);
+  return {
+    ...fields,
+    trainLoss: Math.fround(fields.trainLoss ?? 0),
+    ...seal(CONTRIBUTION_DOMAIN, writeContributionBody(new ByteWriter(), fields).finish(), signer),
+  };
 }
 
 export function decodeContribution(bytes: Uint8Array, expectRunId?: string): Contribution {
@@ -104,7 +125,8 @@ export function decodeContribution(bytes: Uint8Array, expectRunId?: string): Con
   const { runId, window, baseHash } = readRunHeader(r, 'contribution', expectRunId);
   const payloadHash = r.fixed(HASH_BYTES, 'payloadHash');
   const payloadBytes = r.u32('payloadBytes');
-  if (payloadBytes === 0 || payloadBytes > PROTOCOL_LIMITS.maxPayloadBytes) throw new ProtocolError('too-large', `payloadBytes ${payloadBytes} outside 1..${PROTOCOL_LIMITS.maxPayloadBytes}`);
+  if (payloadBytes === 0 || payloadBytes > PROTOCOL_LIMITS.maxPayloadBytes)
+    throw new ProtocolError('too-large', `payloadBytes ${payloadBytes} outside 1..${PROTOCOL_LIMITS.maxPayloadBytes}`);
   const peerAddress = r.string(PROTOCOL_LIMITS.maxAddressBytes, 'peerAddress');
   if (peerAddress.length === 0) throw new ProtocolError('bad-field', 'peerAddress is empty');
   const steps = r.u32('steps');
@@ -135,7 +157,8 @@ function writeManifestBody(m: ManifestFields): Uint8Array {
 }
 
 function checkTrainLoss(loss: number): number {
-  if (!(loss >= 0 && loss <= PROTOCOL_LIMITS.maxTrainLoss)) throw new ProtocolError('bad-field', `train loss ${loss} outside [0, ${PROTOCOL_LIMITS.maxTrainLoss}]`);
+  if (!(loss >= 0 && loss <= PROTOCOL_LIMITS.maxTrainLoss))
+    throw new ProtocolError('bad-field', `train loss ${loss} outside [0, ${PROTOCOL_LIMITS.maxTrainLoss}]`);
   return loss;
 }
 
@@ -160,7 +183,8 @@ export function decodeManifest(bytes: Uint8Array, expectRunId?: string): Manifes
   const r = new ByteReader(bytes);
   const { runId, window, baseHash } = readRunHeader(r, 'manifest', expectRunId);
   const count = r.u32('accepted count');
-  if (count > PROTOCOL_LIMITS.maxManifestEntries) throw new ProtocolError('too-large', `${count} manifest entries exceed ${PROTOCOL_LIMITS.maxManifestEntries}`);
+  if (count > PROTOCOL_LIMITS.maxManifestEntries)
+    throw new ProtocolError('too-large', `${count} manifest entries exceed ${PROTOCOL_LIMITS.maxManifestEntries}`);
   const accepted = Array.from({ length: count }, (_, i) => r.fixed(HASH_BYTES, `accepted[${i}]`));
   const outerLr = r.f32('outerLr');
   checkLr(outerLr);

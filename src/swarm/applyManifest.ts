@@ -19,7 +19,8 @@ export class ManifestError extends Error {
 
 /** Returns θ_{w+1}; `theta` is left untouched so a failure changes nothing. */
 export function applyManifest(theta: Float32Array, manifest: Manifest, plan: ChunkPlan, payload: (id: Uint8Array) => Uint8Array | undefined): Float32Array {
-  if (!equalBytes(modelHash(theta), manifest.baseHash)) throw new ManifestError('wrong-base', `manifest for window ${manifest.window} is on another base model`);
+  if (!equalBytes(modelHash(theta), manifest.baseHash))
+    throw new ManifestError('wrong-base', `manifest for window ${manifest.window} is on another base model`);
   const updates = manifest.accepted.map((id) => {
     const bytes = payload(id);
     if (!bytes) throw new ManifestError('missing', `contribution ${toHex(id).slice(0, 12)} is not here yet`);
@@ -27,6 +28,10 @@ export function applyManifest(theta: Float32Array, manifest: Manifest, plan: Chu
   });
   const next = theta.slice();
   if (updates.length) applySparseOuterStep(next, updates, manifest.outerLr);
-  if (!equalBytes(modelHash(next), manifest.nextHash)) throw new ManifestError('hash-mismatch', `θ after window ${manifest.window} hashes to ${toHex(modelHash(next)).slice(0, 12)}, the manifest says ${toHex(manifest.nextHash).slice(0, 12)}`);
+  if (!equalBytes(modelHash(next), manifest.nextHash))
+    throw new ManifestError(
+      'hash-mismatch',
+      `θ after window ${manifest.window} hashes to ${toHex(modelHash(next)).slice(0, 12)}, the manifest says ${toHex(manifest.nextHash).slice(0, 12)}`,
+    );
   return next;
 }

@@ -69,7 +69,8 @@ export function fetchCheckpoint(o: FetchCheckpointOptions): Promise<Float32Array
       if (err) return reject(err);
       const theta = new Float32Array(bytes.buffer);
       // A wrong chunk from any neighbour fails the whole model: it is never half-used.
-      if (!equalBytes(modelHash(theta), o.expectedHash)) return reject(new CheckpointSyncError(`checkpoint for window ${o.window} does not match the manifest hash`));
+      if (!equalBytes(modelHash(theta), o.expectedHash))
+        return reject(new CheckpointSyncError(`checkpoint for window ${o.window} does not match the manifest hash`));
       resolve(theta);
     };
     const stop = o.exchange.on('other', (m, from) => {
@@ -106,7 +107,10 @@ export function fetchCheckpoint(o: FetchCheckpointOptions): Promise<Float32Array
       }
     };
     const ticker = setInterval(() => {
-      if (Date.now() - started > (o.timeoutMs ?? 120_000)) finish(new CheckpointSyncError(`checkpoint for window ${o.window}: ${received} of ${total} chunks after ${Math.round((Date.now() - started) / 1000)} s`));
+      if (Date.now() - started > (o.timeoutMs ?? 120_000))
+        finish(
+          new CheckpointSyncError(`checkpoint for window ${o.window}: ${received} of ${total} chunks after ${Math.round((Date.now() - started) / 1000)} s`),
+        );
       else request();
     }, 250);
     request();

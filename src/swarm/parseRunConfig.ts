@@ -35,7 +35,8 @@ function shown(v: unknown): string {
 /** `o[field]`, a number in [lo, hi]; errors name it by `path` (innerSchedule.maxLr, not maxLr). */
 function num(o: Json, field: string, lo: number, hi: number, integer = false, path = field): number {
   const v = o[field];
-  if (typeof v !== 'number' || !Number.isFinite(v) || v < lo || v > hi || (integer && !Number.isInteger(v))) throw new RunConfigError(path, `must be ${integer ? 'an integer' : 'a number'} in [${lo}, ${hi}], got ${shown(v)}`);
+  if (typeof v !== 'number' || !Number.isFinite(v) || v < lo || v > hi || (integer && !Number.isInteger(v)))
+    throw new RunConfigError(path, `must be ${integer ? 'an integer' : 'a number'} in [${lo}, ${hi}], got ${shown(v)}`);
   return v;
 }
 
@@ -48,13 +49,35 @@ function onlyKnown(o: Json, known: readonly string[], prefix: string, what: stri
 export function parseRunConfig(value: unknown): RunConfig {
   if (!isJsonObject(value)) throw new RunConfigError('(root)', 'must be a JSON object');
   const o = value;
-  const known = ['runId', 'preset', 'seed', 'startTime', 'windowMs', 'graceMs', 'uploadMarginMs', 'minSteps', 'maxSteps', 'unitSteps', 'batchSize', 'seqLen', 'outerLr', 'innerSchedule', 'validatorKeys', 'corpus', 'ice', 'netuid'];
+  const known = [
+    'runId',
+    'preset',
+    'seed',
+    'startTime',
+    'windowMs',
+    'graceMs',
+    'uploadMarginMs',
+    'minSteps',
+    'maxSteps',
+    'unitSteps',
+    'batchSize',
+    'seqLen',
+    'outerLr',
+    'innerSchedule',
+    'validatorKeys',
+    'corpus',
+    'ice',
+    'netuid',
+  ];
   onlyKnown(o, known, '', 'a run configuration field');
-  if (typeof o.runId !== 'string' || !/^[A-Za-z0-9._:-]{1,64}$/.test(o.runId)) throw new RunConfigError('runId', 'must be 1-64 characters of A-Z a-z 0-9 . _ : -');
+  if (typeof o.runId !== 'string' || !/^[A-Za-z0-9._:-]{1,64}$/.test(o.runId))
+    throw new RunConfigError('runId', 'must be 1-64 characters of A-Z a-z 0-9 . _ : -');
   // Own keys only: `in` would also accept inherited names such as "constructor" or "__proto__".
-  if (typeof o.preset !== 'string' || !Object.hasOwn(PRESETS, o.preset)) throw new RunConfigError('preset', `must be one of ${Object.keys(PRESETS).join(', ')}`);
+  if (typeof o.preset !== 'string' || !Object.hasOwn(PRESETS, o.preset))
+    throw new RunConfigError('preset', `must be one of ${Object.keys(PRESETS).join(', ')}`);
   const preset = o.preset as PresetName;
-  if (!Array.isArray(o.validatorKeys) || o.validatorKeys.length === 0 || !o.validatorKeys.every((k) => typeof k === 'string' && /^[0-9a-f]{64}$/.test(k))) throw new RunConfigError('validatorKeys', 'must be a non-empty list of 64-hex-digit public keys');
+  if (!Array.isArray(o.validatorKeys) || o.validatorKeys.length === 0 || !o.validatorKeys.every((k) => typeof k === 'string' && /^[0-9a-f]{64}$/.test(k)))
+    throw new RunConfigError('validatorKeys', 'must be a non-empty list of 64-hex-digit public keys');
   const windowMs = num(o, 'windowMs', 1000, 3_600_000, true);
   const config: RunConfig = {
     runId: o.runId,
@@ -72,7 +95,8 @@ export function parseRunConfig(value: unknown): RunConfig {
     validatorKeys: o.validatorKeys as string[],
   };
   if (o.corpus !== undefined) {
-    if (typeof o.corpus !== 'string' || !CORPUS.test(o.corpus)) throw new RunConfigError('corpus', `must name a text file of the app's data folder (${CORPUS.source}), got ${shown(o.corpus)}`);
+    if (typeof o.corpus !== 'string' || !CORPUS.test(o.corpus))
+      throw new RunConfigError('corpus', `must name a text file of the app's data folder (${CORPUS.source}), got ${shown(o.corpus)}`);
     config.corpus = o.corpus;
   }
   if (o.ice !== undefined) config.ice = parseIce(o.ice);
@@ -85,9 +109,11 @@ export function parseRunConfig(value: unknown): RunConfig {
     // Each unit trains its batches twice (PASSES_PER_BATCH), so a unit is a whole number of batches.
     config.unitSteps = num(o, 'unitSteps', 2, MAX_INNER_STEPS, true);
     if (config.unitSteps % 2 !== 0) throw new RunConfigError('unitSteps', `must be even (each batch is trained twice), got ${config.unitSteps}`);
-    if (config.maxSteps !== undefined && config.maxSteps < config.unitSteps) throw new RunConfigError('unitSteps', `must not exceed maxSteps (${config.maxSteps}), got ${config.unitSteps}`);
+    if (config.maxSteps !== undefined && config.maxSteps < config.unitSteps)
+      throw new RunConfigError('unitSteps', `must not exceed maxSteps (${config.maxSteps}), got ${config.unitSteps}`);
   }
-  if (config.graceMs + config.uploadMarginMs >= windowMs) throw new RunConfigError('graceMs', `plus uploadMarginMs must leave training time in a ${windowMs} ms window`);
+  if (config.graceMs + config.uploadMarginMs >= windowMs)
+    throw new RunConfigError('graceMs', `plus uploadMarginMs must leave training time in a ${windowMs} ms window`);
   return config;
 }
 
@@ -115,7 +141,11 @@ function parseIce(value: unknown): IceSettings {
     const v = o[field] ?? [];
     if (!Array.isArray(v) || v.length > MAX_ICE_URLS) throw new RunConfigError(`ice.${field}`, `must be a list of at most ${MAX_ICE_URLS} URLs`);
     v.forEach((u, i) => {
-      if (typeof u !== 'string' || !ICE_URL.test(u) || !scheme.test(u)) throw new RunConfigError(`ice.${field}[${i}]`, `must be a ${field === 'stun' ? 'stun:HOST[:PORT]' : 'turn:HOST[:PORT][?transport=udp|tcp] or turns:…'} URL, got ${shown(u)}`);
+      if (typeof u !== 'string' || !ICE_URL.test(u) || !scheme.test(u))
+        throw new RunConfigError(
+          `ice.${field}[${i}]`,
+          `must be a ${field === 'stun' ? 'stun:HOST[:PORT]' : 'turn:HOST[:PORT][?transport=udp|tcp] or turns:…'} URL, got ${shown(u)}`,
+        );
     });
     return v as string[];
   };

@@ -132,7 +132,15 @@ export class SwarmPeer {
     const window = m.window + 1;
     this.o.log?.(`syncing θ_${window} from ${this.o.mesh.neighbours().length} neighbours`);
     try {
-      this.theta = await fetchCheckpoint({ exchange: this.o.exchange, mesh: this.o.mesh, window, expectedHash: m.nextHash, floats: this.o.layout.totalFloats, timeoutMs: this.o.run.windowMs * 2, onProgress: (r, t) => this.o.onSync?.(r, t, window) });
+      this.theta = await fetchCheckpoint({
+        exchange: this.o.exchange,
+        mesh: this.o.mesh,
+        window,
+        expectedHash: m.nextHash,
+        floats: this.o.layout.totalFloats,
+        timeoutMs: this.o.run.windowMs * 2,
+        onProgress: (r, t) => this.o.onSync?.(r, t, window),
+      });
       this.window = window;
       this.synced = true;
       this.o.trainer.reset();
@@ -150,7 +158,17 @@ export class SwarmPeer {
     const down0 = this.o.traffic.received;
     const t0 = this.now();
     this.o.onPhase?.('training', w);
-    const trained = await this.o.trainer.trainWindow({ runId: this.o.run.runId, peerAddress: this.o.identity.address, window: w, theta: this.theta, deadline: trainingDeadline(this.o.run, w), minSteps: this.o.run.minSteps, maxSteps: this.o.run.maxSteps, unitSteps: this.o.run.unitSteps, schedule: this.o.run.innerSchedule });
+    const trained = await this.o.trainer.trainWindow({
+      runId: this.o.run.runId,
+      peerAddress: this.o.identity.address,
+      window: w,
+      theta: this.theta,
+      deadline: trainingDeadline(this.o.run, w),
+      minSteps: this.o.run.minSteps,
+      maxSteps: this.o.run.maxSteps,
+      unitSteps: this.o.run.unitSteps,
+      schedule: this.o.run.innerSchedule,
+    });
     const t1 = this.now();
     let contributed = false;
     const bytes = trained.payload;
@@ -158,7 +176,18 @@ export class SwarmPeer {
     if (bytes && !this.stopped) {
       this.o.onPhase?.('uploading', w);
       const header = signContribution(
-        { runId: this.o.run.runId, window: w, baseHash: modelHash(this.theta), payloadHash: contentHash(bytes), payloadBytes: bytes.length, peerAddress: this.o.identity.address, steps: trained.steps, tokens: trained.tokens, trainLoss: reportableLoss(trained.loss), certificate: this.o.identity.certificate },
+        {
+          runId: this.o.run.runId,
+          window: w,
+          baseHash: modelHash(this.theta),
+          payloadHash: contentHash(bytes),
+          payloadBytes: bytes.length,
+          peerAddress: this.o.identity.address,
+          steps: trained.steps,
+          tokens: trained.tokens,
+          trainLoss: reportableLoss(trained.loss),
+          certificate: this.o.identity.certificate,
+        },
         this.o.identity.signer,
       );
       this.o.exchange.publish(header, bytes);
@@ -182,8 +211,26 @@ export class SwarmPeer {
     if (this.stopped) return;
     this.apply(manifest);
     commMs += this.now() - t3;
-    const mine = contributed ? this.o.exchange.complete(w).some((c) => equalBytes(c.header.publicKey, this.o.identity.signer.publicKey) && manifest.accepted.some((id) => toHex(id) === toHex(c.header.id))) : false;
-    this.o.onWindow?.({ window: w, steps: trained.steps, tokens: trained.tokens, trainLoss: trained.loss, contributed, accepted: manifest.accepted.length, included: mine, hash: this.modelHashHex, computeMs: t1 - t0, waitMs: t3 - t2, commMs, bytesUp: this.o.traffic.sent - up0, bytesDown: this.o.traffic.received - down0 });
+    const mine = contributed
+      ? this.o.exchange
+          .complete(w)
+          .some((c) => equalBytes(c.header.publicKey, this.o.identity.signer.publicKey) && manifest.accepted.some((id) => toHex(id) === toHex(c.header.id)))
+      : false;
+    this.o.onWindow?.({
+      window: w,
+      steps: trained.steps,
+      tokens: trained.tokens,
+      trainLoss: trained.loss,
+      contributed,
+      accepted: manifest.accepted.length,
+      included: mine,
+      hash: this.modelHashHex,
+      computeMs: t1 - t0,
+      waitMs: t3 - t2,
+      commMs,
+      bytesUp: this.o.traffic.sent - up0,
+      bytesDown: this.o.traffic.received - down0,
+    });
     this.o.exchange.prune(w);
   }
 

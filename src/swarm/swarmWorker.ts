@@ -9,7 +9,10 @@ import { CharTokenizer, splitCorpus } from '../train/tokenizer';
 import type { SwarmWorkerCommand, SwarmWorkerEvent } from './swarmWorkerProtocol';
 import { GpuWindowTrainer } from './windowTrainer';
 
-const scope = self as unknown as { postMessage(event: SwarmWorkerEvent, transfer?: Transferable[]): void; onmessage: ((e: MessageEvent<SwarmWorkerCommand>) => void) | null };
+const scope = self as unknown as {
+  postMessage(event: SwarmWorkerEvent, transfer?: Transferable[]): void;
+  onmessage: ((e: MessageEvent<SwarmWorkerCommand>) => void) | null;
+};
 let trainer: GpuWindowTrainer | undefined;
 
 async function init(cmd: Extract<SwarmWorkerCommand, { type: 'init' }>): Promise<void> {
@@ -23,7 +26,12 @@ async function init(cmd: Extract<SwarmWorkerCommand, { type: 'init' }>): Promise
   const topk = createGpuTopK(ctx.device, chunkPlan(model.layout).chunks, model.layout.totalFloats);
   trainer = new GpuWindowTrainer(model, corpus.train, (v) => topk.run(v));
   const { adapter } = ctx.report;
-  scope.postMessage({ type: 'ready', adapter: [adapter.vendor, adapter.architecture].filter(Boolean).join(' '), floats: model.layout.totalFloats, vocabSize: corpus.tokenizer.vocabSize });
+  scope.postMessage({
+    type: 'ready',
+    adapter: [adapter.vendor, adapter.architecture].filter(Boolean).join(' '),
+    floats: model.layout.totalFloats,
+    vocabSize: corpus.tokenizer.vocabSize,
+  });
 }
 
 scope.onmessage = (e) => {

@@ -121,7 +121,14 @@ export class ValidatorNode {
     const m = await Promise.race([this.manifests.latest(), new Promise<undefined>((r) => setTimeout(r, 5000))]);
     if (!m || this.stopped || m.window < this.window) return false;
     try {
-      this.theta = await fetchCheckpoint({ exchange: this.o.exchange, mesh: this.o.mesh, window: m.window + 1, expectedHash: m.nextHash, floats: this.o.layout.totalFloats, timeoutMs: this.o.run.windowMs * 2 });
+      this.theta = await fetchCheckpoint({
+        exchange: this.o.exchange,
+        mesh: this.o.mesh,
+        window: m.window + 1,
+        expectedHash: m.nextHash,
+        floats: this.o.layout.totalFloats,
+        timeoutMs: this.o.run.windowMs * 2,
+      });
       this.o.log?.(`was at window ${this.window}; synced θ_${m.window + 1} from neighbours`);
       this.window = m.window + 1;
       this.server.hold(this.window, this.theta);
@@ -138,10 +145,27 @@ export class ValidatorNode {
     const o = this.o;
     // After a restart the ledger remembers when each contribution first arrived.
     const remembered = o.ledger?.arrivals(w) ?? new Map<string, number>();
-    const arrivals = o.exchange.complete(w).map((c) => ({ ...c, arrivedAt: remembered.get(toHex(c.header.id)) ?? this.arrivedAt.get(toHex(c.header.id))?.at ?? this.now() }));
+    const arrivals = o.exchange
+      .complete(w)
+      .map((c) => ({ ...c, arrivedAt: remembered.get(toHex(c.header.id)) ?? this.arrivedAt.get(toHex(c.header.id))?.at ?? this.now() }));
     const result = await runGauntlet({
-      runId: o.run.runId, window: w, windowStartMs: windowStart(o.run, w), closeAt: windowEnd(o.run, w) + o.run.graceMs, minSteps: o.run.minSteps, maxSteps: o.run.maxSteps, unitSteps: o.run.unitSteps, outerLr: o.run.outerLr,
-      sequencesPerStep: o.run.batchSize, seqLen: o.run.seqLen, corpusLength: o.corpusLength, theta: this.theta, plan: this.plan, arrivals, signer: o.signer, probe: o.probe, limits: o.limits,
+      runId: o.run.runId,
+      window: w,
+      windowStartMs: windowStart(o.run, w),
+      closeAt: windowEnd(o.run, w) + o.run.graceMs,
+      minSteps: o.run.minSteps,
+      maxSteps: o.run.maxSteps,
+      unitSteps: o.run.unitSteps,
+      outerLr: o.run.outerLr,
+      sequencesPerStep: o.run.batchSize,
+      seqLen: o.run.seqLen,
+      corpusLength: o.corpusLength,
+      theta: this.theta,
+      plan: this.plan,
+      arrivals,
+      signer: o.signer,
+      probe: o.probe,
+      limits: o.limits,
       proven: (address) => (this.standings.get(address)?.powEma ?? 0) >= PROVEN_POW_EMA,
     });
     if (this.stopped) return;
@@ -156,13 +180,24 @@ export class ValidatorNode {
     const valLoss = await this.validationLoss(followed);
     if (this.stopped) return;
     const stats = { valLoss, durationMs: o.run.windowMs, denseBytesPerUpdate: o.layout.totalFloats * 4, online: o.mesh.present('peer') };
-    o.ledger?.closeWindow({ window: w, manifest: result.manifest, verdicts: result.verdicts, next: followed, standings: this.standings, weights, closedAt: this.now(), stats });
+    o.ledger?.closeWindow({
+      window: w,
+      manifest: result.manifest,
+      verdicts: result.verdicts,
+      next: followed,
+      standings: this.standings,
+      weights,
+      closedAt: this.now(),
+      stats,
+    });
     this.theta = followed;
     this.window = w + 1;
     this.server.hold(this.window, this.theta);
     o.exchange.prune(w);
     for (const [id, a] of this.arrivedAt) if (a.window <= w) this.arrivedAt.delete(id);
-    o.log?.(`window ${w}: accepted ${result.accepted.length}, rejected ${result.rejected.length}${result.rejected.map((r) => ` (${r.peerAddress.slice(0, 10)}… ${r.reason})`).join('')}; θ_${w + 1} ${toHex(modelHash(followed)).slice(0, 12)}${valLoss === null ? '' : `, val loss ${valLoss.toFixed(4)}`}`);
+    o.log?.(
+      `window ${w}: accepted ${result.accepted.length}, rejected ${result.rejected.length}${result.rejected.map((r) => ` (${r.peerAddress.slice(0, 10)}… ${r.reason})`).join('')}; θ_${w + 1} ${toHex(modelHash(followed)).slice(0, 12)}${valLoss === null ? '' : `, val loss ${valLoss.toFixed(4)}`}`,
+    );
     o.onDecision?.({ ...result, window: w });
     await o.onWeights?.(w, weights);
   }

@@ -11,7 +11,6 @@ import { runInnerLoop } from '../train/innerLoop';
 import type { CosineSchedule } from '../train/schedule';
 import { MAX_INNER_STEPS } from './parseRunConfig';
 
-
 export interface WindowJob {
   runId: string;
   peerAddress: string;
@@ -79,7 +78,14 @@ export class GpuWindowTrainer implements WindowTrainer {
   private async trainChained(job: WindowJob): Promise<WindowResult> {
     const { model } = this;
     const per = model.batchSize * model.microSteps;
-    const pages = await assignedPages({ runSeed: job.runId, peerAddress: job.peerAddress, window: job.window, count: pagesTrained(MAX_INNER_STEPS, per), seqLen: model.seqLen, corpusLength: this.train.length });
+    const pages = await assignedPages({
+      runSeed: job.runId,
+      peerAddress: job.peerAddress,
+      window: job.window,
+      count: pagesTrained(MAX_INNER_STEPS, per),
+      seqLen: model.seqLen,
+      corpusLength: this.train.length,
+    });
     const zeros = (): Float32Array => new Float32Array(model.layout.totalFloats);
     model.importState({ params: job.theta, m: this.moments?.m ?? zeros(), v: this.moments?.v ?? zeros() });
     let done = 0;
@@ -135,7 +141,15 @@ export class GpuWindowTrainer implements WindowTrainer {
       // A unit is all or nothing: start one only when it should end before the deadline.
       if (receipts.length > 0 && this.now() + 1.2 * unitMs >= job.deadline) break;
       const startedAt = this.now();
-      const pages = await unitPages({ runSeed: job.runId, peerAddress: job.peerAddress, window: job.window, unit: receipts.length, count: pagesTrained(unitSteps, per), seqLen: model.seqLen, corpusLength: this.train.length });
+      const pages = await unitPages({
+        runSeed: job.runId,
+        peerAddress: job.peerAddress,
+        window: job.window,
+        unit: receipts.length,
+        count: pagesTrained(unitSteps, per),
+        seqLen: model.seqLen,
+        corpusLength: this.train.length,
+      });
       model.importState({ params: job.theta, m: moments.m, v: moments.v });
       const start = this.stepsDone;
       const result = await runInnerLoop({

@@ -79,7 +79,18 @@ function parseHeader(bytes: Uint8Array, magicLength: number): { header: Header; 
   } catch (err) {
     throw new CheckpointError('bad-header', `checkpoint header is not valid JSON: ${(err as Error).message}`);
   }
-  const ok = header && typeof header === 'object' && Number.isInteger(header.floats) && header.floats > 0 && Number.isInteger(header.step) && header.step >= 0 && typeof header.sha256 === 'string' && typeof header.config === 'object' && header.config !== null && typeof header.tokenizer === 'object' && header.tokenizer !== null;
+  const ok =
+    header &&
+    typeof header === 'object' &&
+    Number.isInteger(header.floats) &&
+    header.floats > 0 &&
+    Number.isInteger(header.step) &&
+    header.step >= 0 &&
+    typeof header.sha256 === 'string' &&
+    typeof header.config === 'object' &&
+    header.config !== null &&
+    typeof header.tokenizer === 'object' &&
+    header.tokenizer !== null;
   if (!ok) throw new CheckpointError('bad-header', 'checkpoint header lacks floats, step, sha256, config or tokenizer');
   return { header, bodyStart: magicLength + 4 + length };
 }
@@ -93,14 +104,20 @@ export async function decodeCheckpoint(bytes: Uint8Array, expect?: { config: Gpt
   if (bytes.length < magic.length || magic.some((b, i) => bytes[i] !== b)) throw new CheckpointError('bad-magic', 'not a Tessera checkpoint');
   const { header, bodyStart } = parseHeader(bytes, magic.length);
   const payload = bytes.slice(bodyStart);
-  if (payload.length !== header.floats * 12) throw new CheckpointError('truncated', `checkpoint body has ${payload.length} bytes, header says ${header.floats * 12}`);
+  if (payload.length !== header.floats * 12)
+    throw new CheckpointError('truncated', `checkpoint body has ${payload.length} bytes, header says ${header.floats * 12}`);
   const hash = await sha256Hex(payload);
-  if (hash !== header.sha256) throw new CheckpointError('hash-mismatch', `checkpoint content hash ${hash.slice(0, 12)}… does not match its header ${header.sha256.slice(0, 12)}…: the file is corrupt`);
+  if (hash !== header.sha256)
+    throw new CheckpointError(
+      'hash-mismatch',
+      `checkpoint content hash ${hash.slice(0, 12)}… does not match its header ${header.sha256.slice(0, 12)}…: the file is corrupt`,
+    );
   if (expect) {
     const a = JSON.stringify(expect.config);
     const b = JSON.stringify(header.config);
     if (a !== b || expect.floats !== header.floats) throw new CheckpointError('model-mismatch', `checkpoint is for model ${b}, this run uses ${a}`);
-    if (expect.tokenizer && JSON.stringify(expect.tokenizer) !== JSON.stringify(header.tokenizer)) throw new CheckpointError('model-mismatch', 'checkpoint was made with a different tokenizer');
+    if (expect.tokenizer && JSON.stringify(expect.tokenizer) !== JSON.stringify(header.tokenizer))
+      throw new CheckpointError('model-mismatch', 'checkpoint was made with a different tokenizer');
   }
   const all = new Float32Array(payload.buffer, payload.byteOffset, header.floats * 3);
   const n = header.floats;

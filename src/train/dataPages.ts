@@ -25,7 +25,8 @@ async function offsetsFromKey(key: Uint8Array, request: PageRequest): Promise<Ui
   const { count, seqLen, corpusLength } = request;
   const range = corpusLength - seqLen;
   if (!Number.isInteger(count) || count < 0) throw new RangeError(`count must be a non-negative integer, got ${count}`);
-  if (!Number.isInteger(seqLen) || seqLen <= 0 || range < 1) throw new RangeError(`a corpus of ${corpusLength} tokens has no room for sequences of ${seqLen} + 1 tokens`);
+  if (!Number.isInteger(seqLen) || seqLen <= 0 || range < 1)
+    throw new RangeError(`a corpus of ${corpusLength} tokens has no room for sequences of ${seqLen} + 1 tokens`);
   const out = new Uint32Array(count);
   const block = new Uint8Array(key.length + 4);
   block.set(key);

@@ -52,7 +52,8 @@ export function batchAt(ids: Uint16Array, offsets: ArrayLike<number>, seqLen: nu
   const targets = new Uint16Array(offsets.length * seqLen);
   for (let b = 0; b < offsets.length; b++) {
     const start = offsets[b];
-    if (!Number.isInteger(start) || start < 0 || start + seqLen + 1 > ids.length) throw new RangeError(`offset ${start} leaves no room for ${seqLen + 1} tokens in a corpus of ${ids.length}`);
+    if (!Number.isInteger(start) || start < 0 || start + seqLen + 1 > ids.length)
+      throw new RangeError(`offset ${start} leaves no room for ${seqLen + 1} tokens in a corpus of ${ids.length}`);
     tokens.set(ids.subarray(start, start + seqLen), b * seqLen);
     targets.set(ids.subarray(start + 1, start + seqLen + 1), b * seqLen);
   }
@@ -62,7 +63,8 @@ export function batchAt(ids: Uint16Array, offsets: ArrayLike<number>, seqLen: nu
 function setStepBatches(model: GpuGpt, ids: Uint16Array, offsets: ArrayLike<number>): void {
   const per = model.batchSize;
   if (offsets.length !== per * model.microSteps) throw new RangeError(`expected ${per * model.microSteps} offsets per step, got ${offsets.length}`);
-  for (let k = 0; k < model.microSteps; k++) model.setBatch(k, batchAt(ids, Array.prototype.slice.call(offsets, k * per, (k + 1) * per) as number[], model.seqLen));
+  for (let k = 0; k < model.microSteps; k++)
+    model.setBatch(k, batchAt(ids, Array.prototype.slice.call(offsets, k * per, (k + 1) * per) as number[], model.seqLen));
 }
 
 /** Mean loss over the fixed validation batches (batchSize sequences per evaluation). */
@@ -101,14 +103,23 @@ export async function runInnerLoop(o: InnerLoopOptions): Promise<InnerLoopResult
     result.stepsDone++;
     result.tokens += tokensPerStep;
     const report = (extra: Partial<InnerLoopProgress>): void =>
-      o.onProgress?.({ done: i + 1, of: o.steps, globalStep: globalStep + 1, lr, tokensPerSecond: (result.tokens * 1000) / (performance.now() - started), ...extra });
+      o.onProgress?.({
+        done: i + 1,
+        of: o.steps,
+        globalStep: globalStep + 1,
+        lr,
+        tokensPerSecond: (result.tokens * 1000) / (performance.now() - started),
+        ...extra,
+      });
     lastStepRead = read !== null;
     if (read) {
       // Not awaited: the GPU keeps working while the loss travels back.
-      pending.push(read.then((loss) => {
-        result.trainLosses.push({ step: globalStep + 1, loss });
-        report({ loss });
-      }));
+      pending.push(
+        read.then((loss) => {
+          result.trainLosses.push({ step: globalStep + 1, loss });
+          report({ loss });
+        }),
+      );
     } else report({});
     if (o.val && o.evalEvery && (i + 1) % o.evalEvery === 0 && !last) {
       const valLoss = await validationLoss(model, o.val.ids, o.val.offsets);
@@ -122,13 +133,27 @@ export async function runInnerLoop(o: InnerLoopOptions): Promise<InnerLoopResult
     const step = o.startStep + result.stepsDone;
     const loss = await model.lastStepLoss();
     result.trainLosses.push({ step, loss });
-    o.onProgress?.({ done: result.stepsDone, of: o.steps, globalStep: step, lr: learningRate(o.schedule, step - 1), tokensPerSecond: (result.tokens * 1000) / (performance.now() - started), loss });
+    o.onProgress?.({
+      done: result.stepsDone,
+      of: o.steps,
+      globalStep: step,
+      lr: learningRate(o.schedule, step - 1),
+      tokensPerSecond: (result.tokens * 1000) / (performance.now() - started),
+      loss,
+    });
   }
   if (o.val && result.stepsDone > 0) {
     const valLoss = await validationLoss(model, o.val.ids, o.val.offsets);
     const step = o.startStep + result.stepsDone;
     result.valLosses.push({ step, loss: valLoss });
-    o.onProgress?.({ done: result.stepsDone, of: o.steps, globalStep: step, lr: learningRate(o.schedule, step - 1), tokensPerSecond: (result.tokens * 1000) / (performance.now() - started), valLoss });
+    o.onProgress?.({
+      done: result.stepsDone,
+      of: o.steps,
+      globalStep: step,
+      lr: learningRate(o.schedule, step - 1),
+      tokensPerSecond: (result.tokens * 1000) / (performance.now() - started),
+      valLoss,
+    });
   }
   result.milliseconds = performance.now() - started;
   result.trainLosses.sort((a, b) => a.step - b.step);

@@ -103,7 +103,14 @@ function linear(g: GraphBuilder, x: string, params: Float32Array, layout: ParamL
 function layerNorm(g: GraphBuilder, x: string, params: Float32Array, layout: ParamLayout, prefix: string): string {
   const [w, b] = weightAndBias(g, params, layout, prefix);
   // Axis 2 of [batch, seq, C]: ONNX attributes could say -1, but positive keeps varints simple.
-  return g.op('LayerNormalization', [x, w, b], [{ name: 'axis', i: 2 }, { name: 'epsilon', f: 1e-5 }]);
+  return g.op(
+    'LayerNormalization',
+    [x, w, b],
+    [
+      { name: 'axis', i: 2 },
+      { name: 'epsilon', f: 1e-5 },
+    ],
+  );
 }
 
 /** GELU in the tanh form the engine uses, from primitive ops (Gelu itself needs opset 20). */
@@ -144,7 +151,15 @@ function addConstants(g: GraphBuilder, config: GptConfig): void {
   const mask = new Float32Array(N * N);
   for (let r = 0; r < N; r++) for (let c = r + 1; c < N; c++) mask[r * N + c] = -1e9;
   g.floats('mask', [N, N], mask);
-  const seq = g.op('Shape', [ONNX_INPUT], [{ name: 'start', i: 1 }, { name: 'end', i: 2 }], 'seq.len');
+  const seq = g.op(
+    'Shape',
+    [ONNX_INPUT],
+    [
+      { name: 'start', i: 1 },
+      { name: 'end', i: 2 },
+    ],
+    'seq.len',
+  );
   g.op('Slice', ['mask', 'zeros.2', g.op('Concat', [seq, seq], [{ name: 'axis', i: 0 }]), 'axes.01'], [], 'mask.t');
 }
 

@@ -29,7 +29,10 @@ const PAGE_SHAPES: Record<PresetName, { batchSize: number; seqLen: number }> = {
 const WINDOW_STEPS = 20;
 const SCHEDULE = { maxLr: 2e-3, minLr: 1e-4, warmupSteps: 20, decaySteps: 5000 };
 
-const scope = self as unknown as { postMessage(event: TrainerEvent, transfer?: Transferable[]): void; onmessage: ((e: MessageEvent<TrainerCommand>) => void) | null };
+const scope = self as unknown as {
+  postMessage(event: TrainerEvent, transfer?: Transferable[]): void;
+  onmessage: ((e: MessageEvent<TrainerCommand>) => void) | null;
+};
 const post = (event: TrainerEvent): void => scope.postMessage(event);
 
 interface Session {
@@ -52,11 +55,26 @@ function reportError(err: unknown): void {
     const { title, detail, actions } = err.explanation;
     post({ type: 'error', title, detail, actions });
   } else if (err instanceof GpuError && err.kind === 'out-of-memory') {
-    post({ type: 'error', title: 'The GPU ran out of memory', detail: err.message, actions: ['Choose a smaller preset.', 'Close other tabs or apps that use the GPU, then press Start again.'] });
+    post({
+      type: 'error',
+      title: 'The GPU ran out of memory',
+      detail: err.message,
+      actions: ['Choose a smaller preset.', 'Close other tabs or apps that use the GPU, then press Start again.'],
+    });
   } else if (err instanceof CheckpointError) {
-    post({ type: 'error', title: 'The saved checkpoint could not be used', detail: err.message, actions: ['Press Start to begin a fresh run; the bad checkpoint will be replaced.'] });
+    post({
+      type: 'error',
+      title: 'The saved checkpoint could not be used',
+      detail: err.message,
+      actions: ['Press Start to begin a fresh run; the bad checkpoint will be replaced.'],
+    });
   } else {
-    post({ type: 'error', title: 'Training stopped on an unexpected error', detail: err instanceof Error ? err.message : String(err), actions: ['Reload the page and press Start; training resumes from the last checkpoint.'] });
+    post({
+      type: 'error',
+      title: 'Training stopped on an unexpected error',
+      detail: err instanceof Error ? err.message : String(err),
+      actions: ['Reload the page and press Start; training resumes from the last checkpoint.'],
+    });
   }
   post({ type: 'state', state: 'error' });
 }
@@ -87,7 +105,12 @@ async function init(): Promise<void> {
       if (e.reason === 'destroyed') return;
       if (session) session.stop = true;
       const { actions } = explainUnavailable('device-error');
-      post({ type: 'error', title: 'The GPU was reset while training', detail: `The browser lost the GPU device (${e.message || 'no reason given'}). Progress up to the last checkpoint is saved.`, actions: ['Reload the page and press Start to resume.', ...actions] });
+      post({
+        type: 'error',
+        title: 'The GPU was reset while training',
+        detail: `The browser lost the GPU device (${e.message || 'no reason given'}). Progress up to the last checkpoint is saved.`,
+        actions: ['Reload the page and press Start to resume.', ...actions],
+      });
       post({ type: 'state', state: 'error' });
     });
     const { adapter } = gpu.report;
@@ -105,7 +128,10 @@ const checkpointKey = (preset: PresetName): string => `${preset}:${CORPUS_URL}`;
 
 async function saveCheckpoint(s: Session): Promise<void> {
   const state = await s.model.exportState();
-  const { bytes, hash } = await encodeCheckpoint({ config: s.model.config, tokenizer: s.corpus.tokenizer.toJSON(), step: s.step, preset: s.preset, savedAt: new Date().toISOString() }, state);
+  const { bytes, hash } = await encodeCheckpoint(
+    { config: s.model.config, tokenizer: s.corpus.tokenizer.toJSON(), step: s.step, preset: s.preset, savedAt: new Date().toISOString() },
+    state,
+  );
   await storeCheckpoint(checkpointKey(s.preset), bytes);
   post({ type: 'checkpoint', step: s.step, hash });
 }
@@ -218,7 +244,12 @@ async function sample(id: number, prompt: string, count: number, temperature: nu
 async function exportModel(): Promise<void> {
   const s = session;
   if (!s) {
-    post({ type: 'error', title: 'Nothing to export yet', detail: 'There is no model in this tab until training starts.', actions: ['Press Start, then export.'] });
+    post({
+      type: 'error',
+      title: 'Nothing to export yet',
+      detail: 'There is no model in this tab until training starts.',
+      actions: ['Press Start, then export.'],
+    });
     return;
   }
   try {
@@ -231,7 +262,8 @@ async function exportModel(): Promise<void> {
   }
 }
 
-const clamp = (x: unknown, lo: number, hi: number, fallback: number): number => (typeof x === 'number' && Number.isFinite(x) ? Math.min(hi, Math.max(lo, x)) : fallback);
+const clamp = (x: unknown, lo: number, hi: number, fallback: number): number =>
+  typeof x === 'number' && Number.isFinite(x) ? Math.min(hi, Math.max(lo, x)) : fallback;
 
 scope.onmessage = (e) => {
   const cmd = e.data;
@@ -240,7 +272,13 @@ scope.onmessage = (e) => {
   else if (cmd.type === 'export') void exportModel();
   else if (cmd.type === 'sample') {
     const prompt = typeof cmd.prompt === 'string' ? cmd.prompt.slice(0, 2000) : '';
-    void sample(clamp(cmd.id, 0, Number.MAX_SAFE_INTEGER, 0), prompt, Math.round(clamp(cmd.count, 1, 2000, 200)), clamp(cmd.temperature, 0.01, 5, 1), Math.round(clamp(cmd.topK, 0, 1000, 0)));
+    void sample(
+      clamp(cmd.id, 0, Number.MAX_SAFE_INTEGER, 0),
+      prompt,
+      Math.round(clamp(cmd.count, 1, 2000, 200)),
+      clamp(cmd.temperature, 0.01, 5, 1),
+      Math.round(clamp(cmd.topK, 0, 1000, 0)),
+    );
   }
 };
 

@@ -41,7 +41,9 @@ function Ready(props: { report: Report }): ReactNode {
       <h2>
         Your GPU: <span data-testid="adapter-name">{name}</span>
       </h2>
-      <p className={canTrain ? 'ok' : 'bad'}>{canTrain ? 'This GPU can train Tessera models.' : 'This GPU is below the minimum for training (see the limits marked below).'}</p>
+      <p className={canTrain ? 'ok' : 'bad'}>
+        {canTrain ? 'This GPU can train Tessera models.' : 'This GPU is below the minimum for training (see the limits marked below).'}
+      </p>
       {adapter.isFallbackAdapter && <p className="note">This is a software (fallback) adapter: it works, but slowly.</p>}
       <dl className="facts">
         <dt>Vendor</dt>

@@ -10,7 +10,10 @@ const SERIES: SeriesSpec[] = [
 ];
 
 export function LossChart(props: { train: LossPoint[]; val: LossPoint[] }): ReactNode {
-  const data = useMemo(() => alignSeries([new Map(props.train.map((p) => [p.step, p.loss])), new Map(props.val.map((p) => [p.step, p.loss]))]), [props.train, props.val]);
+  const data = useMemo(
+    () => alignSeries([new Map(props.train.map((p) => [p.step, p.loss])), new Map(props.val.map((p) => [p.step, p.loss]))]),
+    [props.train, props.val],
+  );
   const first = props.train[0]?.loss;
   const last = props.train[props.train.length - 1]?.loss;
   return (

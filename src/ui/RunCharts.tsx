@@ -30,11 +30,23 @@ export function RunCharts({ history }: { history: RunHistory }): ReactNode {
   const peerSeries = useMemo((): SeriesSpec[] => peers.map((a, i) => ({ label: shortAddress(a), color: SERIES_CYCLE[i % SERIES_CYCLE.length] })), [peers]);
   const peerLoss = useMemo((): Aligned => [xs, ...peers.map((a) => xs.map((x) => losses.get(a)?.get(x) ?? null))], [xs, peers, losses]);
   const throughput = useMemo((): Aligned => [xs, column(windows, perSecond)], [xs, windows]);
-  const swarm = useMemo((): Aligned => [xs, column(windows, (w) => w.online), column(windows, (w) => w.peers), column(windows, (w) => w.accepted)], [xs, windows]);
+  const swarm = useMemo(
+    (): Aligned => [xs, column(windows, (w) => w.online), column(windows, (w) => w.peers), column(windows, (w) => w.accepted)],
+    [xs, windows],
+  );
   // kB until a window moves a megabyte: tiny runs would otherwise read 0.008 MB.
   const unit = useMemo(() => (windows.some((w) => w.bytes >= 1e6) ? { label: 'MB', scale: 1e6 } : { label: 'kB', scale: 1e3 }), [windows]);
-  const traffic = useMemo((): Aligned => [xs, column(windows, (w) => w.bytes / unit.scale), column(windows, (w) => (w.bytes > 0 ? w.denseBytes / w.bytes : null))], [xs, windows, unit]);
-  const trafficSeries = useMemo((): SeriesSpec[] => [{ label: `${unit.label} accepted`, color: 'cyan' }, { label: 'compression ratio', color: 'orange', scale: 'ratio' }], [unit]);
+  const traffic = useMemo(
+    (): Aligned => [xs, column(windows, (w) => w.bytes / unit.scale), column(windows, (w) => (w.bytes > 0 ? w.denseBytes / w.bytes : null))],
+    [xs, windows, unit],
+  );
+  const trafficSeries = useMemo(
+    (): SeriesSpec[] => [
+      { label: `${unit.label} accepted`, color: 'cyan' },
+      { label: 'compression ratio', color: 'orange', scale: 'ratio' },
+    ],
+    [unit],
+  );
   const last = windows.at(-1);
 
   return (
@@ -44,16 +56,38 @@ export function RunCharts({ history }: { history: RunHistory }): ReactNode {
         <p className="note">No window has closed yet: the charts start with the validator’s first manifest.</p>
       ) : (
         <p className="note" data-testid="run-charts-latest">
-          Window {last?.window}: validation loss {last?.valLoss?.toFixed(3) ?? '–'}, {last?.online ?? '?'} peers online, {last?.peers} contributing, {(perSecond(last as WindowPoint) ?? 0).toFixed(0)} tokens/s
+          Window {last?.window}: validation loss {last?.valLoss?.toFixed(3) ?? '–'}, {last?.online ?? '?'} peers online, {last?.peers} contributing,{' '}
+          {(perSecond(last as WindowPoint) ?? 0).toFixed(0)} tokens/s
           {last && last.bytes > 0 ? `, ${(last.denseBytes / last.bytes).toFixed(0)}× compression` : ''}
         </p>
       )}
       <div className="chart-grid">
         <SeriesChart title="Loss" xLabel="window" yLabels={{ y: 'loss (nats/token)' }} series={LOSS_SERIES} data={loss} testId="dashboard-loss-chart" />
-        <SeriesChart title="Training loss per peer (reported)" xLabel="window" yLabels={{ y: 'loss' }} series={peerSeries} data={peerLoss} testId="dashboard-peer-loss-chart" />
-        <SeriesChart title="Swarm throughput" xLabel="window" yLabels={{ y: 'tokens/s' }} series={THROUGHPUT_SERIES} data={throughput} testId="dashboard-throughput-chart" />
+        <SeriesChart
+          title="Training loss per peer (reported)"
+          xLabel="window"
+          yLabels={{ y: 'loss' }}
+          series={peerSeries}
+          data={peerLoss}
+          testId="dashboard-peer-loss-chart"
+        />
+        <SeriesChart
+          title="Swarm throughput"
+          xLabel="window"
+          yLabels={{ y: 'tokens/s' }}
+          series={THROUGHPUT_SERIES}
+          data={throughput}
+          testId="dashboard-throughput-chart"
+        />
         <SeriesChart title="Peers" xLabel="window" yLabels={{ y: 'count' }} series={PEER_SERIES} data={swarm} testId="dashboard-peers-chart" />
-        <SeriesChart title="Update traffic" xLabel="window" yLabels={{ y: `${unit.label} accepted`, ratio: 'compression ×' }} series={trafficSeries} data={traffic} testId="dashboard-traffic-chart" />
+        <SeriesChart
+          title="Update traffic"
+          xLabel="window"
+          yLabels={{ y: `${unit.label} accepted`, ratio: 'compression ×' }}
+          series={trafficSeries}
+          data={traffic}
+          testId="dashboard-traffic-chart"
+        />
       </div>
     </section>
   );

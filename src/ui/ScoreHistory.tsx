@@ -16,11 +16,23 @@ export function ScoreHistory({ address }: { address: string }): ReactNode {
   const { history, error } = useAddressHistory(address);
   const windows = useMemo(() => history?.windows ?? [], [history]);
   const data = useMemo(
-    (): Aligned => [windows.map((w) => w.window), windows.map((w) => (w.score === null ? null : 100 * w.score)), windows.map((w) => w.accepted), windows.map((w) => w.rejected)],
+    (): Aligned => [
+      windows.map((w) => w.window),
+      windows.map((w) => (w.score === null ? null : 100 * w.score)),
+      windows.map((w) => w.accepted),
+      windows.map((w) => w.rejected),
+    ],
     [windows],
   );
   return (
-    <section className="card" aria-labelledby="score-title" data-testid="wallet-history" data-address={address} data-loaded={history ? 'true' : 'false'} data-windows={windows.length}>
+    <section
+      className="card"
+      aria-labelledby="score-title"
+      data-testid="wallet-history"
+      data-address={address}
+      data-loaded={history ? 'true' : 'false'}
+      data-windows={windows.length}
+    >
       <h2 id="score-title">Score history</h2>
       {!history && !error && <p className="note">Loading this address’s record…</p>}
       {error && (
@@ -31,7 +43,14 @@ export function ScoreHistory({ address }: { address: string }): ReactNode {
       {history && windows.length === 0 && <p className="note">The validator has decided no contribution from this address yet.</p>}
       {windows.length > 0 && (
         <>
-          <SeriesChart title="This address by window" xLabel="window" yLabels={{ y: 'score (%)', count: 'contributions' }} series={SERIES} data={data} testId="wallet-history-chart" />
+          <SeriesChart
+            title="This address by window"
+            xLabel="window"
+            yLabels={{ y: 'score (%)', count: 'contributions' }}
+            series={SERIES}
+            data={data}
+            testId="wallet-history-chart"
+          />
           <TableScroll label="Latest windows of this address">
             <table data-testid="wallet-history-table">
               <caption>Latest windows</caption>

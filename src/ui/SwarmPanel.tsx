@@ -55,7 +55,14 @@ function PhaseRow(props: { phase: SwarmPhase; window?: number; span?: PhaseSpan;
       ) : (
         <>
           <label htmlFor="swarm-progress">{words}</label>
-          <progress id="swarm-progress" max={1000} value={Math.round(1000 * fraction)} data-testid="swarm-progress" data-phase={phase} data-fraction={fraction.toFixed(3)} />
+          <progress
+            id="swarm-progress"
+            max={1000}
+            value={Math.round(1000 * fraction)}
+            data-testid="swarm-progress"
+            data-phase={phase}
+            data-fraction={fraction.toFixed(3)}
+          />
         </>
       )}
     </div>
@@ -141,7 +148,14 @@ export function SwarmPanel(): ReactNode {
   }
   const run = s.run;
   return (
-    <section className="card" aria-labelledby="swarm-title" data-testid="swarm-panel" data-status={s.status} data-phase={s.phase ?? ''} data-window={s.window ?? ''}>
+    <section
+      className="card"
+      aria-labelledby="swarm-title"
+      data-testid="swarm-panel"
+      data-status={s.status}
+      data-phase={s.phase ?? ''}
+      data-window={s.window ?? ''}
+    >
       <h2 id="swarm-title">Join the swarm</h2>
       {run && (
         <p className="note">
@@ -167,7 +181,9 @@ export function SwarmPanel(): ReactNode {
       {s.address && (
         <p className="note" data-testid="swarm-identity" data-earning={s.earning ? 'yes' : 'no'}>
           Contributions are signed for <code className="address">{s.address}</code>
-          {s.earning ? ' (your wallet: accepted work earns for it).' : ' (an anonymous session key: they train the model but earn nothing; connect a wallet on the Wallet page to earn).'}
+          {s.earning
+            ? ' (your wallet: accepted work earns for it).'
+            : ' (an anonymous session key: they train the model but earn nothing; connect a wallet on the Wallet page to earn).'}
         </p>
       )}
       {s.iceProblem && (

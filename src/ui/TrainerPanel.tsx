@@ -32,7 +32,8 @@ export function TrainerPanel(): ReactNode {
           <select value={preset} onChange={(e) => setPreset(e.target.value as PresetName)} disabled={running} data-testid="preset">
             {t.presets.map((p) => (
               <option key={p.name} value={p.name} disabled={p.problem !== undefined}>
-                {p.name} — {(p.parameters / 1e6).toFixed(2)}M params, {formatLimit(p.memoryBytes, 'bytes')} GPU memory{p.problem ? ' (too large for this GPU)' : ''}
+                {p.name} — {(p.parameters / 1e6).toFixed(2)}M params, {formatLimit(p.memoryBytes, 'bytes')} GPU memory
+                {p.problem ? ' (too large for this GPU)' : ''}
               </option>
             ))}
           </select>
@@ -98,13 +99,19 @@ export function TrainerPanel(): ReactNode {
           </a>
         )}
       </div>
-      <p className="note">The ONNX file runs in onnxruntime (web, Node or Python): input <code>tokens</code> int64 [batch, seq], output <code>logits</code> [batch, seq, vocab]; the alphabet is in its metadata.</p>
+      <p className="note">
+        The ONNX file runs in onnxruntime (web, Node or Python): input <code>tokens</code> int64 [batch, seq], output <code>logits</code> [batch, seq, vocab];
+        the alphabet is in its metadata.
+      </p>
       <SampleBox onSample={t.sample} sample={t.sampleOutput} />
     </section>
   );
 }
 
-function SampleBox(props: { onSample(prompt: string, count: number, temperature: number, topK: number): void; sample?: { text: string; done: boolean } }): ReactNode {
+function SampleBox(props: {
+  onSample(prompt: string, count: number, temperature: number, topK: number): void;
+  sample?: { text: string; done: boolean };
+}): ReactNode {
   const [prompt, setPrompt] = useState('ROMEO:');
   const [temperature, setTemperature] = useState(0.8);
   const [topK, setTopK] = useState(20);

@@ -23,8 +23,8 @@ export function ValidatorPanel(): ReactNode {
     <details className="card" data-testid="validator-panel" data-status={v.status}>
       <summary>Run a validator in this tab (run operators)</summary>
       <p className="note">
-        Choose the validator’s key file (it stays in this tab). The tab checks and scores every contribution, signs the manifests and follows the swarm’s model; it keeps
-        no ledger, so weights are not recorded (use <code>tessera validator</code> for that).
+        Choose the validator’s key file (it stays in this tab). The tab checks and scores every contribution, signs the manifests and follows the swarm’s model;
+        it keeps no ledger, so weights are not recorded (use <code>tessera validator</code> for that).
       </p>
       <div className="controls">
         <label>
@@ -35,7 +35,12 @@ export function ValidatorPanel(): ReactNode {
             Stop validating
           </button>
         ) : (
-          <button type="button" disabled={!secret || v.status === 'starting'} onClick={() => secret && v.start(published.run, signal, secret)} data-testid="validator-start">
+          <button
+            type="button"
+            disabled={!secret || v.status === 'starting'}
+            onClick={() => secret && v.start(published.run, signal, secret)}
+            data-testid="validator-start"
+          >
             Start validating
           </button>
         )}

@@ -17,7 +17,12 @@ import { recordWindow, swarmIdentity } from './useWallet';
 
 export async function startPeer(run: RunConfig, signalUrl: string, setView: (f: (v: SwarmView) => SwarmView) => void): Promise<Joined> {
   const worker = new Worker(new URL('../swarm/swarmWorker.ts', import.meta.url), { type: 'module' });
-  const trainer = new WorkerWindowTrainer(worker as unknown as WorkerLike, { preset: run.preset, batchSize: run.batchSize, seqLen: run.seqLen, corpusUrl: `/data/${run.corpus ?? DEFAULT_CORPUS}` });
+  const trainer = new WorkerWindowTrainer(worker as unknown as WorkerLike, {
+    preset: run.preset,
+    batchSize: run.batchSize,
+    seqLen: run.seqLen,
+    corpusUrl: `/data/${run.corpus ?? DEFAULT_CORPUS}`,
+  });
   let identity: Awaited<ReturnType<typeof swarmIdentity>>;
   let ready: Awaited<typeof trainer.ready>;
   try {
@@ -37,10 +42,22 @@ export async function startPeer(run: RunConfig, signalUrl: string, setView: (f: 
   const exchange = new ContributionExchange({ mesh, runId: run.runId });
   const fresh = windowAt(run, Date.now()) === 0;
   const peer = new SwarmPeer({
-    run, trainer, layout, exchange, mesh, traffic: mesh.traffic, identity,
+    run,
+    trainer,
+    layout,
+    exchange,
+    mesh,
+    traffic: mesh.traffic,
+    identity,
     start: fresh ? { theta: initParams(config, layout, run.seed), window: 0 } : undefined,
     onPhase: (phase, window) =>
-      setView((v) => ({ ...v, phase, window, phaseSpan: phaseSpan(run, phase, window), sync: v.sync && phase === 'training' && v.sync.window === window ? { ...v.sync, verified: true } : v.sync })),
+      setView((v) => ({
+        ...v,
+        phase,
+        window,
+        phaseSpan: phaseSpan(run, phase, window),
+        sync: v.sync && phase === 'training' && v.sync.window === window ? { ...v.sync, verified: true } : v.sync,
+      })),
     onSync: (received, total, window) => setView((v) => ({ ...v, sync: { received, total, window, verified: false } })),
     onWindow: (r) => {
       if (r.contributed) recordWindow(identity.address, r.included);
@@ -52,7 +69,9 @@ export async function startPeer(run: RunConfig, signalUrl: string, setView: (f: 
     setView((v) => (v.iceProblem?.message === problem.message ? v : { ...v, iceProblem: problem }));
   });
   // No TURN credential for a relay-only run: the tab dials nobody, and says why where ICE failures show.
-  mesh.on('relay-unavailable', (reason) => setView((v) => ({ ...v, iceProblem: { kind: 'unreachable', message: `This tab cannot connect to anyone: ${reason}` } })));
+  mesh.on('relay-unavailable', (reason) =>
+    setView((v) => ({ ...v, iceProblem: { kind: 'unreachable', message: `This tab cannot connect to anyone: ${reason}` } })),
+  );
   const poll = setInterval(() => setView((v) => (v.neighbours === mesh.neighbours().length ? v : { ...v, neighbours: mesh.neighbours().length })), 1000);
   let stopped = false;
   const stop = (): void => {

@@ -29,10 +29,22 @@ async function openProbe(run: RunConfig, corpus: { train: Uint16Array; val: Uint
     onExit: (h) => worker.addEventListener('error', (e) => h(`the loss probe worker failed: ${e.message}`)),
     close: () => worker.terminate(),
   };
-  return RemoteProbes.open(port, { mode: 'gpu', config: gptConfig(run.preset, vocab), seqLen: run.seqLen, train: corpus.train, val: corpus.val, label: 'tab-validator' });
+  return RemoteProbes.open(port, {
+    mode: 'gpu',
+    config: gptConfig(run.preset, vocab),
+    seqLen: run.seqLen,
+    train: corpus.train,
+    val: corpus.val,
+    label: 'tab-validator',
+  });
 }
 
-export async function startValidator(run: RunConfig, signalUrl: string, secret: string, setView: (f: (v: ValidatorRoleView) => ValidatorRoleView) => void): Promise<() => void> {
+export async function startValidator(
+  run: RunConfig,
+  signalUrl: string,
+  secret: string,
+  setView: (f: (v: ValidatorRoleView) => ValidatorRoleView) => void,
+): Promise<() => void> {
   let signer;
   try {
     signer = signerFromSecret(secret);
@@ -40,9 +52,13 @@ export async function startValidator(run: RunConfig, signalUrl: string, secret: 
     throw new Error(err instanceof WalletError ? `the key file is not usable: ${err.message}` : message(err));
   }
   const publicKey = toHex(signer.publicKey);
-  if (!run.validatorKeys.includes(publicKey)) throw new Error(`this key (${publicKey.slice(0, 12)}…) is not one of the run's validator keys, so peers would ignore its manifests`);
+  if (!run.validatorKeys.includes(publicKey))
+    throw new Error(`this key (${publicKey.slice(0, 12)}…) is not one of the run's validator keys, so peers would ignore its manifests`);
   // A validator starting after window 0 would need the current model first; a tab starts only at the beginning.
-  if (windowAt(run, Date.now()) > 0) throw new Error('the run has already started: start a tab validator before its first window closes (or run `tessera validator`, which resumes from its ledger)');
+  if (windowAt(run, Date.now()) > 0)
+    throw new Error(
+      'the run has already started: start a tab validator before its first window closes (or run `tessera validator`, which resumes from its ledger)',
+    );
   const text = await (await fetch(`/data/${run.corpus ?? DEFAULT_CORPUS}`)).text();
   const corpus = splitCorpus(CharTokenizer.fromText(text), text);
   const config = gptConfig(run.preset, corpus.tokenizer.vocabSize);
@@ -55,8 +71,21 @@ export async function startValidator(run: RunConfig, signalUrl: string, secret: 
   mesh.on('relay-unavailable', (reason) => setView((v) => ({ ...v, error: `this validator cannot connect to anyone: ${reason}` })));
   const exchange = new ContributionExchange({ mesh, runId: run.runId });
   const node = new ValidatorNode({
-    run, layout, exchange, mesh, signer, theta: initParams(config, layout, run.seed), window: 0, corpusLength: corpus.train.length, probe: scoring.scoring, limits: TAB_LIMITS,
-    onDecision: (d) => setView((v) => ({ ...v, windows: [{ window: d.window, hash: toHex(d.manifest.nextHash), accepted: d.accepted.length, verdicts: d.verdicts }, ...v.windows].slice(0, 50) })),
+    run,
+    layout,
+    exchange,
+    mesh,
+    signer,
+    theta: initParams(config, layout, run.seed),
+    window: 0,
+    corpusLength: corpus.train.length,
+    probe: scoring.scoring,
+    limits: TAB_LIMITS,
+    onDecision: (d) =>
+      setView((v) => ({
+        ...v,
+        windows: [{ window: d.window, hash: toHex(d.manifest.nextHash), accepted: d.accepted.length, verdicts: d.verdicts }, ...v.windows].slice(0, 50),
+      })),
   });
   setView((v) => ({ ...v, status: 'running', publicKey, scoring: `${scoring.label}, in a worker` }));
   node.run().catch((err: unknown) => setView((v) => ({ ...v, status: 'error', error: message(err) })));

@@ -36,4 +36,3 @@ export function useAddressHistory(address: string | undefined): Omit<AddressView
   );
   return view.address === address ? view : {};
 }
-

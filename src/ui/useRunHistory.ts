@@ -32,7 +32,8 @@ const numOrNull = (v: unknown, what: string): number | null => (v === null ? nul
 /** Checks a /status/history answer; throws HistoryFormatError naming the first bad field. */
 export function parseHistory(value: unknown): History {
   const o = value as Partial<Record<keyof History, unknown>> | null;
-  if (typeof o !== 'object' || o === null || !Array.isArray(o.windows) || !Array.isArray(o.losses)) throw new HistoryFormatError('history needs windows and losses arrays');
+  if (typeof o !== 'object' || o === null || !Array.isArray(o.windows) || !Array.isArray(o.losses))
+    throw new HistoryFormatError('history needs windows and losses arrays');
   if (typeof o.more !== 'boolean') throw new HistoryFormatError('history needs a boolean "more"');
   if (o.losses.length > 2 * HISTORY_LOSS_ROWS) throw new HistoryFormatError(`history holds ${o.losses.length} loss rows, over ${2 * HISTORY_LOSS_ROWS}`);
   if (o.windows.length > HISTORY_PAGE) throw new HistoryFormatError(`history holds ${o.windows.length} windows, over ${HISTORY_PAGE}`);
@@ -40,9 +41,17 @@ export function parseHistory(value: unknown): History {
     const w = (raw ?? {}) as Record<string, unknown>;
     const at = `windows[${i}]`;
     return {
-      window: num(w.window, `${at}.window`), closedAt: num(w.closedAt, `${at}.closedAt`), accepted: num(w.accepted, `${at}.accepted`), rejected: num(w.rejected, `${at}.rejected`),
-      valLoss: numOrNull(w.valLoss, `${at}.valLoss`), trainLoss: numOrNull(w.trainLoss, `${at}.trainLoss`), tokens: num(w.tokens, `${at}.tokens`), bytes: num(w.bytes, `${at}.bytes`),
-      denseBytes: num(w.denseBytes, `${at}.denseBytes`), peers: num(w.peers, `${at}.peers`), durationMs: num(w.durationMs, `${at}.durationMs`),
+      window: num(w.window, `${at}.window`),
+      closedAt: num(w.closedAt, `${at}.closedAt`),
+      accepted: num(w.accepted, `${at}.accepted`),
+      rejected: num(w.rejected, `${at}.rejected`),
+      valLoss: numOrNull(w.valLoss, `${at}.valLoss`),
+      trainLoss: numOrNull(w.trainLoss, `${at}.trainLoss`),
+      tokens: num(w.tokens, `${at}.tokens`),
+      bytes: num(w.bytes, `${at}.bytes`),
+      denseBytes: num(w.denseBytes, `${at}.denseBytes`),
+      peers: num(w.peers, `${at}.peers`),
+      durationMs: num(w.durationMs, `${at}.durationMs`),
       online: numOrNull(w.online ?? null, `${at}.online`),
     };
   });
@@ -57,13 +66,23 @@ export function parseHistory(value: unknown): History {
 /** Checks a /status/address answer the same way. */
 export function parseAddressHistory(value: unknown): AddressHistory {
   const o = value as { address?: unknown; windows?: unknown } | null;
-  if (typeof o !== 'object' || o === null || typeof o.address !== 'string' || !Array.isArray(o.windows)) throw new HistoryFormatError('address history needs an address and a windows array');
-  if (o.windows.length > ADDRESS_HISTORY_WINDOWS) throw new HistoryFormatError(`address history holds ${o.windows.length} windows, over ${ADDRESS_HISTORY_WINDOWS}`);
+  if (typeof o !== 'object' || o === null || typeof o.address !== 'string' || !Array.isArray(o.windows))
+    throw new HistoryFormatError('address history needs an address and a windows array');
+  if (o.windows.length > ADDRESS_HISTORY_WINDOWS)
+    throw new HistoryFormatError(`address history holds ${o.windows.length} windows, over ${ADDRESS_HISTORY_WINDOWS}`);
   const windows = o.windows.map((raw: unknown, i) => {
     const w = (raw ?? {}) as Record<string, unknown>;
     const at = `windows[${i}]`;
-    if (!Array.isArray(w.codes) || !w.codes.every((c) => typeof c === 'string' && c.length <= 40)) throw new HistoryFormatError(`${at}.codes is not a list of verdict codes`);
-    return { window: num(w.window, `${at}.window`), accepted: num(w.accepted, `${at}.accepted`), rejected: num(w.rejected, `${at}.rejected`), score: numOrNull(w.score, `${at}.score`), powT: numOrNull(w.powT, `${at}.powT`), codes: w.codes as string[] };
+    if (!Array.isArray(w.codes) || !w.codes.every((c) => typeof c === 'string' && c.length <= 40))
+      throw new HistoryFormatError(`${at}.codes is not a list of verdict codes`);
+    return {
+      window: num(w.window, `${at}.window`),
+      accepted: num(w.accepted, `${at}.accepted`),
+      rejected: num(w.rejected, `${at}.rejected`),
+      score: numOrNull(w.score, `${at}.score`),
+      powT: numOrNull(w.powT, `${at}.powT`),
+      codes: w.codes as string[],
+    };
   });
   return { address: o.address, windows };
 }

@@ -25,7 +25,12 @@ export interface TrainerView {
   exported?: { url: string; fileName: string; step: number; bytes: number };
 }
 
-export function useTrainer(): TrainerView & { start(preset: PresetName): void; pause(): void; exportOnnx(): void; sample(prompt: string, count: number, temperature: number, topK: number): void } {
+export function useTrainer(): TrainerView & {
+  start(preset: PresetName): void;
+  pause(): void;
+  exportOnnx(): void;
+  sample(prompt: string, count: number, temperature: number, topK: number): void;
+} {
   const worker = useRef<Worker | null>(null);
   const sampleId = useRef(0);
   const [view, setView] = useState<TrainerView>({ state: 'starting', presets: [], train: [], val: [] });
@@ -49,7 +54,12 @@ export function useTrainer(): TrainerView & { start(preset: PresetName): void; p
         setView((v) => ({ ...v, exported: { url, fileName: event.fileName, step: event.step, bytes: event.bytes.length } }));
       } else setView((v) => reduce(v, event, sampleId.current));
     };
-    w.onerror = (e) => setView((v) => ({ ...v, state: 'error', error: { type: 'error', title: 'The trainer could not start', detail: e.message || 'the worker script failed to load', actions: ['Reload the page.'] } }));
+    w.onerror = (e) =>
+      setView((v) => ({
+        ...v,
+        state: 'error',
+        error: { type: 'error', title: 'The trainer could not start', detail: e.message || 'the worker script failed to load', actions: ['Reload the page.'] },
+      }));
     return () => {
       if (exportedUrl) URL.revokeObjectURL(exportedUrl);
       w.terminate();
@@ -61,7 +71,9 @@ export function useTrainer(): TrainerView & { start(preset: PresetName): void; p
   return {
     ...view,
     start: (preset) => {
-      setView((v) => (v.preset === preset ? { ...v, error: undefined } : { ...v, error: undefined, train: [], val: [], checkpoint: undefined, resumed: undefined }));
+      setView((v) =>
+        v.preset === preset ? { ...v, error: undefined } : { ...v, error: undefined, train: [], val: [], checkpoint: undefined, resumed: undefined },
+      );
       send({ type: 'start', preset, resume: true });
     },
     pause: () => send({ type: 'pause' }),
@@ -83,7 +95,9 @@ function reduce(v: TrainerView, e: TrainerEvent, currentSample: number): Trainer
     case 'progress':
       return { ...v, progress: e };
     case 'loss':
-      return e.train !== undefined ? { ...v, train: [...v.train, { step: e.step, loss: e.train }] } : { ...v, val: [...v.val, { step: e.step, loss: e.val ?? NaN }] };
+      return e.train !== undefined
+        ? { ...v, train: [...v.train, { step: e.step, loss: e.train }] }
+        : { ...v, val: [...v.val, { step: e.step, loss: e.val ?? NaN }] };
     case 'checkpoint':
       return { ...v, checkpoint: { step: e.step, hash: e.hash } };
     case 'resumed':

@@ -7,7 +7,16 @@ import { sessionIdentity, type Identity } from '../wallet/authority';
 import { verifyCertificate, type Delegation } from '../wallet/certificate';
 import { WalletError } from '../wallet/errors';
 import { connectExtensions, signDelegationWithExtension, watchAccounts, type WalletAccount } from '../wallet/extension';
-import { countContribution, loadCertificate, loadChosenAccount, loadCounts, loadSessionSigner, saveCertificate, saveChosenAccount, type ContributionCounts } from '../wallet/sessionStore';
+import {
+  countContribution,
+  loadCertificate,
+  loadChosenAccount,
+  loadCounts,
+  loadSessionSigner,
+  saveCertificate,
+  saveChosenAccount,
+  type ContributionCounts,
+} from '../wallet/sessionStore';
 
 export type WalletStatus = 'idle' | 'connecting' | 'no-extension' | 'rejected' | 'no-accounts' | 'account-missing' | 'ready';
 
@@ -44,7 +53,11 @@ export async function connect(): Promise<void> {
     const r = await connectExtensions();
     if (r.kind !== 'ok') return set({ status: r.kind, installed: r.kind === 'rejected' ? r.installed : [], accounts: [] });
     const saved = loadChosenAccount();
-    const chosen = saved ? r.accounts.find((a) => a.address === saved.address && a.source === saved.source) : r.accounts.length === 1 ? r.accounts[0] : undefined;
+    const chosen = saved
+      ? r.accounts.find((a) => a.address === saved.address && a.source === saved.source)
+      : r.accounts.length === 1
+        ? r.accounts[0]
+        : undefined;
     if (chosen && !saved) saveChosenAccount(chosen);
     set({ status: saved && !chosen ? 'account-missing' : 'ready', accounts: r.accounts, chosen, counts: chosen ? loadCounts(chosen.address) : undefined });
     unwatch ??= watchAccounts(accountsChanged);
@@ -65,7 +78,12 @@ function accountsChanged(accounts: WalletAccount[]): void {
   const saved = loadChosenAccount();
   const chosen = saved ? accounts.find((a) => a.address === saved.address && a.source === saved.source) : undefined;
   if (saved && !chosen) return set({ accounts, chosen: undefined, counts: undefined, status: 'account-missing' });
-  set({ accounts, chosen: chosen ?? view.chosen, status: view.status === 'account-missing' && chosen ? 'ready' : view.status, counts: chosen ? loadCounts(chosen.address) : view.counts });
+  set({
+    accounts,
+    chosen: chosen ?? view.chosen,
+    status: view.status === 'account-missing' && chosen ? 'ready' : view.status,
+    counts: chosen ? loadCounts(chosen.address) : view.counts,
+  });
 }
 
 /** The address the tab earns for now: the chosen account, or the one remembered while the extension is being asked. */
@@ -84,7 +102,11 @@ export async function loadSession(run: RunConfig | undefined): Promise<void> {
   try {
     const signer = await loadSessionSigner();
     const certificate = run ? await loadCertificate(run.runId) : undefined;
-    set({ sessionAddress: keyAddress(signer.publicKey), certificate, certificateProblem: certificate && run ? certificateProblem(certificate, run) : undefined });
+    set({
+      sessionAddress: keyAddress(signer.publicKey),
+      certificate,
+      certificateProblem: certificate && run ? certificateProblem(certificate, run) : undefined,
+    });
   } catch (err) {
     set({ error: `this browser cannot keep a session key (${message(err)})` });
   }
@@ -108,7 +130,14 @@ export async function signCertificate(run: RunConfig): Promise<void> {
   try {
     const signer = await loadSessionSigner();
     const issuedAt = Math.floor(Date.now() / 1000);
-    const cert = await signDelegationWithExtension(account, { runId: run.runId, sessionScheme: signer.scheme, sessionKey: signer.publicKey, walletAddress: account.address, issuedAt, expiresAt: issuedAt + CERTIFICATE_DAYS * 86_400 });
+    const cert = await signDelegationWithExtension(account, {
+      runId: run.runId,
+      sessionScheme: signer.scheme,
+      sessionKey: signer.publicKey,
+      walletAddress: account.address,
+      issuedAt,
+      expiresAt: issuedAt + CERTIFICATE_DAYS * 86_400,
+    });
     // A signature the network would refuse is caught here, not after a window of work.
     verifyCertificate(cert, { runId: run.runId, atMs: Date.now() });
     await saveCertificate(cert);
@@ -125,7 +154,11 @@ export async function swarmIdentity(run: RunConfig): Promise<Identity> {
   const signer = await loadSessionSigner();
   const certificate = await loadCertificate(run.runId);
   // Only a certificate from the account chosen now: not one another account signed earlier.
-  const usable = certificate && certificate.walletAddress === chosenAddress() && !certificateProblem(certificate, run) && certificate.sessionKey.every((b, i) => b === signer.publicKey[i]);
+  const usable =
+    certificate &&
+    certificate.walletAddress === chosenAddress() &&
+    !certificateProblem(certificate, run) &&
+    certificate.sessionKey.every((b, i) => b === signer.publicKey[i]);
   return sessionIdentity(signer, usable ? certificate : undefined);
 }
 

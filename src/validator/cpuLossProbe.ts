@@ -21,7 +21,12 @@ export class CpuLossProbe implements LossProbe {
     const out = new Float64Array(offsets.length);
     offsets.forEach((offset, i) => {
       const b = batchAt(this.corpus, [offset], this.seqLen);
-      const { loss } = referenceForward(this.config, this.layout, theta, { tokens: Int32Array.from(b.tokens), targets: Int32Array.from(b.targets), batchSize: 1, seqLen: this.seqLen });
+      const { loss } = referenceForward(this.config, this.layout, theta, {
+        tokens: Int32Array.from(b.tokens),
+        targets: Int32Array.from(b.targets),
+        batchSize: 1,
+        seqLen: this.seqLen,
+      });
       out[i] = loss;
     });
     return Promise.resolve(out);

@@ -12,7 +12,18 @@ import { assignedPages, pagesTrained, randomPages, unitPages } from '../train/da
 import { verifyContributionAuthority } from '../wallet/authority';
 import { WalletError } from '../wallet/errors';
 import { buildManifest, type Candidate, type WindowDecision } from './manifest';
-import { MIN_POW_SEQUENCES, POW_T_THRESHOLD, provesWork, randomImprovement, receiptAgreement, receiptSum, scoreUpdate, unitEvidence, type LossProbe, type Score } from './scoring';
+import {
+  MIN_POW_SEQUENCES,
+  POW_T_THRESHOLD,
+  provesWork,
+  randomImprovement,
+  receiptAgreement,
+  receiptSum,
+  scoreUpdate,
+  unitEvidence,
+  type LossProbe,
+  type Score,
+} from './scoring';
 
 export interface Arrival extends Candidate {
   /** When this validator first held the complete contribution (ms). */
@@ -178,7 +189,20 @@ export async function runGauntlet(o: GauntletOptions): Promise<GauntletResult> {
   const order = [...o.arrivals].sort((a, b) => a.arrivedAt - b.arrivedAt || (toHex(a.header.id) < toHex(b.header.id) ? -1 : 1));
   const live: Live[] = order.map((a) => ({
     ...a,
-    verdict: { id: toHex(a.header.id), address: a.header.peerAddress, key: toHex(a.header.publicKey), payloadBytes: a.header.payloadBytes, tokens: a.header.tokens, steps: a.header.steps, trainLoss: a.header.trainLoss, arrivedAt: a.arrivedAt, accepted: false, code: 'accepted', reason: '', earns: false },
+    verdict: {
+      id: toHex(a.header.id),
+      address: a.header.peerAddress,
+      key: toHex(a.header.publicKey),
+      payloadBytes: a.header.payloadBytes,
+      tokens: a.header.tokens,
+      steps: a.header.steps,
+      trainLoss: a.header.trainLoss,
+      arrivedAt: a.arrivedAt,
+      accepted: false,
+      code: 'accepted',
+      reason: '',
+      earns: false,
+    },
   }));
   const reject = (l: Live, code: VerdictCode, reason: string): void => void Object.assign(l.verdict, { accepted: false, code, reason });
   const standing = (): Live[] => live.filter((l) => l.verdict.code === 'accepted');
@@ -227,23 +251,39 @@ export async function runGauntlet(o: GauntletOptions): Promise<GauntletResult> {
 
   const normMedian = median(standing().map((l) => l.verdict.norm as number));
   for (const l of standing()) {
-    if ((l.verdict.norm as number) > limits.normOutlier * normMedian) reject(l, 'norm-outlier', `update norm ${(l.verdict.norm as number).toExponential(2)} is over ${limits.normOutlier}× the window's median ${normMedian.toExponential(2)}`);
+    if ((l.verdict.norm as number) > limits.normOutlier * normMedian)
+      reject(
+        l,
+        'norm-outlier',
+        `update norm ${(l.verdict.norm as number).toExponential(2)} is over ${limits.normOutlier}× the window's median ${normMedian.toExponential(2)}`,
+      );
   }
   const indexSets = new Map(standing().map((l) => [l, sorted(l.update as SparseUpdate)]));
   const kept: Live[] = [];
   for (const l of standing()) {
     const copied = kept.find((k) => indexOverlap(indexSets.get(k) as Uint32Array, indexSets.get(l) as Uint32Array) > limits.copyOverlap);
-    if (copied) reject(l, 'copy', `${(indexOverlap(indexSets.get(copied) as Uint32Array, indexSets.get(l) as Uint32Array) * 100).toFixed(0)}% of its top-k indices are ${copied.verdict.address}'s, announced earlier`);
+    if (copied)
+      reject(
+        l,
+        'copy',
+        `${(indexOverlap(indexSets.get(copied) as Uint32Array, indexSets.get(l) as Uint32Array) * 100).toFixed(0)}% of its top-k indices are ${copied.verdict.address}'s, announced earlier`,
+      );
     else kept.push(l);
   }
 
   if (o.probe) await scoreStanding(o, limits, o.probe, standing());
-  else for (const l of standing()) Object.assign(l.verdict, { accepted: true, code: 'accepted-unscored', reason: 'passed every check (this validator does not score)' });
+  else
+    for (const l of standing())
+      Object.assign(l.verdict, { accepted: true, code: 'accepted-unscored', reason: 'passed every check (this validator does not score)' });
 
   const accepted = live.filter((l) => l.verdict.accepted).map((l) => ({ header: l.header, payload: l.payload, update: l.update as SparseUpdate }));
   const built = buildManifest({ runId: o.runId, window: o.window, theta: o.theta, accepted, outerLr: o.outerLr, signer: o.signer });
   const verdicts = live.map((l) => l.verdict);
-  return { ...built, verdicts, rejected: verdicts.filter((v) => !v.accepted).map((v) => ({ id: v.id, peerAddress: v.address, reason: `${v.code}: ${v.reason}` })) };
+  return {
+    ...built,
+    verdicts,
+    rejected: verdicts.filter((v) => !v.accepted).map((v) => ({ id: v.id, peerAddress: v.address, reason: `${v.code}: ${v.reason}` })),
+  };
 }
 
 /** A secret only this validator can compute, so nobody can train on the pages it will test. */
@@ -264,7 +304,9 @@ async function scoreStanding(o: GauntletOptions, limits: GauntletLimits, probe: 
       Object.assign(l.verdict, { accepted: true, code: 'accepted-unscored', reason: `passed every check; not in this window's sample of ${limits.maxScored}` });
       continue;
     }
-    const score = l.receipts ? await scoreUnits(o, limits, probe, l, { seed, clipNorm, random, randomBefore }) : await scoreWindow(o, limits, probe, l, { clipNorm, random, randomBefore });
+    const score = l.receipts
+      ? await scoreUnits(o, limits, probe, l, { seed, clipNorm, random, randomBefore })
+      : await scoreWindow(o, limits, probe, l, { clipNorm, random, randomBefore });
     if (!score) continue;
     l.verdict.score = score;
     scored.push(l);
@@ -298,11 +340,32 @@ function judgeScored(o: GauntletOptions, l: Live, inconsistent: string | undefin
   const count = score.ownSequences;
   const pct = (x: number): string => `${(x * 100).toFixed(2)}%`;
   if (inconsistent) Object.assign(l.verdict, { accepted: false, code: 'inconsistent-update', reason: inconsistent });
-  else if (!(score.random > 0)) Object.assign(l.verdict, { accepted: false, code: 'no-improvement', reason: `loss on random pages changed by ${pct(-score.random)}` });
-  else if (count < MIN_POW_SEQUENCES) Object.assign(l.verdict, { accepted: true, code: 'accepted', reason: `random pages improved ${pct(score.random)}; ${count} own pages are too few to prove work, so none is credited` });
-  else if (!provesWork(score) && !o.proven?.(l.header.peerAddress)) Object.assign(l.verdict, { accepted: false, code: 'no-proof-of-work', reason: `its own pages improved ${pct(score.own)}${under(score)}, random pages ${pct(score.random)} (${evidenceText(score)}) and it has no recent proof` });
-  else if (!provesWork(score)) Object.assign(l.verdict, { accepted: true, code: 'accepted', reason: `random pages improved ${pct(score.random)}; proof of work weak this window (${evidenceText(score)}), admitted on its recent record` });
-  else Object.assign(l.verdict, { accepted: true, code: 'accepted', reason: `random pages improved ${pct(score.random)}, own pages ${pct(score.own)}${under(score)} (${evidenceText(score)})` });
+  else if (!(score.random > 0))
+    Object.assign(l.verdict, { accepted: false, code: 'no-improvement', reason: `loss on random pages changed by ${pct(-score.random)}` });
+  else if (count < MIN_POW_SEQUENCES)
+    Object.assign(l.verdict, {
+      accepted: true,
+      code: 'accepted',
+      reason: `random pages improved ${pct(score.random)}; ${count} own pages are too few to prove work, so none is credited`,
+    });
+  else if (!provesWork(score) && !o.proven?.(l.header.peerAddress))
+    Object.assign(l.verdict, {
+      accepted: false,
+      code: 'no-proof-of-work',
+      reason: `its own pages improved ${pct(score.own)}${under(score)}, random pages ${pct(score.random)} (${evidenceText(score)}) and it has no recent proof`,
+    });
+  else if (!provesWork(score))
+    Object.assign(l.verdict, {
+      accepted: true,
+      code: 'accepted',
+      reason: `random pages improved ${pct(score.random)}; proof of work weak this window (${evidenceText(score)}), admitted on its recent record`,
+    });
+  else
+    Object.assign(l.verdict, {
+      accepted: true,
+      code: 'accepted',
+      reason: `random pages improved ${pct(score.random)}, own pages ${pct(score.own)}${under(score)} (${evidenceText(score)})`,
+    });
 }
 
 /** Unit mode measures own pages under the receipts, random pages under the update itself. */
@@ -325,8 +388,23 @@ interface Shared {
 /** Chained mode: the update itself on the first pages the peer was assigned. */
 async function scoreWindow(o: GauntletOptions, limits: GauntletLimits, probe: LossProbe, l: Live, s: Shared): Promise<Score> {
   const count = Math.min(limits.ownSequences, pagesTrained(l.header.steps, o.sequencesPerStep));
-  const own = await assignedPages({ runSeed: o.runId, peerAddress: l.header.peerAddress, window: o.window, count, seqLen: o.seqLen, corpusLength: o.corpusLength });
-  return scoreUpdate(probe, { theta: o.theta, update: l.update as SparseUpdate, clipNorm: s.clipNorm, outerLr: o.outerLr, ownPages: own, randomPages: s.random, randomBefore: s.randomBefore });
+  const own = await assignedPages({
+    runSeed: o.runId,
+    peerAddress: l.header.peerAddress,
+    window: o.window,
+    count,
+    seqLen: o.seqLen,
+    corpusLength: o.corpusLength,
+  });
+  return scoreUpdate(probe, {
+    theta: o.theta,
+    update: l.update as SparseUpdate,
+    clipNorm: s.clipNorm,
+    outerLr: o.outerLr,
+    ownPages: own,
+    randomPages: s.random,
+    randomBefore: s.randomBefore,
+  });
 }
 
 /**
@@ -338,7 +416,10 @@ async function scoreUnits(o: GauntletOptions, limits: GauntletLimits, probe: Los
   const receipts = l.receipts as Uint8Array[];
   const unitSteps = o.unitSteps as number;
   const draw = (u: number): string => toHex(contentHash(new ByteWriter().string(s.seed).fixed(l.header.id, 32).u32(u).finish()));
-  const tested = [...receipts.keys()].sort((a, b) => (draw(a) < draw(b) ? -1 : 1)).slice(0, limits.unitsTested).sort((a, b) => a - b);
+  const tested = [...receipts.keys()]
+    .sort((a, b) => (draw(a) < draw(b) ? -1 : 1))
+    .slice(0, limits.unitsTested)
+    .sort((a, b) => a - b);
   // Every receipt is decoded (cheap beside a loss probe): the update must agree with all of them.
   const decoded: SparseUpdate[] = [];
   for (const [u, bytes] of receipts.entries()) {
@@ -352,13 +433,27 @@ async function scoreUnits(o: GauntletOptions, limits: GauntletLimits, probe: Los
   }
   const units: { receipt: SparseUpdate; pages: Uint32Array }[] = [];
   for (const u of tested) {
-    const pages = await unitPages({ runSeed: o.runId, peerAddress: l.header.peerAddress, window: o.window, unit: u, count: pagesTrained(unitSteps, o.sequencesPerStep), seqLen: o.seqLen, corpusLength: o.corpusLength });
+    const pages = await unitPages({
+      runSeed: o.runId,
+      peerAddress: l.header.peerAddress,
+      window: o.window,
+      unit: u,
+      count: pagesTrained(unitSteps, o.sequencesPerStep),
+      seqLen: o.seqLen,
+      corpusLength: o.corpusLength,
+    });
     units.push({ receipt: decoded[u], pages });
   }
   const evidence = await unitEvidence(probe, { theta: o.theta, units, randomPages: s.random, randomBefore: s.randomBefore });
-  const random = await randomImprovement(probe, { theta: o.theta, update: l.update as SparseUpdate, clipNorm: s.clipNorm, outerLr: o.outerLr, randomPages: s.random, randomBefore: s.randomBefore });
+  const random = await randomImprovement(probe, {
+    theta: o.theta,
+    update: l.update as SparseUpdate,
+    clipNorm: s.clipNorm,
+    outerLr: o.outerLr,
+    randomPages: s.random,
+    randomBefore: s.randomBefore,
+  });
   l.receiptSum = receiptSum(decoded);
   const agreement = receiptAgreement(l.update as SparseUpdate, l.receiptSum);
   return { random, ...evidence, units: receipts.length, unitsTested: tested.length, agreement };
 }
-

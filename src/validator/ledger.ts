@@ -35,7 +35,16 @@ CREATE TABLE IF NOT EXISTS state (key TEXT PRIMARY KEY, value BLOB NOT NULL);
 const ADDED_COLUMNS: Record<string, string[]> = {
   contributions: ['tokens INTEGER', 'train_loss REAL'],
   standings: ['work_ema REAL', 'pending TEXT'],
-  windows: ['val_loss REAL', 'train_loss REAL', 'tokens INTEGER', 'bytes INTEGER', 'dense_bytes INTEGER', 'peers INTEGER', 'duration_ms INTEGER', 'online INTEGER'],
+  windows: [
+    'val_loss REAL',
+    'train_loss REAL',
+    'tokens INTEGER',
+    'bytes INTEGER',
+    'dense_bytes INTEGER',
+    'peers INTEGER',
+    'duration_ms INTEGER',
+    'online INTEGER',
+  ],
 };
 
 /** What the dashboard charts per window; the ledger derives the rest from the verdicts. */
@@ -50,7 +59,6 @@ export interface WindowStats {
   online: number | null;
 }
 
-
 export interface WindowRecord {
   window: number;
   manifest: Manifest;
@@ -61,7 +69,6 @@ export interface WindowRecord {
   closedAt: number;
   stats: WindowStats;
 }
-
 
 type Row = Record<string, unknown>;
 
@@ -133,7 +140,20 @@ export class Ledger {
   standings(): Map<string, Standing> {
     const rows = this.db.prepare('SELECT * FROM standings').all() as Row[];
     return new Map(
-      rows.map((r) => [r.address as string, { ...freshStanding(r.address as string), mu: r.mu as number, sigma: r.sigma as number, powEma: r.pow_ema as number, scoreEma: r.score_ema as number, windows: r.windows as number, lastWindow: r.last_window as number, workEma: (r.work_ema as number | null) ?? 0, ...pendingOf(r.pending) }]),
+      rows.map((r) => [
+        r.address as string,
+        {
+          ...freshStanding(r.address as string),
+          mu: r.mu as number,
+          sigma: r.sigma as number,
+          powEma: r.pow_ema as number,
+          scoreEma: r.score_ema as number,
+          windows: r.windows as number,
+          lastWindow: r.last_window as number,
+          workEma: (r.work_ema as number | null) ?? 0,
+          ...pendingOf(r.pending),
+        },
+      ]),
     );
   }
 
@@ -144,27 +164,56 @@ export class Ledger {
   closeWindow(rec: WindowRecord): boolean {
     const tx = this.db.transaction((): boolean => {
       if (this.isClosed(rec.window)) return false;
-      const insert = this.db.prepare('INSERT OR IGNORE INTO contributions (id, window, address, key, payload_bytes, arrived_at, header) VALUES (?, ?, ?, ?, ?, ?, ?)');
-      const update = this.db.prepare('UPDATE contributions SET status = ?, code = ?, reason = ?, score_random = ?, score_own = ?, pow_t = ?, norm = ?, tokens = ?, train_loss = ? WHERE id = ?');
+      const insert = this.db.prepare(
+        'INSERT OR IGNORE INTO contributions (id, window, address, key, payload_bytes, arrived_at, header) VALUES (?, ?, ?, ?, ?, ?, ?)',
+      );
+      const update = this.db.prepare(
+        'UPDATE contributions SET status = ?, code = ?, reason = ?, score_random = ?, score_own = ?, pow_t = ?, norm = ?, tokens = ?, train_loss = ? WHERE id = ?',
+      );
       for (const v of rec.verdicts) {
         insert.run(v.id, rec.window, v.address, v.key, v.payloadBytes, Math.round(v.arrivedAt), Buffer.alloc(0));
-        update.run(v.accepted ? 'accepted' : 'rejected', v.code, v.reason, v.score?.random ?? null, v.score?.own ?? null, v.score?.powT ?? null, v.norm ?? null, v.tokens, v.trainLoss > 0 ? v.trainLoss : null, v.id);
+        update.run(
+          v.accepted ? 'accepted' : 'rejected',
+          v.code,
+          v.reason,
+          v.score?.random ?? null,
+          v.score?.own ?? null,
+          v.score?.powT ?? null,
+          v.norm ?? null,
+          v.tokens,
+          v.trainLoss > 0 ? v.trainLoss : null,
+          v.id,
+        );
       }
       const upsert = this.db.prepare(
         'INSERT INTO standings (address, mu, sigma, pow_ema, score_ema, windows, last_window, work_ema, pending) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT(address) DO UPDATE SET mu = excluded.mu, sigma = excluded.sigma, pow_ema = excluded.pow_ema, score_ema = excluded.score_ema, windows = excluded.windows, last_window = excluded.last_window, work_ema = excluded.work_ema, pending = excluded.pending',
       );
-      for (const s of rec.standings.values()) upsert.run(s.address, s.mu, s.sigma, s.powEma, s.scoreEma, s.windows, s.lastWindow, s.workEma, s.pending ? JSON.stringify(s.pending) : null);
+      for (const s of rec.standings.values())
+        upsert.run(s.address, s.mu, s.sigma, s.powEma, s.scoreEma, s.windows, s.lastWindow, s.workEma, s.pending ? JSON.stringify(s.pending) : null);
       const weight = this.db.prepare('INSERT INTO weights (window, address, weight) VALUES (?, ?, ?)');
       for (const w of rec.weights) weight.run(rec.window, w.address, w.weight);
       const accepted = rec.verdicts.filter((v) => v.accepted);
       const reported = accepted.filter((v) => v.trainLoss > 0);
       this.db
-        .prepare('INSERT INTO windows (window, base_hash, next_hash, accepted, rejected, manifest, closed_at, val_loss, train_loss, tokens, bytes, dense_bytes, peers, duration_ms, online) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)')
+        .prepare(
+          'INSERT INTO windows (window, base_hash, next_hash, accepted, rejected, manifest, closed_at, val_loss, train_loss, tokens, bytes, dense_bytes, peers, duration_ms, online) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
+        )
         .run(
-          rec.window, toHex(rec.manifest.baseHash), toHex(rec.manifest.nextHash), accepted.length, rec.verdicts.length - accepted.length, Buffer.from(rec.manifest.bytes), Math.round(rec.closedAt),
-          rec.stats.valLoss, reported.length ? reported.reduce((s, v) => s + v.trainLoss, 0) / reported.length : null,
-          accepted.reduce((s, v) => s + v.tokens, 0), accepted.reduce((s, v) => s + v.payloadBytes, 0), accepted.length * rec.stats.denseBytesPerUpdate,
-          new Set(rec.verdicts.map((v) => v.address)).size, Math.round(rec.stats.durationMs), rec.stats.online,
+          rec.window,
+          toHex(rec.manifest.baseHash),
+          toHex(rec.manifest.nextHash),
+          accepted.length,
+          rec.verdicts.length - accepted.length,
+          Buffer.from(rec.manifest.bytes),
+          Math.round(rec.closedAt),
+          rec.stats.valLoss,
+          reported.length ? reported.reduce((s, v) => s + v.trainLoss, 0) / reported.length : null,
+          accepted.reduce((s, v) => s + v.tokens, 0),
+          accepted.reduce((s, v) => s + v.payloadBytes, 0),
+          accepted.length * rec.stats.denseBytesPerUpdate,
+          new Set(rec.verdicts.map((v) => v.address)).size,
+          Math.round(rec.stats.durationMs),
+          rec.stats.online,
         );
       const state = this.db.prepare('INSERT INTO state (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value');
       state.run('window', Buffer.from(String(rec.window + 1)));
@@ -176,7 +225,10 @@ export class Ledger {
 
   /** The most recent weights, by address. */
   latestWeights(): Map<string, number> {
-    const rows = this.db.prepare('SELECT address, weight FROM weights WHERE window = (SELECT MAX(window) FROM weights)').all() as { address: string; weight: number }[];
+    const rows = this.db.prepare('SELECT address, weight FROM weights WHERE window = (SELECT MAX(window) FROM weights)').all() as {
+      address: string;
+      weight: number;
+    }[];
     return new Map(rows.map((r) => [r.address, r.weight]));
   }
 
@@ -187,13 +239,27 @@ export class Ledger {
     let budget = HISTORY_LOSS_ROWS;
     const rows = candidates.filter((r, i) => (budget -= r.accepted as number) >= 0 || i === 0);
     const windows = rows.map((r) => ({
-      window: r.window as number, closedAt: r.closed_at as number, accepted: r.accepted as number, rejected: r.rejected as number,
-      valLoss: (r.val_loss as number | null) ?? null, trainLoss: (r.train_loss as number | null) ?? null, tokens: (r.tokens as number | null) ?? 0,
-      bytes: (r.bytes as number | null) ?? 0, denseBytes: (r.dense_bytes as number | null) ?? 0, peers: (r.peers as number | null) ?? 0, durationMs: (r.duration_ms as number | null) ?? 0,
+      window: r.window as number,
+      closedAt: r.closed_at as number,
+      accepted: r.accepted as number,
+      rejected: r.rejected as number,
+      valLoss: (r.val_loss as number | null) ?? null,
+      trainLoss: (r.train_loss as number | null) ?? null,
+      tokens: (r.tokens as number | null) ?? 0,
+      bytes: (r.bytes as number | null) ?? 0,
+      denseBytes: (r.dense_bytes as number | null) ?? 0,
+      peers: (r.peers as number | null) ?? 0,
+      durationMs: (r.duration_ms as number | null) ?? 0,
       online: (r.online as number | null) ?? null,
     }));
     const last = windows.at(-1)?.window ?? after;
-    const losses = (this.db.prepare("SELECT window, address, train_loss FROM contributions WHERE window > ? AND window <= ? AND train_loss IS NOT NULL AND status = 'accepted' ORDER BY window, address").all(after, last) as Row[]).map((r) => ({ window: r.window as number, address: r.address as string, trainLoss: r.train_loss as number }));
+    const losses = (
+      this.db
+        .prepare(
+          "SELECT window, address, train_loss FROM contributions WHERE window > ? AND window <= ? AND train_loss IS NOT NULL AND status = 'accepted' ORDER BY window, address",
+        )
+        .all(after, last) as Row[]
+    ).map((r) => ({ window: r.window as number, address: r.address as string, trainLoss: r.train_loss as number }));
     const more = this.db.prepare('SELECT 1 FROM windows WHERE window > ? LIMIT 1').get(last) !== undefined;
     return { windows, losses, more };
   }
@@ -207,21 +273,71 @@ export class Ledger {
       )
       .all(address, ADDRESS_HISTORY_WINDOWS) as Row[];
     const windows = rows.reverse().map((r) => ({
-      window: r.window as number, accepted: Number(r.a), rejected: Number(r.r), score: (r.score as number | null) ?? null, powT: (r.pow as number | null) ?? null,
-      codes: String(r.codes ?? '').split(',').filter(Boolean).sort(),
+      window: r.window as number,
+      accepted: Number(r.a),
+      rejected: Number(r.r),
+      score: (r.score as number | null) ?? null,
+      powT: (r.pow as number | null) ?? null,
+      codes: String(r.codes ?? '')
+        .split(',')
+        .filter(Boolean)
+        .sort(),
     }));
     return { address, windows };
   }
 
   status(limit = 50): StatusSnapshot {
-    const windows = (this.db.prepare('SELECT * FROM windows ORDER BY window DESC LIMIT ?').all(limit) as Row[]).map((r) => ({ window: r.window as number, accepted: r.accepted as number, rejected: r.rejected as number, nextHash: r.next_hash as string, closedAt: r.closed_at as number, valLoss: (r.val_loss as number | null) ?? null }));
-    const counts = new Map((this.db.prepare("SELECT address, SUM(status = 'accepted') AS a, SUM(status = 'rejected') AS r FROM contributions GROUP BY address").all() as Row[]).map((r) => [r.address as string, { accepted: Number(r.a), rejected: Number(r.r) }]));
+    const windows = (this.db.prepare('SELECT * FROM windows ORDER BY window DESC LIMIT ?').all(limit) as Row[]).map((r) => ({
+      window: r.window as number,
+      accepted: r.accepted as number,
+      rejected: r.rejected as number,
+      nextHash: r.next_hash as string,
+      closedAt: r.closed_at as number,
+      valLoss: (r.val_loss as number | null) ?? null,
+    }));
+    const counts = new Map(
+      (this.db.prepare("SELECT address, SUM(status = 'accepted') AS a, SUM(status = 'rejected') AS r FROM contributions GROUP BY address").all() as Row[]).map(
+        (r) => [r.address as string, { accepted: Number(r.a), rejected: Number(r.r) }],
+      ),
+    );
     const weights = this.latestWeights();
     const addresses = [...this.standings().values()]
-      .map((s) => ({ address: s.address, ...(counts.get(s.address) ?? { accepted: 0, rejected: 0 }), mu: s.mu, sigma: s.sigma, ordinal: standingOrdinal(s), powEma: s.powEma, scoreEma: s.scoreEma, reward: rewardScore(s), weight: weights.get(s.address) ?? 0, workEma: s.workEma, gathering: s.pending?.windows ?? 0 }))
+      .map((s) => ({
+        address: s.address,
+        ...(counts.get(s.address) ?? { accepted: 0, rejected: 0 }),
+        mu: s.mu,
+        sigma: s.sigma,
+        ordinal: standingOrdinal(s),
+        powEma: s.powEma,
+        scoreEma: s.scoreEma,
+        reward: rewardScore(s),
+        weight: weights.get(s.address) ?? 0,
+        workEma: s.workEma,
+        gathering: s.pending?.windows ?? 0,
+      }))
       .sort((a, b) => b.ordinal - a.ordinal);
-    const rejections = (this.db.prepare("SELECT window, id, address, code, reason FROM contributions WHERE status = 'rejected' ORDER BY window DESC, arrived_at DESC LIMIT ?").all(limit) as Row[]).map((r) => ({ window: r.window as number, id: r.id as string, address: r.address as string, code: r.code as string, reason: r.reason as string }));
-    const contributions = (this.db.prepare('SELECT window, id, address, status, code, score_random, pow_t, payload_bytes, tokens FROM contributions ORDER BY window DESC, arrived_at DESC LIMIT ?').all(limit * 4) as Row[]).map((r) => ({ window: r.window as number, id: r.id as string, address: r.address as string, status: r.status as string, code: (r.code as string | null) ?? null, scoreRandom: (r.score_random as number | null) ?? null, powT: (r.pow_t as number | null) ?? null, bytes: r.payload_bytes as number, tokens: (r.tokens as number | null) ?? null }));
+    const rejections = (
+      this.db
+        .prepare("SELECT window, id, address, code, reason FROM contributions WHERE status = 'rejected' ORDER BY window DESC, arrived_at DESC LIMIT ?")
+        .all(limit) as Row[]
+    ).map((r) => ({ window: r.window as number, id: r.id as string, address: r.address as string, code: r.code as string, reason: r.reason as string }));
+    const contributions = (
+      this.db
+        .prepare(
+          'SELECT window, id, address, status, code, score_random, pow_t, payload_bytes, tokens FROM contributions ORDER BY window DESC, arrived_at DESC LIMIT ?',
+        )
+        .all(limit * 4) as Row[]
+    ).map((r) => ({
+      window: r.window as number,
+      id: r.id as string,
+      address: r.address as string,
+      status: r.status as string,
+      code: (r.code as string | null) ?? null,
+      scoreRandom: (r.score_random as number | null) ?? null,
+      powT: (r.pow_t as number | null) ?? null,
+      bytes: r.payload_bytes as number,
+      tokens: (r.tokens as number | null) ?? null,
+    }));
     return { runId: this.runId, window: this.resume()?.window ?? 0, windows, addresses, rejections, contributions };
   }
 

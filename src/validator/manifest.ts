@@ -31,7 +31,15 @@ export interface ManifestInput {
 export function buildManifest(o: ManifestInput): { manifest: Manifest; next: Float32Array; accepted: Candidate[] } {
   const sorted = [...o.accepted].sort((a, b) => (toHex(a.header.id) < toHex(b.header.id) ? -1 : 1));
   const next = o.theta.slice();
-  if (sorted.length) applySparseOuterStep(next, sorted.map((a) => a.update), o.outerLr);
-  const manifest = signManifest({ runId: o.runId, window: o.window, baseHash: modelHash(o.theta), accepted: sorted.map((a) => a.header.id), outerLr: o.outerLr, nextHash: modelHash(next) }, o.signer);
+  if (sorted.length)
+    applySparseOuterStep(
+      next,
+      sorted.map((a) => a.update),
+      o.outerLr,
+    );
+  const manifest = signManifest(
+    { runId: o.runId, window: o.window, baseHash: modelHash(o.theta), accepted: sorted.map((a) => a.header.id), outerLr: o.outerLr, nextHash: modelHash(next) },
+    o.signer,
+  );
   return { manifest, next, accepted: sorted.map(({ header, payload }) => ({ header, payload })) };
 }

@@ -2,7 +2,11 @@
 // so scoring never freezes the page that holds the validator's mesh and manifests.
 import { serveLossProbes, type ProbeReply, type ProbeRequest } from './remoteProbe';
 
-const scope = self as unknown as { postMessage(m: ProbeReply | ProbeRequest, transfer?: Transferable[]): void; addEventListener(type: 'message', h: (e: MessageEvent) => void): void; close(): void };
+const scope = self as unknown as {
+  postMessage(m: ProbeReply | ProbeRequest, transfer?: Transferable[]): void;
+  addEventListener(type: 'message', h: (e: MessageEvent) => void): void;
+  close(): void;
+};
 serveLossProbes(
   {
     post: (m, transfer) => scope.postMessage(m, transfer ?? []),

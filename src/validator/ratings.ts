@@ -71,7 +71,13 @@ export function updateStandings(prev: ReadonlyMap<string, Standing>, window: num
   const rankOf = (o: WindowOutcome): number => (o.kind === 'scored' ? scores.indexOf(o.score) + 1 : scores.length + 1);
   const standings = all.map((o) => prev.get(o.address) ?? freshStanding(o.address));
   // A match needs two sides; a lone participant keeps its rating.
-  const rated = all.length >= 2 ? rate(standings.map((s) => [{ mu: s.mu, sigma: s.sigma }]), { rank: all.map(rankOf) }) : standings.map((s) => [{ mu: s.mu, sigma: s.sigma }]);
+  const rated =
+    all.length >= 2
+      ? rate(
+          standings.map((s) => [{ mu: s.mu, sigma: s.sigma }]),
+          { rank: all.map(rankOf) },
+        )
+      : standings.map((s) => [{ mu: s.mu, sigma: s.sigma }]);
   all.forEach((o, i) => {
     const s = standings[i];
     const r = rated[i][0];
@@ -101,7 +107,9 @@ function judge(s: Standing, o: WindowOutcome): { proved?: boolean; credited: num
   if (o.kind !== 'scored') return { proved: false, credited: 0 };
   const work = o.work ?? 1;
   if (!o.evidence) return { proved: o.pow, credited: o.pow ? work : 0 };
-  const block: PendingEvidence = s.pending ? { ...addEvidence(s.pending, o.evidence), windows: s.pending.windows + 1, work: s.pending.work + work } : { ...o.evidence, windows: 1, work };
+  const block: PendingEvidence = s.pending
+    ? { ...addEvidence(s.pending, o.evidence), windows: s.pending.windows + 1, work: s.pending.work + work }
+    : { ...o.evidence, windows: 1, work };
   if (block.pages < MIN_POW_SEQUENCES && block.windows < MAX_BLOCK_WINDOWS) return { credited: 0, pending: block };
   const proved = evidenceProves(block);
   return { proved, credited: proved ? block.work : 0 };

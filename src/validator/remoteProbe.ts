@@ -21,7 +21,8 @@ export type ProbeName = 'scoring' | 'validation';
 
 export type ProbeRequest = { type: 'open'; spec: ProbeSpec } | { type: 'losses'; id: number; probe: ProbeName; theta: Float32Array; offsets: Uint32Array };
 
-export type ProbeReply = { type: 'opened'; label: string } | { type: 'losses'; id: number; losses: Float64Array } | { type: 'error'; id?: number; message: string };
+export type ProbeReply =
+  { type: 'opened'; label: string } | { type: 'losses'; id: number; losses: Float64Array } | { type: 'error'; id?: number; message: string };
 
 /** The two ends of a worker's message channel, as Node's worker_threads and the browser both offer. */
 export interface ProbePort {
@@ -47,7 +48,12 @@ export async function openLossProbes(spec: ProbeSpec, gpu?: () => GPU | undefine
       const ctx = await requestGpuDevice({ gpu: gpu?.(), label: spec.label ?? 'validator' });
       const scoring = new GpuLossProbe(ctx.device, spec.config, spec.seqLen, spec.train);
       const validation = new GpuLossProbe(ctx.device, spec.config, spec.seqLen, spec.val);
-      return { scoring, validation, label: `${ctx.report.adapter.vendor} ${ctx.report.adapter.architecture}`, close: () => [scoring.destroy(), validation.destroy(), ctx.destroy()] };
+      return {
+        scoring,
+        validation,
+        label: `${ctx.report.adapter.vendor} ${ctx.report.adapter.architecture}`,
+        close: () => [scoring.destroy(), validation.destroy(), ctx.destroy()],
+      };
     } catch (err) {
       if (!(err instanceof GpuUnavailableError)) throw err;
       return cpuProbes(spec, `the CPU reference model (no GPU: ${err.message})`);
@@ -57,7 +63,12 @@ export async function openLossProbes(spec: ProbeSpec, gpu?: () => GPU | undefine
 }
 
 function cpuProbes(spec: ProbeSpec, label: string): OpenedProbes {
-  return { scoring: new CpuLossProbe(spec.config, spec.seqLen, spec.train), validation: new CpuLossProbe(spec.config, spec.seqLen, spec.val), label, close: () => undefined };
+  return {
+    scoring: new CpuLossProbe(spec.config, spec.seqLen, spec.train),
+    validation: new CpuLossProbe(spec.config, spec.seqLen, spec.val),
+    label,
+    close: () => undefined,
+  };
 }
 
 const message = (err: unknown): string => (err instanceof Error ? err.message : String(err));
@@ -77,7 +88,8 @@ export function serveLossProbes(port: ProbePort, gpu?: () => GPU | undefined): v
       );
       return;
     }
-    if (m.type !== 'losses' || !opened) return port.post({ type: 'error', id: (m as { id?: number }).id, message: 'the probe worker was asked for losses before it was opened' });
+    if (m.type !== 'losses' || !opened)
+      return port.post({ type: 'error', id: (m as { id?: number }).id, message: 'the probe worker was asked for losses before it was opened' });
     const probes = opened;
     queue = queue.then(async () => {
       try {

@@ -193,7 +193,10 @@ export interface UnitEvidenceOptions {
  * improvement against a share of the random pages' under the same receipt, pooled over the
  * units into one Welch t. A unit's trace does not depend on how many units the device did.
  */
-export async function unitEvidence(probe: LossProbe, o: UnitEvidenceOptions): Promise<Pick<Score, 'own' | 'powT' | 'ownSequences' | 'unitsWithTrace' | 'evidence'>> {
+export async function unitEvidence(
+  probe: LossProbe,
+  o: UnitEvidenceOptions,
+): Promise<Pick<Score, 'own' | 'powT' | 'ownSequences' | 'unitsWithTrace' | 'evidence'>> {
   const share = Math.max(1, Math.floor(o.randomPages.length / Math.max(1, o.units.length)));
   const own: number[] = [];
   const random: number[] = [];
@@ -216,7 +219,10 @@ export async function unitEvidence(probe: LossProbe, o: UnitEvidenceOptions): Pr
 }
 
 /** The mean relative improvement on random pages of the update applied as the outer step would. */
-export async function randomImprovement(probe: LossProbe, o: Pick<ScoreOptions, 'theta' | 'update' | 'clipNorm' | 'outerLr' | 'randomPages' | 'randomBefore'>): Promise<number> {
+export async function randomImprovement(
+  probe: LossProbe,
+  o: Pick<ScoreOptions, 'theta' | 'update' | 'clipNorm' | 'outerLr' | 'randomPages' | 'randomBefore'>,
+): Promise<number> {
   const after = applyAlone(o.theta, o.update, o.clipNorm, o.outerLr);
   return mean(relativeImprovements(o.randomBefore, await probe.perSequence(after, o.randomPages)));
 }

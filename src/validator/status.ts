@@ -6,14 +6,33 @@ export interface StatusSnapshot {
   window: number;
   windows: { window: number; accepted: number; rejected: number; nextHash: string; closedAt: number; valLoss: number | null }[];
   addresses: {
-    address: string; accepted: number; rejected: number; mu: number; sigma: number; ordinal: number; powEma: number; scoreEma: number; reward: number; weight: number;
+    address: string;
+    accepted: number;
+    rejected: number;
+    mu: number;
+    sigma: number;
+    ordinal: number;
+    powEma: number;
+    scoreEma: number;
+    reward: number;
+    weight: number;
     /** Verified inner steps per window (moving average): the work rewards are in proportion to. Absent from validators before 2026-12-04. */
     workEma?: number;
     /** Unit mode: windows of evidence gathered but not yet judged (0: none pending). */
     gathering?: number;
   }[];
   rejections: { window: number; id: string; address: string; code: string; reason: string }[];
-  contributions: { window: number; id: string; address: string; status: string; code: string | null; scoreRandom: number | null; powT: number | null; bytes: number; tokens: number | null }[];
+  contributions: {
+    window: number;
+    id: string;
+    address: string;
+    status: string;
+    code: string | null;
+    scoreRandom: number | null;
+    powT: number | null;
+    bytes: number;
+    tokens: number | null;
+  }[];
 }
 
 /** One window as the dashboard's charts want it. */

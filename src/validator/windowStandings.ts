@@ -9,9 +9,18 @@ import { toU16Weights, type AddressWeight } from './weights';
 export function outcomeOf(v: Verdict): WindowOutcome | undefined {
   // Real work behind another update is still refused for cause: its receipts earn nothing.
   if (v.code === 'inconsistent-update') return { address: v.address, kind: 'penalty' };
-  if (v.score) return { address: v.address, kind: 'scored', score: v.score.random, pow: provesWork(v.score), work: v.steps, ...(v.score.evidence ? { evidence: v.score.evidence } : {}) };
+  if (v.score)
+    return {
+      address: v.address,
+      kind: 'scored',
+      score: v.score.random,
+      pow: provesWork(v.score),
+      work: v.steps,
+      ...(v.score.evidence ? { evidence: v.score.evidence } : {}),
+    };
   if (v.code === 'accepted-unscored') return { address: v.address, kind: 'skip' };
-  if (['stale-base', 'too-few-steps', 'too-many-steps', 'wrong-units', 'late', 'duplicate-payload', 'undecodable', 'norm-outlier', 'copy'].includes(v.code)) return { address: v.address, kind: 'penalty' };
+  if (['stale-base', 'too-few-steps', 'too-many-steps', 'wrong-units', 'late', 'duplicate-payload', 'undecodable', 'norm-outlier', 'copy'].includes(v.code))
+    return { address: v.address, kind: 'penalty' };
   return undefined; // wrong run/window, unauthorized, same key or address: not attributable
 }
 
@@ -19,8 +28,17 @@ export function outcomeOf(v: Verdict): WindowOutcome | undefined {
  * Standings after window `window`'s verdicts, and the weights: only addresses that ever sent a
  * contribution able to earn (a wallet's certificate; `earners`) get any.
  */
-export function standingsAfter(prev: ReadonlyMap<string, Standing>, window: number, verdicts: readonly Verdict[], earners: ReadonlySet<string>): { standings: Map<string, Standing>; weights: AddressWeight[] } {
-  const standings = updateStandings(prev, window, verdicts.flatMap((v) => outcomeOf(v) ?? []));
+export function standingsAfter(
+  prev: ReadonlyMap<string, Standing>,
+  window: number,
+  verdicts: readonly Verdict[],
+  earners: ReadonlySet<string>,
+): { standings: Map<string, Standing>; weights: AddressWeight[] } {
+  const standings = updateStandings(
+    prev,
+    window,
+    verdicts.flatMap((v) => outcomeOf(v) ?? []),
+  );
   const weights = toU16Weights(new Map([...standings.values()].filter((s) => earners.has(s.address)).map((s) => [s.address, rewardScore(s)])));
   return { standings, weights };
 }

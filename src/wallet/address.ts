@@ -16,7 +16,8 @@ export function toBittensorAddress(address: string): string {
 
 /** Refuses any text that is not already the prefix-42 form, so one account has one spelling. */
 export function canonicalAddress(address: string): string {
-  if (address.length > 64 || toBittensorAddress(address) !== address) throw new WalletError('bad-address', `${JSON.stringify(address.slice(0, 80))} is not a prefix-42 SS58 address`);
+  if (address.length > 64 || toBittensorAddress(address) !== address)
+    throw new WalletError('bad-address', `${JSON.stringify(address.slice(0, 80))} is not a prefix-42 SS58 address`);
   return address;
 }
 

@@ -18,7 +18,8 @@ export interface Identity {
 
 export function sessionIdentity(signer: Signer, certificate?: Delegation): Identity {
   if (!certificate) return { signer, address: keyAddress(signer.publicKey), certificate: new Uint8Array(0) };
-  if (certificate.sessionScheme !== signer.scheme || !equalBytes(certificate.sessionKey, signer.publicKey)) throw new WalletError('session-mismatch', 'the certificate delegates to another session key');
+  if (certificate.sessionScheme !== signer.scheme || !equalBytes(certificate.sessionKey, signer.publicKey))
+    throw new WalletError('session-mismatch', 'the certificate delegates to another session key');
   return { signer, address: certificate.walletAddress, certificate: encodeCertificate(certificate) };
 }
 
@@ -56,7 +57,9 @@ export function verifyContributionAuthority(c: Contribution, windowStartMs: numb
     return { rewardAddress: null };
   }
   const cert = checkedCertificate(c.certificate, c.runId, windowStartMs);
-  if (cert.sessionScheme !== c.scheme || !equalBytes(cert.sessionKey, c.publicKey)) throw new WalletError('session-mismatch', `certificate from ${cert.walletAddress} delegates to another session key`);
-  if (cert.walletAddress !== c.peerAddress) throw new WalletError('address-mismatch', `header claims ${c.peerAddress}, certificate is from ${cert.walletAddress}`);
+  if (cert.sessionScheme !== c.scheme || !equalBytes(cert.sessionKey, c.publicKey))
+    throw new WalletError('session-mismatch', `certificate from ${cert.walletAddress} delegates to another session key`);
+  if (cert.walletAddress !== c.peerAddress)
+    throw new WalletError('address-mismatch', `header claims ${c.peerAddress}, certificate is from ${cert.walletAddress}`);
   return { rewardAddress: cert.walletAddress };
 }

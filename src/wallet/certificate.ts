@@ -56,16 +56,27 @@ export function delegationMessage(f: DelegationFields): Uint8Array {
 
 /** Checks the fields a signer is asked to sign, so nobody signs a certificate that cannot verify. */
 export function checkDelegationFields(f: DelegationFields): void {
-  if (f.sessionScheme !== SCHEME_SR25519 && f.sessionScheme !== SCHEME_ED25519) throw new WalletError('bad-certificate', `session key scheme ${f.sessionScheme} is not sr25519 or ed25519`);
-  if (f.sessionKey.length !== PUBLIC_KEY_BYTES) throw new WalletError('bad-certificate', `session key is ${f.sessionKey.length} bytes, not ${PUBLIC_KEY_BYTES}`);
+  if (f.sessionScheme !== SCHEME_SR25519 && f.sessionScheme !== SCHEME_ED25519)
+    throw new WalletError('bad-certificate', `session key scheme ${f.sessionScheme} is not sr25519 or ed25519`);
+  if (f.sessionKey.length !== PUBLIC_KEY_BYTES)
+    throw new WalletError('bad-certificate', `session key is ${f.sessionKey.length} bytes, not ${PUBLIC_KEY_BYTES}`);
   canonicalAddress(f.walletAddress);
-  if (!Number.isInteger(f.issuedAt) || !Number.isInteger(f.expiresAt) || f.issuedAt < 0 || f.expiresAt > 2 ** 32 - 1) throw new WalletError('bad-certificate', 'issued/expiry must be whole unix seconds');
+  if (!Number.isInteger(f.issuedAt) || !Number.isInteger(f.expiresAt) || f.issuedAt < 0 || f.expiresAt > 2 ** 32 - 1)
+    throw new WalletError('bad-certificate', 'issued/expiry must be whole unix seconds');
   if (f.expiresAt <= f.issuedAt) throw new WalletError('bad-certificate', 'expires before it is issued');
   if (f.expiresAt - f.issuedAt > MAX_CERTIFICATE_DAYS * 86_400) throw new WalletError('bad-certificate', `valid for more than ${MAX_CERTIFICATE_DAYS} days`);
 }
 
 export function encodeCertificate(c: Delegation): Uint8Array {
-  return new ByteWriter().string(c.runId).u8(c.sessionScheme).fixed(c.sessionKey, PUBLIC_KEY_BYTES).string(c.walletAddress).u32(c.issuedAt).u32(c.expiresAt).bytes(c.signature).finish();
+  return new ByteWriter()
+    .string(c.runId)
+    .u8(c.sessionScheme)
+    .fixed(c.sessionKey, PUBLIC_KEY_BYTES)
+    .string(c.walletAddress)
+    .u32(c.issuedAt)
+    .u32(c.expiresAt)
+    .bytes(c.signature)
+    .finish();
 }
 
 /** Parses and checks the shape (not the signature: see verifyCertificate). Throws WalletError. */

@@ -60,5 +60,8 @@ export function signDelegationWithPair(fields: DelegationFields, pair: KeyringPa
 /** A headless wallet vouching for its own session key, for `days` from `nowMs`. */
 export function delegateSession(pair: KeyringPair, session: Signer, runId: string, nowMs: number, days = 30): Delegation {
   const issuedAt = Math.floor(nowMs / 1000);
-  return signDelegationWithPair({ runId, sessionScheme: session.scheme, sessionKey: session.publicKey, walletAddress: pair.address, issuedAt, expiresAt: issuedAt + days * 86_400 }, pair);
+  return signDelegationWithPair(
+    { runId, sessionScheme: session.scheme, sessionKey: session.publicKey, walletAddress: pair.address, issuedAt, expiresAt: issuedAt + days * 86_400 },
+    pair,
+  );
 }

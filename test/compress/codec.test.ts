@@ -5,7 +5,15 @@ import { checkConfig, gptConfig } from '../../src/gpu/config';
 import { paramLayout } from '../../src/gpu/layout';
 import { topKCpu } from '../../src/gpu/topk';
 import { chunkPlan, DEFAULT_SPARSELOCO, flatIndex } from '../../src/compress/chunks';
-import { CodecError, decodeSparseLoCo, maxPayloadBytes, quantise, SparseLoCoEncoder, SPARSELOCO_HEADER_BYTES, type CodecErrorCode } from '../../src/compress/sparseloco';
+import {
+  CodecError,
+  decodeSparseLoCo,
+  maxPayloadBytes,
+  quantise,
+  SparseLoCoEncoder,
+  SPARSELOCO_HEADER_BYTES,
+  type CodecErrorCode,
+} from '../../src/compress/sparseloco';
 import { randomFloats } from '../support/random';
 
 const config = checkConfig({ vocabSize: 70, contextLength: 20, embedDim: 72, layers: 1, heads: 2 });
@@ -36,10 +44,18 @@ describe('chunkPlan', () => {
     const wte = layout.byName.get('wte');
     const chunks = plan.chunks.slice(plan.tensorChunks[0], plan.tensorChunks[1]);
     // wte is 70×72: blocks 64×64, 64×8, 6×64, 6×8, k pro rata (64 per 4096), at least 1.
-    expect(chunks.map((c) => [c.rows, c.cols, c.k])).toEqual([[64, 64, 64], [64, 8, 8], [6, 64, 6], [6, 8, 1]]);
+    expect(chunks.map((c) => [c.rows, c.cols, c.k])).toEqual([
+      [64, 64, 64],
+      [64, 8, 8],
+      [6, 64, 6],
+      [6, 8, 1],
+    ]);
     expect(chunks[3].offset).toBe((wte?.offset ?? 0) + 64 * 72 + 64);
     const big = chunkPlan({ ...layout, tensors: [{ name: 'v', shape: [5000], offset: 0, size: 5000, decay: false }] });
-    expect(big.chunks.map((c) => [c.cols, c.k])).toEqual([[4096, 64], [904, 14]]);
+    expect(big.chunks.map((c) => [c.cols, c.k])).toEqual([
+      [4096, 64],
+      [904, 14],
+    ]);
   });
 
   it('refuses params that cannot address a chunk', () => {
@@ -61,7 +77,7 @@ describe('chunkPlan', () => {
 });
 
 describe('quantise', () => {
-  it('maps values to 4 bins over mean ± 6σ and stores each bin\'s mean', () => {
+  it("maps values to 4 bins over mean ± 6σ and stores each bin's mean", () => {
     const values = Float32Array.from([-1, -1.2, -0.8, 1, 1.2, 0.8]);
     const { codebook, codes } = quantise(values, 4);
     expect([...codes]).toEqual([1, 1, 1, 2, 2, 2]);
@@ -78,12 +94,16 @@ describe('quantise', () => {
 });
 
 describe('SparseLoCoEncoder', () => {
-  it.each([['packed', packedPlan], ['rice', plan]] as const)('with %s indices, the receiver decodes exactly what the sender applied', async (coding, usePlan) => {
+  it.each([
+    ['packed', packedPlan],
+    ['rice', plan],
+  ] as const)('with %s indices, the receiver decodes exactly what the sender applied', async (coding, usePlan) => {
     const encoder = new SparseLoCoEncoder(usePlan, layout.totalFloats);
     const base = randomFloats(layout.totalFloats, 3);
     const after = base.map((v, i) => v - 0.01 * Math.sin(i));
     const { bytes, update } = await encoder.encode(base, after);
-    if (coding === 'packed') expect(bytes.length).toBe(SPARSELOCO_HEADER_BYTES + plan.tensorCount * 16 + Math.ceil((plan.kept * 12) / 8) + Math.ceil((plan.kept * 2) / 8));
+    if (coding === 'packed')
+      expect(bytes.length).toBe(SPARSELOCO_HEADER_BYTES + plan.tensorCount * 16 + Math.ceil((plan.kept * 12) / 8) + Math.ceil((plan.kept * 2) / 8));
     expect(bytes.length).toBeLessThanOrEqual(maxPayloadBytes(usePlan));
     const decoded = decodeSparseLoCo(bytes, usePlan);
     expect(decoded.indices).toEqual(update.indices);
@@ -110,8 +130,16 @@ describe('SparseLoCoEncoder', () => {
       const delta = Math.fround(base[k] - after[k]);
       expect(encoder.error[k]).toBe(Math.fround(delta - (sent.get(k) ?? 0)));
     }
-    const flat = (local: Uint32Array): number[] => plan.chunks.flatMap((c, ci) => Array.from(local.subarray(plan.keptBefore[ci], plan.keptBefore[ci + 1]), (j) => flatIndex(c, j)));
-    expect([...first.update.indices]).toEqual(flat(topKCpu(Float32Array.from(base, (v, i) => v - after[i]), plan.chunks)));
+    const flat = (local: Uint32Array): number[] =>
+      plan.chunks.flatMap((c, ci) => Array.from(local.subarray(plan.keptBefore[ci], plan.keptBefore[ci + 1]), (j) => flatIndex(c, j)));
+    expect([...first.update.indices]).toEqual(
+      flat(
+        topKCpu(
+          Float32Array.from(base, (v, i) => v - after[i]),
+          plan.chunks,
+        ),
+      ),
+    );
     // Second window with Δ = 0: e ← 0.95·e, and the selection is the top-k of that.
     const decayed = encoder.error.map((v) => Math.fround(0.95) * v);
     const second = await encoder.encode(base, base);
@@ -127,10 +155,12 @@ describe('SparseLoCoEncoder', () => {
 describe('decodeSparseLoCo refuses', () => {
   const codebookAt = SPARSELOCO_HEADER_BYTES;
   const indicesAt = codebookAt + plan.tensorCount * 16;
-  const mutator = (bytes: Uint8Array) => (f: (b: Uint8Array) => Uint8Array | void): Uint8Array => {
-    const copy = bytes.slice();
-    return f(copy) ?? copy;
-  };
+  const mutator =
+    (bytes: Uint8Array) =>
+    (f: (b: Uint8Array) => Uint8Array | void): Uint8Array => {
+      const copy = bytes.slice();
+      return f(copy) ?? copy;
+    };
 
   it('bad headers, sizes and codebooks, each with its typed reason', async () => {
     const { bytes } = await encodeOnce();
@@ -176,8 +206,18 @@ describe('decodeSparseLoCo refuses', () => {
       b[indicesAt] = v & 0xff;
       b[indicesAt + 1] = (b[indicesAt + 1] & 0xf0) | (v >> 8);
     };
-    expect(refusal(mutate((b) => setFirst(b, second(b))), packedPlan)).toBe('duplicate-index');
-    expect(refusal(mutate((b) => setFirst(b, second(b) + 1)), packedPlan)).toBe('unsorted-index');
+    expect(
+      refusal(
+        mutate((b) => setFirst(b, second(b))),
+        packedPlan,
+      ),
+    ).toBe('duplicate-index');
+    expect(
+      refusal(
+        mutate((b) => setFirst(b, second(b) + 1)),
+        packedPlan,
+      ),
+    ).toBe('unsorted-index');
     // The last wte chunk is 6×8 = 48 elements with k = 1: write index 4095 there.
     const lastChunk = packedPlan.tensorChunks[1] - 1;
     const bit = packedPlan.keptBefore[lastChunk] * 12;
@@ -186,7 +226,12 @@ describe('decodeSparseLoCo refuses', () => {
     });
     expect(refusal(outOfRange, packedPlan)).toBe('index-out-of-range');
     expect(plan.kept % 4).not.toBe(0); // so the last byte has padding bits to flip
-    expect(refusal(mutate((b) => void (b[b.length - 1] |= 0x80)), packedPlan)).toBe('non-canonical');
+    expect(
+      refusal(
+        mutate((b) => void (b[b.length - 1] |= 0x80)),
+        packedPlan,
+      ),
+    ).toBe('non-canonical');
   });
 
   it('payloads for a different model', async () => {

@@ -80,7 +80,12 @@ describe.each([
     plan = thisPlan;
     const encoder = new SparseLoCoEncoder(plan, layout.totalFloats);
     const base = randomFloats(layout.totalFloats, 8);
-    const valid = (await encoder.encode(base, base.map((v, i) => v + 0.001 * ((i % 13) - 6)))).bytes;
+    const valid = (
+      await encoder.encode(
+        base,
+        base.map((v, i) => v + 0.001 * ((i % 13) - 6)),
+      )
+    ).bytes;
     const r = seededRandom(2026);
     const outcomes = new Map<string, number>();
     const bound = decodeAllocationBound();
@@ -104,7 +109,17 @@ describe.each([
       outcomes.set(outcome, (outcomes.get(outcome) ?? 0) + 1);
     }
     // Every refusal family was reached, and some mutations (value bits) decode legitimately.
-    for (const code of ['truncated', 'oversized', 'bad-magic', 'unknown-version', 'wrong-params', 'wrong-tensor-table', 'bad-codebook', ...indexRefusals, 'accepted']) {
+    for (const code of [
+      'truncated',
+      'oversized',
+      'bad-magic',
+      'unknown-version',
+      'wrong-params',
+      'wrong-tensor-table',
+      'bad-codebook',
+      ...indexRefusals,
+      'accepted',
+    ]) {
       expect(outcomes.get(code) ?? 0, `${code} in ${JSON.stringify([...outcomes])}`).toBeGreaterThan(0);
     }
     // The measure sees the decoder's own arrays: an accepted decode allocates its output.
@@ -121,7 +136,8 @@ describe.each([
     const reads: string[] = [];
     const watched = new Proxy(huge, {
       get(target, key) {
-        if (typeof key === 'string' && (/^\d+$/.test(key) || ['buffer', 'subarray', 'slice', 'at', 'values', 'entries', 'forEach'].includes(key))) reads.push(key);
+        if (typeof key === 'string' && (/^\d+$/.test(key) || ['buffer', 'subarray', 'slice', 'at', 'values', 'entries', 'forEach'].includes(key)))
+          reads.push(key);
         const v: unknown = Reflect.get(target, key, target);
         return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(target) : v;
       },
@@ -137,7 +153,9 @@ describe.each([
     expect(refusal).toBeInstanceOf(CodecError);
     expect((refusal as CodecError).code).toBe('oversized');
     // The message names the cap that refused it, which comes from the plan alone.
-    expect((refusal as CodecError).message).toBe(`SparseLoCo payload refused (oversized): ${huge.length} bytes, at most ${maxPayloadBytes(plan)} for this model`);
+    expect((refusal as CodecError).message).toBe(
+      `SparseLoCo payload refused (oversized): ${huge.length} bytes, at most ${maxPayloadBytes(plan)} for this model`,
+    );
     expect(reads, 'bytes the decoder read from a payload it should refuse by length').toEqual([]);
     expect(allocated).toBeLessThan(4096);
     // The only sizes the decoder allocates come from the plan, never from the payload.

@@ -4,7 +4,10 @@ import { describe, expect, it } from 'vitest';
 import { applySparseOuterStep, median, NesterovOuterStep } from '../../src/compress/outerStep';
 import { outerStepCase } from '../support/outerStepCase';
 
-const u = (indices: number[], values: number[]): { indices: Uint32Array; values: Float32Array } => ({ indices: Uint32Array.from(indices), values: Float32Array.from(values) });
+const u = (indices: number[], values: number[]): { indices: Uint32Array; values: Float32Array } => ({
+  indices: Uint32Array.from(indices),
+  values: Float32Array.from(values),
+});
 
 describe('applySparseOuterStep', () => {
   it('clips each contribution to the median norm, then averages each coordinate over its carriers', () => {
@@ -43,7 +46,7 @@ describe('applySparseOuterStep', () => {
 });
 
 describe('NesterovOuterStep', () => {
-  it('is PyTorch\'s Nesterov SGD on the mean pseudo-gradient', () => {
+  it("is PyTorch's Nesterov SGD on the mean pseudo-gradient", () => {
     const theta = Float32Array.from([1]);
     const step = new NesterovOuterStep(1, { lr: 0.7, momentum: 0.9 });
     step.apply(theta, [Float32Array.from([0.2]), Float32Array.from([0.4])]); // ḡ = 0.3, m = 0.3

@@ -30,7 +30,6 @@ function code(f: () => unknown): string {
   }
 }
 
-
 /** A receipt as a peer makes one: the receipt plan's encoder (β = 0) on θ_w → θ after a unit. */
 async function receiptOf(rplan: ReturnType<typeof receiptPlan>, base: Float32Array, after: Float32Array): Promise<Uint8Array> {
   return (await new SparseLoCoEncoder(rplan, base.length).encode(base, after)).bytes;
@@ -64,13 +63,62 @@ describe('work payloads', () => {
     };
     expect(code(() => decodeWorkPayload(bytes.subarray(0, 10), plan))).toBe('truncated');
     expect(code(() => decodeWorkPayload(bytes.subarray(0, bytes.length - 1), plan))).not.toBe('accepted');
-    expect(code(() => decodeWorkPayload(edit((b) => (b[0] = 0)), plan))).toBe('bad-magic');
-    expect(code(() => decodeWorkPayload(edit((b) => (b[4] = 9)), plan))).toBe('unknown-version');
-    expect(code(() => decodeWorkPayload(edit((b) => (b[6] = 1)), plan))).toBe('non-canonical');
-    expect(code(() => decodeWorkPayload(edit((_, v) => v.setUint32(8, 0, true)), plan))).toBe('oversized');
-    expect(code(() => decodeWorkPayload(edit((_, v) => v.setUint32(8, MAX_UNITS + 1, true)), plan))).toBe('oversized');
-    expect(code(() => decodeWorkPayload(edit((_, v) => v.setUint32(8, 3, true)), plan))).toBe('truncated');
-    expect(code(() => decodeWorkPayload(edit((_, v) => v.setUint32(12, 0xffffffff, true)), plan))).toBe('oversized');
+    expect(
+      code(() =>
+        decodeWorkPayload(
+          edit((b) => (b[0] = 0)),
+          plan,
+        ),
+      ),
+    ).toBe('bad-magic');
+    expect(
+      code(() =>
+        decodeWorkPayload(
+          edit((b) => (b[4] = 9)),
+          plan,
+        ),
+      ),
+    ).toBe('unknown-version');
+    expect(
+      code(() =>
+        decodeWorkPayload(
+          edit((b) => (b[6] = 1)),
+          plan,
+        ),
+      ),
+    ).toBe('non-canonical');
+    expect(
+      code(() =>
+        decodeWorkPayload(
+          edit((_, v) => v.setUint32(8, 0, true)),
+          plan,
+        ),
+      ),
+    ).toBe('oversized');
+    expect(
+      code(() =>
+        decodeWorkPayload(
+          edit((_, v) => v.setUint32(8, MAX_UNITS + 1, true)),
+          plan,
+        ),
+      ),
+    ).toBe('oversized');
+    expect(
+      code(() =>
+        decodeWorkPayload(
+          edit((_, v) => v.setUint32(8, 3, true)),
+          plan,
+        ),
+      ),
+    ).toBe('truncated');
+    expect(
+      code(() =>
+        decodeWorkPayload(
+          edit((_, v) => v.setUint32(12, 0xffffffff, true)),
+          plan,
+        ),
+      ),
+    ).toBe('oversized');
     const withTail = new Uint8Array(bytes.length + 1);
     withTail.set(bytes);
     expect(code(() => decodeWorkPayload(withTail, plan))).toBe('non-canonical');

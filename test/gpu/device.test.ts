@@ -43,7 +43,11 @@ describe('capability report', () => {
   };
 
   it('flags a limit below the training minimum', () => {
-    const report = describeAdapter({ info, limits: limitsWith({ maxStorageBuffersPerShaderStage: 4 }), features: new Set(['subgroups']) as GPUSupportedFeatures });
+    const report = describeAdapter({
+      info,
+      limits: limitsWith({ maxStorageBuffersPerShaderStage: 4 }),
+      features: new Set(['subgroups']) as GPUSupportedFeatures,
+    });
     expect(report.canTrain).toBe(false);
     expect(report.limits.find((l) => l.key === 'maxStorageBuffersPerShaderStage')?.ok).toBe(false);
     expect(report.features.find((f) => f.key === 'subgroups')?.present).toBe(true);

@@ -132,9 +132,14 @@ async function checkAllMatmulVariants(device: GPUDevice, strategy: KernelStrateg
   setKernelStrategy(device, strategy);
   try {
     let seed = 100;
-    for (const [m, n, k] of [[68, 44, 20], [37, 29, 53], [64, 65, 128]]) {
+    for (const [m, n, k] of [
+      [68, 44, 20],
+      [37, 29, 53],
+      [64, 65, 128],
+    ]) {
       for (const transA of [false, true])
-        for (const transB of [false, true]) await checkMatmulVariant(device, { m, n, k, transA, transB, accumulate: transA, withBias: !transA && !transB }, seed++);
+        for (const transB of [false, true])
+          await checkMatmulVariant(device, { m, n, k, transA, transB, accumulate: transA, withBias: !transA && !transB }, seed++);
     }
   } finally {
     setKernelStrategy(device, previous);
@@ -157,7 +162,10 @@ function bruteTopK(values: Float32Array, chunks: readonly TopKChunk[]): number[]
   return chunks.flatMap((c) => {
     const idx = Array.from({ length: c.rows * c.cols }, (_, j) => j);
     const at = (j: number): number => Math.abs(values[c.offset + Math.floor(j / c.cols) * c.stride + (j % c.cols)]);
-    return idx.sort((a, b) => at(b) - at(a) || a - b).slice(0, c.k).sort((a, b) => a - b);
+    return idx
+      .sort((a, b) => at(b) - at(a) || a - b)
+      .slice(0, c.k)
+      .sort((a, b) => a - b);
   });
 }
 

@@ -42,7 +42,11 @@ describe('memory plan', () => {
   });
 
   it('names a missing feature-level limit such as workgroup storage', () => {
-    const problems = limitProblems({ ...DEFAULT_LIMITS, maxComputeWorkgroupStorageSize: 4096 }, gptConfig('tiny', 65), { batchSize: 1, seqLen: 64, microSteps: 1 });
+    const problems = limitProblems({ ...DEFAULT_LIMITS, maxComputeWorkgroupStorageSize: 4096 }, gptConfig('tiny', 65), {
+      batchSize: 1,
+      seqLen: 64,
+      microSteps: 1,
+    });
     expect(problems).toEqual([{ limit: 'maxComputeWorkgroupStorageSize', needed: 8192, available: 4096 }]);
   });
 });

@@ -56,7 +56,10 @@ function checkTensor(name: string, got: Float32Array, want: ArrayLike<number>, o
       at = i;
     }
   }
-  check(worst <= tol * Math.max(scale, 1e-8), `${name}: element ${at} got ${got[offset + at]}, want ${want[offset + at]} (max |want| ${scale.toExponential(2)}, relative error ${(worst / scale).toExponential(2)} > ${tol})`);
+  check(
+    worst <= tol * Math.max(scale, 1e-8),
+    `${name}: element ${at} got ${got[offset + at]}, want ${want[offset + at]} (max |want| ${scale.toExponential(2)}, relative error ${(worst / scale).toExponential(2)} > ${tol})`,
+  );
 }
 
 /** Builds the model under one kernel family (the choice is made when dispatches are recorded). */
@@ -225,7 +228,9 @@ export const modelCases: KernelCase[] = [
         model.setParams(params);
         const context = randomBatch(1, 23, VOCAB, 4).tokens;
         const got = await sampler.nextLogits(context);
-        const want = referenceForward(config, layout, params, { tokens: context, targets: context, batchSize: 1, seqLen: context.length }).logits.subarray(22 * VOCAB);
+        const want = referenceForward(config, layout, params, { tokens: context, targets: context, batchSize: 1, seqLen: context.length }).logits.subarray(
+          22 * VOCAB,
+        );
         checkTensor('next-token logits', got, want, 0, VOCAB, 1e-5);
         const generated = await sampler.generate(context, 5, { temperature: 0.8, topK: 10 }, seededRandom(1));
         check(generated.length === 5 && generated.every((id) => id >= 0 && id < VOCAB), `generated ${generated}`);

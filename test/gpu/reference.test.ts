@@ -35,15 +35,19 @@ const nameSeed = (name: string): number => [...name].reduce((h, ch) => Math.imul
 /** Every real entry uniform in [-0.5, 0.5), drawn per tensor from its name. */
 function goldenParams(): Float64Array {
   const params = new Float64Array(layout.totalFloats);
-  for (const t of layout.tensors) params.set(randomFloats(t.size, nameSeed(t.name)).map((x) => 0.5 * x), t.offset);
+  for (const t of layout.tensors)
+    params.set(
+      randomFloats(t.size, nameSeed(t.name)).map((x) => 0.5 * x),
+      t.offset,
+    );
   return params;
 }
 
 // Per-position losses of goldenParams() on `batch` from an independent NumPy implementation of
 // the same spec (batched-matmul attention, np.var LayerNorm), computed in float64.
 const GOLDEN_LOSSES = [
-  3.100617650058368, 2.1989627662687026, 2.789599798915538, 2.447043882331477, 2.289892029040861, 2.372290290316585, 2.9954385295884314,
-  2.556919715023352, 2.118835073180277, 2.412542161391248,
+  3.100617650058368, 2.1989627662687026, 2.789599798915538, 2.447043882331477, 2.289892029040861, 2.372290290316585, 2.9954385295884314, 2.556919715023352,
+  2.118835073180277, 2.412542161391248,
 ];
 const GOLDEN_LOSS = 2.528214189611484;
 
@@ -148,7 +152,10 @@ describe('CPU reference GPT', () => {
 
   it('rejects bad input with RangeError', () => {
     const params = initParams(config, layout, 1);
-    const run = (b: Batch, p: Float32Array = params) => () => referenceForward(config, layout, p, b);
+    const run =
+      (b: Batch, p: Float32Array = params) =>
+      () =>
+        referenceForward(config, layout, p, b);
     const withToken = (id: number): Batch => ({ ...batch, tokens: Int32Array.from(batch.tokens, (x, i) => (i === 4 ? id : x)) });
     expect(run(withToken(config.vocabSize))).toThrow(RangeError);
     expect(run(withToken(-1))).toThrow(RangeError);

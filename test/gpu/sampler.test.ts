@@ -62,7 +62,8 @@ describe('sampleToken', () => {
     ]) {
       const want = referenceSoftmax(logits, options.temperature, options.topK);
       const got = drawnDistribution(logits, options);
-      for (let id = 0; id < logits.length; id++) expect(Math.abs(got[id] - want[id]), `T ${options.temperature}, top-k ${options.topK}, token ${id}: ${got[id]} vs ${want[id]}`).toBeLessThan(1e-9);
+      for (let id = 0; id < logits.length; id++)
+        expect(Math.abs(got[id] - want[id]), `T ${options.temperature}, top-k ${options.topK}, token ${id}: ${got[id]} vs ${want[id]}`).toBeLessThan(1e-9);
     }
   });
 
@@ -74,7 +75,10 @@ describe('sampleToken', () => {
     const p = referenceSoftmax(logits, 1, 0);
     for (let id = 0; id < logits.length; id++) {
       const sigma = Math.sqrt(n * p[id] * (1 - p[id]));
-      expect(Math.abs(counts[id] - n * p[id]), `token ${id}: ${counts[id]} of ${n}, expected ${(n * p[id]).toFixed(1)} ± ${sigma.toFixed(1)}`).toBeLessThanOrEqual(5 * sigma + 1);
+      expect(
+        Math.abs(counts[id] - n * p[id]),
+        `token ${id}: ${counts[id]} of ${n}, expected ${(n * p[id]).toFixed(1)} ± ${sigma.toFixed(1)}`,
+      ).toBeLessThanOrEqual(5 * sigma + 1);
     }
   });
 

@@ -65,7 +65,9 @@ describe('training the tiny GPT on tinyshakespeare (Dawn)', () => {
       const trainLoss = last.reduce((a, b) => a + b.loss, 0) / last.length;
       const valLoss = result.valLosses[result.valLosses.length - 1].loss;
       const unigram = unigramEntropy(corpus.train, corpus.tokenizer.vocabSize);
-      console.log(`tiny: ${STEPS} steps in ${(result.milliseconds / 1000).toFixed(1)} s; train loss ${trainLoss.toFixed(3)}, val loss ${valLoss.toFixed(3)}, unigram entropy ${unigram.toFixed(3)}, ln(V) ${Math.log(corpus.tokenizer.vocabSize).toFixed(3)}`);
+      console.log(
+        `tiny: ${STEPS} steps in ${(result.milliseconds / 1000).toFixed(1)} s; train loss ${trainLoss.toFixed(3)}, val loss ${valLoss.toFixed(3)}, unigram entropy ${unigram.toFixed(3)}, ln(V) ${Math.log(corpus.tokenizer.vocabSize).toFixed(3)}`,
+      );
       expect(result.stepsDone).toBe(STEPS);
       expect(result.tokens).toBe(STEPS * BATCH * SEQ);
       expect(result.valLosses.map((v) => v.step)).toEqual([100, 200].filter((s) => s <= STEPS));
@@ -92,7 +94,18 @@ describe('training the tiny GPT on tinyshakespeare (Dawn)', () => {
         model.setParams(initParams(config, model.layout, 42));
         let done = 0;
         const schedule = { maxLr: 1e-2, minLr: 1e-3, warmupSteps: 2, decaySteps: 10 };
-        const result = await runInnerLoop({ model, train: corpus.train, offsetsForStep: (s) => offsets[s], startStep: 0, steps, schedule, hyper: DEFAULT_ADAMW, lossEvery: 5, onProgress: (p) => (done = p.done), shouldStop: () => stopAfter !== undefined && done >= stopAfter });
+        const result = await runInnerLoop({
+          model,
+          train: corpus.train,
+          offsetsForStep: (s) => offsets[s],
+          startStep: 0,
+          steps,
+          schedule,
+          hyper: DEFAULT_ADAMW,
+          lossEvery: 5,
+          onProgress: (p) => (done = p.done),
+          shouldStop: () => stopAfter !== undefined && done >= stopAfter,
+        });
         return result.trainLosses;
       } finally {
         model.destroy();
@@ -120,7 +133,16 @@ describe('training the tiny GPT on tinyshakespeare (Dawn)', () => {
     try {
       const trainer = new GpuWindowTrainer(model, corpus.train, undefined, now);
       const theta = initParams(config, model.layout, 5);
-      const result = await trainer.trainWindow({ runId: 'cap-run', peerAddress: 'cap-peer', window: 0, theta, deadline, minSteps: 2, maxSteps: 3, schedule: { maxLr: 1e-2, minLr: 1e-3, warmupSteps: 2, decaySteps: 10 } });
+      const result = await trainer.trainWindow({
+        runId: 'cap-run',
+        peerAddress: 'cap-peer',
+        window: 0,
+        theta,
+        deadline,
+        minSteps: 2,
+        maxSteps: 3,
+        schedule: { maxLr: 1e-2, minLr: 1e-3, warmupSteps: 2, decaySteps: 10 },
+      });
       expect(result.steps).toBe(3);
       expect(result.payload?.length).toBeGreaterThan(0);
       expect(Number.isFinite(result.loss) && (result.loss ?? 0) > 0).toBe(true);

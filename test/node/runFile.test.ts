@@ -10,15 +10,35 @@ import type { RunConfig } from '../../src/swarm/runConfig';
 import { keyAddress } from '../../src/wallet/address';
 
 const good = {
-  runId: 'run-1', preset: 'tiny', seed: 1, startTime: 1_700_000_000_000, windowMs: 30_000, graceMs: 5000, uploadMarginMs: 2000, minSteps: 3,
-  batchSize: 4, seqLen: 64, outerLr: 1, innerSchedule: { maxLr: 2e-3, minLr: 2e-4, warmupSteps: 20, decaySteps: 20_000 }, validatorKeys: ['ab'.repeat(32)],
+  runId: 'run-1',
+  preset: 'tiny',
+  seed: 1,
+  startTime: 1_700_000_000_000,
+  windowMs: 30_000,
+  graceMs: 5000,
+  uploadMarginMs: 2000,
+  minSteps: 3,
+  batchSize: 4,
+  seqLen: 64,
+  outerLr: 1,
+  innerSchedule: { maxLr: 2e-3, minLr: 2e-4, warmupSteps: 20, decaySteps: 20_000 },
+  validatorKeys: ['ab'.repeat(32)],
 };
 
 describe('run files', () => {
   it('accepts a complete configuration', () => {
     expect(parseRunConfig(good)).toEqual(good);
     expect(parseRunConfig({ ...good, maxSteps: 40, unitSteps: 4 })).toEqual({ ...good, maxSteps: 40, unitSteps: 4 });
-    const full = { ...good, corpus: 'tinyshakespeare.txt', netuid: 3, ice: { stun: ['stun:turn.example.org:3478'], turn: ['turn:turn.example.org:3478?transport=udp', 'turns:turn.example.org:5349?transport=tcp'], relayOnly: true } };
+    const full = {
+      ...good,
+      corpus: 'tinyshakespeare.txt',
+      netuid: 3,
+      ice: {
+        stun: ['stun:turn.example.org:3478'],
+        turn: ['turn:turn.example.org:3478?transport=udp', 'turns:turn.example.org:5349?transport=tcp'],
+        relayOnly: true,
+      },
+    };
     expect(parseRunConfig(full)).toEqual(full);
     expect(parseRunConfig({ ...good, ice: { turn: ['turn:10.0.0.2'] } }).ice).toEqual({ stun: [], turn: ['turn:10.0.0.2'], relayOnly: false });
   });
@@ -37,7 +57,10 @@ describe('run files', () => {
     [{ innerSchedule: { maxLr: 2, minLr: 0, warmupSteps: 0, decaySteps: 1 } }, /^run configuration: innerSchedule\.maxLr must be a number in \[0, 1\], got 2$/],
     [{ innerSchedule: { maxLr: 1e-3, minLr: 0, warmupSteps: 0.5, decaySteps: 1 } }, /innerSchedule\.warmupSteps must be an integer/],
     [{ innerSchedule: { maxLr: 1e-3, minLr: 0, warmupSteps: 0 } }, /innerSchedule\.decaySteps must be an integer in \[1, 1000000000\], got undefined/],
-    [{ innerSchedule: { maxLr: 1e-3, minLr: 2e-3, warmupSteps: 0, decaySteps: 1 } }, /innerSchedule\.minLr must not exceed innerSchedule\.maxLr \(0\.002 > 0\.001\)/],
+    [
+      { innerSchedule: { maxLr: 1e-3, minLr: 2e-3, warmupSteps: 0, decaySteps: 1 } },
+      /innerSchedule\.minLr must not exceed innerSchedule\.maxLr \(0\.002 > 0\.001\)/,
+    ],
     [{ innerSchedule: [2e-3, 2e-4, 20, 20_000] }, /innerSchedule must be an object \{maxLr, minLr, warmupSteps, decaySteps\}/],
     [{ innerSchedule: null }, /innerSchedule must be an object/],
     [{ innerSchedule: { ...good.innerSchedule, maxlr: 1 } }, /innerSchedule\.maxlr is not a schedule setting/],
@@ -66,7 +89,9 @@ describe('run files', () => {
 
   it('shows a non-finite number as it is, not as JSON null', () => {
     expect(() => parseRunConfig({ ...good, outerLr: Infinity })).toThrow(/outerLr must be a number in \[5e-324, 10\], got Infinity$/);
-    expect(() => parseRunConfig({ ...good, innerSchedule: { ...good.innerSchedule, maxLr: NaN } })).toThrow(/innerSchedule\.maxLr must be a number in \[0, 1\], got NaN$/);
+    expect(() => parseRunConfig({ ...good, innerSchedule: { ...good.innerSchedule, maxLr: NaN } })).toThrow(
+      /innerSchedule\.maxLr must be a number in \[0, 1\], got NaN$/,
+    );
     expect(() => parseRunConfig({ ...good, windowMs: -Infinity })).toThrow(/windowMs must be an integer in \[1000, 3600000\], got -Infinity$/);
   });
 

@@ -23,14 +23,37 @@ describe('npm run train', () => {
   it('trains a few steps and writes the loss curve, plot, parameters and summary', async () => {
     const out = mkdtempSync(join(tmpdir(), 'tessera-train-'));
     const lines: string[] = [];
-    const args = parseTrainArgs(['--preset', 'tiny', '--steps', '6', '--batch', '1', '--seq', '16', '--eval-every', '3', '--eval-batches', '1', '--out', out, '--onnx', join(out, 'model.onnx')]);
+    const args = parseTrainArgs([
+      '--preset',
+      'tiny',
+      '--steps',
+      '6',
+      '--batch',
+      '1',
+      '--seq',
+      '16',
+      '--eval-every',
+      '3',
+      '--eval-batches',
+      '1',
+      '--out',
+      out,
+      '--onnx',
+      join(out, 'model.onnx'),
+    ]);
     const { valLoss } = await train(args, (l) => lines.push(l));
     expect(Number.isFinite(valLoss)).toBe(true);
     const csv = readFileSync(join(out, 'loss.csv'), 'utf8').trim().split('\n');
     expect(csv[0]).toBe('step,train_loss,val_loss');
     expect(csv[csv.length - 1]).toMatch(/^6,[\d.]+,[\d.]+$/);
     expect(readFileSync(join(out, 'loss.svg'), 'utf8')).toMatch(/^<svg[\s\S]*<polyline[\s\S]*<\/svg>$/);
-    const summary = JSON.parse(readFileSync(join(out, 'summary.json'), 'utf8')) as { stepsDone: number; tokens: number; finalValLoss: number; config: GptConfig; args: { seed: number } };
+    const summary = JSON.parse(readFileSync(join(out, 'summary.json'), 'utf8')) as {
+      stepsDone: number;
+      tokens: number;
+      finalValLoss: number;
+      config: GptConfig;
+      args: { seed: number };
+    };
     expect(summary).toMatchObject({ stepsDone: 6, tokens: 96, finalValLoss: valLoss });
     // params.f32: every parameter of the model's layout as float32, all finite, and trained
     // (six AdamW steps moved them away from the seed's initialisation).

@@ -61,7 +61,12 @@ function ledgerDump(path: string): { windows: WindowRow[]; verdicts: { id: strin
     if (!db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'windows'").get()) return { windows: [], verdicts: [] };
     return {
       windows: db.prepare('SELECT window, base_hash, next_hash, accepted, rejected FROM windows ORDER BY window').all() as WindowRow[],
-      verdicts: db.prepare("SELECT id, window, status, code FROM contributions WHERE status != 'pending' ORDER BY id").all() as { id: string; window: number; status: string; code: string | null }[],
+      verdicts: db.prepare("SELECT id, window, status, code FROM contributions WHERE status != 'pending' ORDER BY id").all() as {
+        id: string;
+        window: number;
+        status: string;
+        code: string | null;
+      }[],
     };
   } finally {
     db.close();
@@ -82,22 +87,50 @@ async function until<T>(what: string, f: () => T | undefined | false, timeoutMs:
 }
 
 function reports(path: string): WindowReport[] {
-  return existsSync(path) ? readFileSync(path, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as WindowReport) : [];
+  return existsSync(path)
+    ? readFileSync(path, 'utf8')
+        .split('\n')
+        .filter(Boolean)
+        .map((l) => JSON.parse(l) as WindowReport)
+    : [];
 }
 
 it('a validator killed -9 three times mid-window resumes from its ledger; the swarm follows it on one hash', async () => {
   const http = createServer();
   const signaling = attachSignaling(http);
   await new Promise<void>((resolve) => http.listen(0, '127.0.0.1', resolve));
-  cleanups.push(() => new Promise((r) => http.close(r)), () => signaling.close());
+  cleanups.push(
+    () => new Promise((r) => http.close(r)),
+    () => signaling.close(),
+  );
   const signal = `ws://127.0.0.1:${(http.address() as AddressInfo).port}/signal`;
   writeRun(dir, { preset: 'tiny', windowMs: WINDOW_MS, graceMs: 1500, startInMs: 6000, batchSize: 2, seqLen: 32 });
   const run = join(dir, 'run.json');
   const ledger = join(dir, 'ledger.sqlite');
-  const validatorArgs = ['validator', '--run', run, '--signal', signal, '--key', join(dir, 'validator.key'), '--name', 'validator', '--ledger', ledger, '--score', 'off', '--val-sequences', '0'];
+  const validatorArgs = [
+    'validator',
+    '--run',
+    run,
+    '--signal',
+    signal,
+    '--key',
+    join(dir, 'validator.key'),
+    '--name',
+    'validator',
+    '--ledger',
+    ledger,
+    '--score',
+    'off',
+    '--val-sequences',
+    '0',
+  ];
   const peers = ['peer-a', 'peer-b'].map((name) => {
     createKeyFile(join(dir, `${name}.key`));
-    return { name, report: join(dir, `${name}.jsonl`), proc: cli(['peer', '--run', run, '--signal', signal, '--key', join(dir, `${name}.key`), '--name', name, '--report', join(dir, `${name}.jsonl`)]) };
+    return {
+      name,
+      report: join(dir, `${name}.jsonl`),
+      proc: cli(['peer', '--run', run, '--signal', signal, '--key', join(dir, `${name}.key`), '--name', name, '--report', join(dir, `${name}.jsonl`)]),
+    };
   });
   const incarnations: Proc[] = [];
   const startValidator = (): Proc => {

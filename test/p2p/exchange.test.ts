@@ -16,7 +16,17 @@ const h = new Harness();
 afterEach(() => h.cleanup());
 
 function fieldsFor(payload: Uint8Array, window = 1): ContributionFields {
-  return { runId: 'run-x', window, baseHash: new Uint8Array(32), payloadHash: contentHash(payload), payloadBytes: payload.length, peerAddress: 'peer', steps: 5, tokens: 640, certificate: new Uint8Array(0) };
+  return {
+    runId: 'run-x',
+    window,
+    baseHash: new Uint8Array(32),
+    payloadHash: contentHash(payload),
+    payloadBytes: payload.length,
+    peerAddress: 'peer',
+    steps: 5,
+    tokens: 640,
+    certificate: new Uint8Array(0),
+  };
 }
 
 describe('contribution exchange', () => {
@@ -67,10 +77,17 @@ describe('contribution exchange', () => {
     // Every copy of the manifest that arrives anywhere, as `to<-from`. These listeners come
     // after the exchanges' own, so when one fires, that exchange has handled the copy.
     const copies: string[] = [];
-    for (const [name, mesh] of [['a', a], ['b', b], ['c', c]] as const) {
+    for (const [name, mesh] of [
+      ['a', a],
+      ['b', b],
+      ['c', c],
+    ] as const) {
       mesh.on('message', (from, bytes) => void (decodeWire(bytes).type === 'manifest' && copies.push(`${name}<-${from}`)));
     }
-    const m = signManifest({ runId: 'run-x', window: 4, baseHash: new Uint8Array(32), accepted: [], outerLr: 1, nextHash: new Uint8Array(32) }, ed25519Signer(new Uint8Array(32).fill(3)));
+    const m = signManifest(
+      { runId: 'run-x', window: 4, baseHash: new Uint8Array(32), accepted: [], outerLr: 1, nextHash: new Uint8Array(32) },
+      ed25519Signer(new Uint8Array(32).fill(3)),
+    );
     xa.publishManifest(m);
     // Flooded once, a triangle carries exactly four copies: a's two, then one from each of b
     // and c, sent on its first copy to the neighbour it did not get it from. When all four

@@ -48,8 +48,14 @@ describe('framing', () => {
     const r = new Reassembler(limits);
     const done = frames.map((f) => r.push(f)).filter((m): m is Uint8Array => m !== null);
     expect(done).toHaveLength(2);
-    expectSameBytes(done.find((m) => m.length === a.length), a);
-    expectSameBytes(done.find((m) => m.length === b.length), b);
+    expectSameBytes(
+      done.find((m) => m.length === a.length),
+      a,
+    );
+    expectSameBytes(
+      done.find((m) => m.length === b.length),
+      b,
+    );
   });
 
   it('refuses a message over the cap before allocating it', () => {

@@ -14,7 +14,12 @@ afterEach(() => h.cleanup());
  * The first `event` from `mesh` whose arguments pass `match`; rejects after `ms`. Call it
  * before whatever causes the event. A rejection nobody awaited is not reported twice.
  */
-function next<K extends keyof MeshEvents>(mesh: Mesh, event: K, match: (...args: Parameters<MeshEvents[K]>) => boolean = () => true, ms = 20_000): Promise<Parameters<MeshEvents[K]>> {
+function next<K extends keyof MeshEvents>(
+  mesh: Mesh,
+  event: K,
+  match: (...args: Parameters<MeshEvents[K]>) => boolean = () => true,
+  ms = 20_000,
+): Promise<Parameters<MeshEvents[K]>> {
   let off = (): void => undefined;
   let timer: ReturnType<typeof setTimeout> | undefined;
   const seen = new Promise<Parameters<MeshEvents[K]>>((resolve, reject) => {

@@ -18,7 +18,10 @@ afterEach(async () => {
   for (const c of cleanups.splice(0).reverse()) await c();
 });
 
-async function startServer(port = 0, options: Parameters<typeof attachSignaling>[1] = {}): Promise<{ server: Server; signaling: SignalingServer; url: string; port: number; stop(): Promise<void> }> {
+async function startServer(
+  port = 0,
+  options: Parameters<typeof attachSignaling>[1] = {},
+): Promise<{ server: Server; signaling: SignalingServer; url: string; port: number; stop(): Promise<void> }> {
   const server = createServer((_, res) => res.end('ok'));
   const signaling = attachSignaling(server, options);
   await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve));
@@ -171,7 +174,7 @@ describe('signaling', () => {
     expect(failed).toBe(true);
   });
 
-  it('hands each joining peer the run\'s ICE servers with its own TURN credential, and renews it before expiry', async () => {
+  it("hands each joining peer the run's ICE servers with its own TURN credential, and renews it before expiry", async () => {
     const secret = 'a-shared-turn-secret-0123456789';
     const settings = { stun: ['stun:10.0.0.2:3478'], turn: ['turn:10.0.0.2:3478?transport=udp'], relayOnly: true };
     const s = await startServer(0, { ice: { settings, turnSecret: secret, ttlSeconds: 2 } });
@@ -185,7 +188,11 @@ describe('signaling', () => {
     expect(user).toBe('alice');
     expect(Number(expiry) * 1000).toBe(first?.expiresAt);
     expect(Math.abs(Number(expiry) - (Date.now() / 1000 + 2))).toBeLessThan(2);
-    expect(turn?.credential).toBe(createHmac('sha1', secret).update(turn?.username ?? '').digest('base64'));
+    expect(turn?.credential).toBe(
+      createHmac('sha1', secret)
+        .update(turn?.username ?? '')
+        .digest('base64'),
+    );
     // Re-issued at half the lifetime: a later expiry, and a credential coturn would accept.
     await until(() => (a.ice?.expiresAt ?? 0) > (first?.expiresAt ?? 0), 4000);
     const renewed = a.ice?.iceServers[1];
@@ -193,7 +200,11 @@ describe('signaling', () => {
     expect(renewedUser).toBe('alice');
     expect(Number(renewedExpiry)).toBeGreaterThan(Number(expiry));
     expect(Number(renewedExpiry) * 1000).toBe(a.ice?.expiresAt);
-    expect(renewed?.credential).toBe(createHmac('sha1', secret).update(renewed?.username ?? '').digest('base64'));
+    expect(renewed?.credential).toBe(
+      createHmac('sha1', secret)
+        .update(renewed?.username ?? '')
+        .digest('base64'),
+    );
   });
 
   it('forgets the ICE servers of a previous server when the one it reconnects to sends none', async () => {
@@ -209,7 +220,7 @@ describe('signaling', () => {
     expect(a.ice).toBeUndefined();
   });
 
-  it('a server for one run lets only that run\'s room be joined, so its TURN credentials serve that run only', async () => {
+  it("a server for one run lets only that run's room be joined, so its TURN credentials serve that run only", async () => {
     const settings = { stun: [], turn: ['turn:10.0.0.2:3478'], relayOnly: true };
     const s = await startServer(0, { room: 'run-1', ice: { settings, turnSecret: 'a-shared-turn-secret-0123456789' } });
     const stranger = await raw(s.url);
@@ -227,11 +238,11 @@ describe('signaling', () => {
     expect(s.signaling.stats()).toMatchObject({ rooms: 1, peers: 1 });
   });
 
-  it('logs the address a trusted proxy appended to X-Forwarded-For, and the socket\'s otherwise', async () => {
+  it("logs the address a trusted proxy appended to X-Forwarded-For, and the socket's otherwise", async () => {
     const joins = async (trustProxy: boolean): Promise<unknown> => {
       const events: Record<string, unknown>[] = [];
       const s = await startServer(0, { trustProxy, log: (e) => events.push(e) });
-        // The client wrote the first entry itself; the proxy appended the address it saw.
+      // The client wrote the first entry itself; the proxy appended the address it saw.
       const ws = new WebSocket(s.url, { headers: { 'X-Forwarded-For': '198.51.100.7, 203.0.113.9' } });
       cleanups.push(() => ws.terminate());
       ws.on('message', (d: Buffer) => {
@@ -273,7 +284,9 @@ describe('signaling', () => {
     cleanups.push(() => a.close());
     await once((r) => a.on('welcome', r));
     const join = (ws: WebSocket, extra: Record<string, unknown> = {}): void => ws.send(JSON.stringify({ type: 'join', room: 'r', peerId: 'alice', ...extra }));
-    const auth = (signer: typeof alice, nonce: string): Record<string, unknown> => ({ auth: { scheme: signer.scheme, publicKey: toHex(signer.publicKey), signature: toHex(signer.sign(signedJoin(nonce, 'r', 'alice'))) } });
+    const auth = (signer: typeof alice, nonce: string): Record<string, unknown> => ({
+      auth: { scheme: signer.scheme, publicKey: toHex(signer.publicKey), signature: toHex(signer.sign(signedJoin(nonce, 'r', 'alice'))) },
+    });
 
     const unsigned = await raw(s.url);
     join(unsigned.ws);

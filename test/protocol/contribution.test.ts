@@ -51,7 +51,10 @@ describe('contribution headers', () => {
     for (const bad of [NaN, Infinity, -1, 65]) {
       const t = c.bytes.slice();
       new DataView(t.buffer).setFloat32(at, bad, true);
-      expect(refusal(() => decodeContribution(t)), String(bad)).toBe('bad-field');
+      expect(
+        refusal(() => decodeContribution(t)),
+        String(bad),
+      ).toBe('bad-field');
     }
     expect(() => signContribution({ ...fields, trainLoss: NaN }, signer)).toThrow(RangeError);
     expect([reportableLoss(undefined), reportableLoss(NaN), reportableLoss(-2), reportableLoss(1e9), reportableLoss(3.25)]).toEqual([0, 0, 0, 0, 3.25]);
@@ -62,7 +65,10 @@ describe('contribution headers', () => {
     for (let i = 0; i < bytes.length; i++) {
       const t = bytes.slice();
       t[i] ^= 0x01;
-      expect(refusal(() => decodeContribution(t)), `byte ${i}`).not.toBe('accepted');
+      expect(
+        refusal(() => decodeContribution(t)),
+        `byte ${i}`,
+      ).not.toBe('accepted');
     }
     expect(refusal(() => decodeContribution(bytes.subarray(0, bytes.length - 1)))).toBe('truncated');
     expect(refusal(() => decodeContribution(Uint8Array.from([...bytes, 0])))).toBe('trailing-bytes');
@@ -86,7 +92,14 @@ describe('contribution headers', () => {
 });
 
 describe('manifests', () => {
-  const manifest = { runId: 'run-1', window: 3, baseHash: fields.baseHash, accepted: [contentHash(Uint8Array.of(1)), contentHash(Uint8Array.of(2))], outerLr: 0.8, nextHash: modelHash(Float32Array.of(4)) };
+  const manifest = {
+    runId: 'run-1',
+    window: 3,
+    baseHash: fields.baseHash,
+    accepted: [contentHash(Uint8Array.of(1)), contentHash(Uint8Array.of(2))],
+    outerLr: 0.8,
+    nextHash: modelHash(Float32Array.of(4)),
+  };
 
   it('round-trip, keep the order of accepted ids, and store the lr as float32', () => {
     const m = signManifest(manifest, signer);

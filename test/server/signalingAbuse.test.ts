@@ -121,7 +121,7 @@ describe('signaling under abuse (issue 23)', () => {
     expect(await impostor.closed).toBe(1008);
   });
 
-  it('finding 3: a room full of one address\'s members admits other addresses (evicting that address\'s newest) and validators beyond its size', async () => {
+  it("finding 3: a room full of one address's members admits other addresses (evicting that address's newest) and validators beyond its size", async () => {
     const validator = randomSigner();
     const s = await start({ maxRoomSize: 8, validatorKeys: [toHex(validator.publicKey)] });
     const crowd: RawSignal[] = [];
@@ -161,7 +161,7 @@ describe('signaling under abuse (issue 23)', () => {
     expect(await answer(again)).toMatchObject({ code: 'id-taken' });
   });
 
-  it('finding 4: the bindings are bounded, forgetting the longest-offline first and never a validator\'s', () => {
+  it("finding 4: the bindings are bounded, forgetting the longest-offline first and never a validator's", () => {
     const b = new KeyBindings(2, (k) => k === 'V');
     expect(b.bind('v', 'V') && b.bind('a', 'A')).toBe(true);
     expect(b.canBind('c')).toBe(false); // both online
@@ -221,7 +221,14 @@ describe('signaling under abuse (issue 23)', () => {
   it('a message the server fails on costs its connection only, never the process', async () => {
     let fail = false;
     // A bug stand-in: settings that throw when read, once the server has started with them.
-    const settings = { stun: [], get turn(): string[] { if (fail) throw new Error('boom'); return []; }, relayOnly: false };
+    const settings = {
+      stun: [],
+      get turn(): string[] {
+        if (fail) throw new Error('boom');
+        return [];
+      },
+      relayOnly: false,
+    };
     const s = await start({ ice: { settings } });
     const alice = await joined(s.url, 2, 'alice');
     fail = true;
@@ -246,7 +253,7 @@ describe('signaling under abuse (issue 23)', () => {
 
 describe('signal payloads', () => {
   const sdp = 'v=0\r\no=- 1 2 IN IP4 127.0.0.1\r\n';
-  it('relays simple-peer 9\'s shapes, rebuilt from their fields', () => {
+  it("relays simple-peer 9's shapes, rebuilt from their fields", () => {
     const ok = [
       { type: 'offer', sdp },
       { type: 'answer', sdp },

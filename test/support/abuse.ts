@@ -19,7 +19,7 @@ const HOST = '127.0.0.1';
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 /** Distinct loopback source addresses (Linux routes all of 127/8 to lo): `127.<net>.x.y`. */
-export const loopback = (net: number, i: number): string => `127.${net}.${(i >> 8) & 255}.${(i & 255) || 1}`;
+export const loopback = (net: number, i: number): string => `127.${net}.${(i >> 8) & 255}.${i & 255 || 1}`;
 
 /** The server in a child process; an exit it did not ask for is a crash, and it is started again. */
 export class AbuseServer {
@@ -135,7 +135,10 @@ export class HealthProbe {
 
   /** The p-th percentile latency, of the probes sent in [from, to) when given. */
   percentile(p: number, from = 0, to = Infinity): number {
-    const sorted = this.samples.filter(([t]) => t >= from && t < to).map(([, ms]) => ms).sort((a, b) => a - b);
+    const sorted = this.samples
+      .filter(([t]) => t >= from && t < to)
+      .map(([, ms]) => ms)
+      .sort((a, b) => a - b);
     return sorted.length ? sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] : NaN;
   }
 }
@@ -205,7 +208,11 @@ function joinText(f: JoinFrame, nonce: string): string {
   if (signature !== 'none') {
     const signer = SIGNERS[peerId.length % SIGNERS.length];
     const signed = signer.sign(signedJoin(signature === 'wrong-nonce' ? randomBytes(16).toString('hex') : nonce, room, peerId));
-    msg.auth = { scheme: signer.scheme, publicKey: toHex(signer.publicKey), signature: signature === 'garbage' ? randomBytes(64).toString('hex') : toHex(signed) };
+    msg.auth = {
+      scheme: signer.scheme,
+      publicKey: toHex(signer.publicKey),
+      signature: signature === 'garbage' ? randomBytes(64).toString('hex') : toHex(signed),
+    };
   }
   mutate?.(msg);
   return serialize(msg);
@@ -309,7 +316,12 @@ export async function runCases(server: AbuseServer, cases: AbuseCase[], concurre
 }
 
 /** Opens `n` connections from one address at once, each trying a signed join; how each ended up (address-limit: a 429 or a refused join). */
-export async function flood(server: AbuseServer, n: number, localAddress: string, holdMs: number): Promise<{ welcomed: number; addressLimit: number; other: number }> {
+export async function flood(
+  server: AbuseServer,
+  n: number,
+  localAddress: string,
+  holdMs: number,
+): Promise<{ welcomed: number; addressLimit: number; other: number }> {
   const opened = await Promise.all(Array.from({ length: n }, () => rawSignal(server.url, { localAddress }).catch((err: Error) => err)));
   const sockets = opened.map((s) => (s instanceof Error ? undefined : s));
   const outcomes = await Promise.all(
@@ -343,7 +355,9 @@ export async function validatorJoins(server: AbuseServer, signer: Signer, localA
 
 /** Opens `n` connections spread over addresses that never join; how many the server closed within `waitMs`. */
 export async function idleClients(server: AbuseServer, n: number, waitMs: number): Promise<{ opened: number; closedByServer: number }> {
-  const sockets = (await Promise.all(Array.from({ length: n }, (_, i) => rawSignal(server.url, { localAddress: loopback(40, Math.floor(i / 16)) }).catch(() => undefined)))).filter((s) => s !== undefined);
+  const sockets = (
+    await Promise.all(Array.from({ length: n }, (_, i) => rawSignal(server.url, { localAddress: loopback(40, Math.floor(i / 16)) }).catch(() => undefined)))
+  ).filter((s) => s !== undefined);
   let closedByServer = 0;
   for (const s of sockets) void s.closed.then(() => closedByServer++);
   await sleep(waitMs);
@@ -359,29 +373,31 @@ export async function slowClients(server: AbuseServer, n: number, gapMs: number,
   const request = Buffer.from(`GET / HTTP/1.1\r\nHost: x\r\nX-Slow: ${'s'.repeat(10_000)}\r\n\r\n`);
   let cut = 0;
   await Promise.all(
-    Array.from({ length: n }, (_, i) =>
-      new Promise<void>((resolve) => {
-        const socket = connect({ host: HOST, port: server.port, localAddress: loopback(50, i) });
-        let k = 0;
-        const timer = setInterval(() => socket.write(request.subarray(k, ++k)), gapMs);
-        const end = setTimeout(() => finish(false), forMs);
-        let finished = false;
-        const finish = (byServer: boolean): void => {
-          if (finished) return;
-          finished = true;
-          clearInterval(timer);
-          clearTimeout(end);
-          if (byServer) cut++;
-          socket.destroy();
-          resolve();
-        };
-        // Cut: the server answered (408/400) and ended its side, or dropped the connection.
-        // (Reading is what lets 'end' be seen: a paused socket never gets that far.)
-        socket.resume();
-        socket.on('end', () => finish(true));
-        socket.on('close', () => finish(true));
-        socket.on('error', () => undefined);
-      }),
+    Array.from(
+      { length: n },
+      (_, i) =>
+        new Promise<void>((resolve) => {
+          const socket = connect({ host: HOST, port: server.port, localAddress: loopback(50, i) });
+          let k = 0;
+          const timer = setInterval(() => socket.write(request.subarray(k, ++k)), gapMs);
+          const end = setTimeout(() => finish(false), forMs);
+          let finished = false;
+          const finish = (byServer: boolean): void => {
+            if (finished) return;
+            finished = true;
+            clearInterval(timer);
+            clearTimeout(end);
+            if (byServer) cut++;
+            socket.destroy();
+            resolve();
+          };
+          // Cut: the server answered (408/400) and ended its side, or dropped the connection.
+          // (Reading is what lets 'end' be seen: a paused socket never gets that far.)
+          socket.resume();
+          socket.on('end', () => finish(true));
+          socket.on('close', () => finish(true));
+          socket.on('error', () => undefined);
+        }),
     ),
   );
   return { clients: n, cut };
@@ -407,7 +423,10 @@ export function summaryLine(r: AbuseReport): string {
 }
 
 /** Starts the server, the honest pair and the /healthz probe; `body` does the abusing. */
-export async function underAbuse(config: { validator: Signer; signaling?: AbuseServerConfig['signaling'] }, body: (server: AbuseServer, phase: (name: string) => void) => Promise<number>): Promise<AbuseReport> {
+export async function underAbuse(
+  config: { validator: Signer; signaling?: AbuseServerConfig['signaling'] },
+  body: (server: AbuseServer, phase: (name: string) => void) => Promise<number>,
+): Promise<AbuseReport> {
   const server = new AbuseServer({ room: ROOM, validatorKeys: [toHex(config.validator.publicKey)], signaling: config.signaling });
   await server.start();
   const honest = new HonestPair(server);
@@ -439,7 +458,12 @@ export async function underAbuse(config: { validator: Signer; signaling?: AbuseS
       loopDelay: final?.loopDelay as AbuseReport['loopDelay'],
       phases: marks.slice(0, -1).map(([phase, from], i) => {
         const to = marks[i + 1][1];
-        return { phase, samples: probe.samples.filter(([t]) => t >= from && t < to).length, p99: probe.percentile(99, from, to), max: probe.percentile(100, from, to) };
+        return {
+          phase,
+          samples: probe.samples.filter(([t]) => t >= from && t < to).length,
+          p99: probe.percentile(99, from, to),
+          max: probe.percentile(100, from, to),
+        };
       }),
     };
   } finally {

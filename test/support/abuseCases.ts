@@ -13,7 +13,13 @@ const pick = <T>(rng: Rng, xs: readonly T[]): T => xs[Math.floor(rng() * xs.leng
 
 /** What a signed join needs at send time: the connection's nonce is only known then. */
 export interface JoinFrame {
-  join: { room: string; peerId: string; role: PeerRole; signature: 'valid' | 'wrong-nonce' | 'garbage' | 'none'; mutate?: (m: Record<string, unknown>) => void };
+  join: {
+    room: string;
+    peerId: string;
+    role: PeerRole;
+    signature: 'valid' | 'wrong-nonce' | 'garbage' | 'none';
+    mutate?: (m: Record<string, unknown>) => void;
+  };
 }
 export type Frame = string | Uint8Array | JoinFrame;
 
@@ -56,22 +62,38 @@ function randomText(rng: Rng, length: number): string {
 /** A value of the wrong kind, size or content for wherever it lands. */
 function evilValue(rng: Rng): unknown {
   switch (int(rng, 0, 15)) {
-    case 0: return null;
-    case 1: return int(rng, -(2 ** 31), 2 ** 31);
-    case 2: return pick(rng, [1e308, -1e308, 2 ** 53 + 1, 0.5, -0, 1024, 65536]);
-    case 3: return rng() < 0.5;
-    case 4: return '';
-    case 5: return randomText(rng, int(rng, 1, 300));
-    case 6: return 'x'.repeat(pick(rng, [129, 1025, 33_000, 70_000]));
-    case 7: return [];
-    case 8: return {};
-    case 9: return deep(pick(rng, [7, 9, 50, 1000, 5000, 20_000]));
-    case 10: return Array.from({ length: int(rng, 1, 300) }, () => int(rng, 0, 9));
-    case 11: return pick(rng, ['__proto__', 'constructor', 'toString', 'hasOwnProperty']);
-    case 12: return { type: 'offer', sdp: randomText(rng, 20) };
-    case 13: return pick(rng, ['peer', 'validator', 'observer', 'admin', 'VALIDATOR']);
-    case 14: return pick(rng, ['run-1', 'abuse-run', 'honest-a', 'sink', 'a'.repeat(128), 'bad room', '../x']);
-    default: return String.fromCharCode(...Array.from({ length: int(rng, 1, 40) }, () => int(rng, 0, 0xffff)));
+    case 0:
+      return null;
+    case 1:
+      return int(rng, -(2 ** 31), 2 ** 31);
+    case 2:
+      return pick(rng, [1e308, -1e308, 2 ** 53 + 1, 0.5, -0, 1024, 65536]);
+    case 3:
+      return rng() < 0.5;
+    case 4:
+      return '';
+    case 5:
+      return randomText(rng, int(rng, 1, 300));
+    case 6:
+      return 'x'.repeat(pick(rng, [129, 1025, 33_000, 70_000]));
+    case 7:
+      return [];
+    case 8:
+      return {};
+    case 9:
+      return deep(pick(rng, [7, 9, 50, 1000, 5000, 20_000]));
+    case 10:
+      return Array.from({ length: int(rng, 1, 300) }, () => int(rng, 0, 9));
+    case 11:
+      return pick(rng, ['__proto__', 'constructor', 'toString', 'hasOwnProperty']);
+    case 12:
+      return { type: 'offer', sdp: randomText(rng, 20) };
+    case 13:
+      return pick(rng, ['peer', 'validator', 'observer', 'admin', 'VALIDATOR']);
+    case 14:
+      return pick(rng, ['run-1', 'abuse-run', 'honest-a', 'sink', 'a'.repeat(128), 'bad room', '../x']);
+    default:
+      return String.fromCharCode(...Array.from({ length: int(rng, 1, 40) }, () => int(rng, 0, 0xffff)));
   }
 }
 
@@ -116,25 +138,44 @@ export function serialize(value: unknown): string {
 function damage(rng: Rng, text: string): string {
   const at = int(rng, 0, text.length);
   switch (int(rng, 0, 5)) {
-    case 0: return text.slice(0, at);
-    case 1: return text.slice(0, at) + pick(rng, ['"', '{', ']', '\\', '\u0000', ',', 'é']) + text.slice(at);
-    case 2: return text + text;
-    case 3: return `[${text}]`;
-    case 4: return `\ufeff${text}`;
-    default: return text.replace(/"/g, "'");
+    case 0:
+      return text.slice(0, at);
+    case 1:
+      return text.slice(0, at) + pick(rng, ['"', '{', ']', '\\', '\u0000', ',', 'é']) + text.slice(at);
+    case 2:
+      return text + text;
+    case 3:
+      return `[${text}]`;
+    case 4:
+      return `\ufeff${text}`;
+    default:
+      return text.replace(/"/g, "'");
   }
 }
 
-const SDP = 'v=0\r\no=- 4611731400430051336 2 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\na=group:BUNDLE 0\r\nm=application 9 UDP/DTLS/SCTP webrtc-datachannel\r\nc=IN IP4 0.0.0.0\r\na=mid:0\r\n';
+const SDP =
+  'v=0\r\no=- 4611731400430051336 2 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\na=group:BUNDLE 0\r\nm=application 9 UDP/DTLS/SCTP webrtc-datachannel\r\nc=IN IP4 0.0.0.0\r\na=mid:0\r\n';
 
 /** simple-peer's signal payloads, and its one kind the server refuses (transceiverRequest). */
 function baseSignal(rng: Rng): Record<string, unknown> {
   switch (int(rng, 0, 4)) {
-    case 0: return { type: 'offer', sdp: SDP };
-    case 1: return { type: 'answer', sdp: SDP };
-    case 2: return { type: 'candidate', candidate: { candidate: 'candidate:842163049 1 udp 1677729535 10.0.0.1 58481 typ srflx raddr 0.0.0.0 rport 0 generation 0', sdpMLineIndex: 0, sdpMid: '0' } };
-    case 3: return { type: 'renegotiate', renegotiate: true };
-    default: return { type: 'transceiverRequest', transceiverRequest: { kind: 'audio', init: { direction: 'sendrecv' } } };
+    case 0:
+      return { type: 'offer', sdp: SDP };
+    case 1:
+      return { type: 'answer', sdp: SDP };
+    case 2:
+      return {
+        type: 'candidate',
+        candidate: {
+          candidate: 'candidate:842163049 1 udp 1677729535 10.0.0.1 58481 typ srflx raddr 0.0.0.0 rport 0 generation 0',
+          sdpMLineIndex: 0,
+          sdpMid: '0',
+        },
+      };
+    case 3:
+      return { type: 'renegotiate', renegotiate: true };
+    default:
+      return { type: 'transceiverRequest', transceiverRequest: { kind: 'audio', init: { direction: 'sendrecv' } } };
   }
 }
 
@@ -152,19 +193,29 @@ function joinFrame(rng: Rng, t: Targets, i: number): JoinFrame {
   const room = rng() < 0.85 ? t.room : String(evilValue(rng)).slice(0, 200);
   // Its own seed: applied at send time, it must not disturb the order the other cases are drawn in.
   const sub = int(rng, 0, 2 ** 31);
-  return { join: { room, peerId, role, signature, ...(rng() < 0.5 ? { mutate: (m: Record<string, unknown>) => Object.assign(m, mutate(seeded(sub), m)) } : {}) } };
+  return {
+    join: { room, peerId, role, signature, ...(rng() < 0.5 ? { mutate: (m: Record<string, unknown>) => Object.assign(m, mutate(seeded(sub), m)) } : {}) },
+  };
 }
 
 function junkFrame(rng: Rng): Frame {
   switch (int(rng, 0, 7)) {
-    case 0: return randomText(rng, int(rng, 0, 2000));
-    case 1: return serialize(evilValue(rng));
-    case 2: return serialize({ type: deep(int(rng, 5, 6000)) });
-    case 3: return `{"__proto__":{"polluted":true},"type":"ping","constructor":{"prototype":{"x":1}}}`;
-    case 4: return Uint8Array.from({ length: int(rng, 0, 4096) }, () => int(rng, 0, 255));
-    case 5: return serialize({ type: pick(rng, ['PING', 'ping ', 'hello', 'welcome', 'error', 'pong', 'signal', 'join', '']), pad: 'x'.repeat(int(rng, 0, 60_000)) });
-    case 6: return damage(rng, serialize({ type: 'ping' }));
-    default: return serialize(mutate(rng, { type: 'ping' }));
+    case 0:
+      return randomText(rng, int(rng, 0, 2000));
+    case 1:
+      return serialize(evilValue(rng));
+    case 2:
+      return serialize({ type: deep(int(rng, 5, 6000)) });
+    case 3:
+      return `{"__proto__":{"polluted":true},"type":"ping","constructor":{"prototype":{"x":1}}}`;
+    case 4:
+      return Uint8Array.from({ length: int(rng, 0, 4096) }, () => int(rng, 0, 255));
+    case 5:
+      return serialize({ type: pick(rng, ['PING', 'ping ', 'hello', 'welcome', 'error', 'pong', 'signal', 'join', '']), pad: 'x'.repeat(int(rng, 0, 60_000)) });
+    case 6:
+      return damage(rng, serialize({ type: 'ping' }));
+    default:
+      return serialize(mutate(rng, { type: 'ping' }));
   }
 }
 
@@ -188,16 +239,47 @@ function wsCase(rng: Rng, t: Targets, i: number): WsCase {
 
 const METHODS = ['GET', 'GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'OPTIONS', 'TRACE', 'CONNECT', 'PRI', 'GE T', '', 'get', 'X'.repeat(300), 'É'];
 const TARGETS = [
-  '/', '/healthz', '/signal', '/api/run', '/api/status', '/api/status/history?after=%zz', '/api/status/history?after=-99999999999999999999', '/api/status/address?address=%00',
-  'http://a:99999/', 'http://a:99999/signal', 'ws://x:65536/signal', 'http://[::1/', 'http://a:-1/', 'http:///', 'http://user:pass@host:8080/signal', '//signal',
-  '/%', '/%zz', '/%E0%A4%A', '/..%2f..%2fetc%2fpasswd', '/%00', '/assets/%2e%2e/%2e%2e/package.json', '/../../etc/passwd', '*', '', ' ', '/\u00e9', `/${'a'.repeat(9000)}`, '/signal?x=' + '%'.repeat(100),
+  '/',
+  '/healthz',
+  '/signal',
+  '/api/run',
+  '/api/status',
+  '/api/status/history?after=%zz',
+  '/api/status/history?after=-99999999999999999999',
+  '/api/status/address?address=%00',
+  'http://a:99999/',
+  'http://a:99999/signal',
+  'ws://x:65536/signal',
+  'http://[::1/',
+  'http://a:-1/',
+  'http:///',
+  'http://user:pass@host:8080/signal',
+  '//signal',
+  '/%',
+  '/%zz',
+  '/%E0%A4%A',
+  '/..%2f..%2fetc%2fpasswd',
+  '/%00',
+  '/assets/%2e%2e/%2e%2e/package.json',
+  '/../../etc/passwd',
+  '*',
+  '',
+  ' ',
+  '/\u00e9',
+  `/${'a'.repeat(9000)}`,
+  '/signal?x=' + '%'.repeat(100),
 ];
 const VERSIONS = ['HTTP/1.1', 'HTTP/1.1', 'HTTP/1.0', 'HTTP/0.9', 'HTTP/2.0', 'HTTP/1.1x', '', 'HTTP/9.9'];
 
 function httpHeaders(rng: Rng): string[] {
   const h = rng() < 0.9 ? ['Host: x'] : [];
   const extra = [
-    () => ['Upgrade: websocket', 'Connection: Upgrade', `Sec-WebSocket-Key: ${rng() < 0.7 ? 'dGhlIHNhbXBsZSBub25jZQ==' : randomText(rng, 30)}`, `Sec-WebSocket-Version: ${pick(rng, ['13', '8', 'x', ''])}`],
+    () => [
+      'Upgrade: websocket',
+      'Connection: Upgrade',
+      `Sec-WebSocket-Key: ${rng() < 0.7 ? 'dGhlIHNhbXBsZSBub25jZQ==' : randomText(rng, 30)}`,
+      `Sec-WebSocket-Version: ${pick(rng, ['13', '8', 'x', ''])}`,
+    ],
     () => [`X-Big: ${'b'.repeat(pick(rng, [8000, 20_000, 70_000]))}`],
     () => Array.from({ length: int(rng, 100, 3000) }, (_, i) => `X-H${i}: v`),
     () => [`Content-Length: ${pick(rng, ['-1', '99999999999', 'abc', '5', '0, 5'])}`],

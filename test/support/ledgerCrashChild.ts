@@ -25,17 +25,57 @@ for (let w = resumed?.window ?? 0; w < WINDOWS; w++) {
   const verdicts: Verdict[] = [];
   for (let i = 0; i < PER; i++) {
     const payloadHash = modelHash(Float32Array.of(w, i));
-    const c = signContribution({ runId: RUN, window: w, baseHash: base, payloadHash, payloadBytes: 100 + i, peerAddress: keyAddress(keys[i].publicKey), steps: 5, tokens: 320, certificate: new Uint8Array(0) }, keys[i]);
+    const c = signContribution(
+      {
+        runId: RUN,
+        window: w,
+        baseHash: base,
+        payloadHash,
+        payloadBytes: 100 + i,
+        peerAddress: keyAddress(keys[i].publicKey),
+        steps: 5,
+        tokens: 320,
+        certificate: new Uint8Array(0),
+      },
+      keys[i],
+    );
     // Each arrival is its own commit: the kill can land between any two.
     ledger.recordArrival(c, 1000 * w + i);
     const accepted = (w + i) % 3 !== 0;
     const score = (((i + 1) * (w + 2)) % 7) / 100 - 0.01;
-    verdicts.push({ id: Buffer.from(c.id).toString('hex'), address: c.peerAddress, key: Buffer.from(c.publicKey).toString('hex'), payloadBytes: c.payloadBytes, tokens: c.tokens, steps: c.steps, trainLoss: 3 - w / 10, arrivedAt: 1000 * w + i, accepted, code: accepted ? 'accepted' : 'no-proof-of-work', reason: 'scripted', earns: true, score: { random: score, own: score * 1.2, powT: accepted ? 4 : 1, ownSequences: 32 } });
+    verdicts.push({
+      id: Buffer.from(c.id).toString('hex'),
+      address: c.peerAddress,
+      key: Buffer.from(c.publicKey).toString('hex'),
+      payloadBytes: c.payloadBytes,
+      tokens: c.tokens,
+      steps: c.steps,
+      trainLoss: 3 - w / 10,
+      arrivedAt: 1000 * w + i,
+      accepted,
+      code: accepted ? 'accepted' : 'no-proof-of-work',
+      reason: 'scripted',
+      earns: true,
+      score: { random: score, own: score * 1.2, powT: accepted ? 4 : 1, ownSequences: 32 },
+    });
   }
-  const standings = updateStandings(ledger.standings(), w, verdicts.map((v) => ({ address: v.address, kind: 'scored' as const, score: v.score?.random ?? 0, pow: v.accepted })));
+  const standings = updateStandings(
+    ledger.standings(),
+    w,
+    verdicts.map((v) => ({ address: v.address, kind: 'scored' as const, score: v.score?.random ?? 0, pow: v.accepted })),
+  );
   const next = theta.map((x, k) => x + Math.fround(0.001 * ((w + k) % 5)));
   const manifest = signManifest({ runId: RUN, window: w, baseHash: base, accepted: [], outerLr: 1, nextHash: modelHash(next) }, validator);
-  ledger.closeWindow({ window: w, manifest, verdicts, next, standings, weights: toU16Weights(new Map([...standings.values()].map((s) => [s.address, rewardScore(s)]))), closedAt: w, stats: { valLoss: 3 - w / 10, durationMs: 1000, denseBytesPerUpdate: 256, online: PER } });
+  ledger.closeWindow({
+    window: w,
+    manifest,
+    verdicts,
+    next,
+    standings,
+    weights: toU16Weights(new Map([...standings.values()].map((s) => [s.address, rewardScore(s)]))),
+    closedAt: w,
+    stats: { valLoss: 3 - w / 10, durationMs: 1000, denseBytesPerUpdate: 256, online: PER },
+  });
   theta = next;
 }
 ledger.close();

@@ -25,7 +25,17 @@ export function startNodePeer(h: Harness, o: NodePeerOptions): SwarmPeer {
   const mesh = h.peer(o.url, o.name, { room: o.run.runId, signer: o.identity.signer }); // a signed join, as `tessera peer` makes
   const exchange = new ContributionExchange({ mesh, runId: o.run.runId });
   const model = new GpuGpt(o.device, { config: o.config, batchSize: o.run.batchSize, seqLen: o.run.seqLen });
-  const peer = new SwarmPeer({ run: o.run, trainer: new GpuWindowTrainer(model, o.train), layout: model.layout, exchange, mesh, traffic: mesh.traffic, identity: o.identity, start: o.start, onWindow: o.onWindow });
+  const peer = new SwarmPeer({
+    run: o.run,
+    trainer: new GpuWindowTrainer(model, o.train),
+    layout: model.layout,
+    exchange,
+    mesh,
+    traffic: mesh.traffic,
+    identity: o.identity,
+    start: o.start,
+    onWindow: o.onWindow,
+  });
   const running = peer.run();
   // The model is freed only after the training loop has ended (no GPU read in flight).
   h.defer(async () => {

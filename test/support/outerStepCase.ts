@@ -34,7 +34,11 @@ export async function outerStepCase(): Promise<{ sparse: string; dense: string; 
     }
   }
   const theta = base.slice();
-  const report = applySparseOuterStep(theta, payloads.map((p) => decodeSparseLoCo(p, plan)), 0.8);
+  const report = applySparseOuterStep(
+    theta,
+    payloads.map((p) => decodeSparseLoCo(p, plan)),
+    0.8,
+  );
   const dense = base.slice();
   const nesterov = new NesterovOuterStep(dense.length);
   nesterov.apply(dense, deltas.slice(0, 3));

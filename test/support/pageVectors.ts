@@ -4,7 +4,14 @@ import type { AssignedPagesRequest } from '../../src/train/dataPages';
 
 export const PAGE_VECTORS: { request: AssignedPagesRequest; offsets: number[] }[] = [
   {
-    request: { runSeed: 'tessera-demo', peerAddress: '5GrwvaEF5zXb26Fz9rcQpDWS57CtERHpNehXCPcNoHGKutQY', window: 0, count: 6, seqLen: 256, corpusLength: 1003854 },
+    request: {
+      runSeed: 'tessera-demo',
+      peerAddress: '5GrwvaEF5zXb26Fz9rcQpDWS57CtERHpNehXCPcNoHGKutQY',
+      window: 0,
+      count: 6,
+      seqLen: 256,
+      corpusLength: 1003854,
+    },
     offsets: [436133, 909791, 956091, 743756, 974182, 289440],
   },
   {

@@ -68,8 +68,22 @@ export class Harness {
 
   peer(url: string, id: string, options: { room?: string; maxNeighbours?: number; banMs?: number; signer?: Signer; maxMessageBytes?: number } = {}): Mesh {
     // The server refuses unsigned joins: a fresh key per peer unless the test brings its own.
-    const signaling = new SignalingClient({ url, room: options.room ?? 'swarm-test', peerId: id, signer: options.signer ?? randomSigner(), socket: (u) => new WebSocket(u) as unknown as SocketLike });
-    const mesh = new Mesh({ signaling, selfId: id, wrtc, maxNeighbours: options.maxNeighbours ?? 8, banMs: options.banMs ?? 60_000, connectTimeoutMs: 10_000, maxMessageBytes: options.maxMessageBytes });
+    const signaling = new SignalingClient({
+      url,
+      room: options.room ?? 'swarm-test',
+      peerId: id,
+      signer: options.signer ?? randomSigner(),
+      socket: (u) => new WebSocket(u) as unknown as SocketLike,
+    });
+    const mesh = new Mesh({
+      signaling,
+      selfId: id,
+      wrtc,
+      maxNeighbours: options.maxNeighbours ?? 8,
+      banMs: options.banMs ?? 60_000,
+      connectTimeoutMs: 10_000,
+      maxMessageBytes: options.maxMessageBytes,
+    });
     this.defer(() => {
       mesh.close();
       signaling.close();

@@ -39,7 +39,14 @@ describe('checkpoint sync', () => {
     const theta = randomFloats(200_000, 4); // 800 KB: 4 chunks
     serve({ meshes, exchanges }, [1, 2], 5, theta);
     const progress: number[] = [];
-    const got = await fetchCheckpoint({ exchange: exchanges[0], mesh: meshes[0], window: 5, expectedHash: modelHash(theta), floats: theta.length, onProgress: (r) => progress.push(r) });
+    const got = await fetchCheckpoint({
+      exchange: exchanges[0],
+      mesh: meshes[0],
+      window: 5,
+      expectedHash: modelHash(theta),
+      floats: theta.length,
+      onProgress: (r) => progress.push(r),
+    });
     expect(got).toEqual(theta);
     expect(progress).toEqual([1, 2, 3, 4]);
   });
@@ -58,7 +65,15 @@ describe('checkpoint sync', () => {
     meshes[0].on('message', (from, bytes) => {
       if (decodeWire(bytes).type === 'checkpoint-chunk' && (from === 'b' || from === 'c')) chunksFrom[from]++;
     });
-    const got = await fetchCheckpoint({ exchange: exchanges[0], mesh: meshes[0], window: 4, expectedHash: modelHash(theta), floats: theta.length, requestTimeoutMs: 2000, onProgress: (r) => progress.push(r) });
+    const got = await fetchCheckpoint({
+      exchange: exchanges[0],
+      mesh: meshes[0],
+      window: 4,
+      expectedHash: modelHash(theta),
+      floats: theta.length,
+      requestTimeoutMs: 2000,
+      onProgress: (r) => progress.push(r),
+    });
     expect(servedByB).toBeGreaterThanOrEqual(2);
     // b died mid-transfer; c sent at least every chunk b did not.
     expect(chunksFrom.b).toBeLessThan(16);
@@ -75,16 +90,36 @@ describe('checkpoint sync', () => {
     serve({ meshes, exchanges }, [1], 2, randomFloats(100_000, 6)); // serves another model
     // Every chunk arrived (b served all of them) and the whole was refused by its hash, not by a timeout.
     const progress: [number, number][] = [];
-    const wrong = fetchCheckpoint({ exchange: exchanges[0], mesh: meshes[0], window: 2, expectedHash: modelHash(theta), floats: theta.length, timeoutMs: 30_000, onProgress: (r, t) => progress.push([r, t]) });
+    const wrong = fetchCheckpoint({
+      exchange: exchanges[0],
+      mesh: meshes[0],
+      window: 2,
+      expectedHash: modelHash(theta),
+      floats: theta.length,
+      timeoutMs: 30_000,
+      onProgress: (r, t) => progress.push([r, t]),
+    });
     await expect(wrong).rejects.toThrow(CheckpointSyncError);
     await expect(wrong).rejects.toThrow(/^checkpoint for window 2 does not match the manifest hash$/);
-    expect(progress).toEqual([[1, 2], [2, 2]]);
+    expect(progress).toEqual([
+      [1, 2],
+      [2, 2],
+    ]);
 
     exchanges[2].on('other', (m, from) => {
-      if (m.type === 'checkpoint-want') void meshes[2].send(from, encodeWire({ type: 'checkpoint-chunk', window: m.window, chunk: m.chunk, chunks: 2, data: new Uint8Array(10) }));
+      if (m.type === 'checkpoint-want')
+        void meshes[2].send(from, encodeWire({ type: 'checkpoint-chunk', window: m.window, chunk: m.chunk, chunks: 2, data: new Uint8Array(10) }));
     });
     const counted: number[] = [];
-    const pending = fetchCheckpoint({ exchange: exchanges[0], mesh: meshes[0], window: 3, expectedHash: modelHash(theta), floats: theta.length, timeoutMs: 3000, onProgress: (r) => counted.push(r) });
+    const pending = fetchCheckpoint({
+      exchange: exchanges[0],
+      mesh: meshes[0],
+      window: 3,
+      expectedHash: modelHash(theta),
+      floats: theta.length,
+      timeoutMs: 3000,
+      onProgress: (r) => counted.push(r),
+    });
     await until(() => meshes[0].isBanned('c'));
     // Nobody else holds window 3: it gives up on time with none of c's wrong-sized chunks counted.
     await expect(pending).rejects.toThrow(CheckpointSyncError);

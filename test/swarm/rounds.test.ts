@@ -80,8 +80,20 @@ const validatorKey = ed25519Signer(new Uint8Array(32).fill(42));
 
 function runConfig(): RunConfig {
   return {
-    runId: 'test-run', preset: 'tiny', seed: 1, startTime: Date.now() + 3000, windowMs: 8000, graceMs: 2000, uploadMarginMs: 1000, minSteps: 3, maxSteps: 7,
-    batchSize: 2, seqLen: 32, outerLr: 1, innerSchedule: { maxLr: 3e-3, minLr: 3e-4, warmupSteps: 5, decaySteps: 200 }, validatorKeys: [toHex(validatorKey.publicKey)],
+    runId: 'test-run',
+    preset: 'tiny',
+    seed: 1,
+    startTime: Date.now() + 3000,
+    windowMs: 8000,
+    graceMs: 2000,
+    uploadMarginMs: 1000,
+    minSteps: 3,
+    maxSteps: 7,
+    batchSize: 2,
+    seqLen: 32,
+    outerLr: 1,
+    innerSchedule: { maxLr: 3e-3, minLr: 3e-4, warmupSteps: 5, decaySteps: 200 },
+    validatorKeys: [toHex(validatorKey.publicKey)],
   };
 }
 
@@ -102,7 +114,17 @@ async function swarm(run: RunConfig) {
   const vMesh = h.peer(url, 'validator');
   const vExchange = new ContributionExchange({ mesh: vMesh, runId: run.runId });
   const decisions: WindowDecision[] = [];
-  const validator = new ValidatorNode({ run, layout: probe.layout, exchange: vExchange, mesh: vMesh, signer: validatorKey, theta: theta0, window: 0, corpusLength: corpus.train.length, onDecision: (d) => decisions.push(d) });
+  const validator = new ValidatorNode({
+    run,
+    layout: probe.layout,
+    exchange: vExchange,
+    mesh: vMesh,
+    signer: validatorKey,
+    theta: theta0,
+    window: 0,
+    corpusLength: corpus.train.length,
+    onDecision: (d) => decisions.push(d),
+  });
   h.defer(() => [validator.stop(), vExchange.close()]);
   const reports = new Map<string, WindowReport[]>();
   const addresses = new Map<string, string>();
@@ -110,7 +132,12 @@ async function swarm(run: RunConfig) {
   /** Stops a peer as a killed process would: its loop, its exchange and every link at once. */
   const kills = new Map<string, () => void>();
   const meshes = new Map<string, Mesh>();
-  const addPeer = (name: string, seed: number, start?: { theta: Float32Array; window: number }, onSync?: (received: number, total: number) => void): SwarmPeer => {
+  const addPeer = (
+    name: string,
+    seed: number,
+    start?: { theta: Float32Array; window: number },
+    onSync?: (received: number, total: number) => void,
+  ): SwarmPeer => {
     const signer = ed25519Signer(new Uint8Array(32).fill(seed));
     const identity = sessionIdentity(signer, name === 'alice' ? delegateSession(walletPairFromSecret('//Alice'), signer, run.runId, run.startTime) : undefined);
     addresses.set(name, identity.address);
@@ -119,7 +146,18 @@ async function swarm(run: RunConfig) {
     const exchange = new ContributionExchange({ mesh, runId: run.runId });
     reports.set(name, []);
     const m = model();
-    const peer = new SwarmPeer({ run, trainer: new GpuWindowTrainer(m, corpus.train), layout: m.layout, exchange, mesh, traffic: mesh.traffic, identity, start, onSync, onWindow: (r) => reports.get(name)?.push(r) });
+    const peer = new SwarmPeer({
+      run,
+      trainer: new GpuWindowTrainer(m, corpus.train),
+      layout: m.layout,
+      exchange,
+      mesh,
+      traffic: mesh.traffic,
+      identity,
+      start,
+      onSync,
+      onWindow: (r) => reports.get(name)?.push(r),
+    });
     kills.set(name, () => [peer.stop(), exchange.close(), mesh.close()]);
     h.defer(() => [peer.stop(), exchange.close()]);
     return peer;
@@ -148,7 +186,20 @@ describe('swarm rounds', () => {
     // A correctly signed header for window 0 whose payload, when pulled, is other bytes.
     const claimed = randomBytes(2000, 1);
     const malloryKey = ed25519Signer(new Uint8Array(32).fill(66));
-    const header = signContribution({ runId: run.runId, window: 0, baseHash: modelHash(s.theta0), payloadHash: contentHash(claimed), payloadBytes: claimed.length, peerAddress: keyAddress(malloryKey.publicKey), steps: 5, tokens: 320, certificate: new Uint8Array(0) }, malloryKey);
+    const header = signContribution(
+      {
+        runId: run.runId,
+        window: 0,
+        baseHash: modelHash(s.theta0),
+        payloadHash: contentHash(claimed),
+        payloadBytes: claimed.length,
+        peerAddress: keyAddress(malloryKey.publicKey),
+        steps: 5,
+        tokens: 320,
+        certificate: new Uint8Array(0),
+      },
+      malloryKey,
+    );
     mallory.on('message', (from, bytes) => {
       if (bytes[0] === 2) void mallory.send(from, encodeWire({ type: 'payload', id: header.id, payload: randomBytes(2000, 2) })).catch(() => undefined);
     });
@@ -240,7 +291,17 @@ describe('swarm rounds', () => {
     const mesh = h.peer(s.url, 'standby');
     const exchange = new ContributionExchange({ mesh, runId: run.runId });
     const standbyDecisions = new Map<number, WindowDecision>();
-    const standby = new ValidatorNode({ run, layout: s.probe.layout, exchange, mesh, signer: standbyKey, theta: s.theta0, window: 0, corpusLength: corpus.train.length, onDecision: (d) => standbyDecisions.set(d.window, d) });
+    const standby = new ValidatorNode({
+      run,
+      layout: s.probe.layout,
+      exchange,
+      mesh,
+      signer: standbyKey,
+      theta: s.theta0,
+      window: 0,
+      corpusLength: corpus.train.length,
+      onDecision: (d) => standbyDecisions.set(d.window, d),
+    });
     h.defer(() => [standby.stop(), exchange.close()]);
     start('standby', standby, VALIDATOR_SETTLE_MS);
     await s.startPair();
@@ -256,7 +317,10 @@ describe('swarm rounds', () => {
     }, 20_000);
     for (const [name, reports] of seen) {
       // No window skipped; before the stop the primary's model, after it the standby's.
-      expect(reports.map((r) => r.window), name).toEqual(Array.from({ length: reports.length }, (_, i) => i));
+      expect(
+        reports.map((r) => r.window),
+        name,
+      ).toEqual(Array.from({ length: reports.length }, (_, i) => i));
       for (const r of reports) {
         const followed = r.window < stoppedAt ? s.decisions[r.window] : standbyDecisions.get(r.window);
         expect(r.hash, `${name} window ${r.window}`).toBe(toHex(followed?.manifest.nextHash ?? new Uint8Array(0)));
@@ -275,7 +339,10 @@ describe('swarm rounds', () => {
     const restartedAt = s.decisions.length;
     await until(() => s.decisions.length >= restartedAt + 2 && [...s.reports.values()].every((r) => r.length >= restartedAt + 2), 60_000);
     for (const [name, r] of s.reports) {
-      expect(r.map((x) => x.window), name).toEqual(r.map((_, i) => i));
+      expect(
+        r.map((x) => x.window),
+        name,
+      ).toEqual(r.map((_, i) => i));
       for (const x of r) expect(x.hash).toBe(toHex(s.decisions[x.window].manifest.nextHash));
     }
     // Contributions still flow after the restart (a loaded machine may make one window miss).

@@ -31,7 +31,13 @@ async function runOnnx(bytes: Uint8Array, tokens: Int32Array, batch: number, seq
   try {
     expect(session.inputNames).toEqual([ONNX_INPUT]);
     expect(session.outputNames).toEqual([ONNX_OUTPUT]);
-    const out = await session.run({ [ONNX_INPUT]: new ort.Tensor('int64', BigInt64Array.from(tokens, (t) => BigInt(t)), [batch, seq]) });
+    const out = await session.run({
+      [ONNX_INPUT]: new ort.Tensor(
+        'int64',
+        BigInt64Array.from(tokens, (t) => BigInt(t)),
+        [batch, seq],
+      ),
+    });
     return { dims: out[ONNX_OUTPUT].dims, logits: out[ONNX_OUTPUT].data as Float32Array };
   } finally {
     await session.release();
@@ -82,7 +88,7 @@ describe('exportOnnx', () => {
     ctx.destroy();
   });
 
-  it('gives the engine\'s logits at full context length', async () => {
+  it("gives the engine's logits at full context length", async () => {
     const tokens = randomTokens(batch * seq, 99);
     model.setBatch(0, { tokens, targets: tokens });
     await model.evaluate();

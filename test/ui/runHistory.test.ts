@@ -5,7 +5,20 @@ import { alignSeries, downsample, type Aligned } from '../../src/ui/charts/downs
 import { appendHistory, HistoryFormatError, KEPT_PEER_SERIES, parseAddressHistory, parseHistory } from '../../src/ui/useRunHistory';
 import type { WindowPoint } from '../../src/validator/status';
 
-const point = (window: number, valLoss: number | null = 3): WindowPoint => ({ window, closedAt: window, accepted: 2, rejected: 0, valLoss, trainLoss: 3.1, tokens: 1280, bytes: 2000, denseBytes: 300_000, peers: 2, durationMs: 8000, online: 3 });
+const point = (window: number, valLoss: number | null = 3): WindowPoint => ({
+  window,
+  closedAt: window,
+  accepted: 2,
+  rejected: 0,
+  valLoss,
+  trainLoss: 3.1,
+  tokens: 1280,
+  bytes: 2000,
+  denseBytes: 300_000,
+  peers: 2,
+  durationMs: 8000,
+  online: 3,
+});
 
 describe('history answers', () => {
   it('accept a well-formed page and refuse each malformed field by name', () => {
@@ -45,7 +58,9 @@ describe('history answers', () => {
       ['B', [[2, 2.5]]],
     ]);
     // 120 peers: only the busiest KEPT_PEER_SERIES keep their series (memory stays bounded).
-    const many = Array.from({ length: 120 }, (_, p) => Array.from({ length: 1 + (p % 7) }, (_, k) => ({ window: 3 + k, address: `P${String(p).padStart(3, '0')}`, trainLoss: 3 })));
+    const many = Array.from({ length: 120 }, (_, p) =>
+      Array.from({ length: 1 + (p % 7) }, (_, k) => ({ window: 3 + k, address: `P${String(p).padStart(3, '0')}`, trainLoss: 3 })),
+    );
     appendHistory(held, { windows: Array.from({ length: 7 }, (_, k) => point(3 + k)), losses: many.flat(), more: false });
     expect(held.losses.size).toBe(KEPT_PEER_SERIES);
     // Kept: the 17 peers with 7 windows, then 15 of the 17 with 6; everyone with fewer is dropped.
@@ -57,7 +72,10 @@ describe('history answers', () => {
 
 describe('downsampling for charts', () => {
   it('passes short series through and buckets long ones by mean, keeping gaps', () => {
-    const short: Aligned = [[0, 1], [1, 2]];
+    const short: Aligned = [
+      [0, 1],
+      [1, 2],
+    ];
     expect(downsample(short, 10)).toBe(short);
     const n = 50_000;
     const xs = Array.from({ length: n }, (_, i) => i);
@@ -70,6 +88,18 @@ describe('downsampling for charts', () => {
   });
 
   it('aligns point sets on one x axis with nulls where a series has no point', () => {
-    expect(alignSeries([new Map([[1, 10], [3, 30]]), new Map([[2, 20]])])).toEqual([[1, 2, 3], [10, null, 30], [null, 20, null]]);
+    expect(
+      alignSeries([
+        new Map([
+          [1, 10],
+          [3, 30],
+        ]),
+        new Map([[2, 20]]),
+      ]),
+    ).toEqual([
+      [1, 2, 3],
+      [10, null, 30],
+      [null, 20, null],
+    ]);
   });
 });

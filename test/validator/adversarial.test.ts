@@ -68,10 +68,26 @@ afterAll(() => {
 
 /** θ after STEPS inner steps from `base` on `pagesOf`'s assigned pages for `window`, as a peer trains. */
 async function trainedParams(base: Float32Array, pagesOf: string, window: number): Promise<Float32Array> {
-  const pages = await assignedPages({ runSeed: RUN, peerAddress: pagesOf, window, count: pagesTrained(STEPS, BATCH), seqLen: SEQ, corpusLength: corpus.train.length });
+  const pages = await assignedPages({
+    runSeed: RUN,
+    peerAddress: pagesOf,
+    window,
+    count: pagesTrained(STEPS, BATCH),
+    seqLen: SEQ,
+    corpusLength: corpus.train.length,
+  });
   const zeros = (): Float32Array => new Float32Array(model.layout.totalFloats);
   model.importState({ params: base, m: zeros(), v: zeros() });
-  await runInnerLoop({ model, train: corpus.train, startStep: 0, steps: STEPS, schedule, hyper: DEFAULT_ADAMW, offsetsForStep: (s) => pages.subarray(batchForStep(s) * BATCH, (batchForStep(s) + 1) * BATCH), lossEvery: 0 });
+  await runInnerLoop({
+    model,
+    train: corpus.train,
+    startStep: 0,
+    steps: STEPS,
+    schedule,
+    hyper: DEFAULT_ADAMW,
+    offsetsForStep: (s) => pages.subarray(batchForStep(s) * BATCH, (batchForStep(s) + 1) * BATCH),
+    lossEvery: 0,
+  });
   return (await model.exportState()).params;
 }
 
@@ -87,11 +103,22 @@ async function encodeDelta(base: Float32Array, after: Float32Array, scale: numbe
   return (await new SparseLoCoEncoder(plan, model.layout.totalFloats).encode(base, moved)).bytes;
 }
 
-function header(identity: Identity, payload: Uint8Array, over: { window?: number; base?: Float32Array; payloadBytes?: number; address?: string } = {}): Contribution {
+function header(
+  identity: Identity,
+  payload: Uint8Array,
+  over: { window?: number; base?: Float32Array; payloadBytes?: number; address?: string } = {},
+): Contribution {
   return signContribution(
     {
-      runId: RUN, window: over.window ?? WINDOW, baseHash: modelHash(over.base ?? theta), payloadHash: contentHash(payload), payloadBytes: over.payloadBytes ?? payload.length,
-      peerAddress: over.address ?? identity.address, steps: STEPS, tokens: STEPS * BATCH * SEQ, certificate: identity.certificate,
+      runId: RUN,
+      window: over.window ?? WINDOW,
+      baseHash: modelHash(over.base ?? theta),
+      payloadHash: contentHash(payload),
+      payloadBytes: over.payloadBytes ?? payload.length,
+      peerAddress: over.address ?? identity.address,
+      steps: STEPS,
+      tokens: STEPS * BATCH * SEQ,
+      certificate: identity.certificate,
     },
     identity.signer,
   );
@@ -120,8 +147,20 @@ function decide(entrants: readonly Entrant[]): Promise<GauntletResult> & { refus
     }
   }
   const result = runGauntlet({
-    runId: RUN, window: WINDOW, windowStartMs: START, closeAt: CLOSE, minSteps: 3, outerLr: 1, sequencesPerStep: BATCH, seqLen: SEQ, corpusLength: corpus.train.length,
-    theta, plan, arrivals, signer: validatorKey, probe,
+    runId: RUN,
+    window: WINDOW,
+    windowStartMs: START,
+    closeAt: CLOSE,
+    minSteps: 3,
+    outerLr: 1,
+    sequencesPerStep: BATCH,
+    seqLen: SEQ,
+    corpusLength: corpus.train.length,
+    theta,
+    plan,
+    arrivals,
+    signer: validatorKey,
+    probe,
   });
   return Object.assign(result, { refused });
 }
@@ -196,7 +235,10 @@ describe('the gauntlet', () => {
       [
         '| attack | accepted | score | verdict | effect on θ_{w+1} |',
         '| --- | --- | --- | --- | --- |',
-        ...rows.map((r) => `| ${r.e.label} | ${r.accepted ? 'yes' : 'no'} | ${r.score === undefined ? '–' : `${(r.score * 100).toFixed(2)}%`} | ${r.verdict.slice(0, 160)} | ${r.e.honest ? 'included' : r.accepted ? 'INCLUDED' : 'none'} |`),
+        ...rows.map(
+          (r) =>
+            `| ${r.e.label} | ${r.accepted ? 'yes' : 'no'} | ${r.score === undefined ? '–' : `${(r.score * 100).toFixed(2)}%`} | ${r.verdict.slice(0, 160)} | ${r.e.honest ? 'included' : r.accepted ? 'INCLUDED' : 'none'} |`,
+        ),
         `θ_${WINDOW + 1} with attackers ${toHex(result.manifest.nextHash).slice(0, 16)}, without ${toHex(honestOnly.manifest.nextHash).slice(0, 16)}: ${same ? 'identical' : 'DIFFERENT'}`,
       ].join('\n'),
     );
@@ -219,7 +261,12 @@ describe('the gauntlet', () => {
     };
     const prefix = (label: string): string => (expected[label].includes('(') ? expected[label] : `${expected[label]}:`);
     for (const r of rows.filter((x) => !x.e.honest)) expect(r.verdict.startsWith(prefix(r.e.label)), `${r.e.label}: ${r.verdict}`).toBe(true);
-    expect(Object.keys(expected).sort()).toEqual(rows.filter((x) => !x.e.honest).map((x) => x.e.label).sort());
+    expect(Object.keys(expected).sort()).toEqual(
+      rows
+        .filter((x) => !x.e.honest)
+        .map((x) => x.e.label)
+        .sort(),
+    );
     for (const r of rows) {
       if (r.e.honest) {
         expect(r.accepted, r.e.label).toBe(true);

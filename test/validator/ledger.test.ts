@@ -58,8 +58,16 @@ function dump(path: string): Record<string, unknown[]> {
   const db = new Database(path, { readonly: true });
   try {
     return {
-      contributions: db.prepare('SELECT id, window, address, key, payload_bytes, status, code, reason, score_random, score_own, pow_t, tokens, train_loss FROM contributions ORDER BY id').all(),
-      windows: db.prepare('SELECT window, base_hash, next_hash, accepted, rejected, hex(manifest) AS manifest, val_loss, train_loss, tokens, bytes, dense_bytes, peers, duration_ms, online FROM windows ORDER BY window').all(),
+      contributions: db
+        .prepare(
+          'SELECT id, window, address, key, payload_bytes, status, code, reason, score_random, score_own, pow_t, tokens, train_loss FROM contributions ORDER BY id',
+        )
+        .all(),
+      windows: db
+        .prepare(
+          'SELECT window, base_hash, next_hash, accepted, rejected, hex(manifest) AS manifest, val_loss, train_loss, tokens, bytes, dense_bytes, peers, duration_ms, online FROM windows ORDER BY window',
+        )
+        .all(),
       standings: db.prepare('SELECT * FROM standings ORDER BY address').all(),
       weights: db.prepare('SELECT * FROM weights ORDER BY window, address').all(),
       state: db.prepare("SELECT key, hex(value) AS value FROM state WHERE key != 'run' ORDER BY key").all(),
@@ -110,11 +118,39 @@ describe('validator ledger', () => {
       INSERT INTO windows VALUES (0, 'aa', 'bb', 1, 0, x'00', 5);`);
     old.close();
     const ledger = new Ledger(path, 'hist');
-    const verdict = (id: string, address: string, accepted: boolean, trainLoss: number): Verdict => ({ id, address, key: id, payloadBytes: 1000, tokens: 640, steps: 10, trainLoss, arrivedAt: 1, accepted, code: accepted ? 'accepted' : 'copy', reason: 'test', earns: false });
-    const manifest = (w: number): ReturnType<typeof signManifest> => signManifest({ runId: 'hist', window: w, baseHash: new Uint8Array(32), accepted: [], outerLr: 1, nextHash: new Uint8Array(32).fill(w) }, ed25519Signer(new Uint8Array(32).fill(5)));
+    const verdict = (id: string, address: string, accepted: boolean, trainLoss: number): Verdict => ({
+      id,
+      address,
+      key: id,
+      payloadBytes: 1000,
+      tokens: 640,
+      steps: 10,
+      trainLoss,
+      arrivedAt: 1,
+      accepted,
+      code: accepted ? 'accepted' : 'copy',
+      reason: 'test',
+      earns: false,
+    });
+    const manifest = (w: number): ReturnType<typeof signManifest> =>
+      signManifest(
+        { runId: 'hist', window: w, baseHash: new Uint8Array(32), accepted: [], outerLr: 1, nextHash: new Uint8Array(32).fill(w) },
+        ed25519Signer(new Uint8Array(32).fill(5)),
+      );
     const close = (w: number, verdicts: Verdict[], valLoss: number | null): boolean =>
-      ledger.closeWindow({ window: w, manifest: manifest(w), verdicts, next: new Float32Array(2), standings: new Map(), weights: [], closedAt: 100 + w, stats: { valLoss, durationMs: 8000, denseBytesPerUpdate: 40_000, online: w === 1 ? 4 : null } });
-    expect(close(1, [verdict('a1', 'A', true, 3.0), verdict('b1', 'B', true, 3.5), verdict('c1', 'C', false, 1.0), verdict('a1x', 'A', true, 0)], 3.4)).toBe(true);
+      ledger.closeWindow({
+        window: w,
+        manifest: manifest(w),
+        verdicts,
+        next: new Float32Array(2),
+        standings: new Map(),
+        weights: [],
+        closedAt: 100 + w,
+        stats: { valLoss, durationMs: 8000, denseBytesPerUpdate: 40_000, online: w === 1 ? 4 : null },
+      });
+    expect(close(1, [verdict('a1', 'A', true, 3.0), verdict('b1', 'B', true, 3.5), verdict('c1', 'C', false, 1.0), verdict('a1x', 'A', true, 0)], 3.4)).toBe(
+      true,
+    );
     expect(close(2, [verdict('a2', 'A', true, 2.5)], null)).toBe(true);
 
     const all = ledger.history();
@@ -122,7 +158,20 @@ describe('validator ledger', () => {
     // The pre-upgrade window reads as unmeasured, not as zeros that would draw a false curve.
     expect(all.windows[0]).toMatchObject({ valLoss: null, trainLoss: null, tokens: 0, peers: 0, online: null });
     // Window 1: three accepted (one without a reported loss), one copy refused; three addresses.
-    expect(all.windows[1]).toEqual({ window: 1, closedAt: 101, accepted: 3, rejected: 1, valLoss: 3.4, trainLoss: 3.25, tokens: 1920, bytes: 3000, denseBytes: 120_000, peers: 3, durationMs: 8000, online: 4 });
+    expect(all.windows[1]).toEqual({
+      window: 1,
+      closedAt: 101,
+      accepted: 3,
+      rejected: 1,
+      valLoss: 3.4,
+      trainLoss: 3.25,
+      tokens: 1920,
+      bytes: 3000,
+      denseBytes: 120_000,
+      peers: 3,
+      durationMs: 8000,
+      online: 4,
+    });
     expect(all.windows[2]).toMatchObject({ valLoss: null, trainLoss: 2.5, peers: 1 });
     // Only accepted contributions that reported a loss: the refused copy's claim is not charted.
     expect(all.losses).toEqual([
@@ -159,8 +208,20 @@ describe('validator ledger', () => {
     expect(ledger.standings().get('old')?.pending).toBeUndefined();
     const pending = { windows: 1, work: 8, tested: 2, traced: 2, pages: 8, zSum: 9.3 };
     const standing = { address: 'slow', mu: 26, sigma: 7, powEma: 0.2, scoreEma: 0.01, windows: 3, lastWindow: 2, workEma: 3.2, pending };
-    const manifest = signManifest({ runId: 'work', window: 0, baseHash: new Uint8Array(32), accepted: [], outerLr: 1, nextHash: new Uint8Array(32).fill(1) }, ed25519Signer(new Uint8Array(32).fill(5)));
-    ledger.closeWindow({ window: 0, manifest, verdicts: [], next: new Float32Array(2), standings: new Map([['slow', standing]]), weights: [], closedAt: 1, stats: { valLoss: 3, durationMs: 1000, denseBytesPerUpdate: 40, online: 1 } });
+    const manifest = signManifest(
+      { runId: 'work', window: 0, baseHash: new Uint8Array(32), accepted: [], outerLr: 1, nextHash: new Uint8Array(32).fill(1) },
+      ed25519Signer(new Uint8Array(32).fill(5)),
+    );
+    ledger.closeWindow({
+      window: 0,
+      manifest,
+      verdicts: [],
+      next: new Float32Array(2),
+      standings: new Map([['slow', standing]]),
+      weights: [],
+      closedAt: 1,
+      stats: { valLoss: 3, durationMs: 1000, denseBytesPerUpdate: 40, online: 1 },
+    });
     ledger.close();
     ledger = new Ledger(path, 'work');
     expect(ledger.standings().get('slow')).toEqual(standing);
@@ -172,11 +233,37 @@ describe('validator ledger', () => {
 
   it('ends a history page early when 100+ peers would make it too large for the relay', () => {
     const ledger = new Ledger(join(mkdtempSync(join(tmpdir(), 'tessera-rows-')), 'rows.sqlite'), 'rows');
-    const manifest = (w: number): ReturnType<typeof signManifest> => signManifest({ runId: 'rows', window: w, baseHash: new Uint8Array(32), accepted: [], outerLr: 1, nextHash: new Uint8Array(32).fill(w) }, ed25519Signer(new Uint8Array(32).fill(5)));
+    const manifest = (w: number): ReturnType<typeof signManifest> =>
+      signManifest(
+        { runId: 'rows', window: w, baseHash: new Uint8Array(32), accepted: [], outerLr: 1, nextHash: new Uint8Array(32).fill(w) },
+        ed25519Signer(new Uint8Array(32).fill(5)),
+      );
     const perWindow = Math.ceil(HISTORY_LOSS_ROWS * 0.6);
     for (let w = 0; w < 3; w++) {
-      const verdicts = Array.from({ length: perWindow }, (_, i): Verdict => ({ id: `${w}-${i}`, address: `A${i}`, key: `${i}`, payloadBytes: 10, tokens: 64, steps: 1, trainLoss: 3, arrivedAt: 1, accepted: true, code: 'accepted', reason: 'test', earns: false }));
-      ledger.closeWindow({ window: w, manifest: manifest(w), verdicts, next: new Float32Array(2), standings: new Map(), weights: [], closedAt: w, stats: { valLoss: 3, durationMs: 1000, denseBytesPerUpdate: 40, online: perWindow } });
+      const verdicts = Array.from({ length: perWindow }, (_, i): Verdict => ({
+        id: `${w}-${i}`,
+        address: `A${i}`,
+        key: `${i}`,
+        payloadBytes: 10,
+        tokens: 64,
+        steps: 1,
+        trainLoss: 3,
+        arrivedAt: 1,
+        accepted: true,
+        code: 'accepted',
+        reason: 'test',
+        earns: false,
+      }));
+      ledger.closeWindow({
+        window: w,
+        manifest: manifest(w),
+        verdicts,
+        next: new Float32Array(2),
+        standings: new Map(),
+        weights: [],
+        closedAt: w,
+        stats: { valLoss: 3, durationMs: 1000, denseBytesPerUpdate: 40, online: perWindow },
+      });
     }
     // Each window has 0.6 × the row budget: one window per page, and `more` until the last.
     const pages = [ledger.history(-1), ledger.history(0), ledger.history(1)];

@@ -30,7 +30,12 @@ const encoder = (): SparseLoCoEncoder => new SparseLoCoEncoder(plan, layout.tota
 /** A payload moving θ by `scale` × a seeded random direction (what training would send, in shape). */
 async function payload(seed: number, scale = 1e-3): Promise<Uint8Array> {
   const noise = randomFloats(theta.length, seed);
-  return (await encoder().encode(theta, theta.map((v, i) => v + scale * noise[i]))).bytes;
+  return (
+    await encoder().encode(
+      theta,
+      theta.map((v, i) => v + scale * noise[i]),
+    )
+  ).bytes;
 }
 
 const identity = (n: number): Identity => sessionIdentity(sr25519Signer(new Uint8Array(32).fill(n)));
@@ -46,24 +51,50 @@ interface Over {
 
 function arrival(id: Identity, bytes: Uint8Array, o: Over = {}): Arrival {
   const header: Contribution = signContribution(
-    { runId: o.runId ?? RUN, window: o.window ?? WINDOW, baseHash: modelHash(o.base ?? theta), payloadHash: contentHash(bytes), payloadBytes: bytes.length, peerAddress: o.address ?? id.address, steps: o.steps ?? 10, tokens: 640, certificate: id.certificate },
+    {
+      runId: o.runId ?? RUN,
+      window: o.window ?? WINDOW,
+      baseHash: modelHash(o.base ?? theta),
+      payloadHash: contentHash(bytes),
+      payloadBytes: bytes.length,
+      peerAddress: o.address ?? id.address,
+      steps: o.steps ?? 10,
+      tokens: 640,
+      certificate: id.certificate,
+    },
     id.signer,
   );
   return { header, payload: bytes, arrivedAt: o.arrivedAt ?? START + 30_000 };
 }
 
 /** The offender's code, beside two plain contributions that pass every check. */
-async function codeOf(offender: (plain: Arrival[]) => Promise<Arrival> | Arrival, units?: { unitSteps: number; plain: Arrival[] }): Promise<{ code: VerdictCode; plain: VerdictCode[] }> {
+async function codeOf(
+  offender: (plain: Arrival[]) => Promise<Arrival> | Arrival,
+  units?: { unitSteps: number; plain: Arrival[] },
+): Promise<{ code: VerdictCode; plain: VerdictCode[] }> {
   const plain = units?.plain ?? [arrival(identity(1), await payload(1)), arrival(identity(2), await payload(2))];
   const bad = await offender(plain);
   const result = await runGauntlet({
-    runId: RUN, window: WINDOW, windowStartMs: START, closeAt: CLOSE, minSteps: 3, maxSteps: 20, outerLr: 1, sequencesPerStep: 2, seqLen: 32, corpusLength: 1_000_000,
-    theta, plan, arrivals: [...plain, bad], signer: ed25519Signer(new Uint8Array(32).fill(9)), unitSteps: units?.unitSteps,
+    runId: RUN,
+    window: WINDOW,
+    windowStartMs: START,
+    closeAt: CLOSE,
+    minSteps: 3,
+    maxSteps: 20,
+    outerLr: 1,
+    sequencesPerStep: 2,
+    seqLen: 32,
+    corpusLength: 1_000_000,
+    theta,
+    plan,
+    arrivals: [...plain, bad],
+    signer: ed25519Signer(new Uint8Array(32).fill(9)),
+    unitSteps: units?.unitSteps,
   });
-  const verdict = (a: Arrival): VerdictCode => result.verdicts.find((v) => v.id === Buffer.from(a.header.id).toString('hex'))?.code ?? ('missing' as VerdictCode);
+  const verdict = (a: Arrival): VerdictCode =>
+    result.verdicts.find((v) => v.id === Buffer.from(a.header.id).toString('hex'))?.code ?? ('missing' as VerdictCode);
   return { code: verdict(bad), plain: plain.map(verdict) };
 }
-
 
 /** A receipt as a peer makes one: the receipt plan's encoder (β = 0) on θ_w → θ after a unit. */
 async function receiptOf(rplan: ReturnType<typeof receiptPlan>, base: Float32Array, after: Float32Array): Promise<Uint8Array> {
@@ -73,12 +104,16 @@ describe('every refusal code of the gauntlet, by its code', () => {
   const cases: [VerdictCode, string, (plain: Arrival[]) => Promise<Arrival> | Arrival][] = [
     ['wrong-run', 'a header for another run', async () => arrival(identity(3), await payload(3), { runId: 'another-run' })],
     ['wrong-window', 'a replay of an older window', async () => arrival(identity(3), await payload(3), { window: WINDOW - 1 })],
-    ['unauthorized', "claims Alice's address without her certificate", async () => arrival(identity(3), await payload(3), { address: walletPairFromSecret('//Alice').address })],
+    [
+      'unauthorized',
+      "claims Alice's address without her certificate",
+      async () => arrival(identity(3), await payload(3), { address: walletPairFromSecret('//Alice').address }),
+    ],
     ['stale-base', 'trained on another base model', async () => arrival(identity(3), await payload(3), { base: other })],
     ['too-few-steps', 'fewer inner steps than the run requires', async () => arrival(identity(3), await payload(3), { steps: 2 })],
     ['too-many-steps', 'more inner steps than the run allows (a lie about its work)', async () => arrival(identity(3), await payload(3), { steps: 21 })],
     ['late', 'complete after the close', async () => arrival(identity(3), await payload(3), { arrivedAt: CLOSE + 1 })],
-    ['duplicate-payload', "the same bytes as an earlier contribution", (plain) => arrival(identity(3), plain[0].payload, { arrivedAt: START + 40_000 })],
+    ['duplicate-payload', 'the same bytes as an earlier contribution', (plain) => arrival(identity(3), plain[0].payload, { arrivedAt: START + 40_000 })],
     ['undecodable', 'random bytes as a payload', () => arrival(identity(3), randomBytes(1500, 7))],
     ['same-key', 'a second contribution from one key', async () => arrival(identity(1), await payload(3), { arrivedAt: START + 40_000 })],
     [
@@ -98,7 +133,12 @@ describe('every refusal code of the gauntlet, by its code', () => {
       'another peer’s update re-encoded at 1.01×',
       async () => {
         const noise = randomFloats(theta.length, 1);
-        const bytes = (await encoder().encode(theta, theta.map((v, i) => v + 1.01e-3 * noise[i]))).bytes;
+        const bytes = (
+          await encoder().encode(
+            theta,
+            theta.map((v, i) => v + 1.01e-3 * noise[i]),
+          )
+        ).bytes;
         return arrival(identity(3), bytes, { arrivedAt: START + 40_000 });
       },
     ],
@@ -116,13 +156,22 @@ describe('refusal codes of unit mode (4-step units, one receipt each)', () => {
   /** A unit-mode payload: the main update and `receipts` receipts, each a seeded direction. */
   async function workPayload(seed: number, receipts: number): Promise<Uint8Array> {
     const rplan = receiptPlan(layout);
-    const parts = await Promise.all([...Array(receipts).keys()].map(async (u) => {
-      const noise = randomFloats(theta.length, seed * 100 + u);
-      return receiptOf(rplan, theta, theta.map((v, i) => v + 1e-3 * noise[i]));
-    }));
+    const parts = await Promise.all(
+      [...Array(receipts).keys()].map(async (u) => {
+        const noise = randomFloats(theta.length, seed * 100 + u);
+        return receiptOf(
+          rplan,
+          theta,
+          theta.map((v, i) => v + 1e-3 * noise[i]),
+        );
+      }),
+    );
     return packWorkPayload({ main: await payload(seed), receipts: parts });
   }
-  const plainUnits = async (): Promise<Arrival[]> => [arrival(identity(1), await workPayload(1, 2), { steps: 8 }), arrival(identity(2), await workPayload(2, 3), { steps: 12 })];
+  const plainUnits = async (): Promise<Arrival[]> => [
+    arrival(identity(1), await workPayload(1, 2), { steps: 8 }),
+    arrival(identity(2), await workPayload(2, 3), { steps: 12 }),
+  ];
   const cases: [VerdictCode, string, () => Promise<Arrival>][] = [
     ['wrong-units', 'steps that are not whole units', async () => arrival(identity(3), await workPayload(3, 2), { steps: 10 })],
     ['wrong-units', 'fewer receipts than the units its steps claim', async () => arrival(identity(3), await workPayload(3, 2), { steps: 12 })],

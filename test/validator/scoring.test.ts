@@ -58,17 +58,63 @@ describe('the proof-of-work gate', () => {
     const signer = sr25519Signer(new Uint8Array(32).fill(21));
     const identity = sessionIdentity(signer);
     // Trained, as a peer trains, but on somebody else's pages.
-    const pages = await assignedPages({ runSeed: 'gate', peerAddress: 'somebody-else', window: 0, count: pagesTrained(STEPS, BATCH), seqLen: SEQ, corpusLength: corpus.train.length });
+    const pages = await assignedPages({
+      runSeed: 'gate',
+      peerAddress: 'somebody-else',
+      window: 0,
+      count: pagesTrained(STEPS, BATCH),
+      seqLen: SEQ,
+      corpusLength: corpus.train.length,
+    });
     const z = (): Float32Array => new Float32Array(model.layout.totalFloats);
     model.importState({ params: theta, m: z(), v: z() });
-    await runInnerLoop({ model, train: corpus.train, startStep: 0, steps: STEPS, schedule: { maxLr: 3e-3, minLr: 3e-4, warmupSteps: 2, decaySteps: 100 }, hyper: DEFAULT_ADAMW, offsetsForStep: (s) => pages.subarray(batchForStep(s) * BATCH, (batchForStep(s) + 1) * BATCH), lossEvery: 0 });
+    await runInnerLoop({
+      model,
+      train: corpus.train,
+      startStep: 0,
+      steps: STEPS,
+      schedule: { maxLr: 3e-3, minLr: 3e-4, warmupSteps: 2, decaySteps: 100 },
+      hyper: DEFAULT_ADAMW,
+      offsetsForStep: (s) => pages.subarray(batchForStep(s) * BATCH, (batchForStep(s) + 1) * BATCH),
+      lossEvery: 0,
+    });
     const { bytes } = await new SparseLoCoEncoder(plan, model.layout.totalFloats).encode(theta, (await model.exportState()).params);
     model.destroy();
-    const header = decodeContribution(signContribution({ runId: 'gate', window: 0, baseHash: modelHash(theta), payloadHash: contentHash(bytes), payloadBytes: bytes.length, peerAddress: identity.address, steps: STEPS, tokens: STEPS * BATCH * SEQ, certificate: identity.certificate }, signer).bytes, 'gate');
+    const header = decodeContribution(
+      signContribution(
+        {
+          runId: 'gate',
+          window: 0,
+          baseHash: modelHash(theta),
+          payloadHash: contentHash(bytes),
+          payloadBytes: bytes.length,
+          peerAddress: identity.address,
+          steps: STEPS,
+          tokens: STEPS * BATCH * SEQ,
+          certificate: identity.certificate,
+        },
+        signer,
+      ).bytes,
+      'gate',
+    );
     const decide = (proven: boolean) =>
       runGauntlet({
-        runId: 'gate', window: 0, windowStartMs: 0, closeAt: 1, minSteps: 1, outerLr: 1, sequencesPerStep: BATCH, seqLen: SEQ, corpusLength: corpus.train.length, theta, plan,
-        arrivals: [{ header, payload: bytes, arrivedAt: 0 }], signer: ed25519Signer(new Uint8Array(32).fill(1)), probe: new CpuLossProbe(config, SEQ, corpus.train), limits: { randomSequences: 32 }, proven: () => proven,
+        runId: 'gate',
+        window: 0,
+        windowStartMs: 0,
+        closeAt: 1,
+        minSteps: 1,
+        outerLr: 1,
+        sequencesPerStep: BATCH,
+        seqLen: SEQ,
+        corpusLength: corpus.train.length,
+        theta,
+        plan,
+        arrivals: [{ header, payload: bytes, arrivedAt: 0 }],
+        signer: ed25519Signer(new Uint8Array(32).fill(1)),
+        probe: new CpuLossProbe(config, SEQ, corpus.train),
+        limits: { randomSequences: 32 },
+        proven: () => proven,
       });
     const newcomer = (await decide(false)).verdicts[0];
     expect(newcomer.score?.random).toBeGreaterThan(0); // real training helps the model…
@@ -91,7 +137,11 @@ describe('standings and weights', () => {
     expect(get('b').mu).toBeGreaterThan(get('c').mu);
     expect(get('a').powEma).toBeCloseTo(0.2);
     const before = get('b');
-    s = updateStandings(s, 1, [{ address: 'a', kind: 'scored', score: 0.02, pow: false }, { address: 'b', kind: 'skip' }, { address: 'c', kind: 'scored', score: 0.05, pow: true }]);
+    s = updateStandings(s, 1, [
+      { address: 'a', kind: 'scored', score: 0.02, pow: false },
+      { address: 'b', kind: 'skip' },
+      { address: 'c', kind: 'scored', score: 0.05, pow: true },
+    ]);
     expect(get('b')).toEqual(before); // skipped: not scored, not missing
     expect(get('a').powEma).toBeCloseTo(0.16);
     const aBefore = get('a').mu;
@@ -107,8 +157,16 @@ describe('standings and weights', () => {
     const side = (n: number, mean: number): Float64Array => Float64Array.from({ length: n }, (_, i) => mean + (i % 2 ? 0.002 : -0.002));
     return windowEvidence(side(4 * units, own), side(8 * units, 0.01), units, traced);
   }
-  const unitWindow = (address: string, units: number, own: number, traced = units): WindowOutcome => ({ address, kind: 'scored', score: 0.01, pow: false, work: 4 * units, evidence: evidence(units, own, traced) });
-  const run = (windows: WindowOutcome[][]): Map<string, Standing> => windows.reduce((s, outcomes, w) => updateStandings(s, w, outcomes), new Map<string, Standing>());
+  const unitWindow = (address: string, units: number, own: number, traced = units): WindowOutcome => ({
+    address,
+    kind: 'scored',
+    score: 0.01,
+    pow: false,
+    work: 4 * units,
+    evidence: evidence(units, own, traced),
+  });
+  const run = (windows: WindowOutcome[][]): Map<string, Standing> =>
+    windows.reduce((s, outcomes, w) => updateStandings(s, w, outcomes), new Map<string, Standing>());
 
   it('pools a slow device’s few pages across windows, then credits the whole block or none of it', () => {
     // Two units of 4 pages a window: 8 own pages, under the 16 a judgement needs.
@@ -137,10 +195,20 @@ describe('standings and weights', () => {
     expect(one).toBeGreaterThan(0);
     expect(one).toBeLessThan(welchT(own, random));
     // The same window at a hundredth of the scale (θ_0, warm-up): the same z, the same weight.
-    const faint = windowEvidence(own.map((x) => x / 100), random.map((x) => x / 100), 2, 2);
+    const faint = windowEvidence(
+      own.map((x) => x / 100),
+      random.map((x) => x / 100),
+      2,
+      2,
+    );
     expect(evidenceT(addEvidence(windowEvidence(own, random, 2, 2), faint))).toBeCloseTo(Math.SQRT2 * one, 8);
     // A faint window without a gain pulls a clear one down by its pages only, not to its own z.
-    const nothing = windowEvidence(random.slice(0, 8).map((x) => x / 100), random.map((x) => x / 100), 2, 2);
+    const nothing = windowEvidence(
+      random.slice(0, 8).map((x) => x / 100),
+      random.map((x) => x / 100),
+      2,
+      2,
+    );
     expect(evidenceT(addEvidence(windowEvidence(own, random, 2, 2), nothing))).toBeCloseTo((one + evidenceT(nothing)) / Math.SQRT2, 8);
   });
 
@@ -165,7 +233,8 @@ describe('standings and weights', () => {
     // The same 16 units a window, as 1 address, as 4 addresses of 4 units and as 16 of 1 unit
     // (4 pages each: too few alone, so each waits for a block of 16 pages across 4 windows and
     // is credited in a burst; read at a burst the split's rewards peak above one address's).
-    const split = (addresses: number): WindowOutcome[][] => Array.from({ length: windows }, () => Array.from({ length: addresses }, (_, i) => unitWindow(`${addresses}-${i}`, 16 / addresses, 0.02)));
+    const split = (addresses: number): WindowOutcome[][] =>
+      Array.from({ length: windows }, () => Array.from({ length: addresses }, (_, i) => unitWindow(`${addresses}-${i}`, 16 / addresses, 0.02)));
     const one = paid(split(1));
     expect(one).toBeGreaterThan(0);
     expect(paid(split(4))).toBeCloseTo(one, 6);
@@ -190,7 +259,17 @@ describe('standings and weights', () => {
   });
 
   it('max-upscales positive scores to u16, in address order, and gives nothing when nobody earned', () => {
-    expect(toU16Weights(new Map([['b', 0.5], ['a', 1], ['c', 0], ['d', -1], ['e', Number.NaN]]))).toEqual([
+    expect(
+      toU16Weights(
+        new Map([
+          ['b', 0.5],
+          ['a', 1],
+          ['c', 0],
+          ['d', -1],
+          ['e', Number.NaN],
+        ]),
+      ),
+    ).toEqual([
       { address: 'a', weight: U16_MAX },
       { address: 'b', weight: 32_768 },
     ]);
@@ -200,6 +279,11 @@ describe('standings and weights', () => {
   it("Welch's t is zero for equal samples and large for a clear shift", () => {
     const a = Float64Array.from({ length: 50 }, (_, i) => Math.sin(i));
     expect(welchT(a, a)).toBe(0);
-    expect(welchT(a.map((x) => x + 1), a)).toBeGreaterThan(5);
+    expect(
+      welchT(
+        a.map((x) => x + 1),
+        a,
+      ),
+    ).toBeGreaterThan(5);
   });
 });

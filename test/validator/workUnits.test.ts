@@ -41,7 +41,17 @@ let credited: Map<string, number>;
 /** A peer's unit-mode window of `units` units on `pagesOf`'s pages (the trainer the swarm runs). */
 async function trainUnits(pagesOf: string, units: number, from = theta): Promise<{ payload: Uint8Array; steps: number }> {
   const trainer = new GpuWindowTrainer(model, corpus.train);
-  const r = await trainer.trainWindow({ runId: RUN, peerAddress: pagesOf, window: 0, theta: from, deadline: Date.now() + 600_000, minSteps: UNIT, maxSteps: units * UNIT, schedule, unitSteps: UNIT });
+  const r = await trainer.trainWindow({
+    runId: RUN,
+    peerAddress: pagesOf,
+    window: 0,
+    theta: from,
+    deadline: Date.now() + 600_000,
+    minSteps: UNIT,
+    maxSteps: units * UNIT,
+    schedule,
+    unitSteps: UNIT,
+  });
   if (!r.payload) throw new Error('no payload');
   return { payload: r.payload, steps: r.steps };
 }
@@ -55,7 +65,12 @@ function dense(u: SparseUpdate, scale = 1): Float32Array {
 
 /** `d` re-encoded at the update's density, as a peer's own encoder would send it. */
 async function encodeDense(d: Float32Array, p = plan): Promise<Uint8Array> {
-  return (await new SparseLoCoEncoder(p, theta.length).encode(theta, theta.map((t, i) => t - d[i]))).bytes;
+  return (
+    await new SparseLoCoEncoder(p, theta.length).encode(
+      theta,
+      theta.map((t, i) => t - d[i]),
+    )
+  ).bytes;
 }
 
 /** `u` with 15 % of its entries moved to other indices: a copy that dodges an exact-overlap check. */
@@ -74,7 +89,20 @@ function reindexed(u: SparseUpdate, seed: number): Float32Array {
 }
 
 function arrival(who: Identity, payload: Uint8Array, steps: number, at: number): Arrival {
-  const header = signContribution({ runId: RUN, window: 0, baseHash: modelHash(theta), payloadHash: contentHash(payload), payloadBytes: payload.length, peerAddress: who.address, steps, tokens: steps * BATCH * SEQ, certificate: who.certificate }, who.signer);
+  const header = signContribution(
+    {
+      runId: RUN,
+      window: 0,
+      baseHash: modelHash(theta),
+      payloadHash: contentHash(payload),
+      payloadBytes: payload.length,
+      peerAddress: who.address,
+      steps,
+      tokens: steps * BATCH * SEQ,
+      certificate: who.certificate,
+    },
+    who.signer,
+  );
   return { header, payload, arrivedAt: at };
 }
 
@@ -94,7 +122,9 @@ beforeAll(async () => {
   const few = await trainUnits(padded.address, 6);
   const parts = decodeWorkPayload(few.payload, plan);
   const main = workPayloadMain(few.payload);
-  const copies = await Promise.all([...Array(18).keys()].map(async (u) => encodeDense(dense(decodeSparseLoCo(parts.receipts[u % 6], plan), 1.01 + u / 1000), receiptPlan(model.layout))));
+  const copies = await Promise.all(
+    [...Array(18).keys()].map(async (u) => encodeDense(dense(decodeSparseLoCo(parts.receipts[u % 6], plan), 1.01 + u / 1000), receiptPlan(model.layout))),
+  );
   const paddedPayload = packWorkPayload({ main, receipts: [...parts.receipts, ...copies] });
   // Its own real units, joined to fast's update (a borrowed one) …
   const mismatched = packWorkPayload({ main: workPayloadMain(fastWork.payload), receipts: decodeWorkPayload(otherWork.payload, plan).receipts });
@@ -122,20 +152,56 @@ beforeAll(async () => {
   // … and 4 units trained from another θ while its header names θ_w (a stale base, unflagged).
   const staleWork = await trainUnits(stale.address, 4, initParams(config, model.layout, 6));
   const arrivals = [
-    arrival(slow, slowWork.payload, slowWork.steps, START + 1), arrival(fast, fastWork.payload, fastWork.steps, START + 2), arrival(elsewhere, otherWork.payload, otherWork.steps, START + 3),
-    arrival(padded, paddedPayload, 24 * UNIT, START + 4), arrival(nine, mismatched, otherWork.steps, START + 5), arrival(poisoner, poisoned, poisonWork.steps, START + 6),
-    arrival(copier, copied, fastWork.steps, START + 7), arrival(scaler, scaled, scaleWork.steps, START + 8), arrival(stale, staleWork.payload, staleWork.steps, START + 9),
+    arrival(slow, slowWork.payload, slowWork.steps, START + 1),
+    arrival(fast, fastWork.payload, fastWork.steps, START + 2),
+    arrival(elsewhere, otherWork.payload, otherWork.steps, START + 3),
+    arrival(padded, paddedPayload, 24 * UNIT, START + 4),
+    arrival(nine, mismatched, otherWork.steps, START + 5),
+    arrival(poisoner, poisoned, poisonWork.steps, START + 6),
+    arrival(copier, copied, fastWork.steps, START + 7),
+    arrival(scaler, scaled, scaleWork.steps, START + 8),
+    arrival(stale, staleWork.payload, staleWork.steps, START + 9),
   ];
   const longRecord = new Set([copier.address, scaler.address, stale.address]);
   const result = await runGauntlet({
-    runId: RUN, window: 0, windowStartMs: START, closeAt: START + 60_000, minSteps: UNIT, outerLr: 1, unitSteps: UNIT, sequencesPerStep: BATCH, seqLen: SEQ, corpusLength: corpus.train.length, theta, plan, arrivals,
-    signer: ed25519Signer(new Uint8Array(32).fill(200)), probe: new CpuLossProbe(config, SEQ, corpus.train), limits: { randomSequences: 64, copyOverlap: 1 }, proven: (a) => longRecord.has(a),
+    runId: RUN,
+    window: 0,
+    windowStartMs: START,
+    closeAt: START + 60_000,
+    minSteps: UNIT,
+    outerLr: 1,
+    unitSteps: UNIT,
+    sequencesPerStep: BATCH,
+    seqLen: SEQ,
+    corpusLength: corpus.train.length,
+    theta,
+    plan,
+    arrivals,
+    signer: ed25519Signer(new Uint8Array(32).fill(200)),
+    probe: new CpuLossProbe(config, SEQ, corpus.train),
+    limits: { randomSequences: 64, copyOverlap: 1 },
+    proven: (a) => longRecord.has(a),
   });
-  const names = new Map([[slow.address, 'slow'], [fast.address, 'fast'], [elsewhere.address, 'elsewhere'], [padded.address, 'padded'], [nine.address, 'mismatched'], [poisoner.address, 'poisoned'], [copier.address, 'copied'], [scaler.address, 'scaled'], [stale.address, 'stale']]);
+  const names = new Map([
+    [slow.address, 'slow'],
+    [fast.address, 'fast'],
+    [elsewhere.address, 'elsewhere'],
+    [padded.address, 'padded'],
+    [nine.address, 'mismatched'],
+    [poisoner.address, 'poisoned'],
+    [copier.address, 'copied'],
+    [scaler.address, 'scaled'],
+    [stale.address, 'stale'],
+  ]);
   verdicts = new Map(result.verdicts.map((v) => [names.get(v.address) ?? v.address, v]));
-  const after = updateStandings(new Map(), 0, result.verdicts.flatMap((v) => outcomeOf(v) ?? []));
+  const after = updateStandings(
+    new Map(),
+    0,
+    result.verdicts.flatMap((v) => outcomeOf(v) ?? []),
+  );
   credited = new Map([...names].map(([address, name]) => [name, after.get(address)?.workEma ?? 0]));
-  for (const [name, v] of verdicts) console.log(`[units] ${name}: ${v.code}: ${v.reason}; agreement ${v.score?.agreement?.toFixed(2)}; credited ${credited.get(name)?.toFixed(2)}`);
+  for (const [name, v] of verdicts)
+    console.log(`[units] ${name}: ${v.code}: ${v.reason}; agreement ${v.score?.agreement?.toFixed(2)}; credited ${credited.get(name)?.toFixed(2)}`);
 }, 600_000);
 
 afterAll(() => {

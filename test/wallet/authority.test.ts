@@ -15,7 +15,15 @@ import { contentHash, modelHash } from '../../src/protocol/hash';
 import { ed25519Signer, sr25519Signer, type Signer } from '../../src/protocol/keys';
 import { keyAddress, toBittensorAddress } from '../../src/wallet/address';
 import { sessionIdentity, verifyContributionAuthority, type Identity } from '../../src/wallet/authority';
-import { decodeCertificate, delegationMessage, delegationText, encodeCertificate, verifyCertificate, type Delegation, type DelegationFields } from '../../src/wallet/certificate';
+import {
+  decodeCertificate,
+  delegationMessage,
+  delegationText,
+  encodeCertificate,
+  verifyCertificate,
+  type Delegation,
+  type DelegationFields,
+} from '../../src/wallet/certificate';
 import { WalletError } from '../../src/wallet/errors';
 import { delegateSession, signDelegationWithPair, signerFromSecret, walletPairFromSecret } from '../../src/wallet/keySource';
 
@@ -27,13 +35,29 @@ const session = sr25519Signer(new Uint8Array(32).fill(5));
 
 function fields(over: Partial<DelegationFields> = {}): DelegationFields {
   const issuedAt = T0 / 1000 - 3600;
-  return { runId: RUN, sessionScheme: session.scheme, sessionKey: session.publicKey, walletAddress: alice.address, issuedAt, expiresAt: issuedAt + 7 * 86_400, ...over };
+  return {
+    runId: RUN,
+    sessionScheme: session.scheme,
+    sessionKey: session.publicKey,
+    walletAddress: alice.address,
+    issuedAt,
+    expiresAt: issuedAt + 7 * 86_400,
+    ...over,
+  };
 }
 
 function header(identity: Identity, over: Partial<ContributionFields> = {}): ContributionFields {
   return {
-    runId: RUN, window: 3, baseHash: modelHash(Float32Array.of(1, 2)), payloadHash: contentHash(Uint8Array.of(9)), payloadBytes: 1,
-    peerAddress: identity.address, steps: 10, tokens: 640, certificate: identity.certificate, ...over,
+    runId: RUN,
+    window: 3,
+    baseHash: modelHash(Float32Array.of(1, 2)),
+    payloadHash: contentHash(Uint8Array.of(9)),
+    payloadBytes: 1,
+    peerAddress: identity.address,
+    steps: 10,
+    tokens: 640,
+    certificate: identity.certificate,
+    ...over,
   };
 }
 
@@ -83,7 +107,9 @@ describe('delegation certificates', () => {
     expect(code(() => verifyCertificate(forged, { runId: RUN, atMs: T0 }))).toBe('bad-certificate-signature');
     // Any change to a signed field (a later expiry, another session key) breaks the signature.
     expect(code(() => verifyCertificate({ ...cert, expiresAt: cert.expiresAt + 1 }, { runId: RUN, atMs: T0 }))).toBe('bad-certificate-signature');
-    expect(code(() => verifyCertificate({ ...cert, sessionKey: ed25519Signer(new Uint8Array(32)).publicKey }, { runId: RUN, atMs: T0 }))).toBe('bad-certificate-signature');
+    expect(code(() => verifyCertificate({ ...cert, sessionKey: ed25519Signer(new Uint8Array(32)).publicKey }, { runId: RUN, atMs: T0 }))).toBe(
+      'bad-certificate-signature',
+    );
   });
 
   it('is domain-separated: Alice signing other bytes of the same fields does not make a certificate', () => {
@@ -130,7 +156,10 @@ describe('contribution authority', () => {
     for (const at of [8, signed.bytes.length - 100, signed.bytes.length - 1]) {
       const t = signed.bytes.slice();
       t[at] ^= 1;
-      expect(code(() => decodeContribution(t, RUN)), `byte ${at}`).not.toBe('accepted');
+      expect(
+        code(() => decodeContribution(t, RUN)),
+        `byte ${at}`,
+      ).not.toBe('accepted');
     }
     // Signed by another key that puts the session key's public key in the header.
     const wrong = signContribution(header(certified), sr25519Signer(new Uint8Array(32).fill(6)));
@@ -181,7 +210,10 @@ describe("the validator's window decision", () => {
   async function candidate(identity: Identity, signer: Signer, window: number, seed: number, over: Partial<ContributionFields> = {}): Promise<Candidate> {
     const after = theta.map((v, i) => v - 0.01 * Math.sin(i * 0.37 + seed));
     const { bytes } = await new SparseLoCoEncoder(chunkPlan(layout), layout.totalFloats).encode(theta, after);
-    const h = signContribution({ ...header(identity, { window, baseHash: modelHash(theta), payloadHash: contentHash(bytes), payloadBytes: bytes.length }), ...over }, signer);
+    const h = signContribution(
+      { ...header(identity, { window, baseHash: modelHash(theta), payloadHash: contentHash(bytes), payloadBytes: bytes.length }), ...over },
+      signer,
+    );
     return { header: decodeContribution(h.bytes, RUN), payload: bytes };
   }
 
@@ -196,7 +228,22 @@ describe("the validator's window decision", () => {
       await candidate(daveCertified, dave, 4, 4), // a second session key for Alice in one window
       await candidate(sessionIdentity(dave), dave, 4, 5, { peerAddress: bob.address }), // claims Bob, no certificate
     ];
-    const decide = (list: Candidate[]) => runGauntlet({ runId: RUN, window: 4, windowStartMs: T0, closeAt: T0 + 60_000, minSteps: 1, outerLr: 1, sequencesPerStep: 2, seqLen: 16, corpusLength: 10_000, theta, plan: chunkPlan(layout), arrivals: list.map((c) => ({ ...c, arrivedAt: T0 })), signer: ed25519Signer(new Uint8Array(32).fill(1)) });
+    const decide = (list: Candidate[]) =>
+      runGauntlet({
+        runId: RUN,
+        window: 4,
+        windowStartMs: T0,
+        closeAt: T0 + 60_000,
+        minSteps: 1,
+        outerLr: 1,
+        sequencesPerStep: 2,
+        seqLen: 16,
+        corpusLength: 10_000,
+        theta,
+        plan: chunkPlan(layout),
+        arrivals: list.map((c) => ({ ...c, arrivedAt: T0 })),
+        signer: ed25519Signer(new Uint8Array(32).fill(1)),
+      });
     const d = await decide(candidates);
     expect(d.accepted.map((c) => c.header.peerAddress).sort()).toEqual([alice.address, keyAddress(carol.publicKey)].sort());
     const reasons = d.rejected.map((r) => r.reason).join('\n');

@@ -97,7 +97,16 @@ export function SeriesChart(p: SeriesChartProps): ReactNode {
         scales: { x: { time: false }, ...Object.fromEntries(scales.map((s) => [s, { range: yRange }])) },
         axes: [
           { label: xLabel, stroke: 'currentColor', font: AXIS_FONT, incrs: WHOLE_INCRS, values: values(0) },
-          ...scales.map((scale, i) => ({ scale, label: yLabels[scale], stroke: 'currentColor', font: AXIS_FONT, side: i === 0 ? 3 : 1, grid: { show: i === 0 }, size: yAxisSize, values: values(i + 1) })),
+          ...scales.map((scale, i) => ({
+            scale,
+            label: yLabels[scale],
+            stroke: 'currentColor',
+            font: AXIS_FONT,
+            side: i === 0 ? 3 : 1,
+            grid: { show: i === 0 },
+            size: yAxisSize,
+            values: values(i + 1),
+          })),
         ],
         legend: { live: true },
         series: [

@@ -15,9 +15,7 @@ import { verifiedWorkWords } from '../verifiedWork';
  * snapshot (and the charts' history) on screen, marked stale with the error.
  */
 type Load =
-  | { state: 'loading' }
-  | { state: 'none'; why: string }
-  | { state: 'ok'; status: StatusSnapshot; fetchedAt: number; stale?: { why: string; at: number } };
+  { state: 'loading' } | { state: 'none'; why: string } | { state: 'ok'; status: StatusSnapshot; fetchedAt: number; stale?: { why: string; at: number } };
 
 const REFRESH_MS = 5000;
 
@@ -48,7 +46,10 @@ export function DashboardPage(): ReactNode {
   return (
     <section data-testid="dashboard" data-state={load.state} data-stale={load.state === 'ok' && load.stale ? 'true' : 'false'}>
       <h1>Dashboard</h1>
-      <p>The training run as its validator records it: every window's outcome and model hash, each address's standing and share of the weights, and every refused contribution with the reason.</p>
+      <p>
+        The training run as its validator records it: every window's outcome and model hash, each address's standing and share of the weights, and every refused
+        contribution with the reason.
+      </p>
       {load.state === 'loading' && <p className="note">Loading the validator’s status…</p>}
       {load.state === 'none' && (
         <p className="note" role="status" data-testid="dashboard-none">
@@ -74,7 +75,8 @@ function StatusView({ status }: { status: StatusSnapshot }): ReactNode {
   return (
     <>
       <p role="status">
-        Run <code>{status.runId}</code> · validating window {status.window} ({arrived} contribution{arrived === 1 ? '' : 's'} received so far) · {status.addresses.length} address{status.addresses.length === 1 ? '' : 'es'} seen
+        Run <code>{status.runId}</code> · validating window {status.window} ({arrived} contribution{arrived === 1 ? '' : 's'} received so far) ·{' '}
+        {status.addresses.length} address{status.addresses.length === 1 ? '' : 'es'} seen
       </p>
       {error && (
         <p className="note bad" role="alert" data-testid="dashboard-history-error">
@@ -147,7 +149,19 @@ function StatusView({ status }: { status: StatusSnapshot }): ReactNode {
         <h2 id="peers-title">Peers</h2>
         <TableScroll label="Peers table">
           <table data-testid="dashboard-peers">
-            <HeadRow columns={['Address', 'Accepted', 'Refused', 'Score (moving avg.)', 'Rating (μ − 3σ)', 'Proof of work', 'Verified work', 'Reward score', 'Share of weights']} />
+            <HeadRow
+              columns={[
+                'Address',
+                'Accepted',
+                'Refused',
+                'Score (moving avg.)',
+                'Rating (μ − 3σ)',
+                'Proof of work',
+                'Verified work',
+                'Reward score',
+                'Share of weights',
+              ]}
+            />
             <tbody>
               {status.addresses.map((a) => (
                 <tr key={a.address} data-address={a.address}>

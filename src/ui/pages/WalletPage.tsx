@@ -15,16 +15,22 @@ function Problem(props: { status: WalletView['status']; installed: string[] }): 
   const text: Partial<Record<WalletView['status'], ReactNode>> = {
     'no-extension': (
       <>
-        No wallet extension was found in this browser. Install polkadot&#123;.js&#125;, Talisman or SubWallet, create or import your Bittensor account in it, then reload this
-        page. You can volunteer without a wallet meanwhile; your work then earns nothing.
+        No wallet extension was found in this browser. Install polkadot&#123;.js&#125;, Talisman or SubWallet, create or import your Bittensor account in it,
+        then reload this page. You can volunteer without a wallet meanwhile; your work then earns nothing.
       </>
     ),
     rejected: (
       <>
-        {props.installed.join(', ')} did not give Tessera access. Open the extension, allow this site (in polkadot&#123;.js&#125;: Settings → Manage website access), then connect again.
+        {props.installed.join(', ')} did not give Tessera access. Open the extension, allow this site (in polkadot&#123;.js&#125;: Settings → Manage website
+        access), then connect again.
       </>
     ),
-    'no-accounts': <>The wallet gave access but shares no accounts with this site. Create or import an account in the extension (or allow it for this site), then connect again.</>,
+    'no-accounts': (
+      <>
+        The wallet gave access but shares no accounts with this site. Create or import an account in the extension (or allow it for this site), then connect
+        again.
+      </>
+    ),
     'account-missing': <>The account you chose before is no longer offered by your wallet (removed, or hidden from this site). Choose another account below.</>,
   };
   const body = text[props.status];
@@ -56,7 +62,9 @@ function Standing(props: { address: string }): ReactNode {
         const rows = ((await fetchJson('/api/status')) as { addresses?: AddressRow[] }).addresses ?? [];
         const me = rows.find((a) => a.address === address);
         const total = rows.reduce((s, a) => s + (Number(a.weight) || 0), 0);
-        const text = me ? `reward score ${me.reward.toExponential(2)}, ${total > 0 ? ((100 * me.weight) / total).toFixed(1) : '0'}% of the weights, verified work ${verifiedWorkWords(me)} (${me.accepted} accepted, ${me.rejected} refused)` : 'the validator has not scored this account yet';
+        const text = me
+          ? `reward score ${me.reward.toExponential(2)}, ${total > 0 ? ((100 * me.weight) / total).toFixed(1) : '0'}% of the weights, verified work ${verifiedWorkWords(me)} (${me.accepted} accepted, ${me.rejected} refused)`
+          : 'the validator has not scored this account yet';
         if (active()) setView({ address, text });
       } catch (err) {
         const error = err instanceof Error ? err.message : String(err);
@@ -88,8 +96,8 @@ export function WalletPage(): ReactNode {
     <section data-testid="wallet-page" data-status={w.status}>
       <h1>Wallet</h1>
       <p>
-        Connect a Polkadot or Bittensor wallet so that the work your GPU does earns TAO. The wallet signs once: a certificate that lets this browser’s session key sign each
-        contribution for {run ? <code>{run.runId}</code> : 'this run'} until it expires. The session key cannot move funds.
+        Connect a Polkadot or Bittensor wallet so that the work your GPU does earns TAO. The wallet signs once: a certificate that lets this browser’s session
+        key sign each contribution for {run ? <code>{run.runId}</code> : 'this run'} until it expires. The session key cannot move funds.
       </p>
       <div className="controls">
         <button type="button" onClick={() => void connect()} disabled={w.status === 'connecting'} data-testid="wallet-connect">
@@ -131,7 +139,13 @@ export function WalletPage(): ReactNode {
             </dd>
             <dt>Certificate</dt>
             <dd data-testid="wallet-cert-state">
-              {certValid && cert ? `valid until ${when(cert.expiresAt)}` : cert && w.certificateProblem ? `not usable: ${w.certificateProblem}` : cert ? 'signed by another account' : 'not signed yet'}
+              {certValid && cert
+                ? `valid until ${when(cert.expiresAt)}`
+                : cert && w.certificateProblem
+                  ? `not usable: ${w.certificateProblem}`
+                  : cert
+                    ? 'signed by another account'
+                    : 'not signed yet'}
             </dd>
             <dt>Contributions</dt>
             <dd data-testid="wallet-counts">
