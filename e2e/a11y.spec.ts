@@ -4,32 +4,26 @@
 // each page's main control with a visible focus ring, colours keep their contrast in both
 // schemes; and the pages never show stale or another address's data as if it were current.
 import { test as base, expect, type Page } from '@playwright/test';
-import type { RunConfig } from '../src/swarm/runConfig';
 import { tickLabels } from '../src/ui/charts/format';
 import { injectFakeExtension } from './support/fakeExtension';
 import { startLedgerApi, type FixtureWindow, type LedgerApi } from './support/ledgerApi';
 import { expectNoHorizontalOverflow } from './support/layout';
+import { tinyRun } from '../test/support/tinyRun';
 
 // The development accounts the fake extension offers (//Alice, //Bob), and a refused peer.
 const ALICE = '5GrwvaEF5zXb26Fz9rcQpDWS57CtERHpNehXCPcNoHGKutQY';
 const BOB = '5FHneW46xGXgs5mUiveU4sbTyGBzmstUspZC92UhjJM694ty';
 const MALLORY = '5CpQ5tmsY8R1hTTE1Wb5Aq4jvJjzbVZQnXnUS8ns86LnCAVo';
 
-const run: RunConfig = {
+const run = tinyRun({
   runId: 'a11y-e2e',
-  preset: 'tiny',
   seed: 1,
   startTime: Date.now(),
   windowMs: 40_000,
   graceMs: 12_000,
   uploadMarginMs: 1500,
-  minSteps: 2,
-  batchSize: 2,
-  seqLen: 32,
-  outerLr: 1,
-  innerSchedule: { maxLr: 3e-3, minLr: 3e-4, warmupSteps: 5, decaySteps: 300 },
   validatorKeys: ['ab'.repeat(32)],
-};
+});
 
 const WINDOWS = [0, 1, 2, 3, 4, 5];
 const hash = (w: number): string => (w + 1).toString(16).padStart(2, '0').repeat(32);

@@ -2,7 +2,7 @@
 // TURN REST secret and relay-only ICE between a tab and Node peers (contributions cross only
 // through TURN), clear errors in the page for a wrong or expired credential, and a tab that
 // joins over wss:// from `tessera serve` with a self-signed certificate.
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -24,6 +24,7 @@ import { startNodePeer } from '../test/support/nodePeer';
 import { Harness } from '../test/support/swarmHarness';
 import { startCoturn } from './support/coturn';
 import { tinyCorpus } from '../test/support/tinyCorpus';
+import { selfSignedCert } from '../test/support/selfSignedCert';
 
 const SECRET = 'e2e-turn-secret-0123456789abcdef';
 const { corpus, config } = tinyCorpus();
@@ -191,31 +192,7 @@ test('a tab joins over wss:// from `tessera serve` with a self-signed certificat
   test.setTimeout(90_000);
   assertPrivateNetwork();
   const dir = mkdtempSync(join(tmpdir(), 'tessera-tls-'));
-  const [cert, key] = [join(dir, 'cert.pem'), join(dir, 'key.pem')];
-  const made = spawnSync(
-    'openssl',
-    [
-      'req',
-      '-x509',
-      '-newkey',
-      'ec',
-      '-pkeyopt',
-      'ec_paramgen_curve:prime256v1',
-      '-nodes',
-      '-keyout',
-      key,
-      '-out',
-      cert,
-      '-days',
-      '1',
-      '-subj',
-      '/CN=127.0.0.1',
-      '-addext',
-      'subjectAltName=IP:127.0.0.1',
-    ],
-    { encoding: 'utf8' },
-  );
-  expect(made.status, made.stderr).toBe(0);
+  const { cert, key } = selfSignedCert(dir);
   writeFileSync(join(dir, 'run.json'), JSON.stringify(runConfig('tls-run', 60_000)));
   // The operator's browser would trust the certificate; this one is told to accept it.
   const context = await browser.newContext({ ignoreHTTPSErrors: true });

@@ -14,7 +14,7 @@ import { ContributionExchange } from '../src/p2p/exchange';
 import { toHex } from '../src/protocol/bytes';
 import { ed25519Signer } from '../src/protocol/keys';
 import { decodeContribution } from '../src/protocol/contribution';
-import { windowStart, type RunConfig } from '../src/swarm/runConfig';
+import { windowStart } from '../src/swarm/runConfig';
 import type { WindowReport } from '../src/swarm/swarmPeer';
 import { ValidatorNode } from '../src/swarm/validatorNode';
 import { randomPages } from '../src/train/dataPages';
@@ -26,6 +26,7 @@ import { injectFakeExtension, signCertificateOnWalletPage } from './support/fake
 import { startNodePeer } from '../test/support/nodePeer';
 import { Harness } from '../test/support/swarmHarness';
 import { tinyCorpus } from '../test/support/tinyCorpus';
+import { tinyRun } from '../test/support/tinyRun';
 
 test.setTimeout(240_000);
 
@@ -36,21 +37,15 @@ test('two tabs and two Node peers hold the same model hash after every window', 
     const url = await h.signalingUrl();
     const { corpus, config } = tinyCorpus();
     const validatorKey = ed25519Signer(new Uint8Array(32).fill(42));
-    const run: RunConfig = {
+    const run = tinyRun({
       runId: 'e2e-run',
-      preset: 'tiny',
       seed: 7,
       startTime: Date.now() + 20_000,
       windowMs: 15_000,
       graceMs: 3000,
       uploadMarginMs: 1500,
-      minSteps: 2,
-      batchSize: 2,
-      seqLen: 32,
-      outerLr: 1,
-      innerSchedule: { maxLr: 3e-3, minLr: 3e-4, warmupSteps: 5, decaySteps: 300 },
       validatorKeys: [toHex(validatorKey.publicKey)],
-    };
+    });
 
     const ctx = await requestGpuDevice({ gpu: nodeGpu(), label: 'e2e-swarm' });
     h.defer(() => ctx.destroy());

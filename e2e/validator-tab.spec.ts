@@ -8,13 +8,13 @@ import { paramLayout } from '../src/gpu/layout';
 import { nodeGpu } from '../src/gpu/nodeGpu';
 import { toHex } from '../src/protocol/bytes';
 import { ed25519Signer } from '../src/protocol/keys';
-import type { RunConfig } from '../src/swarm/runConfig';
 import type { WindowReport } from '../src/swarm/swarmPeer';
 import { sessionIdentity } from '../src/wallet/authority';
 import { assertPrivateNetwork } from '../test/support/privateNetwork';
 import { startNodePeer } from '../test/support/nodePeer';
 import { Harness } from '../test/support/swarmHarness';
 import { tinyCorpus } from '../test/support/tinyCorpus';
+import { tinyRun } from '../test/support/tinyRun';
 
 test.setTimeout(180_000);
 
@@ -25,21 +25,15 @@ test('a tab validates: two Node peers follow its manifests and reach its hashes'
     const url = await h.signalingUrl();
     const { corpus, config } = tinyCorpus();
     const keyFile = '07'.repeat(32); // an Ed25519 seed, as `tessera keygen` writes it
-    const run: RunConfig = {
+    const run = tinyRun({
       runId: 'tab-validator',
-      preset: 'tiny',
       seed: 9,
       startTime: Date.now() + 25_000,
       windowMs: 20_000,
       graceMs: 10_000,
       uploadMarginMs: 1500,
-      minSteps: 2,
-      batchSize: 2,
-      seqLen: 32,
-      outerLr: 1,
-      innerSchedule: { maxLr: 3e-3, minLr: 3e-4, warmupSteps: 5, decaySteps: 300 },
       validatorKeys: [toHex(ed25519Signer(Uint8Array.from(Buffer.from(keyFile, 'hex'))).publicKey)],
-    };
+    });
 
     await page.route('**/api/run', (route) => route.fulfill({ json: { run, signal: url } }));
     await page.goto('/');

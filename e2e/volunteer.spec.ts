@@ -3,13 +3,13 @@
 // real swarm: the phase bar, the ledger's verdicts, a worker that dies, a page left mid-start.
 import { expect, test, type Worker as PlaywrightWorker } from '@playwright/test';
 import type { Mesh } from '../src/p2p/mesh';
-import type { RunConfig } from '../src/swarm/runConfig';
 import { phaseSpan } from '../src/ui/phaseSpan';
 import type { Ledger } from '../src/validator/ledger';
 import { ADDRESS_PATTERN } from '../src/validator/status';
 import { assertPrivateNetwork } from '../test/support/privateNetwork';
 import { Harness, until } from '../test/support/swarmHarness';
 import { startDemoSwarm } from './support/demoSwarm';
+import { tinyRun } from '../test/support/tinyRun';
 
 test('the capability report names the SwiftShader adapter and the training limits', async ({ page }) => {
   await page.goto('/');
@@ -74,21 +74,15 @@ test('a page whose code cannot be downloaded says so instead of going blank', as
 // --- Joining a real swarm (e2e/support/demoSwarm.ts) with the page's own joinSwarm, worker,
 // mesh and signaling; faults come on cue from the test: a worker that dies, a slow start ---
 
-const run: RunConfig = {
+const run = tinyRun({
   runId: 'volunteer-e2e',
-  preset: 'tiny',
   seed: 1,
   startTime: Date.now(),
   windowMs: 40_000,
   graceMs: 12_000,
   uploadMarginMs: 1500,
-  minSteps: 2,
-  batchSize: 2,
-  seqLen: 32,
-  outerLr: 1,
-  innerSchedule: { maxLr: 3e-3, minLr: 3e-4, warmupSteps: 5, decaySteps: 300 },
   validatorKeys: ['ab'.repeat(32)],
-};
+});
 
 /** What the page must say of window `w`: "accepted", "none (too late)", or the validator's ledger's refusal codes in words. */
 function verdictFromLedger(ledger: Ledger, address: string, row: { window: number; included: boolean; contributed: boolean }): string {

@@ -5,7 +5,6 @@ import { expect, test, type Page } from '@playwright/test';
 import { u8aWrapBytes } from '@polkadot/util';
 import { sr25519Verify } from '@polkadot/util-crypto';
 import { SCHEME_SR25519 } from '../src/protocol/keys';
-import type { RunConfig } from '../src/swarm/runConfig';
 import { decodeCertificate, delegationMessage, verifyCertificate } from '../src/wallet/certificate';
 import { mkdtempSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
@@ -19,22 +18,17 @@ import { Ledger } from '../src/validator/ledger';
 import { rewardScore, updateStandings } from '../src/validator/ratings';
 import { toU16Weights } from '../src/validator/weights';
 import { injectFakeExtension, showAccounts } from './support/fakeExtension';
+import { tinyRun } from '../test/support/tinyRun';
 
-const run: RunConfig = {
+const run = tinyRun({
   runId: 'wallet-e2e',
-  preset: 'tiny',
   seed: 1,
   startTime: Date.now(),
   windowMs: 15_000,
   graceMs: 3000,
   uploadMarginMs: 1500,
-  minSteps: 2,
-  batchSize: 2,
-  seqLen: 32,
-  outerLr: 1,
-  innerSchedule: { maxLr: 3e-3, minLr: 3e-4, warmupSteps: 5, decaySteps: 300 },
   validatorKeys: ['ab'.repeat(32)],
-};
+});
 
 async function openWallet(page: Page): Promise<void> {
   await page.route('**/api/run', (route) => route.fulfill({ json: { run } }));

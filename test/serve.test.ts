@@ -9,6 +9,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { randomSigner } from '../src/protocol/keys';
 import { joinMessage } from './support/rawSignal';
+import { selfSignedCert } from './support/selfSignedCert';
 
 const MAIN = join(import.meta.dirname, '..', 'src', 'node', 'serve.ts');
 const dir = mkdtempSync(join(tmpdir(), 'tessera-serve-'));
@@ -81,32 +82,7 @@ function joinRoom(url: string, room: string, peerId: string, options?: WebSocket
 
 describe('tessera serve', () => {
   it('serves the app over HTTPS and signaling over wss:// with the given certificate', async () => {
-    const cert = join(dir, 'cert.pem');
-    const key = join(dir, 'key.pem');
-    const made = spawnSync(
-      'openssl',
-      [
-        'req',
-        '-x509',
-        '-newkey',
-        'ec',
-        '-pkeyopt',
-        'ec_paramgen_curve:prime256v1',
-        '-nodes',
-        '-keyout',
-        key,
-        '-out',
-        cert,
-        '-days',
-        '1',
-        '-subj',
-        '/CN=127.0.0.1',
-        '-addext',
-        'subjectAltName=IP:127.0.0.1',
-      ],
-      { encoding: 'utf8' },
-    );
-    expect(made.status, made.stderr).toBe(0);
+    const { cert, key } = selfSignedCert(dir);
     const ready = await serve(['--tls-cert', cert, '--tls-key', key, '--run', runFile('run.json', RUN)]);
     const url = /wss:\/\/127\.0\.0\.1:(\d+)\/signal/.exec(ready);
     expect(url, ready).not.toBeNull();

@@ -31,6 +31,7 @@ import { randomBytes } from '../../test/support/random';
 import { startNodePeer } from '../../test/support/nodePeer';
 import { until, type Harness } from '../../test/support/swarmHarness';
 import { tinyCorpus } from '../../test/support/tinyCorpus';
+import { tinyRun } from '../../test/support/tinyRun';
 
 export interface DemoSwarm {
   run: RunConfig;
@@ -51,22 +52,16 @@ export async function startDemoSwarm(h: Harness, o: { windowMs?: number; startIn
   const signal = await h.signalingUrl();
   const { corpus, config } = tinyCorpus();
   const validatorKey = ed25519Signer(new Uint8Array(32).fill(77));
-  const run: RunConfig = {
+  const run = tinyRun({
     runId: 'demo-run',
-    preset: 'tiny',
     seed: 3,
     startTime: Date.now() + (o.startInMs ?? 4000),
     windowMs: o.windowMs ?? 8000,
     graceMs: 2000,
     uploadMarginMs: 1000,
-    minSteps: 2,
     unitSteps: 2,
-    batchSize: 2,
-    seqLen: 32,
-    outerLr: 1,
-    innerSchedule: { maxLr: 3e-3, minLr: 3e-4, warmupSteps: 5, decaySteps: 300 },
     validatorKeys: [toHex(validatorKey.publicKey)],
-  };
+  });
   const ctx = await requestGpuDevice({ gpu: nodeGpu(), label: 'e2e-demo-swarm' });
   h.defer(() => ctx.destroy());
   const layout = paramLayout(config);
