@@ -2,7 +2,7 @@
 // createMatmul against tf.matMul at the GPT's linear-layer shapes, timed alternately.
 import * as tf from '@tensorflow/tfjs';
 import { createStorageBuffer, readFloat32 } from '../src/gpu/buffers';
-import { PRESETS, type PresetName } from '../src/gpu/config';
+import { PRESETS, type PresetName } from '../src/model/config';
 import { createMatmul } from '../src/gpu/matmul';
 import { DEFAULT_SHAPES, median } from './trainCompare';
 import { freshTfjsWebgpu } from './tfjsGpt';

@@ -1,9 +1,9 @@
 // Times the pieces of one training step on this machine's adapter (Dawn), to find which kernels
 // dominate. Usage: npm run bench:profile -- BATCH SEQ [tiny|small|shakespeare]
 import { encodePass, type Dispatch } from '../src/gpu/buffers';
-import { gptConfig } from '../src/gpu/config';
+import { gptConfig } from '../src/model/config';
 import { requestGpuDevice } from '../src/gpu/device';
-import { initParams } from '../src/gpu/init';
+import { initParams } from '../src/model/init';
 import { GpuGpt } from '../src/gpu/model';
 import { nodeGpu } from '../src/gpu/nodeGpu';
 

@@ -7,9 +7,9 @@
 import { chunkPlan } from '../src/compress/chunks';
 import { decodeSparseLoCo, SparseLoCoEncoder } from '../src/compress/sparseloco';
 import { decodeWorkPayload, packWorkPayload, workPayloadMain } from '../src/compress/workPayload';
-import { DEFAULT_ADAMW } from '../src/gpu/adamw';
+import { DEFAULT_ADAMW } from '../src/model/optimizer';
 import { requestGpuDevice } from '../src/gpu/device';
-import { initParams } from '../src/gpu/init';
+import { initParams } from '../src/model/init';
 import { GpuGpt } from '../src/gpu/model';
 import { nodeGpu } from '../src/gpu/nodeGpu';
 import { signContribution } from '../src/protocol/contribution';

@@ -7,10 +7,10 @@
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { DEFAULT_ADAMW } from '../src/gpu/adamw';
-import { gptConfig, PRESETS, type PresetName } from '../src/gpu/config';
+import { DEFAULT_ADAMW } from '../src/model/optimizer';
+import { gptConfig, PRESETS, type PresetName } from '../src/model/config';
 import { requestGpuDevice } from '../src/gpu/device';
-import { initParams } from '../src/gpu/init';
+import { initParams } from '../src/model/init';
 import { GpuGpt } from '../src/gpu/model';
 import { nodeGpu } from '../src/gpu/nodeGpu';
 import { createGpuTopK } from '../src/gpu/topk';
@@ -20,7 +20,7 @@ import { decodeSparseLoCo, SparseLoCoEncoder } from '../src/compress/sparseloco'
 import { lossPlotSvg } from '../src/node/lossPlot';
 import { assignedPages, randomPages } from '../src/train/dataPages';
 import { runInnerLoop, validationLoss } from '../src/train/innerLoop';
-import type { CosineSchedule } from '../src/train/schedule';
+import type { CosineSchedule } from '../src/model/schedule';
 import { CharTokenizer, splitCorpus } from '../src/train/tokenizer';
 import { flags } from './nodeDriver';
 

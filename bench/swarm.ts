@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { attachSignaling } from '../server/signaling';
-import { PRESETS, type PresetName } from '../src/gpu/config';
+import { PRESETS, type PresetName } from '../src/model/config';
 import { createKeyFile, writeRun } from '../src/node/runFile';
 import type { WindowReport } from '../src/swarm/swarmPeer';
 import { gpuEnv } from '../scripts/env.mjs';

@@ -1,8 +1,8 @@
 // The same GPT as src/gpu/model.ts written in TensorFlow.js ops (a benchmark peer): one
 // tf.variable per tensor of the flat layout, autodiff gradients, tf.train.adam updates.
 import * as tf from '@tensorflow/tfjs';
-import type { GptConfig } from '../src/gpu/config';
-import { viewOf, type ParamLayout } from '../src/gpu/layout';
+import type { GptConfig } from '../src/model/config';
+import { viewOf, type ParamLayout } from '../src/model/layout';
 
 const LN_EPS = 1e-5;
 const GELU_SCALE = Math.sqrt(2 / Math.PI);

@@ -1,9 +1,9 @@
 // The training-step comparison both drivers run (Node on Dawn, a Chromium tab): Tessera's
 // GpuGpt and the tfjs GPT from the same parameters and batch, timed alternately.
-import { DEFAULT_ADAMW } from '../src/gpu/adamw';
-import { gptConfig, PRESETS, type GptConfig, type PresetName } from '../src/gpu/config';
-import { initParams } from '../src/gpu/init';
-import { paramLayout, type ParamLayout } from '../src/gpu/layout';
+import { DEFAULT_ADAMW } from '../src/model/optimizer';
+import { gptConfig, PRESETS, type GptConfig, type PresetName } from '../src/model/config';
+import { initParams } from '../src/model/init';
+import { paramLayout, type ParamLayout } from '../src/model/layout';
 import { GpuGpt } from '../src/gpu/model';
 import { freshTfjsWebgpu, TfjsGpt, tfjsGpuBytes } from './tfjsGpt';
 

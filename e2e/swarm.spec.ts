@@ -7,14 +7,14 @@
 // Wallet page); the validator's accepted headers from it verify here in Node.
 import { expect, test } from '@playwright/test';
 import { requestGpuDevice } from '../src/gpu/device';
-import { initParams } from '../src/gpu/init';
+import { initParams } from '../src/model/init';
 import { GpuGpt } from '../src/gpu/model';
 import { nodeGpu } from '../src/gpu/nodeGpu';
 import { ContributionExchange } from '../src/p2p/exchange';
 import { toHex } from '../src/protocol/bytes';
 import { ed25519Signer } from '../src/protocol/keys';
 import { decodeContribution } from '../src/protocol/contribution';
-import { windowStart } from '../src/swarm/runConfig';
+import { windowStart } from '../src/protocol/runConfig';
 import type { WindowReport } from '../src/swarm/swarmPeer';
 import { ValidatorNode } from '../src/swarm/validatorNode';
 import { randomPages } from '../src/train/dataPages';

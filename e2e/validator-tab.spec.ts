@@ -3,8 +3,8 @@
 // reach are the ones the tab decided.
 import { expect, test } from '@playwright/test';
 import { requestGpuDevice } from '../src/gpu/device';
-import { initParams } from '../src/gpu/init';
-import { paramLayout } from '../src/gpu/layout';
+import { initParams } from '../src/model/init';
+import { paramLayout } from '../src/model/layout';
 import { nodeGpu } from '../src/gpu/nodeGpu';
 import { toHex } from '../src/protocol/bytes';
 import { ed25519Signer } from '../src/protocol/keys';

@@ -17,7 +17,7 @@ import {
   type ServerMessage,
   type SignalErrorCode,
 } from '../src/p2p/signalingProtocol';
-import type { IceSettings } from '../src/swarm/runConfig';
+import type { IceSettings } from '../src/protocol/runConfig';
 import { AddressBook, DEFAULT_ADDRESS_LIMITS, KeyBindings, TokenBucket, type AddressShare } from './signalingLimits';
 import { turnCredential } from './turnCredentials';
 

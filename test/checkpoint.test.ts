@@ -1,7 +1,7 @@
 // Checkpoint encoding: round trips exactly; truncation, corruption, foreign files and
 // checkpoints for another model are typed errors, and nothing partial is returned.
 import { describe, expect, it } from 'vitest';
-import { gptConfig } from '../src/gpu/config';
+import { gptConfig } from '../src/model/config';
 import { CheckpointError, decodeCheckpoint, encodeCheckpoint } from '../src/train/checkpoint';
 import { randomFloats } from './support/random';
 

@@ -1,7 +1,7 @@
 // Tokenizers and the learning-rate schedule: nanoGPT's character vocabulary, byte-level
 // round trips of any UTF-8, and warmup + cosine on the global step.
 import { describe, expect, it } from 'vitest';
-import { learningRate } from '../src/train/schedule';
+import { learningRate } from '../src/model/schedule';
 import { batchAt } from '../src/train/innerLoop';
 import { ByteTokenizer, CharTokenizer, splitCorpus, tokenizerFromSpec } from '../src/train/tokenizer';
 

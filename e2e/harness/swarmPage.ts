@@ -1,14 +1,14 @@
 // A tab as a swarm participant, driven by the e2e test: the page holds signaling, the WebRTC
 // mesh and the round loop; the swarm worker trains on the tab's WebGPU device.
-import { gptConfig } from '../../src/gpu/config';
-import { initParams } from '../../src/gpu/init';
-import { paramLayout } from '../../src/gpu/layout';
+import { gptConfig } from '../../src/model/config';
+import { initParams } from '../../src/model/init';
+import { paramLayout } from '../../src/model/layout';
 import { ContributionExchange } from '../../src/p2p/exchange';
 import { Mesh } from '../../src/p2p/mesh';
 import { SignalingClient } from '../../src/p2p/signalingClient';
 import { fromHex } from '../../src/protocol/bytes';
 import { ed25519Signer } from '../../src/protocol/keys';
-import type { RunConfig } from '../../src/swarm/runConfig';
+import type { RunConfig } from '../../src/protocol/runConfig';
 import { SwarmPeer, type WindowReport } from '../../src/swarm/swarmPeer';
 import { WorkerWindowTrainer, type WorkerLike } from '../../src/swarm/workerWindowTrainer';
 import { sessionIdentity } from '../../src/wallet/authority';

@@ -11,7 +11,7 @@ import { serveStatus } from '../../server/validatorStatus';
 import { fromHex } from '../../src/protocol/bytes';
 import { signContribution, signManifest } from '../../src/protocol/contribution';
 import { ed25519Signer } from '../../src/protocol/keys';
-import type { RunConfig } from '../../src/swarm/runConfig';
+import type { RunConfig } from '../../src/protocol/runConfig';
 import type { Verdict, VerdictCode } from '../../src/validator/gauntlet';
 import { Ledger } from '../../src/validator/ledger';
 import type { Standing } from '../../src/validator/ratings';

@@ -1,7 +1,7 @@
 // How SparseLoCo cuts the model into chunks: matrices into blocks of side×side, vectors into
 // runs of vectorChunk elements (edge chunks smaller), with k per chunk scaled to its size.
-import type { ParamLayout } from '../gpu/layout';
-import type { TopKChunk } from '../gpu/topk';
+import type { ParamLayout } from '../model/layout';
+import type { TopKChunk } from './topk';
 import type { IndexCoding } from './indexCoding';
 
 export interface SparseLoCoParams {

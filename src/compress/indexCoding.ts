@@ -1,6 +1,6 @@
 // The two index streams a SparseLoCo payload may carry: fixed-width packed indices (Templar's
 // 12 bits) or Rice-coded gaps between sorted indices (≈ 7.5 bits at 64 of 4096). LSB-first bits.
-import type { TopKChunk } from '../gpu/topk';
+import type { TopKChunk } from './topk';
 
 /** Raised by the reader; the codec turns it into its own typed error. */
 export class BitStreamError extends Error {

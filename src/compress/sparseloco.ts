@@ -1,6 +1,6 @@
 // The SparseLoCo codec: error feedback, chunked top-k, a per-tensor 2-bit codebook, 12-bit
 // packed indices, and a decoder that treats every payload as hostile (docs/PROTOCOL.md).
-import { topKCpu } from '../gpu/topk';
+import { topKCpu } from './topk';
 import { flatIndex, type ChunkPlan } from './chunks';
 import { BitReader, BitStreamError, BitWriter, maxIndexBytes, readIndices, writeIndices, type IndexCoding } from './indexCoding';
 

@@ -1,7 +1,7 @@
 // A unit-mode contribution's payload: the update for the model plus one receipt per work unit
 // (that unit's own delta, compressed alone), so a validator can test any unit's pages.
 import { chunkPlan, DEFAULT_SPARSELOCO, type ChunkPlan, type SparseLoCoParams } from './chunks';
-import type { ParamLayout } from '../gpu/layout';
+import type { ParamLayout } from '../model/layout';
 import { CodecError, decodeSparseLoCo, maxPayloadBytes, type SparseUpdate } from './sparseloco';
 
 /** 'TSWU' */

@@ -1,18 +1,7 @@
 // AdamW with decoupled weight decay over the flat parameter buffer, gradients scaled by the
 // global-norm clip factor computed on the GPU (no readback between backward and update).
+import type { AdamWHyper } from '../model/optimizer';
 import { createKernel, dispatch, strideGroups, type Binding, type Dispatch } from './buffers';
-
-export interface AdamWHyper {
-  lr: number;
-  beta1: number;
-  beta2: number;
-  eps: number;
-  weightDecay: number;
-  /** Clip the global gradient norm to this; 0 disables clipping. */
-  maxGradNorm: number;
-}
-
-export const DEFAULT_ADAMW: AdamWHyper = { lr: 1e-3, beta1: 0.9, beta2: 0.99, eps: 1e-8, weightDecay: 0.1, maxGradNorm: 1 };
 
 export const ADAMW_WGSL = /* wgsl */ `
 struct Hyper {

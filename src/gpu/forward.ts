@@ -2,11 +2,11 @@
 // training model (which keeps every activation for backward) and the sampler.
 import { attentionForward } from './attention';
 import { floatRange, type Binding, type Dispatch } from './buffers';
-import type { GptConfig } from './config';
+import type { GptConfig } from '../model/config';
 import { embeddingForward } from './embedding';
 import { geluForward, residualForward } from './gelu';
 import { layerNormForward } from './layernorm';
-import { tensor, type ParamLayout } from './layout';
+import { tensor, type ParamLayout } from '../model/layout';
 import { matmulDispatch } from './matmul';
 
 export interface LayerActs {

@@ -1,7 +1,7 @@
 // How much GPU memory a model shape needs, and whether an adapter's limits allow it:
 // the error a visitor sees names the limit a preset exceeds and what would fit instead.
-import { PRESETS, type GptConfig, type PresetName } from './config';
-import { paramLayout } from './layout';
+import { PRESETS, type GptConfig, type PresetName } from '../model/config';
+import { paramLayout } from '../model/layout';
 
 export interface TrainingShape {
   batchSize: number;

@@ -1,16 +1,17 @@
 // The GPT on the GPU: every buffer, pipeline and bind group is built once; a training step
 // (forward, backward over each microbatch, global-norm clip, AdamW) is one command encoder
 // and one queue.submit, and the only readback is the loss, when asked for.
-import { createAdamW, type AdamW, type AdamWHyper } from './adamw';
+import type { AdamWHyper } from '../model/optimizer';
+import { createAdamW, type AdamW } from './adamw';
 import { attentionBackward } from './attention';
 import { encodePass, floatRange, readFloat32, type Binding, type Dispatch } from './buffers';
-import { checkConfig, type GptConfig } from './config';
+import { checkConfig, type GptConfig } from '../model/config';
 import { crossEntropy } from './crossentropy';
 import { bucketByToken, embeddingBackward } from './embedding';
 import { allocateForward, forwardDispatches, type LayerActs } from './forward';
 import { geluBackward } from './gelu';
 import { layerNormBackward } from './layernorm';
-import { paramLayout, tensor, TENSOR_ALIGN_FLOATS, type ParamLayout } from './layout';
+import { paramLayout, tensor, TENSOR_ALIGN_FLOATS, type ParamLayout } from '../model/layout';
 import { biasGradDispatch, matmulDispatch } from './matmul';
 import { assertFits, type MemoryEstimate } from './memoryPlan';
 import { createSumReduction } from './reduce';

@@ -1,9 +1,9 @@
 // Text generation from the model on the GPU: a batch-1 forward that reads the shared training
 // parameters (no copy), then temperature and top-k sampling of the next token.
 import { createStorageBuffer, encodePass, type Dispatch } from './buffers';
-import type { GptConfig } from './config';
+import type { GptConfig } from '../model/config';
 import { allocateForward, forwardDispatches, type ForwardBuffers } from './forward';
-import { paramLayout } from './layout';
+import { paramLayout } from '../model/layout';
 
 export interface SamplingOptions {
   /** > 0; lower is more conservative. */

@@ -2,13 +2,13 @@
 // with the field and reason on error) and secret keys (refused if others can read them).
 import { mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { PRESETS, type PresetName } from '../gpu/config';
+import { PRESETS, type PresetName } from '../model/config';
 import { toHex } from '../protocol/bytes';
 import { ed25519Signer, type Signer } from '../protocol/keys';
 import { WalletError } from '../wallet/errors';
 import { signerFromSecret } from '../wallet/keySource';
-import { parseRunConfig, RunConfigError } from '../swarm/parseRunConfig';
-import type { RunConfig } from '../swarm/runConfig';
+import { parseRunConfig, RunConfigError } from '../protocol/parseRunConfig';
+import type { RunConfig } from '../protocol/runConfig';
 
 export { parseRunConfig, RunConfigError };
 

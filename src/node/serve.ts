@@ -7,7 +7,7 @@ import { fileURLToPath } from 'node:url';
 import { createAppServer } from '../../server/appServer';
 import { attachSignaling, DEFAULT_TURN_TTL_SECONDS, type SignalingServer } from '../../server/signaling';
 import { loadRunConfig, secretFrom } from './runFile';
-import type { RunConfig } from '../swarm/runConfig';
+import type { RunConfig } from '../protocol/runConfig';
 
 interface ServeArgs {
   host: string;

@@ -3,13 +3,13 @@
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { DEFAULT_ADAMW } from '../gpu/adamw';
-import { gptConfig, PRESETS, type PresetName } from '../gpu/config';
+import { DEFAULT_ADAMW } from '../model/optimizer';
+import { gptConfig, PRESETS, type PresetName } from '../model/config';
 import { GpuUnavailableError, requestGpuDevice } from '../gpu/device';
-import { initParams } from '../gpu/init';
+import { initParams } from '../model/init';
 import { GpuGpt } from '../gpu/model';
 import { nodeGpu } from '../gpu/nodeGpu';
-import { seededRandom } from '../gpu/random';
+import { seededRandom } from '../model/random';
 import { runInnerLoop, type InnerLoopProgress } from '../train/innerLoop';
 import { exportOnnx, ONNX_OPSET } from '../train/onnxExport';
 import { ByteTokenizer, CharTokenizer, splitCorpus } from '../train/tokenizer';

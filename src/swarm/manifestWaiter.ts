@@ -3,7 +3,7 @@
 import type { ContributionExchange } from '../p2p/exchange';
 import { toHex } from '../protocol/bytes';
 import type { Manifest } from '../protocol/contribution';
-import { manifestDue, type RunConfig } from './runConfig';
+import { manifestDue, type RunConfig } from '../protocol/runConfig';
 
 export class ManifestWaiter {
   private readonly byWindow = new Map<number, Map<number, Manifest>>();

@@ -1,7 +1,7 @@
 // One participant's round loop: train on θ_w until the window's deadline, compress and sign
 // the pseudo-gradient, announce it, wait for the validator's manifest, apply it, check the hash.
 import { chunkPlan, type ChunkPlan } from '../compress/chunks';
-import type { ParamLayout } from '../gpu/layout';
+import type { ParamLayout } from '../model/layout';
 import type { ContributionExchange } from '../p2p/exchange';
 import { equalBytes, toHex } from '../protocol/bytes';
 import { reportableLoss, signContribution, type Manifest } from '../protocol/contribution';
@@ -11,7 +11,8 @@ import type { Mesh } from '../p2p/mesh';
 import { applyManifest, ManifestError } from './applyManifest';
 import { CheckpointServer, CheckpointSyncError, fetchCheckpoint } from './checkpointSync';
 import { ManifestWaiter } from './manifestWaiter';
-import { authorityRefusal, trainingDeadline, type RunConfig } from './runConfig';
+import { trainingDeadline, type RunConfig } from '../protocol/runConfig';
+import { authorityRefusal } from '../wallet/authority';
 import type { WindowTrainer } from './windowTrainer';
 
 export interface WindowReport {

@@ -1,6 +1,6 @@
 // A tab's swarm worker: owns the GPU device and runs the participant's training windows
 // (GpuWindowTrainer with the WGSL top-k) for the page, which holds the network.
-import { gptConfig } from '../gpu/config';
+import { gptConfig } from '../model/config';
 import { requestGpuDevice } from '../gpu/device';
 import { GpuGpt } from '../gpu/model';
 import { createGpuTopK } from '../gpu/topk';

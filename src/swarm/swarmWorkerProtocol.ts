@@ -1,6 +1,6 @@
 // Messages between a tab's page (network half of a swarm participant) and its swarm worker
 // (GPU half). Structured-clone data; model and payload buffers are transferred, not copied.
-import type { PresetName } from '../gpu/config';
+import type { PresetName } from '../model/config';
 import type { WindowJob, WindowResult } from './windowTrainer';
 
 export type SwarmWorkerCommand =

@@ -2,7 +2,7 @@
 // runs the gauntlet (checks, scores), publishes the signed manifest, follows whichever manifest
 // the swarm follows (so a standby stays in sync for failover), and keeps the ledger.
 import { chunkPlan, type ChunkPlan } from '../compress/chunks';
-import type { ParamLayout } from '../gpu/layout';
+import type { ParamLayout } from '../model/layout';
 import type { ContributionExchange } from '../p2p/exchange';
 import type { Mesh } from '../p2p/mesh';
 import { equalBytes, toHex } from '../protocol/bytes';
@@ -18,7 +18,8 @@ import { standingsAfter } from '../validator/windowStandings';
 import { applyManifest, ManifestError } from './applyManifest';
 import { CheckpointServer, CheckpointSyncError, fetchCheckpoint } from './checkpointSync';
 import { ManifestWaiter } from './manifestWaiter';
-import { authorityRefusal, manifestDue, windowEnd, windowStart, type RunConfig } from './runConfig';
+import { manifestDue, windowEnd, windowStart, type RunConfig } from '../protocol/runConfig';
+import { authorityRefusal } from '../wallet/authority';
 
 export interface ValidatorNodeOptions {
   run: RunConfig;

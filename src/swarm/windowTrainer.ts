@@ -4,12 +4,12 @@
 import { chunkPlan } from '../compress/chunks';
 import { SparseLoCoEncoder, type TopKSelector } from '../compress/sparseloco';
 import { MAX_UNITS, packWorkPayload, receiptPlan } from '../compress/workPayload';
-import { DEFAULT_ADAMW } from '../gpu/adamw';
+import { DEFAULT_ADAMW } from '../model/optimizer';
 import type { GpuGpt } from '../gpu/model';
 import { assignedPages, batchForStep, pagesTrained, unitPages } from '../train/dataPages';
 import { runInnerLoop } from '../train/innerLoop';
-import type { CosineSchedule } from '../train/schedule';
-import { MAX_INNER_STEPS } from './parseRunConfig';
+import type { CosineSchedule } from '../model/schedule';
+import { MAX_INNER_STEPS } from '../protocol/parseRunConfig';
 
 export interface WindowJob {
   runId: string;

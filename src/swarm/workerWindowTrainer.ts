@@ -1,6 +1,6 @@
 // The page side of a tab's swarm worker: a WindowTrainer whose windows run in the worker.
 // A worker that dies (an uncaught error, a script that failed to load) fails every window.
-import type { PresetName } from '../gpu/config';
+import type { PresetName } from '../model/config';
 import type { SwarmWorkerCommand, SwarmWorkerEvent } from './swarmWorkerProtocol';
 import type { WindowJob, WindowResult, WindowTrainer } from './windowTrainer';
 

@@ -1,7 +1,7 @@
 // Checkpoints as one self-describing byte string: magic, a JSON header (model config,
 // tokenizer, step, sizes, SHA-256 of the body) and the body (parameters, Adam moments).
 // Decoding verifies everything before returning anything, so a bad file is never half-loaded.
-import type { GptConfig } from '../gpu/config';
+import type { GptConfig } from '../model/config';
 import type { TrainingState } from '../gpu/model';
 import type { TokenizerSpec } from './tokenizer';
 

@@ -1,9 +1,9 @@
 // The inner loop: H AdamW steps from a given model state on given data, with the learning
 // rate from the global step, periodic validation, and progress reports. The swarm calls it
 // once per window; the single-peer trainer calls it in a row.
-import type { AdamWHyper } from '../gpu/adamw';
+import type { AdamWHyper } from '../model/optimizer';
 import type { GpuGpt, MicroBatch } from '../gpu/model';
-import { learningRate, type CosineSchedule } from './schedule';
+import { learningRate, type CosineSchedule } from '../model/schedule';
 
 export interface InnerLoopProgress {
   /** Steps done in this call, and its length. */

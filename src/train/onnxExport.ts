@@ -1,7 +1,7 @@
 // Exports the GPT's forward pass as an ONNX model (opset 17) with the current weights, so a
 // user can take the model away and run it with onnxruntime or any other ONNX runtime.
-import { headDim, type GptConfig } from '../gpu/config';
-import { tensor, type ParamLayout } from '../gpu/layout';
+import { headDim, type GptConfig } from '../model/config';
+import { tensor, type ParamLayout } from '../model/layout';
 import { ProtoWriter } from './protobuf';
 import type { TokenizerSpec } from './tokenizer';
 

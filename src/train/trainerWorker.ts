@@ -1,15 +1,15 @@
 // The trainer worker: owns the GPU device, trains the chosen preset on the built-in corpus in
 // windows of inner steps, checkpoints to IndexedDB, samples text, and reports everything to
 // the page as typed events. The page only renders.
-import { DEFAULT_ADAMW } from '../gpu/adamw';
+import { DEFAULT_ADAMW } from '../model/optimizer';
 import { explainUnavailable } from '../gpu/capabilities';
-import { gptConfig, PRESETS, type PresetName } from '../gpu/config';
+import { gptConfig, PRESETS, type PresetName } from '../model/config';
 import { GpuUnavailableError, requestGpuDevice, type GpuContext } from '../gpu/device';
 import { GpuError } from '../gpu/errors';
-import { initParams } from '../gpu/init';
+import { initParams } from '../model/init';
 import { estimateMemory, limitProblems } from '../gpu/memoryPlan';
 import { GpuGpt } from '../gpu/model';
-import { seededRandom } from '../gpu/random';
+import { seededRandom } from '../model/random';
 import { GpuSampler } from '../gpu/sampler';
 import { CheckpointError, decodeCheckpoint, encodeCheckpoint } from './checkpoint';
 import { loadStoredCheckpoint, storeCheckpoint } from './checkpointStore';

@@ -1,6 +1,6 @@
 // Typed messages between the page and the trainer worker, which owns the GPU device.
 // Plain structured-clone data: the worker can run anywhere a Worker runs.
-import type { PresetName } from '../gpu/config';
+import type { PresetName } from '../model/config';
 
 export type TrainerCommand =
   | { type: 'start'; preset: PresetName; resume: boolean }

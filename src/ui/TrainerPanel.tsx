@@ -1,7 +1,7 @@
 // The volunteer's controls: preset, Start/Pause, progress of the current window, speed,
 // the live loss chart, and a box that samples text from the model being trained.
 import { useState, type FormEvent, type ReactNode } from 'react';
-import type { PresetName } from '../gpu/config';
+import type { PresetName } from '../model/config';
 import { formatLimit } from '../gpu/capabilities';
 import { LossChart } from './LossChart';
 import { useTrainer } from './useTrainer';

@@ -1,7 +1,7 @@
 // For run operators: run a validator in this tab with a validator key file (read locally, never
 // uploaded), and watch each window's verdicts with their reasons.
 import { useEffect, useState, type ChangeEvent, type ReactNode } from 'react';
-import type { RunConfig } from '../swarm/runConfig';
+import type { RunConfig } from '../protocol/runConfig';
 import { HeadRow, TableScroll } from './TableScroll';
 import { fetchPublishedRun } from './useSwarm';
 import { useValidatorRole } from './useValidatorRole';

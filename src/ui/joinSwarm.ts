@@ -1,14 +1,14 @@
 // Joins the swarm from this tab: a SwarmPeer on the page (signaling, WebRTC mesh, rounds) with
 // training in a swarm worker; loaded only when the visitor presses Join.
-import { gptConfig } from '../gpu/config';
-import { initParams } from '../gpu/init';
-import { paramLayout } from '../gpu/layout';
+import { gptConfig } from '../model/config';
+import { initParams } from '../model/init';
+import { paramLayout } from '../model/layout';
 import { ContributionExchange } from '../p2p/exchange';
 import { Mesh } from '../p2p/mesh';
 import { describeIceError } from '../p2p/iceProblem';
 import { SignalingClient } from '../p2p/signalingClient';
 import { toHex } from '../protocol/bytes';
-import { DEFAULT_CORPUS, windowAt, type RunConfig } from '../swarm/runConfig';
+import { DEFAULT_CORPUS, windowAt, type RunConfig } from '../protocol/runConfig';
 import { SwarmPeer } from '../swarm/swarmPeer';
 import { WorkerWindowTrainer, type WorkerLike } from '../swarm/workerWindowTrainer';
 import { phaseSpan } from './phaseSpan';

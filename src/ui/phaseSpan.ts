@@ -2,7 +2,7 @@
 // window's start to its training deadline; uploading and waiting run from that deadline to
 // when the validator's manifest is due (window end + grace). Syncing has its own download row.
 // Loaded with joinSwarm.ts (it needs the run's clock), never with the page itself.
-import { manifestDue, trainingDeadline, windowStart, type RunConfig } from '../swarm/runConfig';
+import { manifestDue, trainingDeadline, windowStart, type RunConfig } from '../protocol/runConfig';
 import type { SwarmPhase } from '../swarm/swarmPeer';
 
 export interface PhaseSpan {

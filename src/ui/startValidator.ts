@@ -1,13 +1,13 @@
 // Starts a validator in this tab: the run's corpus, a WebGPU (or CPU reference) scoring probe,
 // signaling, mesh and a ValidatorNode without a ledger (a tab keeps no database).
-import { gptConfig } from '../gpu/config';
-import { initParams } from '../gpu/init';
-import { paramLayout } from '../gpu/layout';
+import { gptConfig } from '../model/config';
+import { initParams } from '../model/init';
+import { paramLayout } from '../model/layout';
 import { ContributionExchange } from '../p2p/exchange';
 import { Mesh } from '../p2p/mesh';
 import { SignalingClient } from '../p2p/signalingClient';
 import { toHex } from '../protocol/bytes';
-import { DEFAULT_CORPUS, windowAt, type RunConfig } from '../swarm/runConfig';
+import { DEFAULT_CORPUS, windowAt, type RunConfig } from '../protocol/runConfig';
 import { ValidatorNode } from '../swarm/validatorNode';
 import { CharTokenizer, splitCorpus } from '../train/tokenizer';
 import { RemoteProbes, type ProbePort } from '../validator/remoteProbe';

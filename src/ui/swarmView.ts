@@ -1,7 +1,7 @@
 // What a tab's swarm participation looks like to the page, and the handle on a running peer:
 // shared by the hook (useSwarm.ts) and the code it loads on Join (joinSwarm.ts).
 import type { IceProblem } from '../p2p/iceProblem';
-import type { RunConfig } from '../swarm/runConfig';
+import type { RunConfig } from '../protocol/runConfig';
 import type { SwarmPhase, WindowReport } from '../swarm/swarmPeer';
 import type { PhaseSpan } from './phaseSpan';
 

@@ -1,8 +1,8 @@
 // React hook for joining the swarm this server hosts: reads /api/run, and on join loads and
 // runs a SwarmPeer on this page (joinSwarm.ts), so the page opens without the swarm's code.
 import { useCallback, useEffect, useRef, useState } from 'react';
-import { parseRunConfig } from '../swarm/parseRunConfig';
-import type { RunConfig } from '../swarm/runConfig';
+import { parseRunConfig } from '../protocol/parseRunConfig';
+import type { RunConfig } from '../protocol/runConfig';
 import type { Joined, SwarmView } from './swarmView';
 
 export type { SwarmView } from './swarmView';

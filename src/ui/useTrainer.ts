@@ -1,7 +1,7 @@
 // React hook around the trainer worker: starts it once, folds its events into state, and
 // exposes start/pause/sample. The worker owns the GPU; this only mirrors what it reports.
 import { useCallback, useEffect, useRef, useState } from 'react';
-import type { PresetName } from '../gpu/config';
+import type { PresetName } from '../model/config';
 import type { PresetInfo, TrainerCommand, TrainerEvent, TrainerState } from '../train/workerProtocol';
 
 export interface LossPoint {

@@ -1,7 +1,7 @@
 // A validator in this tab, for operators: the same ValidatorNode as `tessera validator`, with
 // the tab's WebGPU (or the CPU reference) scoring; its code (startValidator.ts) loads on start.
 import { useCallback, useEffect, useRef, useState } from 'react';
-import type { RunConfig } from '../swarm/runConfig';
+import type { RunConfig } from '../protocol/runConfig';
 import type { ValidatorRoleView } from './validatorRoleView';
 
 export type { ValidatedWindow, ValidatorRoleView } from './validatorRoleView';

@@ -1,7 +1,7 @@
 // The tab's wallet state, shared by the Wallet and Volunteer pages: extension connection, the
 // chosen account, this browser's session key, its certificate for the run, contribution counts.
 import { useEffect, useSyncExternalStore } from 'react';
-import type { RunConfig } from '../swarm/runConfig';
+import type { RunConfig } from '../protocol/runConfig';
 import { keyAddress } from '../wallet/address';
 import { sessionIdentity, type Identity } from '../wallet/authority';
 import { verifyCertificate, type Delegation } from '../wallet/certificate';

@@ -1,8 +1,8 @@
 // Per-sequence losses from the CPU reference model (float64): the validator's instrument where
 // no GPU is available, practical for `tiny`; same numbers as the GPU engine to ~1e-5.
-import type { GptConfig } from '../gpu/config';
-import { paramLayout, type ParamLayout } from '../gpu/layout';
-import { referenceForward } from '../gpu/reference';
+import type { GptConfig } from '../model/config';
+import { paramLayout, type ParamLayout } from '../model/layout';
+import { referenceForward } from '../model/reference';
 import { batchAt } from '../train/innerLoop';
 import type { LossProbe } from './scoring';
 

@@ -1,6 +1,6 @@
 // Per-sequence losses on the GPU engine (Dawn in Node, WebGPU in a tab): the validator's
 // measuring instrument. Batches pages through one evaluation model; no gradients.
-import type { GptConfig } from '../gpu/config';
+import type { GptConfig } from '../model/config';
 import { GpuGpt } from '../gpu/model';
 import { batchAt } from '../train/innerLoop';
 import type { LossProbe } from './scoring';

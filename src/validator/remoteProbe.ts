@@ -1,6 +1,6 @@
 // Loss probes in a worker (a Node worker thread or a Web Worker): scoring is seconds of compute,
 // and on the validator's own event loop it would starve the mesh, manifests and status API.
-import type { GptConfig } from '../gpu/config';
+import type { GptConfig } from '../model/config';
 import { GpuUnavailableError, requestGpuDevice } from '../gpu/device';
 import { CpuLossProbe } from './cpuLossProbe';
 import { GpuLossProbe } from './gpuLossProbe';

@@ -3,6 +3,7 @@
 import { equalBytes, toHex } from '../protocol/bytes';
 import type { Contribution } from '../protocol/contribution';
 import type { Signer } from '../protocol/keys';
+import { windowStart, type RunConfig } from '../protocol/runConfig';
 import { keyAddress } from './address';
 import { decodeCertificate, encodeCertificate, verifyCertificate, type Delegation } from './certificate';
 import { WalletError } from './errors';
@@ -62,4 +63,20 @@ export function verifyContributionAuthority(c: Contribution, windowStartMs: numb
   if (cert.walletAddress !== c.peerAddress)
     throw new WalletError('address-mismatch', `header claims ${c.peerAddress}, certificate is from ${cert.walletAddress}`);
   return { rewardAddress: cert.walletAddress };
+}
+
+/**
+ * Why a contribution may not speak for the address it names (a certificate for another run,
+ * expired at its window's start, for another key…), or undefined when it may.
+ */
+export function authorityRefusal(run: RunConfig): (c: Contribution) => string | undefined {
+  return (c) => {
+    try {
+      verifyContributionAuthority(c, windowStart(run, c.window));
+      return undefined;
+    } catch (err) {
+      if (err instanceof WalletError) return `${err.code}: ${err.message}`;
+      throw err;
+    }
+  };
 }

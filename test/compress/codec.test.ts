@@ -1,9 +1,9 @@
 // The SparseLoCo codec: chunking of shapes that do not divide, the exact wire size, the
 // encoder's error feedback, lossless decode of what was sent, and every refusal reason.
 import { describe, expect, it } from 'vitest';
-import { checkConfig, gptConfig } from '../../src/gpu/config';
-import { paramLayout } from '../../src/gpu/layout';
-import { topKCpu } from '../../src/gpu/topk';
+import { checkConfig, gptConfig } from '../../src/model/config';
+import { paramLayout } from '../../src/model/layout';
+import { topKCpu } from '../../src/compress/topk';
 import { chunkPlan, DEFAULT_SPARSELOCO, flatIndex } from '../../src/compress/chunks';
 import {
   CodecError,

@@ -2,9 +2,9 @@
 // well-formed update or throws CodecError, and no payload makes it allocate more than the
 // model's plan says (work is bounded by bytes allocated and read, not by the clock).
 import { describe, expect, it } from 'vitest';
-import { checkConfig } from '../../src/gpu/config';
-import { paramLayout } from '../../src/gpu/layout';
-import { seededRandom } from '../../src/gpu/random';
+import { checkConfig } from '../../src/model/config';
+import { paramLayout } from '../../src/model/layout';
+import { seededRandom } from '../../src/model/random';
 import { chunkPlan, DEFAULT_SPARSELOCO, type ChunkPlan } from '../../src/compress/chunks';
 import { CodecError, decodeSparseLoCo, maxPayloadBytes, SparseLoCoEncoder, SPARSELOCO_HEADER_BYTES } from '../../src/compress/sparseloco';
 import { randomFloats } from '../support/random';

@@ -4,8 +4,8 @@ import { describe, expect, it } from 'vitest';
 import { chunkPlan } from '../../src/compress/chunks';
 import { CodecError, decodeSparseLoCo, SparseLoCoEncoder } from '../../src/compress/sparseloco';
 import { decodeAppliedUpdate, decodeWorkPayload, MAX_UNITS, maxWorkPayloadBytes, packWorkPayload, receiptPlan } from '../../src/compress/workPayload';
-import { checkConfig } from '../../src/gpu/config';
-import { paramLayout } from '../../src/gpu/layout';
+import { checkConfig } from '../../src/model/config';
+import { paramLayout } from '../../src/model/layout';
 import { randomFloats } from '../support/random';
 
 const layout = paramLayout(checkConfig({ vocabSize: 70, contextLength: 20, embedDim: 72, layers: 1, heads: 2 }));

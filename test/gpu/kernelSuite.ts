@@ -7,7 +7,8 @@ import { createMatmul, matmulDispatch, type MatmulSpec } from '../../src/gpu/mat
 import { kernelStrategy, setKernelStrategy, type KernelStrategy } from '../../src/gpu/strategy';
 import { encodePass } from '../../src/gpu/buffers';
 import { createSumReduction } from '../../src/gpu/reduce';
-import { createGpuTopK, topKCpu, type TopKChunk } from '../../src/gpu/topk';
+import { topKCpu, type TopKChunk } from '../../src/compress/topk';
+import { createGpuTopK } from '../../src/gpu/topk';
 import { randomFloats } from '../support/random';
 
 export interface SuiteEnv {

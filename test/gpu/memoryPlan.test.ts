@@ -1,7 +1,7 @@
 // Memory estimates and limit checks as pure functions: the errors a visitor with a small
 // adapter sees name the exceeded limit and suggest what fits.
 import { describe, expect, it } from 'vitest';
-import { gptConfig } from '../../src/gpu/config';
+import { gptConfig } from '../../src/model/config';
 import { assertFits, estimateMemory, limitProblems, PresetTooLargeError } from '../../src/gpu/memoryPlan';
 
 /** WebGPU's default limits: what a device gets when it asks for nothing more. */

@@ -1,14 +1,14 @@
 // GPT engine checks against the CPU reference, written once and run on Dawn (Vitest) and in
 // Chromium (harness page): logits, loss, every parameter's gradient, accumulation, AdamW.
-import { gptConfig, type GptConfig } from '../../src/gpu/config';
+import { gptConfig, type GptConfig } from '../../src/model/config';
 import { withGpuErrors } from '../../src/gpu/errors';
-import { initParams } from '../../src/gpu/init';
-import { paramLayout, type ParamLayout } from '../../src/gpu/layout';
+import { initParams } from '../../src/model/init';
+import { paramLayout, type ParamLayout } from '../../src/model/layout';
 import { estimateMemory, PresetTooLargeError } from '../../src/gpu/memoryPlan';
 import { GpuGpt } from '../../src/gpu/model';
 import { GpuSampler } from '../../src/gpu/sampler';
 import { kernelStrategy, setKernelStrategy, type KernelStrategy } from '../../src/gpu/strategy';
-import { clipScale, referenceAdamW, referenceBackward, referenceForward, referenceGradNorm, type Batch } from '../../src/gpu/reference';
+import { clipScale, referenceAdamW, referenceBackward, referenceForward, referenceGradNorm, type Batch } from '../../src/model/reference';
 import { seededRandom } from '../support/random';
 import type { KernelCase } from './kernelSuite';
 

@@ -3,13 +3,13 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DEFAULT_ADAMW } from '../../src/gpu/adamw';
-import { gptConfig } from '../../src/gpu/config';
+import { DEFAULT_ADAMW } from '../../src/model/optimizer';
+import { gptConfig } from '../../src/model/config';
 import { requestGpuDevice, type GpuContext } from '../../src/gpu/device';
-import { initParams } from '../../src/gpu/init';
+import { initParams } from '../../src/model/init';
 import { GpuGpt } from '../../src/gpu/model';
 import { nodeGpu } from '../../src/gpu/nodeGpu';
-import { seededRandom } from '../../src/gpu/random';
+import { seededRandom } from '../../src/model/random';
 import { GpuWindowTrainer } from '../../src/swarm/windowTrainer';
 import { runInnerLoop, type InnerLoopProgress } from '../../src/train/innerLoop';
 import { CharTokenizer, splitCorpus } from '../../src/train/tokenizer';

@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { createKeyFile, loadKeyFile, loadRunConfig, parseRunConfig, RunConfigError, secretFrom } from '../../src/node/runFile';
-import type { RunConfig } from '../../src/swarm/runConfig';
+import type { RunConfig } from '../../src/protocol/runConfig';
 import { keyAddress } from '../../src/wallet/address';
 
 const good = {

@@ -5,9 +5,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as ort from 'onnxruntime-web';
 import { describe, expect, it } from 'vitest';
-import type { GptConfig } from '../../src/gpu/config';
-import { initParams } from '../../src/gpu/init';
-import { paramLayout } from '../../src/gpu/layout';
+import type { GptConfig } from '../../src/model/config';
+import { initParams } from '../../src/model/init';
+import { paramLayout } from '../../src/model/layout';
 import { parseTrainArgs, train } from '../../src/node/train';
 
 describe('npm run train', () => {

@@ -7,7 +7,7 @@ import { Mesh } from '../../src/p2p/mesh';
 import type { WrtcImplementation } from '../../src/p2p/peerLink';
 import { SignalingClient, type SocketLike } from '../../src/p2p/signalingClient';
 import { randomSigner } from '../../src/protocol/keys';
-import type { IceSettings } from '../../src/swarm/runConfig';
+import type { IceSettings } from '../../src/protocol/runConfig';
 import { assertPrivateNetwork } from '../support/privateNetwork';
 import { Harness, until, wrtc } from '../support/swarmHarness';
 

@@ -1,6 +1,6 @@
 // Hostile inputs for the public server, from a seed: mutated signaling messages of every type
 // (and junk, deep nesting, huge strings, binary frames), and malformed HTTP requests over raw TCP.
-import { seededRandom } from '../../src/gpu/random';
+import { seededRandom } from '../../src/model/random';
 import type { PeerRole } from '../../src/p2p/signalingProtocol';
 
 export type Rng = () => number;

@@ -1,9 +1,9 @@
 // A headless swarm peer for tests: mesh, exchange, GPU model and SwarmPeer on a shared Dawn
 // device, running at once; cleanup stops it and waits for its loop before freeing the model.
-import type { GptConfig } from '../../src/gpu/config';
+import type { GptConfig } from '../../src/model/config';
 import { GpuGpt } from '../../src/gpu/model';
 import { ContributionExchange } from '../../src/p2p/exchange';
-import type { RunConfig } from '../../src/swarm/runConfig';
+import type { RunConfig } from '../../src/protocol/runConfig';
 import { SwarmPeer, type WindowReport } from '../../src/swarm/swarmPeer';
 import { GpuWindowTrainer } from '../../src/swarm/windowTrainer';
 import type { Identity } from '../../src/wallet/authority';

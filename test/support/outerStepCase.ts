@@ -1,8 +1,8 @@
 // One fixed SparseLoCo round, run identically in Node and in Chromium: three peers encode
 // seeded pseudo-gradients, the payloads are decoded and applied; the model's SHA-256 results.
-import { checkConfig } from '../../src/gpu/config';
-import { paramLayout } from '../../src/gpu/layout';
-import { seededRandom } from '../../src/gpu/random';
+import { checkConfig } from '../../src/model/config';
+import { paramLayout } from '../../src/model/layout';
+import { seededRandom } from '../../src/model/random';
 import { chunkPlan } from '../../src/compress/chunks';
 import { applySparseOuterStep, NesterovOuterStep } from '../../src/compress/outerStep';
 import { decodeSparseLoCo, SparseLoCoEncoder } from '../../src/compress/sparseloco';

@@ -1,5 +1,5 @@
 // Seeded test data (floats, bytes): the same inputs on every run and every runtime.
-import { seededRandom } from '../../src/gpu/random';
+import { seededRandom } from '../../src/model/random';
 
 export { seededRandom };
 

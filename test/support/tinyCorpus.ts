@@ -1,7 +1,7 @@
 // The built-in corpus as every participant splits it, and the `tiny` model for its vocabulary:
 // what the swarm tests train on.
 import { readFileSync } from 'node:fs';
-import { gptConfig, type GptConfig } from '../../src/gpu/config';
+import { gptConfig, type GptConfig } from '../../src/model/config';
 import { CharTokenizer, splitCorpus } from '../../src/train/tokenizer';
 
 export function tinyCorpus(): { corpus: ReturnType<typeof splitCorpus>; config: GptConfig } {

@@ -1,6 +1,6 @@
 // A run of the tiny model for swarm tests: the fields they all share (2 × 32 tokens a step,
 // at least 2 steps, outer lr 1, a short warm-up) beside the ones each test sets itself.
-import type { RunConfig } from '../../src/swarm/runConfig';
+import type { RunConfig } from '../../src/protocol/runConfig';
 
 type Own = Pick<RunConfig, 'runId' | 'seed' | 'startTime' | 'windowMs' | 'graceMs' | 'uploadMarginMs' | 'validatorKeys'>;
 

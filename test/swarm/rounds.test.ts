@@ -4,9 +4,9 @@
 // peer that lies or sends garbage is dropped and never counted.
 import { readFileSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
-import { gptConfig } from '../../src/gpu/config';
+import { gptConfig } from '../../src/model/config';
 import { requestGpuDevice, type GpuContext } from '../../src/gpu/device';
-import { initParams } from '../../src/gpu/init';
+import { initParams } from '../../src/model/init';
 import { GpuGpt } from '../../src/gpu/model';
 import { nodeGpu } from '../../src/gpu/nodeGpu';
 import { ContributionExchange } from '../../src/p2p/exchange';
@@ -16,7 +16,7 @@ import { signContribution } from '../../src/protocol/contribution';
 import { contentHash, modelHash } from '../../src/protocol/hash';
 import { ed25519Signer } from '../../src/protocol/keys';
 import { decodeWire, encodeWire, MAX_WIRE_BYTES } from '../../src/protocol/wire';
-import type { RunConfig } from '../../src/swarm/runConfig';
+import type { RunConfig } from '../../src/protocol/runConfig';
 import { SwarmPeer, type WindowReport } from '../../src/swarm/swarmPeer';
 import { ValidatorNode } from '../../src/swarm/validatorNode';
 import { GpuWindowTrainer } from '../../src/swarm/windowTrainer';

@@ -2,15 +2,15 @@
 // engine's forward on Dawn and the CPU reference, at full and shorter sequence lengths.
 import * as ort from 'onnxruntime-web';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DEFAULT_ADAMW } from '../../src/gpu/adamw';
-import { checkConfig } from '../../src/gpu/config';
+import { DEFAULT_ADAMW } from '../../src/model/optimizer';
+import { checkConfig } from '../../src/model/config';
 import { requestGpuDevice, type GpuContext } from '../../src/gpu/device';
-import { initParams } from '../../src/gpu/init';
-import { paramLayout } from '../../src/gpu/layout';
+import { initParams } from '../../src/model/init';
+import { paramLayout } from '../../src/model/layout';
 import { GpuGpt } from '../../src/gpu/model';
 import { nodeGpu } from '../../src/gpu/nodeGpu';
-import { seededRandom } from '../../src/gpu/random';
-import { referenceForward } from '../../src/gpu/reference';
+import { seededRandom } from '../../src/model/random';
+import { referenceForward } from '../../src/model/reference';
 import { exportOnnx, ONNX_INPUT, ONNX_OUTPUT } from '../../src/train/onnxExport';
 import { ProtoWriter } from '../../src/train/protobuf';
 

@@ -1,8 +1,8 @@
 // The validator's loss probes in a worker thread: the same losses, bit for bit, as the probe run
 // in-process, while the calling thread's event loop keeps running (it would stall in-process).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { initParams } from '../../src/gpu/init';
-import { paramLayout } from '../../src/gpu/layout';
+import { initParams } from '../../src/model/init';
+import { paramLayout } from '../../src/model/layout';
 import { openProbeThread } from '../../src/node/probeThread';
 import { CpuLossProbe } from '../../src/validator/cpuLossProbe';
 import type { RemoteProbes } from '../../src/validator/remoteProbe';

@@ -4,10 +4,10 @@ import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { chunkPlan } from '../../src/compress/chunks';
 import { SparseLoCoEncoder } from '../../src/compress/sparseloco';
-import { DEFAULT_ADAMW } from '../../src/gpu/adamw';
-import { gptConfig } from '../../src/gpu/config';
+import { DEFAULT_ADAMW } from '../../src/model/optimizer';
+import { gptConfig } from '../../src/model/config';
 import { requestGpuDevice, type GpuContext } from '../../src/gpu/device';
-import { initParams } from '../../src/gpu/init';
+import { initParams } from '../../src/model/init';
 import { GpuGpt } from '../../src/gpu/model';
 import { nodeGpu } from '../../src/gpu/nodeGpu';
 import { decodeContribution, signContribution } from '../../src/protocol/contribution';
@@ -39,7 +39,7 @@ describe('loss probes', () => {
   it('the CPU reference and the GPU engine give the same per-sequence losses', async () => {
     const gpu = new GpuLossProbe(ctx.device, config, SEQ, corpus.train, 4);
     const cpu = new CpuLossProbe(config, SEQ, corpus.train);
-    const theta = initParams(config, (await import('../../src/gpu/layout')).paramLayout(config), 3);
+    const theta = initParams(config, (await import('../../src/model/layout')).paramLayout(config), 3);
     const pages = await randomPages('probe', { count: 6, seqLen: SEQ, corpusLength: corpus.train.length }); // 6: a short last batch
     const [a, b] = [await gpu.perSequence(theta, pages), await cpu.perSequence(theta, pages)];
     for (let i = 0; i < pages.length; i++) expect(a[i]).toBeCloseTo(b[i], 4);

@@ -8,7 +8,7 @@ import { chunkPlan, type ChunkPlan } from '../../src/compress/chunks';
 import { decodeSparseLoCo, SparseLoCoEncoder, type SparseUpdate } from '../../src/compress/sparseloco';
 import { decodeWorkPayload, packWorkPayload, receiptPlan, workPayloadMain } from '../../src/compress/workPayload';
 import { requestGpuDevice, type GpuContext } from '../../src/gpu/device';
-import { initParams } from '../../src/gpu/init';
+import { initParams } from '../../src/model/init';
 import { GpuGpt } from '../../src/gpu/model';
 import { nodeGpu } from '../../src/gpu/nodeGpu';
 import { signContribution } from '../../src/protocol/contribution';

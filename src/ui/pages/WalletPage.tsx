@@ -1,7 +1,7 @@
 // Contributors' page: connect a Polkadot/Bittensor wallet extension, choose an account, have it
 // sign (once) a certificate for this browser's session key, and see what that key contributed.
 import { useEffect, useState, type ReactNode } from 'react';
-import type { RunConfig } from '../../swarm/runConfig';
+import type { RunConfig } from '../../protocol/runConfig';
 import { choose, connect, loadSession, signCertificate, useWallet, type WalletView } from '../useWallet';
 import { fetchJson } from '../fetchJson';
 import { ScoreHistory } from '../ScoreHistory';

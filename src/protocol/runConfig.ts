@@ -1,10 +1,7 @@
 // A training run's fixed parameters and the window clock every participant shares: which
 // window it is, when training for it must stop, and when its manifest is due.
-import type { PresetName } from '../gpu/config';
-import type { Contribution } from '../protocol/contribution';
-import type { CosineSchedule } from '../train/schedule';
-import { verifyContributionAuthority } from '../wallet/authority';
-import { WalletError } from '../wallet/errors';
+import type { PresetName } from '../model/config';
+import type { CosineSchedule } from '../model/schedule';
 
 export interface RunConfig {
   runId: string;
@@ -70,22 +67,6 @@ export function windowAt(run: RunConfig, now: number): number {
 /** When a peer training window w must stop and upload. */
 export function trainingDeadline(run: RunConfig, window: number): number {
   return windowEnd(run, window) - run.uploadMarginMs;
-}
-
-/**
- * Why a contribution may not speak for the address it names (a certificate for another run,
- * expired at its window's start, for another key…), or undefined when it may.
- */
-export function authorityRefusal(run: RunConfig): (c: Contribution) => string | undefined {
-  return (c) => {
-    try {
-      verifyContributionAuthority(c, windowStart(run, c.window));
-      return undefined;
-    } catch (err) {
-      if (err instanceof WalletError) return `${err.code}: ${err.message}`;
-      throw err;
-    }
-  };
 }
 
 /** When the validator closes window w and publishes its manifest. */

@@ -1,10 +1,10 @@
 // Checks the CPU reference model against finite differences, golden NumPy losses, causality
 // and hand-computed AdamW steps, so GPU kernels can trust it as ground truth.
 import { describe, expect, it } from 'vitest';
-import { checkConfig, type GptConfig } from '../../src/gpu/config';
-import { initParams } from '../../src/gpu/init';
-import { paramLayout, tensor, type ParamLayout } from '../../src/gpu/layout';
-import { clipScale, referenceAdamW, referenceBackward, referenceForward, referenceGradNorm, type AdamWHyper, type Batch } from '../../src/gpu/reference';
+import { checkConfig, type GptConfig } from '../../src/model/config';
+import { initParams } from '../../src/model/init';
+import { paramLayout, tensor, type ParamLayout } from '../../src/model/layout';
+import { clipScale, referenceAdamW, referenceBackward, referenceForward, referenceGradNorm, type AdamWHyper, type Batch } from '../../src/model/reference';
 import { randomFloats, seededRandom } from '../support/random';
 
 const config: GptConfig = checkConfig({ vocabSize: 11, contextLength: 8, embedDim: 8, layers: 2, heads: 2 });

@@ -1,6 +1,6 @@
 // CPU reference of the GPT-2 model, forward, backward and AdamW, in float64: the ground
 // truth the GPU kernels are tested against (same ops and layout as llm.c's train_gpt2.c).
-import type { AdamWHyper as GpuAdamWHyper } from './adamw';
+import type { AdamWHyper as GpuAdamWHyper } from './optimizer';
 import { checkConfig, type GptConfig } from './config';
 import { tensor, type ParamLayout } from './layout';
 

@@ -1,8 +1,7 @@
 // Checks a run configuration (a run file, or /api/run in a tab) field by field: a malformed
 // one is refused with the field and the reason, never half-used. No Node APIs: tabs run it too.
-import { PRESETS, type PresetName } from '../gpu/config';
-import type { CosineSchedule } from '../train/schedule';
-// Types only: runConfig.ts pulls in the wallet's code, which a dashboard viewer never downloads.
+import { PRESETS, type PresetName } from '../model/config';
+import type { CosineSchedule } from '../model/schedule';
 import type { IceSettings, RunConfig } from './runConfig';
 
 /** A corpus is a plain file name under public/data (the app serves it, Node peers read it). */
