@@ -1,5 +1,5 @@
 // The GPT forward pass as recorded dispatches over preallocated activations: shared by the
-// training model (which keeps every activation for backward) and the sampler.
+// training model (which keeps every activation for backward) and the forward-only evaluator.
 import { attentionForward } from './attention';
 import { floatRange, type Binding, type Dispatch } from './buffers';
 import type { GptConfig } from '../model/config';
@@ -33,13 +33,24 @@ export interface ForwardBuffers {
   logits: GPUBuffer;
 }
 
-/** Allocates every activation the forward pass writes; `alloc` decides usage and accounting. */
-export function allocateForward(config: GptConfig, batchSize: number, seqLen: number, alloc: (floats: number, label: string) => GPUBuffer): ForwardBuffers {
+/**
+ * Allocates every activation the forward pass writes; `alloc` decides usage and accounting.
+ * Training keeps each layer's for backward. `shareLayers` gives every layer the same set, which
+ * is safe forward-only: a layer reads only the previous one's x2, and overwrites x2 last.
+ */
+export function allocateForward(
+  config: GptConfig,
+  batchSize: number,
+  seqLen: number,
+  alloc: (floats: number, label: string) => GPUBuffer,
+  shareLayers = false,
+): ForwardBuffers {
   const { embedDim: C, heads, vocabSize: V } = config;
   const rows = batchSize * seqLen;
   const x0 = alloc(rows * C, 'x0');
-  const acts = Array.from({ length: config.layers }, (_, l): LayerActs => {
-    const a = (floats: number, name: string): GPUBuffer => alloc(floats, `h${l}.${name}`);
+  const distinct = shareLayers ? Math.min(1, config.layers) : config.layers;
+  const sets = Array.from({ length: distinct }, (_, l): LayerActs => {
+    const a = (floats: number, name: string): GPUBuffer => alloc(floats, shareLayers ? `layer.${name}` : `h${l}.${name}`);
     return {
       ln1: a(rows * C, 'ln1'),
       ln1Stats: a(2 * rows, 'ln1.stats'),
@@ -56,6 +67,7 @@ export function allocateForward(config: GptConfig, batchSize: number, seqLen: nu
       x2: a(rows * C, 'x2'),
     };
   });
+  const acts = shareLayers ? Array.from({ length: config.layers }, () => sets[0]) : sets;
   return { x0, acts, lnf: alloc(rows * C, 'lnf'), lnfStats: alloc(2 * rows, 'lnf.stats'), logits: alloc(rows * V, 'logits') };
 }
 
@@ -100,5 +112,19 @@ export function forwardDispatches(
     // Weight-tied head: logits = lnf · wteᵀ.
     matmulDispatch(device, { m: rows, n: V, k: C, transB: true }, lnf, p('wte'), logits),
   );
+  return out;
+}
+
+/** Checked token ids for a batch × seq block: every one an integer id of the vocabulary. */
+export function tokenIds(ids: ArrayLike<number>, shape: { batchSize: number; seqLen: number; vocab: number }, what: string): Uint32Array {
+  const rows = shape.batchSize * shape.seqLen;
+  if (ids.length !== rows) throw new RangeError(`${what}: expected ${rows} ids (batch ${shape.batchSize} × seq ${shape.seqLen}), got ${ids.length}`);
+  const out = new Uint32Array(rows);
+  const V = shape.vocab;
+  for (let i = 0; i < rows; i++) {
+    const id = ids[i];
+    if (!Number.isInteger(id) || id < 0 || id >= V) throw new RangeError(`${what}[${i}] = ${id} is not a token id in 0..${V - 1}`);
+    out[i] = id;
+  }
   return out;
 }

@@ -53,6 +53,30 @@ export function estimateMemory(config: GptConfig, shape: TrainingShape): MemoryE
   };
 }
 
+/** A forward-only shape: one microbatch, nothing kept for backward. */
+export type EvaluationShape = Omit<TrainingShape, 'microSteps'>;
+
+/**
+ * What GpuEvaluator allocates: parameters (none when it reads another model's in place), one
+ * layer's activations that every layer reuses, logits, losses, and the token and target ids.
+ */
+export function estimateEvaluationMemory(config: GptConfig, shape: EvaluationShape, ownParams = true): MemoryEstimate {
+  const { vocabSize: V, embedDim: C, heads: H } = config;
+  const rows = shape.batchSize * shape.seqLen;
+  const n = paramLayout(config).totalFloats;
+  const att = shape.batchSize * H * shape.seqLen * shape.seqLen;
+  const layer = [rows * C, 2 * rows, 3 * rows * C, att, rows * C, rows * C, rows * C, rows * C, 2 * rows, 4 * rows * C, 4 * rows * C, rows * C, rows * C];
+  const activationBuffers = [rows * C, ...layer, rows * C, 2 * rows, rows * V, rows];
+  const scratchBuffers = [rows, rows];
+  const sum = (list: number[]): number => list.reduce((a, f) => a + bytes(f), 0);
+  const parameters = ownParams ? bytes(n) : 0;
+  const activations = sum(activationBuffers);
+  const scratch = sum(scratchBuffers);
+  const total = parameters + activations + scratch;
+  const largestBuffer = Math.max(...[ownParams ? n : 0, ...activationBuffers].map(bytes));
+  return { parameters, optimizer: 0, gradients: 0, activations, scratch, total, largestBuffer, minimum: total };
+}
+
 export interface LimitProblem {
   limit: string;
   needed: number;
@@ -70,8 +94,7 @@ type LimitsLike = Pick<
 >;
 
 /** Every adapter limit this shape exceeds; empty when it fits. */
-export function limitProblems(limits: LimitsLike, config: GptConfig, shape: TrainingShape): LimitProblem[] {
-  const est = estimateMemory(config, shape);
+export function limitProblems(limits: LimitsLike, config: GptConfig, shape: TrainingShape, est = estimateMemory(config, shape)): LimitProblem[] {
   const rows = shape.batchSize * shape.seqLen;
   const needs: [keyof LimitsLike, number][] = [
     ['maxStorageBufferBindingSize', est.largestBuffer],
@@ -100,8 +123,15 @@ function mib(n: number): string {
 }
 
 /** Throws PresetTooLargeError naming the exceeded limits, the largest batch that fits, and a preset that fits. */
-export function assertFits(limits: LimitsLike, config: GptConfig, shape: TrainingShape, preset?: PresetName): void {
-  const problems = limitProblems(limits, config, shape);
+export function assertFits(
+  limits: LimitsLike,
+  config: GptConfig,
+  shape: TrainingShape,
+  preset?: PresetName,
+  plan: (config: GptConfig, shape: TrainingShape) => MemoryEstimate = estimateMemory,
+): void {
+  const fits = (c: GptConfig, s: TrainingShape): LimitProblem[] => limitProblems(limits, c, s, plan(c, s));
+  const problems = fits(config, shape);
   if (problems.length === 0) return;
   const what = problems
     .map(
@@ -110,12 +140,12 @@ export function assertFits(limits: LimitsLike, config: GptConfig, shape: Trainin
     )
     .join('; ');
   let batch = shape.batchSize - 1;
-  while (batch > 0 && limitProblems(limits, config, { ...shape, batchSize: batch }).length > 0) batch--;
+  while (batch > 0 && fits(config, { ...shape, batchSize: batch }).length > 0) batch--;
   const hints: string[] = [];
   if (batch > 0) hints.push(`batchSize ${batch} fits (use microSteps ${Math.ceil(shape.batchSize / batch)} to keep the tokens per step)`);
   const fitting = (Object.keys(PRESETS) as PresetName[]).filter((name) => {
     const p = { ...PRESETS[name], vocabSize: config.vocabSize };
-    return limitProblems(limits, p, { ...shape, seqLen: Math.min(shape.seqLen, p.contextLength) }).length === 0;
+    return fits(p, { ...shape, seqLen: Math.min(shape.seqLen, p.contextLength) }).length === 0;
   });
   if (fitting.length) hints.push(`preset '${fitting[fitting.length - 1]}' fits at this batch size`);
   const label = preset ? `preset '${preset}'` : `this model (d ${config.embedDim}, ${config.layers} layers)`;

@@ -8,7 +8,7 @@ import { encodePass, floatRange, readFloat32, type Binding, type Dispatch } from
 import { checkConfig, type GptConfig } from '../model/config';
 import { crossEntropy } from './crossentropy';
 import { bucketByToken, embeddingBackward } from './embedding';
-import { allocateForward, forwardDispatches, type LayerActs } from './forward';
+import { allocateForward, forwardDispatches, tokenIds, type LayerActs } from './forward';
 import { geluBackward } from './gelu';
 import { layerNormBackward } from './layernorm';
 import { paramLayout, tensor, TENSOR_ALIGN_FLOATS, type ParamLayout } from '../model/layout';
@@ -190,10 +190,10 @@ export class GpuGpt {
 
   /** Validates and uploads microbatch k's tokens and targets (and the token buckets backward needs). */
   setBatch(k: number, batch: MicroBatch): void {
-    const rows = this.batchSize * this.seqLen;
     if (!Number.isInteger(k) || k < 0 || k >= this.microSteps) throw new RangeError(`microbatch index ${k} is outside 0..${this.microSteps - 1}`);
-    const tokens = this.checkIds(batch.tokens, rows, 'tokens');
-    const targets = this.checkIds(batch.targets, rows, 'targets');
+    const shape = { batchSize: this.batchSize, seqLen: this.seqLen, vocab: this.config.vocabSize };
+    const tokens = tokenIds(batch.tokens, shape, 'tokens');
+    const targets = tokenIds(batch.targets, shape, 'targets');
     const buckets = bucketByToken(tokens, this.config.vocabSize);
     const input = this.inputs[k];
     const q = this.device.queue;
@@ -312,18 +312,6 @@ export class GpuGpt {
     }
     if (seqLen > config.contextLength) throw new RangeError(`seqLen ${seqLen} exceeds the context length ${config.contextLength}`);
     assertFits(this.device.limits, config, { batchSize, seqLen, microSteps });
-  }
-
-  private checkIds(ids: ArrayLike<number>, rows: number, what: string): Uint32Array {
-    if (ids.length !== rows) throw new RangeError(`${what}: expected ${rows} ids (batch ${this.batchSize} × seq ${this.seqLen}), got ${ids.length}`);
-    const out = new Uint32Array(rows);
-    const V = this.config.vocabSize;
-    for (let i = 0; i < rows; i++) {
-      const id = ids[i];
-      if (!Number.isInteger(id) || id < 0 || id >= V) throw new RangeError(`${what}[${i}] = ${id} is not a token id in 0..${V - 1}`);
-      out[i] = id;
-    }
-    return out;
   }
 
   private alloc(floats: number, kind: Exclude<keyof GpuMemory, 'total'>, label: string): GPUBuffer {

@@ -1,9 +1,7 @@
 // Text generation from the model on the GPU: a batch-1 forward that reads the shared training
 // parameters (no copy), then temperature and top-k sampling of the next token.
-import { createStorageBuffer, encodePass, type Dispatch } from './buffers';
 import type { GptConfig } from '../model/config';
-import { allocateForward, forwardDispatches, type ForwardBuffers } from './forward';
-import { paramLayout } from '../model/layout';
+import { GpuEvaluator } from './evaluator';
 
 export interface SamplingOptions {
   /** > 0; lower is more conservative. */
@@ -35,28 +33,16 @@ export function sampleToken(logits: ArrayLike<number>, options: SamplingOptions,
 export class GpuSampler {
   private readonly device: GPUDevice;
   private readonly config: GptConfig;
-  private readonly tokens: GPUBuffer;
+  private readonly evaluator: GpuEvaluator;
   private readonly staging: GPUBuffer;
-  private readonly buffers: GPUBuffer[] = [];
-  private readonly forward: ForwardBuffers;
-  private readonly dispatches: Dispatch[];
   private busy: Promise<unknown> = Promise.resolve();
 
   /** `params`: the flat parameter buffer of a model with this config, read in place. */
   constructor(device: GPUDevice, config: GptConfig, params: GPUBuffer) {
     this.device = device;
     this.config = config;
-    const T = config.contextLength;
-    const alloc = (floats: number, label: string): GPUBuffer => {
-      const b = createStorageBuffer(device, Math.max(16, floats * 4), `sampler.${label}`);
-      this.buffers.push(b);
-      return b;
-    };
-    this.tokens = alloc(T, 'tokens');
-    this.forward = allocateForward(config, 1, T, alloc);
+    this.evaluator = new GpuEvaluator(device, { config, batchSize: 1, seqLen: config.contextLength, params });
     this.staging = device.createBuffer({ label: 'sampler.staging', size: config.vocabSize * 4, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST });
-    this.buffers.push(this.staging);
-    this.dispatches = forwardDispatches(device, config, paramLayout(config), { batchSize: 1, seqLen: T }, params, this.tokens, this.forward);
   }
 
   /** Logits for the token after `context` (its last contextLength tokens). */
@@ -82,23 +68,21 @@ export class GpuSampler {
   }
 
   destroy(): void {
-    for (const b of this.buffers) b.destroy();
+    this.evaluator.destroy();
+    this.staging.destroy();
   }
 
   private async runForward(context: ArrayLike<number>): Promise<Float32Array> {
     const { contextLength: T, vocabSize: V } = this.config;
     const window = Array.from(context).slice(-T);
     if (window.length === 0) throw new RangeError('context is empty');
-    const tokens = new Uint32Array(T);
-    window.forEach((id, i) => {
-      if (!Number.isInteger(id) || id < 0 || id >= V) throw new RangeError(`token ${id} is not an id in 0..${V - 1}`);
-      tokens[i] = id;
-    });
     // Positions after the context hold token 0; causal attention keeps them from affecting it.
-    this.device.queue.writeBuffer(this.tokens, 0, tokens);
+    const tokens = new Array<number>(T).fill(0);
+    window.forEach((id, i) => (tokens[i] = id));
+    this.evaluator.setBatch(tokens);
     const encoder = this.device.createCommandEncoder({ label: 'sample' });
-    encodePass(encoder, this.dispatches, 'sample-forward');
-    encoder.copyBufferToBuffer(this.forward.logits, (window.length - 1) * V * 4, this.staging, 0, V * 4);
+    this.evaluator.encodeForward(encoder);
+    encoder.copyBufferToBuffer(this.evaluator.logits, (window.length - 1) * V * 4, this.staging, 0, V * 4);
     this.device.queue.submit([encoder.finish()]);
     await this.staging.mapAsync(GPUMapMode.READ);
     const row = new Float32Array(this.staging.getMappedRange().slice(0));

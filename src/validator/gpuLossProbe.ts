@@ -1,21 +1,24 @@
 // Per-sequence losses on the GPU engine (Dawn in Node, WebGPU in a tab): the validator's
-// measuring instrument. Batches pages through one evaluation model; no gradients.
+// measuring instrument. Batches pages through one forward-only evaluator; no gradients.
+import { GpuEvaluator } from '../gpu/evaluator';
 import type { GptConfig } from '../model/config';
-import { GpuGpt } from '../gpu/model';
 import { batchAt } from '../train/innerLoop';
 import type { LossProbe } from './scoring';
 
+/** Pages per forward pass. */
+export const GPU_PROBE_BATCH = 8;
+
 export class GpuLossProbe implements LossProbe {
-  private readonly model: GpuGpt;
+  private readonly model: GpuEvaluator;
 
   constructor(
     device: GPUDevice,
     config: GptConfig,
     private readonly seqLen: number,
     private readonly corpus: Uint16Array,
-    private readonly batchSize = 8,
+    private readonly batchSize = GPU_PROBE_BATCH,
   ) {
-    this.model = new GpuGpt(device, { config, batchSize, seqLen });
+    this.model = new GpuEvaluator(device, { config, batchSize, seqLen });
   }
 
   async perSequence(theta: Float32Array, offsets: Uint32Array): Promise<Float64Array> {
@@ -25,8 +28,9 @@ export class GpuLossProbe implements LossProbe {
     for (let i = 0; i < offsets.length; i += B) {
       // A short last batch is padded with its first page; the padding's losses are dropped.
       const chunk = Array.from({ length: B }, (_, b) => offsets[Math.min(i + b, offsets.length - 1)]);
-      this.model.setBatch(0, batchAt(this.corpus, chunk, this.seqLen));
-      const losses = await this.model.evaluatePositions();
+      const batch = batchAt(this.corpus, chunk, this.seqLen);
+      this.model.setBatch(batch.tokens, batch.targets);
+      const losses = await this.model.positionLosses();
       for (let b = 0; b < B && i + b < offsets.length; b++) {
         let s = 0;
         for (let t = 0; t < this.seqLen; t++) s += losses[b * this.seqLen + t];
@@ -34,6 +38,11 @@ export class GpuLossProbe implements LossProbe {
       }
     }
     return out;
+  }
+
+  /** GPU bytes held, for the validator's log. */
+  get gpuBytes(): number {
+    return this.model.memory.total;
   }
 
   destroy(): void {

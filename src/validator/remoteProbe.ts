@@ -2,8 +2,9 @@
 // and on the validator's own event loop it would starve the mesh, manifests and status API.
 import type { GptConfig } from '../model/config';
 import { GpuUnavailableError, requestGpuDevice } from '../gpu/device';
+import { estimateMemory } from '../gpu/memoryPlan';
 import { CpuLossProbe } from './cpuLossProbe';
-import { GpuLossProbe } from './gpuLossProbe';
+import { GPU_PROBE_BATCH, GpuLossProbe } from './gpuLossProbe';
 import type { LossProbe } from './scoring';
 
 /** What the worker measures with: `gpu` falls back to the CPU reference where no GPU opens. */
@@ -51,7 +52,7 @@ export async function openLossProbes(spec: ProbeSpec, gpu?: () => GPU | undefine
       return {
         scoring,
         validation,
-        label: `${ctx.report.adapter.vendor} ${ctx.report.adapter.architecture}`,
+        label: `${ctx.report.adapter.vendor} ${ctx.report.adapter.architecture} (${gpuFootprint(spec, scoring.gpuBytes + validation.gpuBytes)})`,
         close: () => [scoring.destroy(), validation.destroy(), ctx.destroy()],
       };
     } catch (err) {
@@ -60,6 +61,13 @@ export async function openLossProbes(spec: ProbeSpec, gpu?: () => GPU | undefine
     }
   }
   return cpuProbes(spec, 'the CPU reference model');
+}
+
+/** The two forward-only probes' GPU memory beside what two training models would have held (the probe before it). */
+function gpuFootprint(spec: ProbeSpec, bytes: number): string {
+  const training = 2 * estimateMemory(spec.config, { batchSize: GPU_PROBE_BATCH, seqLen: spec.seqLen, microSteps: 1 }).total;
+  const mib = (n: number): string => `${(n / 2 ** 20).toFixed(2)} MiB`;
+  return `forward-only probes: ${mib(bytes)} of GPU memory; training models would hold ${mib(training)}`;
 }
 
 function cpuProbes(spec: ProbeSpec, label: string): OpenedProbes {

@@ -4,7 +4,8 @@ import { gptConfig, type GptConfig } from '../../src/model/config';
 import { withGpuErrors } from '../../src/gpu/errors';
 import { initParams } from '../../src/model/init';
 import { paramLayout, type ParamLayout } from '../../src/model/layout';
-import { estimateMemory, PresetTooLargeError } from '../../src/gpu/memoryPlan';
+import { GpuEvaluator } from '../../src/gpu/evaluator';
+import { estimateEvaluationMemory, estimateMemory, PresetTooLargeError } from '../../src/gpu/memoryPlan';
 import { GpuGpt } from '../../src/gpu/model';
 import { GpuSampler } from '../../src/gpu/sampler';
 import { kernelStrategy, setKernelStrategy, type KernelStrategy } from '../../src/gpu/strategy';
@@ -238,6 +239,38 @@ export const modelCases: KernelCase[] = [
         check(again.join() === generated.join(), 'generation is reproducible from a seed');
       } finally {
         sampler.destroy();
+        model.destroy();
+      }
+    },
+  },
+  {
+    name: 'forward-only evaluator: per-position losses equal the training model’s bit for bit (every layer reusing one activation set), with no gradients or moments',
+    run: async ({ device }) => {
+      const config = gptConfig('tiny', VOCAB);
+      const layout = paramLayout(config);
+      const params = testParams(config, layout, 5);
+      const shape = { batchSize: 3, seqLen: 40 };
+      const batch = randomBatch(shape.batchSize, shape.seqLen, VOCAB, 8);
+      const model = new GpuGpt(device, { config, ...shape });
+      const evaluator = new GpuEvaluator(device, { config, ...shape });
+      try {
+        model.setParams(params);
+        model.setBatch(0, batch);
+        evaluator.setParams(params);
+        evaluator.setBatch(batch.tokens, batch.targets);
+        const [want, got] = await withGpuErrors(device, async () => [await model.evaluatePositions(), await evaluator.positionLosses()]);
+        const differ = got.findIndex((x, i) => !Object.is(x, want[i]));
+        check(differ < 0, `position ${differ}: evaluator ${got[differ]}, training model ${want[differ]}`);
+        const mean = got.reduce((a, b) => a + b, 0) / got.length;
+        const ref = referenceForward(config, layout, params, { ...batch, ...shape }).loss;
+        check(Math.abs(mean - ref) <= 1e-5 * ref, `mean loss ${mean} vs reference ${ref}`);
+        const est = estimateEvaluationMemory(config, shape);
+        for (const key of ['parameters', 'optimizer', 'gradients', 'activations', 'scratch', 'total'] as const)
+          check(est[key] === evaluator.memory[key], `${key}: estimated ${est[key]}, allocated ${evaluator.memory[key]}`);
+        check(evaluator.memory.gradients === 0 && evaluator.memory.optimizer === 0, 'the evaluator allocated gradients or moments');
+        check(evaluator.memory.total < model.memory.total / 2, `evaluator ${evaluator.memory.total} B vs training model ${model.memory.total} B`);
+      } finally {
+        evaluator.destroy();
         model.destroy();
       }
     },

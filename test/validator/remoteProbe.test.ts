@@ -60,6 +60,10 @@ describe('loss probes in a worker thread', () => {
     const gpu = await openProbeThread({ mode: 'gpu', config, seqLen: SEQ, train: corpus.train, val: corpus.val });
     try {
       expect(gpu.label).not.toMatch(/CPU reference/);
+      // The probes are forward-only: far less GPU memory than the training models they replaced.
+      const [held, training] = [...gpu.label.matchAll(/([\d.]+) MiB/g)].map((m) => Number(m[1]));
+      expect(held).toBeGreaterThan(0);
+      expect(held).toBeLessThan(training / 2);
       const g = await gpu.scoring.perSequence(theta, offsets.subarray(0, 8));
       const c = await new CpuLossProbe(config, SEQ, corpus.train).perSequence(theta, offsets.subarray(0, 8));
       g.forEach((v, i) => expect(Math.abs(v - c[i])).toBeLessThan(1e-4));
