@@ -1,20 +1,19 @@
 // AdamW with decoupled weight decay over the flat parameter buffer, gradients scaled by the
 // global-norm clip factor computed on the GPU (no readback between backward and update).
 import type { AdamWHyper } from '../model/optimizer';
-import { createKernel, dispatch, strideGroups, type Binding, type Dispatch } from './buffers';
+import { strideGroups, type Binding, type Dispatch } from './buffers';
+import { defineKernel } from './kernel';
 
-export const ADAMW_WGSL = /* wgsl */ `
+export const ADAMW = defineKernel({
+  name: 'adamw',
+  // hp: this step's hyperparameters, written by setStep (a struct of f32 and u32, so not dims).
+  bindings: { params: 'rw f32', grads: 'read f32', m: 'rw f32', v: 'rw f32', normSquared: 'read f32', hp: 'uniform Hyper' },
+  wgsl: /* wgsl */ `
 struct Hyper {
   lr: f32, beta1: f32, beta2: f32, eps: f32,
   weightDecay: f32, biasCorrection1: f32, biasCorrection2: f32, maxNorm: f32,
   count: u32, decayEnd: u32, pad0: u32, pad1: u32,
 }
-@group(0) @binding(0) var<storage, read_write> params: array<f32>;
-@group(0) @binding(1) var<storage, read> grads: array<f32>;
-@group(0) @binding(2) var<storage, read_write> m: array<f32>;
-@group(0) @binding(3) var<storage, read_write> v: array<f32>;
-@group(0) @binding(4) var<storage, read> normSquared: array<f32>;
-@group(0) @binding(5) var<uniform> hp: Hyper;
 
 @compute @workgroup_size(256)
 fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) groups: vec3u) {
@@ -32,7 +31,8 @@ fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) grou
     let decay = select(0.0, hp.weightDecay * p, i < hp.decayEnd);
     params[i] = p - hp.lr * ((mi / hp.biasCorrection1) / (sqrt(vi / hp.biasCorrection2) + hp.eps) + decay);
   }
-}`;
+}`,
+});
 
 export interface AdamW {
   readonly dispatch: Dispatch;
@@ -55,9 +55,8 @@ export function createAdamW(
   const data = new ArrayBuffer(48);
   const f32 = new Float32Array(data);
   const u32 = new Uint32Array(data);
-  const pipeline = createKernel(device, 'adamw', ADAMW_WGSL);
   return {
-    dispatch: dispatch(device, pipeline, [params, grads, m, v, normSquared, uniform], strideGroups(count)),
+    dispatch: ADAMW.dispatch(device, { params, grads, m, v, normSquared, hp: uniform }, {}, strideGroups(count)),
     setStep(step, hyper) {
       if (!Number.isInteger(step) || step < 1) throw new RangeError(`AdamW step must be a positive integer, got ${step}`);
       f32.set([hyper.lr, hyper.beta1, hyper.beta2, hyper.eps, hyper.weightDecay, 1 - hyper.beta1 ** step, 1 - hyper.beta2 ** step, hyper.maxGradNorm]);

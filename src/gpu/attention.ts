@@ -1,26 +1,28 @@
 // Causal multi-head self-attention, forward and backward. The forward fuses scale, causal
 // mask, softmax and the weighted sum of values, keeping only the probabilities (T² per head)
 // for backward. Backward is two gathers, one per query row and one per key row: no atomics.
-import { createKernel, createUniformU32, dispatch, type Binding, type Dispatch } from './buffers';
+import type { Binding, Dispatch } from './buffers';
+import { defineKernel } from './kernel';
 
 const WG = 64;
 
+const DIMS = ['batch', 'seq', 'heads', 'channels'] as const;
+
 function header(headDim: number): string {
   return /* wgsl */ `
-struct Dims { batch: u32, seq: u32, heads: u32, channels: u32 }
 const HS: u32 = ${headDim}u;
 fn rowOf(b: u32, t: u32) -> u32 { return b * dims.seq + t; }
 fn attRow(b: u32, h: u32, t: u32) -> u32 { return ((b * dims.heads + h) * dims.seq + t) * dims.seq; }`;
 }
 
-export function attentionForwardWgsl(headDim: number): string {
-  return /* wgsl */ `
+/** qkv [B·T, 3C] (q | k | v) → att [B, H, T, T] probabilities and out [B·T, C]. */
+export const attentionForwardKernel = (headDim: number) =>
+  defineKernel({
+    name: 'attention.forward',
+    bindings: { qkv: 'read f32', att: 'rw f32', out: 'rw f32' },
+    dims: DIMS,
+    wgsl: /* wgsl */ `
 ${header(headDim)}
-@group(0) @binding(0) var<storage, read> qkv: array<f32>;       // [B·T, 3C]: q | k | v
-@group(0) @binding(1) var<storage, read_write> att: array<f32>; // [B, H, T, T] probabilities
-@group(0) @binding(2) var<storage, read_write> out: array<f32>; // [B·T, C]
-@group(0) @binding(3) var<uniform> dims: Dims;
-
 @compute @workgroup_size(${WG})
 fn main(@builtin(global_invocation_id) gid: vec3u) {
   let T = dims.seq;
@@ -60,20 +62,18 @@ fn main(@builtin(global_invocation_id) gid: vec3u) {
   for (var t2 = t + 1u; t2 < T; t2++) { att[ar + t2] = 0.0; }
   let oBase = rowOf(b, t) * C + h * HS;
   for (var d = 0u; d < HS; d++) { out[oBase + d] = acc[d]; }
-}`;
-}
+}`,
+  });
 
 /** Per query row: dS = P ⊙ (dP − Σ P·dP) with dP = dout·vᵀ, and dq = scale·dS·k. */
-export function attentionBackwardQueryWgsl(headDim: number): string {
-  return /* wgsl */ `
+export const attentionBackwardQueryKernel = (headDim: number) =>
+  defineKernel({
+    name: 'attention.backwardQuery',
+    // dout [B·T, C], dscores [B, H, T, T], dqkv [B·T, 3C].
+    bindings: { qkv: 'read f32', att: 'read f32', dout: 'read f32', dscores: 'rw f32', dqkv: 'rw f32' },
+    dims: DIMS,
+    wgsl: /* wgsl */ `
 ${header(headDim)}
-@group(0) @binding(0) var<storage, read> qkv: array<f32>;
-@group(0) @binding(1) var<storage, read> att: array<f32>;
-@group(0) @binding(2) var<storage, read> dout: array<f32>;        // [B·T, C]
-@group(0) @binding(3) var<storage, read_write> dscores: array<f32>; // [B, H, T, T]
-@group(0) @binding(4) var<storage, read_write> dqkv: array<f32>;    // [B·T, 3C]
-@group(0) @binding(5) var<uniform> dims: Dims;
-
 @compute @workgroup_size(${WG})
 fn main(@builtin(global_invocation_id) gid: vec3u) {
   let T = dims.seq;
@@ -104,20 +104,17 @@ fn main(@builtin(global_invocation_id) gid: vec3u) {
   }
   let qBase = rowOf(b, t) * 3u * C + h * HS;
   for (var d = 0u; d < HS; d++) { dqkv[qBase + d] = dq[d] * scale; }
-}`;
-}
+}`,
+  });
 
 /** Per key row t2: dk = scale·Σ_{t≥t2} dS[t,t2]·q_t and dv = Σ_{t≥t2} P[t,t2]·dout_t. */
-export function attentionBackwardKeyWgsl(headDim: number): string {
-  return /* wgsl */ `
+export const attentionBackwardKeyKernel = (headDim: number) =>
+  defineKernel({
+    name: 'attention.backwardKey',
+    bindings: { qkv: 'read f32', att: 'read f32', dout: 'read f32', dscores: 'read f32', dqkv: 'rw f32' },
+    dims: DIMS,
+    wgsl: /* wgsl */ `
 ${header(headDim)}
-@group(0) @binding(0) var<storage, read> qkv: array<f32>;
-@group(0) @binding(1) var<storage, read> att: array<f32>;
-@group(0) @binding(2) var<storage, read> dout: array<f32>;
-@group(0) @binding(3) var<storage, read> dscores: array<f32>;
-@group(0) @binding(4) var<storage, read_write> dqkv: array<f32>;
-@group(0) @binding(5) var<uniform> dims: Dims;
-
 @compute @workgroup_size(${WG})
 fn main(@builtin(global_invocation_id) gid: vec3u) {
   let T = dims.seq;
@@ -145,8 +142,8 @@ fn main(@builtin(global_invocation_id) gid: vec3u) {
     dqkv[kBase + d] = dk[d] * scale;
     dqkv[kBase + C + d] = dv[d];
   }
-}`;
-}
+}`,
+  });
 
 export interface AttentionShape {
   batch: number;
@@ -155,15 +152,10 @@ export interface AttentionShape {
   channels: number;
 }
 
-function dimsOf(device: GPUDevice, s: AttentionShape, label: string): GPUBuffer {
-  return createUniformU32(device, [s.batch, s.seq, s.heads, s.channels], label);
-}
-
 const groupsFor = (s: AttentionShape): number => Math.ceil((s.batch * s.heads * s.seq) / WG);
 
 export function attentionForward(device: GPUDevice, s: AttentionShape, qkv: Binding, att: Binding, out: Binding): Dispatch {
-  const pipeline = createKernel(device, 'attention.forward', attentionForwardWgsl(s.channels / s.heads));
-  return dispatch(device, pipeline, [qkv, att, out, dimsOf(device, s, 'attention.dims')], groupsFor(s));
+  return attentionForwardKernel(s.channels / s.heads).dispatch(device, { qkv, att, out }, s, groupsFor(s));
 }
 
 /** Writes dqkv (not accumulated); `dscores` is scratch of the same size as `att`. */
@@ -177,9 +169,9 @@ export function attentionBackward(
   dqkv: Binding,
 ): Dispatch[] {
   const hs = s.channels / s.heads;
-  const u = dimsOf(device, s, 'attention.grad.dims');
+  const buffers = { qkv, att, dout, dscores, dqkv };
   return [
-    dispatch(device, createKernel(device, 'attention.backwardQuery', attentionBackwardQueryWgsl(hs)), [qkv, att, dout, dscores, dqkv, u], groupsFor(s)),
-    dispatch(device, createKernel(device, 'attention.backwardKey', attentionBackwardKeyWgsl(hs)), [qkv, att, dout, dscores, dqkv, u], groupsFor(s)),
+    attentionBackwardQueryKernel(hs).dispatch(device, buffers, s, groupsFor(s)),
+    attentionBackwardKeyKernel(hs).dispatch(device, buffers, s, groupsFor(s)),
   ];
 }

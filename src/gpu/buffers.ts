@@ -59,24 +59,18 @@ export function createKernel(device: GPUDevice, label: string, code: string, ent
 /** A whole buffer, or a range of one (a tensor view inside the flat parameter buffer). */
 export type Binding = GPUBuffer | GPUBufferBinding;
 
-/** Binds buffers to group 0 in binding order: kernels declare their bindings 0..n-1. */
-export function bindBuffers(device: GPUDevice, pipeline: GPUComputePipeline, label: string, buffers: readonly Binding[]): GPUBindGroup {
-  return device.createBindGroup({
-    label,
-    layout: pipeline.getBindGroupLayout(0),
-    entries: buffers.map((b, binding) => ({ binding, resource: 'buffer' in b ? b : { buffer: b } })),
-  });
-}
-
 /** One recorded kernel launch: built once, encoded every step. */
 export interface Dispatch {
   pipeline: GPUComputePipeline;
   group: GPUBindGroup;
   workgroups: readonly [number, number?, number?];
+  /** The uniform buffer of its shape values, which this launch alone uses (freed with it). */
+  dims?: GPUBuffer;
 }
 
-export function dispatch(device: GPUDevice, pipeline: GPUComputePipeline, buffers: readonly Binding[], x: number, y = 1, z = 1): Dispatch {
-  return { pipeline, group: bindBuffers(device, pipeline, pipeline.label, buffers), workgroups: [x, y, z] };
+/** Frees the uniform buffers the launches own (pipelines are shared per device and stay). */
+export function destroyDispatches(dispatches: Iterable<Dispatch>): void {
+  for (const d of dispatches) d.dims?.destroy();
 }
 
 /** Encodes launches into one compute pass; WebGPU orders each dispatch's writes before the next. */

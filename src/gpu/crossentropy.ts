@@ -1,18 +1,18 @@
 // Softmax cross-entropy fused with its gradient: one pass computes the log-sum-exp and
 // writes both the loss and dlogits = (softmax − onehot)/positions, in the same dispatch.
-import { createKernel, createUniformU32, dispatch, type Binding, type Dispatch } from './buffers';
+import type { Binding, Dispatch } from './buffers';
+import { defineKernel } from './kernel';
 
 const WG = 64;
 
-export function crossEntropyWgsl(writeGrad: boolean): string {
-  return /* wgsl */ `
-struct Dims { rows: u32, vocab: u32, lossPositions: u32, pad: u32 }
-@group(0) @binding(0) var<storage, read> logits: array<f32>;
-@group(0) @binding(1) var<storage, read> targets: array<u32>;
-@group(0) @binding(2) var<storage, read_write> losses: array<f32>;
-@group(0) @binding(3) var<uniform> dims: Dims;
-${writeGrad ? '@group(0) @binding(4) var<storage, read_write> dlogits: array<f32>;' : ''}
+const BINDINGS = { logits: 'read f32', targets: 'read u32', losses: 'rw f32' } as const;
 
+export const crossEntropyKernel = (writeGrad: boolean) =>
+  defineKernel({
+    name: writeGrad ? 'crossEntropy+grad' : 'crossEntropy',
+    bindings: writeGrad ? { ...BINDINGS, dlogits: 'rw f32' } : BINDINGS,
+    dims: ['rows', 'vocab', 'lossPositions'],
+    wgsl: /* wgsl */ `
 // One thread per position: no workgroup barriers (see layernorm.ts); vocabularies here are
 // characters or bytes, so a row is at most a few hundred logits.
 @compute @workgroup_size(${WG})
@@ -36,8 +36,8 @@ fn main(@builtin(global_invocation_id) gid: vec3u) {
   }`
       : ''
   }
-}`;
-}
+}`,
+  });
 
 export interface CrossEntropyShape {
   rows: number;
@@ -48,7 +48,6 @@ export interface CrossEntropyShape {
 
 /** losses[row] = −log softmax(logits)[target]; with `dlogits`, also the gradient of the mean. */
 export function crossEntropy(device: GPUDevice, s: CrossEntropyShape, logits: Binding, targets: Binding, losses: Binding, dlogits?: Binding): Dispatch {
-  const pipeline = createKernel(device, dlogits ? 'crossEntropy+grad' : 'crossEntropy', crossEntropyWgsl(dlogits !== undefined));
-  const dims = createUniformU32(device, [s.rows, s.vocab, s.lossPositions], 'crossEntropy.dims');
-  return dispatch(device, pipeline, dlogits ? [logits, targets, losses, dims, dlogits] : [logits, targets, losses, dims], Math.ceil(s.rows / WG));
+  const buffers = dlogits ? { logits, targets, losses, dlogits } : { logits, targets, losses };
+  return crossEntropyKernel(dlogits !== undefined).dispatch(device, buffers, s, Math.ceil(s.rows / WG));
 }

@@ -1,18 +1,16 @@
 // Token + position embedding, forward and backward. WGSL has no float atomics, so the
 // token-embedding gradient gathers instead of scattering: the host groups positions by
 // token id (it uploads the tokens anyway) and one thread sums each (token, channel).
-import { createKernel, createUniformU32, dispatch, strideGroups, type Binding, type Dispatch } from './buffers';
+import { strideGroups, type Binding, type Dispatch } from './buffers';
+import { defineKernel } from './kernel';
 
-const DIMS = 'struct Dims { rows: u32, seq: u32, channels: u32, vocab: u32 }';
+const DIMS = ['rows', 'seq', 'channels', 'vocab'] as const;
 
-export const EMBEDDING_FORWARD_WGSL = /* wgsl */ `
-${DIMS}
-@group(0) @binding(0) var<storage, read> tokens: array<u32>;
-@group(0) @binding(1) var<storage, read> wte: array<f32>;
-@group(0) @binding(2) var<storage, read> wpe: array<f32>;
-@group(0) @binding(3) var<storage, read_write> out: array<f32>;
-@group(0) @binding(4) var<uniform> dims: Dims;
-
+export const EMBEDDING_FORWARD = defineKernel({
+  name: 'embedding.forward',
+  bindings: { tokens: 'read u32', wte: 'read f32', wpe: 'read f32', out: 'rw f32' },
+  dims: DIMS,
+  wgsl: /* wgsl */ `
 @compute @workgroup_size(256)
 fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) groups: vec3u) {
   let total = dims.rows * dims.channels;
@@ -24,14 +22,14 @@ fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) grou
     let pos = row % dims.seq;
     out[i] = wte[tok * dims.channels + c] + wpe[pos * dims.channels + c];
   }
-}`;
+}`,
+});
 
-export const POSITION_GRAD_WGSL = /* wgsl */ `
-${DIMS}
-@group(0) @binding(0) var<storage, read> dout: array<f32>;
-@group(0) @binding(1) var<storage, read_write> dwpe: array<f32>;
-@group(0) @binding(2) var<uniform> dims: Dims;
-
+export const POSITION_GRAD = defineKernel({
+  name: 'embedding.positionGrad',
+  bindings: { dout: 'read f32', dwpe: 'rw f32' },
+  dims: DIMS,
+  wgsl: /* wgsl */ `
 // One thread per (position, channel): sums over the batch in order.
 @compute @workgroup_size(256)
 fn main(@builtin(global_invocation_id) gid: vec3u) {
@@ -44,16 +42,15 @@ fn main(@builtin(global_invocation_id) gid: vec3u) {
     acc += dout[row * dims.channels + c];
   }
   dwpe[i] += acc;
-}`;
+}`,
+});
 
-export const TOKEN_GRAD_WGSL = /* wgsl */ `
-${DIMS}
-@group(0) @binding(0) var<storage, read> dout: array<f32>;
-@group(0) @binding(1) var<storage, read> bucketStart: array<u32>;   // vocab + 1 offsets
-@group(0) @binding(2) var<storage, read> bucketRows: array<u32>;    // rows grouped by token
-@group(0) @binding(3) var<storage, read_write> dwte: array<f32>;
-@group(0) @binding(4) var<uniform> dims: Dims;
-
+export const TOKEN_GRAD = defineKernel({
+  name: 'embedding.tokenGrad',
+  // bucketStart: vocab + 1 offsets into bucketRows, the rows grouped by token.
+  bindings: { dout: 'read f32', bucketStart: 'read u32', bucketRows: 'read u32', dwte: 'rw f32' },
+  dims: DIMS,
+  wgsl: /* wgsl */ `
 // One thread per (token id, channel); tokens absent from the batch cost one empty loop.
 @compute @workgroup_size(256)
 fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) groups: vec3u) {
@@ -67,7 +64,8 @@ fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) grou
     }
     dwte[i] += acc;
   }
-}`;
+}`,
+});
 
 export interface EmbeddingShape {
   rows: number;
@@ -76,13 +74,8 @@ export interface EmbeddingShape {
   vocab: number;
 }
 
-function dims(device: GPUDevice, s: EmbeddingShape, label: string): GPUBuffer {
-  return createUniformU32(device, [s.rows, s.seq, s.channels, s.vocab], label);
-}
-
 export function embeddingForward(device: GPUDevice, s: EmbeddingShape, tokens: Binding, wte: Binding, wpe: Binding, out: Binding): Dispatch {
-  const pipeline = createKernel(device, 'embedding.forward', EMBEDDING_FORWARD_WGSL);
-  return dispatch(device, pipeline, [tokens, wte, wpe, out, dims(device, s, 'embedding.dims')], strideGroups(s.rows * s.channels));
+  return EMBEDDING_FORWARD.dispatch(device, { tokens, wte, wpe, out }, s, strideGroups(s.rows * s.channels));
 }
 
 /** dwpe += Σ_batch dout and dwte += Σ_{rows with that token} dout; bucket buffers from `bucketByToken`. */
@@ -95,15 +88,9 @@ export function embeddingBackward(
   dwte: Binding,
   dwpe: Binding,
 ): Dispatch[] {
-  const u = dims(device, s, 'embedding.grad.dims');
   return [
-    dispatch(device, createKernel(device, 'embedding.positionGrad', POSITION_GRAD_WGSL), [dout, dwpe, u], Math.ceil((s.seq * s.channels) / 256)),
-    dispatch(
-      device,
-      createKernel(device, 'embedding.tokenGrad', TOKEN_GRAD_WGSL),
-      [dout, bucketStart, bucketRows, dwte, u],
-      strideGroups(s.vocab * s.channels),
-    ),
+    POSITION_GRAD.dispatch(device, { dout, dwpe }, s, Math.ceil((s.seq * s.channels) / 256)),
+    TOKEN_GRAD.dispatch(device, { dout, bucketStart, bucketRows, dwte }, s, strideGroups(s.vocab * s.channels)),
   ];
 }
 

@@ -3,7 +3,7 @@
 import type { GptConfig } from '../model/config';
 import { checkConfig } from '../model/config';
 import { paramLayout, type ParamLayout } from '../model/layout';
-import { createStorageBuffer, encodePass, readFloat32, type Dispatch } from './buffers';
+import { createStorageBuffer, destroyDispatches, encodePass, readFloat32, type Dispatch } from './buffers';
 import { crossEntropy } from './crossentropy';
 import { allocateForward, forwardDispatches, tokenIds, type ForwardBuffers } from './forward';
 import { assertFits, estimateEvaluationMemory, type MemoryEstimate } from './memoryPlan';
@@ -95,6 +95,7 @@ export class GpuEvaluator {
 
   destroy(): void {
     for (const b of this.buffers) b.destroy();
+    destroyDispatches([...this.forward, this.loss]);
   }
 
   private alloc(floats: number, kind: Exclude<keyof EvaluatorMemory, 'total'>, label: string): GPUBuffer {

@@ -1,10 +1,11 @@
 // LayerNorm forward and backward (eps 1e-5, biased variance). One thread per row for the row
 // statistics; parameter gradients reduce over rows per channel in a fixed order.
-import { createKernel, createUniformU32, dispatch, type Binding, type Dispatch } from './buffers';
+import type { Binding, Dispatch } from './buffers';
+import { defineKernel } from './kernel';
 import { kernelStrategy } from './strategy';
 
 const WG = 64;
-const DIMS = 'struct Dims { rows: u32, channels: u32, pad0: u32, pad1: u32 }';
+const DIMS = ['rows', 'channels'] as const;
 
 /** Fixed-order tree sum of one value per thread across the workgroup. */
 const REDUCE = /* wgsl */ `
@@ -23,15 +24,12 @@ fn workgroupSum(v: f32, lane: u32) -> f32 {
 
 // Row kernels use one thread per row: no workgroup barriers, which software adapters
 // (SwiftShader) emulate at great cost, and rows of ≤ 1–2k channels stay in cache on GPUs.
-export const LAYERNORM_FORWARD_WGSL = /* wgsl */ `
-${DIMS}
-@group(0) @binding(0) var<storage, read> x: array<f32>;
-@group(0) @binding(1) var<storage, read> weight: array<f32>;
-@group(0) @binding(2) var<storage, read> bias: array<f32>;
-@group(0) @binding(3) var<storage, read_write> out: array<f32>;
-@group(0) @binding(4) var<storage, read_write> stats: array<f32>; // per row: mean, rstd
-@group(0) @binding(5) var<uniform> dims: Dims;
-
+export const LAYERNORM_FORWARD = defineKernel({
+  name: 'layernorm.forward',
+  // stats: per row, mean and rstd.
+  bindings: { x: 'read f32', weight: 'read f32', bias: 'read f32', out: 'rw f32', stats: 'rw f32' },
+  dims: DIMS,
+  wgsl: /* wgsl */ `
 @compute @workgroup_size(${WG})
 fn main(@builtin(global_invocation_id) gid: vec3u) {
   let row = gid.x;
@@ -50,18 +48,15 @@ fn main(@builtin(global_invocation_id) gid: vec3u) {
   }
   stats[2u * row] = mean;
   stats[2u * row + 1u] = rstd;
-}`;
+}`,
+});
 
-export function layerNormBackwardWgsl(accumulate: boolean): string {
-  return /* wgsl */ `
-${DIMS}
-@group(0) @binding(0) var<storage, read> dout: array<f32>;
-@group(0) @binding(1) var<storage, read> x: array<f32>;
-@group(0) @binding(2) var<storage, read> stats: array<f32>;
-@group(0) @binding(3) var<storage, read> weight: array<f32>;
-@group(0) @binding(4) var<storage, read_write> dx: array<f32>;
-@group(0) @binding(5) var<uniform> dims: Dims;
-
+export const layerNormBackwardKernel = (accumulate: boolean) =>
+  defineKernel({
+    name: accumulate ? 'layernorm.backward+acc' : 'layernorm.backward',
+    bindings: { dout: 'read f32', x: 'read f32', stats: 'read f32', weight: 'read f32', dx: 'rw f32' },
+    dims: DIMS,
+    wgsl: /* wgsl */ `
 // dx (+)= rstd·(dnorm − mean(dnorm) − xhat·mean(dnorm·xhat)), dnorm = dout·weight.
 // Inside blocks it adds into dx, where the residual stream's gradient already flows.
 @compute @workgroup_size(${WG})
@@ -86,17 +81,16 @@ fn main(@builtin(global_invocation_id) gid: vec3u) {
     let dnorm = dout[base + c] * weight[c];
     dx[base + c] ${accumulate ? '+=' : '='} rstd * (dnorm - meanD - xhat * meanDX);
   }
-}`;
-}
+}`,
+  });
 
-export const LAYERNORM_PARAM_GRAD_WGSL = /* wgsl */ `
-${DIMS}
-@group(0) @binding(0) var<storage, read> dout: array<f32>;
-@group(0) @binding(1) var<storage, read> x: array<f32>;
-@group(0) @binding(2) var<storage, read> stats: array<f32>;
-@group(0) @binding(3) var<storage, read_write> dweight: array<f32>;
-@group(0) @binding(4) var<storage, read_write> dbias: array<f32>;
-@group(0) @binding(5) var<uniform> dims: Dims;
+const PARAM_GRAD_BINDINGS = { dout: 'read f32', x: 'read f32', stats: 'read f32', dweight: 'rw f32', dbias: 'rw f32' } as const;
+
+export const LAYERNORM_PARAM_GRAD = defineKernel({
+  name: 'layernorm.paramGrad',
+  bindings: PARAM_GRAD_BINDINGS,
+  dims: DIMS,
+  wgsl: /* wgsl */ `
 ${REDUCE}
 
 // One workgroup per channel; lanes stride over rows, then a fixed-order tree sum.
@@ -117,18 +111,15 @@ fn main(@builtin(local_invocation_id) lid: vec3u, @builtin(workgroup_id) wid: ve
     dweight[c] += totalW;
     dbias[c] += totalB;
   }
-}`;
+}`,
+});
 
 /** Barrier-free variant for software adapters: one thread per channel walks every row. */
-export const LAYERNORM_PARAM_GRAD_DIRECT_WGSL = /* wgsl */ `
-${DIMS}
-@group(0) @binding(0) var<storage, read> dout: array<f32>;
-@group(0) @binding(1) var<storage, read> x: array<f32>;
-@group(0) @binding(2) var<storage, read> stats: array<f32>;
-@group(0) @binding(3) var<storage, read_write> dweight: array<f32>;
-@group(0) @binding(4) var<storage, read_write> dbias: array<f32>;
-@group(0) @binding(5) var<uniform> dims: Dims;
-
+export const LAYERNORM_PARAM_GRAD_DIRECT = defineKernel({
+  name: 'layernorm.paramGrad direct',
+  bindings: PARAM_GRAD_BINDINGS,
+  dims: DIMS,
+  wgsl: /* wgsl */ `
 @compute @workgroup_size(${WG})
 fn main(@builtin(global_invocation_id) gid: vec3u) {
   let c = gid.x;
@@ -142,7 +133,8 @@ fn main(@builtin(global_invocation_id) gid: vec3u) {
   }
   dweight[c] += dw;
   dbias[c] += db;
-}`;
+}`,
+});
 
 export interface LayerNormShape {
   rows: number;
@@ -150,8 +142,7 @@ export interface LayerNormShape {
 }
 
 export function layerNormForward(device: GPUDevice, s: LayerNormShape, x: Binding, weight: Binding, bias: Binding, out: Binding, stats: Binding): Dispatch {
-  const pipeline = createKernel(device, 'layernorm.forward', LAYERNORM_FORWARD_WGSL);
-  return dispatch(device, pipeline, [x, weight, bias, out, stats, createUniformU32(device, [s.rows, s.channels], 'layernorm.dims')], Math.ceil(s.rows / WG));
+  return LAYERNORM_FORWARD.dispatch(device, { x, weight, bias, out, stats }, s, Math.ceil(s.rows / WG));
 }
 
 /** dx (+)= input gradient (`accumulate` adds); dweight, dbias += parameter gradients. */
@@ -166,17 +157,12 @@ export function layerNormBackward(
   dweight: Binding,
   dbias: Binding,
 ): Dispatch[] {
-  const u = createUniformU32(device, [s.rows, s.channels], 'layernorm.grad.dims');
-  const label = s.accumulate ? 'layernorm.backward+acc' : 'layernorm.backward';
+  const dims = { rows: s.rows, channels: s.channels };
+  const grads = { dout, x, stats, dweight, dbias };
   return [
-    dispatch(device, createKernel(device, label, layerNormBackwardWgsl(s.accumulate)), [dout, x, stats, weight, dx, u], Math.ceil(s.rows / WG)),
+    layerNormBackwardKernel(s.accumulate).dispatch(device, { dout, x, stats, weight, dx }, dims, Math.ceil(s.rows / WG)),
     kernelStrategy(device) === 'direct'
-      ? dispatch(
-          device,
-          createKernel(device, 'layernorm.paramGrad direct', LAYERNORM_PARAM_GRAD_DIRECT_WGSL),
-          [dout, x, stats, dweight, dbias, u],
-          Math.ceil(s.channels / WG),
-        )
-      : dispatch(device, createKernel(device, 'layernorm.paramGrad', LAYERNORM_PARAM_GRAD_WGSL), [dout, x, stats, dweight, dbias, u], s.channels),
+      ? LAYERNORM_PARAM_GRAD_DIRECT.dispatch(device, grads, dims, Math.ceil(s.channels / WG))
+      : LAYERNORM_PARAM_GRAD.dispatch(device, grads, dims, s.channels),
   ];
 }

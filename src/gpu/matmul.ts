@@ -1,6 +1,7 @@
 // Matrix multiply for every linear layer, forward and backward: C (+)= op(A)·op(B) (+ bias),
 // 64×64 output tiles staged through workgroup memory from vec4 loads, 4×4 outputs per thread.
-import { createKernel, createUniformU32, dispatch, encodePass, type Binding, type Dispatch } from './buffers';
+import { encodePass, type Binding, type Dispatch } from './buffers';
+import { defineKernel, type BindingType } from './kernel';
 import { kernelStrategy } from './strategy';
 
 export interface MatmulSpec {
@@ -99,15 +100,20 @@ function loadBTile(v: MatmulVariant): string {
     }`;
 }
 
-export function matmulWgsl(v: MatmulVariant): string {
-  return /* wgsl */ `
-struct Dims { m: u32, n: u32, k: u32, pad: u32 }
-@group(0) @binding(0) var<storage, read> a: array<${v.vecA ? 'vec4<f32>' : 'f32'}>;
-@group(0) @binding(1) var<storage, read> b: array<${v.vecB ? 'vec4<f32>' : 'f32'}>;
-@group(0) @binding(2) var<storage, read_write> c: array<f32>;
-@group(0) @binding(3) var<uniform> dims: Dims;
-${v.bias ? '@group(0) @binding(4) var<storage, read> bias: array<f32>;' : ''}
+/** a, b (vec4 where their contiguous dimension allows), c, and the fused bias when there is one. */
+function matmulBindings(vecA: boolean, vecB: boolean, bias: boolean): { a: BindingType; b: BindingType; c: BindingType; bias?: BindingType } {
+  const base = { a: vecA ? 'read vec4<f32>' : 'read f32', b: vecB ? 'read vec4<f32>' : 'read f32', c: 'rw f32' } as const;
+  return bias ? { ...base, bias: 'read f32' } : base;
+}
 
+const MATMUL_DIMS = ['m', 'n', 'k'] as const;
+
+export const matmulKernel = (v: MatmulVariant, label: string) =>
+  defineKernel({
+    name: label,
+    bindings: matmulBindings(v.vecA, v.vecB, v.bias),
+    dims: MATMUL_DIMS,
+    wgsl: /* wgsl */ `
 var<workgroup> As: array<vec4<f32>, ${(BK * BM) / 4}>;
 var<workgroup> Bs: array<vec4<f32>, ${(BK * BN) / 4}>;
 
@@ -143,8 +149,8 @@ fn main(@builtin(local_invocation_id) lid: vec3u, @builtin(workgroup_id) wid: ve
       }
     }
   }
-}`;
-}
+}`,
+  });
 
 /**
  * Register-blocked matmul without workgroup memory: each thread reads its 8×4 block's
@@ -152,7 +158,7 @@ fn main(@builtin(local_invocation_id) lid: vec3u, @builtin(workgroup_id) wid: ve
  * workgroup barriers on the CPU at great cost, and this runs ~3× faster there.
  * Needs k and n multiples of 4, and m too when A is transposed.
  */
-export function matmulDirectWgsl(v: Omit<MatmulVariant, 'vecA' | 'vecB'>): string {
+export function matmulDirectKernel(v: Omit<MatmulVariant, 'vecA' | 'vecB'>, label: string) {
   // Rows are clamped rather than branched on: out-of-range rows compute garbage never stored.
   const aBlock = v.transA
     ? `for (var kk = 0u; kk < 4u; kk++) {
@@ -168,14 +174,11 @@ export function matmulDirectWgsl(v: Omit<MatmulVariant, 'vecA' | 'vecB'>): strin
         br[0][q] = row.x; br[1][q] = row.y; br[2][q] = row.z; br[3][q] = row.w;
       }`
     : `for (var kk = 0u; kk < 4u; kk++) { br[kk] = b[((k + kk) * dims.n + c0) / 4u]; }`;
-  return /* wgsl */ `
-struct Dims { m: u32, n: u32, k: u32, pad: u32 }
-@group(0) @binding(0) var<storage, read> a: array<vec4<f32>>;
-@group(0) @binding(1) var<storage, read> b: array<vec4<f32>>;
-@group(0) @binding(2) var<storage, read_write> c: array<f32>;
-@group(0) @binding(3) var<uniform> dims: Dims;
-${v.bias ? '@group(0) @binding(4) var<storage, read> bias: array<f32>;' : ''}
-
+  return defineKernel({
+    name: `${label} direct`,
+    bindings: matmulBindings(true, true, v.bias),
+    dims: MATMUL_DIMS,
+    wgsl: /* wgsl */ `
 @compute @workgroup_size(${DIRECT_WG}, ${DIRECT_WG})
 fn main(@builtin(global_invocation_id) gid: vec3u) {
   let r0 = gid.y * ${DIRECT_ROWS}u;
@@ -202,7 +205,8 @@ fn main(@builtin(global_invocation_id) gid: vec3u) {
       }
     }
   }
-}`;
+}`,
+  });
 }
 
 function fitsDirect(spec: MatmulSpec): boolean {
@@ -217,19 +221,24 @@ export function matmulDispatch(device: GPUDevice, spec: MatmulSpec, a: Binding, 
   const variant = { transA: spec.transA, transB: spec.transB, accumulate: spec.accumulate, bias: spec.bias !== undefined, vecA, vecB };
   const label = `matmul${spec.transA ? 'T' : 'N'}${spec.transB ? 'T' : 'N'}${spec.accumulate ? '+acc' : ''}${spec.bias ? '+bias' : ''}${vecA ? '' : ' scalarA'}${vecB ? '' : ' scalarB'}`;
   const direct = kernelStrategy(device) === 'direct' && fitsDirect(spec);
-  const pipeline = direct ? createKernel(device, `${label} direct`, matmulDirectWgsl(variant)) : createKernel(device, label, matmulWgsl(variant));
-  const dims = createUniformU32(device, [spec.m, spec.n, spec.k], `${label}.dims`);
-  const bindings = spec.bias ? [a, b, c, dims, spec.bias] : [a, b, c, dims];
-  if (direct) return dispatch(device, pipeline, bindings, Math.ceil(spec.n / (4 * DIRECT_WG)), Math.ceil(spec.m / (DIRECT_ROWS * DIRECT_WG)));
-  return dispatch(device, pipeline, bindings, Math.ceil(spec.n / BN), Math.ceil(spec.m / BM));
+  const buffers = spec.bias ? { a, b, c, bias: spec.bias } : { a, b, c };
+  const dims = { m: spec.m, n: spec.n, k: spec.k };
+  if (direct)
+    return matmulDirectKernel(variant, label).dispatch(
+      device,
+      buffers,
+      dims,
+      Math.ceil(spec.n / (4 * DIRECT_WG)),
+      Math.ceil(spec.m / (DIRECT_ROWS * DIRECT_WG)),
+    );
+  return matmulKernel(variant, label).dispatch(device, buffers, dims, Math.ceil(spec.n / BN), Math.ceil(spec.m / BM));
 }
 
-export const BIAS_GRAD_WGSL = /* wgsl */ `
-struct Dims { rows: u32, cols: u32, pad0: u32, pad1: u32 }
-@group(0) @binding(0) var<storage, read> dout: array<f32>;
-@group(0) @binding(1) var<storage, read_write> dbias: array<f32>;
-@group(0) @binding(2) var<uniform> dims: Dims;
-
+export const BIAS_GRAD = defineKernel({
+  name: 'biasGrad',
+  bindings: { dout: 'read f32', dbias: 'rw f32' },
+  dims: ['rows', 'cols'],
+  wgsl: /* wgsl */ `
 var<workgroup> partial: array<f32, 256>;
 
 // 64 columns × 4 row lanes per workgroup; lanes stride over rows, then a fixed-order sum.
@@ -248,13 +257,12 @@ fn main(@builtin(local_invocation_id) lid: vec3u, @builtin(workgroup_id) wid: ve
     let sum = (partial[lid.x] + partial[64u + lid.x]) + (partial[128u + lid.x] + partial[192u + lid.x]);
     dbias[col] += sum;
   }
-}`;
+}`,
+});
 
 /** Records dbias[c] += Σ_rows dout[r, c]: the bias gradient of a linear layer. */
 export function biasGradDispatch(device: GPUDevice, rows: number, cols: number, dout: Binding, dbias: Binding): Dispatch {
-  const pipeline = createKernel(device, 'biasGrad', BIAS_GRAD_WGSL);
-  const dims = createUniformU32(device, [rows, cols], 'biasGrad.dims');
-  return dispatch(device, pipeline, [dout, dbias, dims], Math.ceil(cols / 64));
+  return BIAS_GRAD.dispatch(device, { dout, dbias }, { rows, cols }, Math.ceil(cols / 64));
 }
 
 export interface Matmul {

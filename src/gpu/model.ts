@@ -4,7 +4,7 @@
 import type { AdamWHyper } from '../model/optimizer';
 import { createAdamW, type AdamW } from './adamw';
 import { attentionBackward } from './attention';
-import { encodePass, floatRange, readFloat32, type Binding, type Dispatch } from './buffers';
+import { destroyDispatches, encodePass, floatRange, readFloat32, type Binding, type Dispatch } from './buffers';
 import { checkConfig, type GptConfig } from '../model/config';
 import { crossEntropy } from './crossentropy';
 import { bucketByToken, embeddingBackward } from './embedding';
@@ -287,6 +287,14 @@ export class GpuGpt {
 
   destroy(): void {
     for (const b of this.buffers) b.destroy();
+    destroyDispatches([
+      ...this.trainDispatches.flat(),
+      ...this.evalDispatches,
+      ...this.gradNormDispatches,
+      ...this.lossSumDispatches,
+      ...this.evalLossDispatches,
+    ]);
+    destroyDispatches([this.optimizer.dispatch]);
   }
 
   private readLossStaging(positions: number): Promise<number> {

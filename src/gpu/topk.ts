@@ -1,19 +1,20 @@
 // Chunked top-k by magnitude on the GPU (WGSL), with results identical to the codec's CPU
 // spec (src/compress/topk.ts): for each chunk the k entries of largest |x|, ties to the lower index.
 import { checkChunks, topKOffsets, type TopKChunk } from '../compress/topk';
-import { createKernel, createStorageBuffer, createUniformU32, dispatch, encodePass, readFloat32 } from './buffers';
+import { createStorageBuffer, destroyDispatches, encodePass, readFloat32 } from './buffers';
+import { defineKernel } from './kernel';
 
 /**
  * One thread per chunk: a bitwise search for the k-th largest magnitude T (31 counting passes),
  * then one ordered pass keeping every entry above T and the first ones equal to T. No
  * atomics and no barriers, so the result is the CPU spec's exactly.
  */
-const TOPK_WGSL = /* wgsl */ `
+const TOPK = defineKernel({
+  name: 'topk',
+  bindings: { values: 'read u32', chunks: 'read Chunk', result: 'rw u32' },
+  dims: ['chunks'],
+  wgsl: /* wgsl */ `
 struct Chunk { offset: u32, rows: u32, cols: u32, stride: u32, k: u32, out: u32, pad0: u32, pad1: u32 }
-@group(0) @binding(0) var<storage, read> values: array<u32>;
-@group(0) @binding(1) var<storage, read> chunks: array<Chunk>;
-@group(0) @binding(2) var<storage, read_write> result: array<u32>;
-@group(0) @binding(3) var<uniform> params: vec4<u32>; // x: chunk count
 
 fn mag(c: Chunk, j: u32) -> u32 {
   return values[c.offset + (j / c.cols) * c.stride + j % c.cols] & 0x7fffffffu;
@@ -22,7 +23,7 @@ fn mag(c: Chunk, j: u32) -> u32 {
 @compute @workgroup_size(64)
 fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) groups: vec3u) {
   let id = gid.x + gid.y * groups.x * 64u;
-  if (id >= params.x) { return; }
+  if (id >= dims.chunks) { return; }
   let c = chunks[id];
   let n = c.rows * c.cols;
   var threshold = 0u;
@@ -48,7 +49,8 @@ fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) grou
       w++;
     }
   }
-}`;
+}`,
+});
 
 export interface GpuTopK {
   /** Top-k of `values` (length = the `length` given at creation), as topKCpu returns it. */
@@ -66,10 +68,9 @@ export function createGpuTopK(device: GPUDevice, chunks: readonly TopKChunk[], l
   const values = createStorageBuffer(device, length * 4, 'topk.values');
   const chunkBuffer = createStorageBuffer(device, table, 'topk.chunks');
   const result = createStorageBuffer(device, total * 4, 'topk.result');
-  const params = createUniformU32(device, [chunks.length], 'topk.params');
   const groups = Math.max(1, Math.ceil(chunks.length / 64));
   const [x, y] = groups > 65535 ? [65535, Math.ceil(groups / 65535)] : [groups, 1];
-  const d = dispatch(device, createKernel(device, 'topk', TOPK_WGSL), [values, chunkBuffer, result, params], x, y);
+  const d = TOPK.dispatch(device, { values, chunks: chunkBuffer, result }, { chunks: chunks.length }, x, y);
   return {
     async run(input) {
       if (input.length !== length) throw new RangeError(`top-k expects ${length} values, got ${input.length}`);
@@ -81,7 +82,8 @@ export function createGpuTopK(device: GPUDevice, chunks: readonly TopKChunk[], l
       return new Uint32Array(raw.buffer);
     },
     destroy() {
-      for (const b of [values, chunkBuffer, result, params]) b.destroy();
+      for (const b of [values, chunkBuffer, result]) b.destroy();
+      destroyDispatches([d]);
     },
   };
 }

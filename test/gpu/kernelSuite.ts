@@ -9,6 +9,7 @@ import { encodePass } from '../../src/gpu/buffers';
 import { createSumReduction } from '../../src/gpu/reduce';
 import { topKCpu, type TopKChunk } from '../../src/compress/topk';
 import { createGpuTopK } from '../../src/gpu/topk';
+import { defineKernel } from '../../src/gpu/kernel';
 import { randomFloats } from '../support/random';
 
 export interface SuiteEnv {
@@ -216,6 +217,46 @@ export const kernelCases: KernelCase[] = [
   { name: 'matmul with shapes off the tile grid (37x53·53x29) matches the CPU', run: ({ device }) => checkMatmul(device, 37, 29, 53, 12) },
   { name: 'tiled matmul: every transpose, bias and accumulate variant matches the CPU', run: ({ device }) => checkAllMatmulVariants(device, 'shared') },
   { name: 'direct matmul: every transpose, bias and accumulate variant matches the CPU', run: ({ device }) => checkAllMatmulVariants(device, 'direct') },
+  {
+    name: 'a kernel spec binds buffers by name in its declared order, and a launch naming a binding wrongly is refused',
+    run: async ({ device }) => {
+      // Declared out of alphabetical and argument order: only the spec's order may decide the slots.
+      const spec = defineKernel({
+        name: 'test.axpy',
+        bindings: { y: 'rw f32', x: 'read f32', scale: 'read f32' },
+        dims: ['n', 'offset'],
+        wgsl: `@compute @workgroup_size(64)
+fn main(@builtin(global_invocation_id) gid: vec3u) {
+  let i = gid.x;
+  if (i < dims.n) { y[i] = y[i] + scale[0] * x[i] + f32(dims.offset); }
+}`,
+      });
+      check(/@binding\(0\) var<storage, read_write> y: array<f32>;\s*@group\(0\) @binding\(1\) var<storage, read> x/.test(spec.source), spec.source);
+      const x = createStorageBuffer(device, Float32Array.from([1, 2, 3]), 'test.x');
+      const y = createStorageBuffer(device, Float32Array.from([10, 20, 30]), 'test.y');
+      const scale = createStorageBuffer(device, Float32Array.from([2]), 'test.scale');
+      try {
+        const d = await withGpuErrors(device, async () => spec.dispatch(device, { scale, x, y }, { offset: 100, n: 3 }, 1));
+        const encoder = device.createCommandEncoder();
+        encodePass(encoder, [d]);
+        device.queue.submit([encoder.finish()]);
+        const got = Array.from(await readFloat32(device, y, 3));
+        check(got.join() === '112,124,136', `y = ${got.join()}, want 112,124,136`);
+        const refused = (buffers: Record<string, GPUBuffer>): string => {
+          try {
+            spec.dispatch(device, buffers as Parameters<typeof spec.dispatch>[1], { n: 3, offset: 0 }, 1);
+            return 'accepted';
+          } catch (err) {
+            return (err as Error).message;
+          }
+        };
+        check(/missing scale/.test(refused({ x, y })), `missing binding: ${refused({ x, y })}`);
+        check(/unknown z/.test(refused({ x, y, scale, z: x })), `unknown binding: ${refused({ x, y, scale, z: x })}`);
+      } finally {
+        for (const b of [x, y, scale]) b.destroy();
+      }
+    },
+  },
   {
     name: 'an invalid WGSL shader becomes a thrown validation GpuError',
     run: ({ device }) =>
