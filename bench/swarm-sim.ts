@@ -21,7 +21,7 @@ import { lossPlotSvg } from '../src/node/lossPlot';
 import { assignedPages, randomPages } from '../src/train/dataPages';
 import { runInnerLoop, validationLoss } from '../src/train/innerLoop';
 import type { CosineSchedule } from '../src/model/schedule';
-import { CharTokenizer, splitCorpus } from '../src/train/tokenizer';
+import { charCorpus } from '../src/train/tokenizer';
 import { flags } from './nodeDriver';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
@@ -53,7 +53,7 @@ function sparseLocoDescription(): string {
 }
 
 const text = readFileSync(join(ROOT, 'public', 'data', 'tinyshakespeare.txt'), 'utf8');
-const corpus = splitCorpus(CharTokenizer.fromText(text), text);
+const corpus = charCorpus(text);
 const config = gptConfig(preset, corpus.tokenizer.vocabSize);
 const ctx = await requestGpuDevice({ gpu: nodeGpu(), label: 'swarm-sim' });
 const schedule: CosineSchedule = { maxLr: innerLr, minLr: innerLr / 10, warmupSteps: Math.min(20, inner), decaySteps: inner * rounds };

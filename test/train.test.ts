@@ -3,7 +3,7 @@
 import { describe, expect, it } from 'vitest';
 import { learningRate } from '../src/model/schedule';
 import { batchAt } from '../src/train/innerLoop';
-import { ByteTokenizer, CharTokenizer, splitCorpus, tokenizerFromSpec } from '../src/train/tokenizer';
+import { ByteTokenizer, CharTokenizer, charCorpus, tokenizerFromSpec } from '../src/train/tokenizer';
 
 describe('tokenizers', () => {
   it('builds the sorted character vocabulary like sorted(set(text))', () => {
@@ -25,7 +25,7 @@ describe('tokenizers', () => {
 
   it('splits 90/10 in order', () => {
     const text = 'abcdefghij'.repeat(10);
-    const c = splitCorpus(CharTokenizer.fromText(text), text);
+    const c = charCorpus(text);
     expect(c.train.length).toBe(90);
     expect(c.val.length).toBe(10);
     expect(c.tokenizer.decode(c.val)).toBe('abcdefghij');

@@ -2,46 +2,26 @@
 // closes windows and signs manifests, `signal` runs a bare signaling server, `init-run`
 // writes a run file and a validator key. Secrets come from key files, never from argv.
 import { createServer } from 'node:http';
-import { createRequire } from 'node:module';
-import { appendFileSync, existsSync, readFileSync } from 'node:fs';
+import { appendFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import WebSocket from 'ws';
 import { attachSignaling } from '../../server/signaling';
 import { HTTP_TIMEOUTS, refuseMalformedRequests } from '../../server/httpSafety';
 import { serveStatus } from '../../server/validatorStatus';
-import { gptConfig, PRESETS, type GptConfig, type PresetName } from '../model/config';
-import { GpuUnavailableError, requestGpuDevice } from '../gpu/device';
-import { initParams } from '../model/init';
-import { paramLayout } from '../model/layout';
-import { GpuGpt } from '../gpu/model';
-import { nodeGpu } from '../gpu/nodeGpu';
-import { createGpuTopK } from '../gpu/topk';
-import { chunkPlan } from '../compress/chunks';
-import { ContributionExchange } from '../p2p/exchange';
-import { Mesh } from '../p2p/mesh';
-import type { WrtcImplementation } from '../p2p/peerLink';
-import { SignalingClient, type SocketLike } from '../p2p/signalingClient';
-import type { PeerRole } from '../p2p/signalingProtocol';
+import { GpuUnavailableError } from '../gpu/device';
+import { PRESETS, type PresetName } from '../model/config';
 import { toHex } from '../protocol/bytes';
 import { sr25519Signer, type Signer } from '../protocol/keys';
-import { DEFAULT_CORPUS, windowAt, type RunConfig } from '../protocol/runConfig';
-import { SwarmPeer } from '../swarm/swarmPeer';
-import { ValidatorNode } from '../swarm/validatorNode';
-import { GpuWindowTrainer } from '../swarm/windowTrainer';
-import { randomPages } from '../train/dataPages';
-import { CharTokenizer, splitCorpus } from '../train/tokenizer';
+import type { RunConfig } from '../protocol/runConfig';
+import { checkValidatorKey, openPeer, openValidator } from '../swarm/assemble';
 import type { GauntletLimits } from '../validator/gauntlet';
-import type { LossProbe } from '../validator/scoring';
 import { Ledger } from '../validator/ledger';
-import { openProbeThread } from './probeThread';
 import type { AddressWeight } from '../validator/weights';
 import { sessionIdentity, type Identity } from '../wallet/authority';
 import { delegateSession, signerFromSecret, walletPairFromSecret } from '../wallet/keySource';
+import { nodePlatform } from './nodePlatform';
 import { createKeyFile, loadRunConfig, secretFrom, writeRun } from './runFile';
 import { SubtensorClient } from './subtensor';
 
-const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const USAGE = `usage:
   tessera init-run --out DIR [--preset tiny|small|shakespeare] [--window-ms N] [--grace-ms N] [--start-in-ms N] [--max-steps N] [--unit-steps N (default 2; 0: window mode)] [--run-id ID]
   tessera peer --run FILE --signal ws://HOST:PORT/signal [--key FILE] [--wallet FILE] [--name NAME] [--report FILE.jsonl]
@@ -85,60 +65,16 @@ function onShutdown(cleanup: () => unknown): void {
   process.once('SIGTERM', stop);
 }
 
-/** Signaling client, WebRTC mesh and exchange for one participant. */
-function joinSwarm(
-  run: RunConfig,
-  signalUrl: string,
-  name: string,
-  role: PeerRole,
-  signer: Signer,
-  log: (l: string) => void,
-): { mesh: Mesh; exchange: ContributionExchange; close(): void } {
-  const wrtc = createRequire(import.meta.url)('@roamhq/wrtc') as WrtcImplementation;
-  // Joins are signed with the participant's key, so no one else can take over its peer id.
-  const signaling = new SignalingClient({
-    url: signalUrl,
-    room: run.runId,
-    peerId: name,
-    role,
-    signer,
-    socket: (u) => new WebSocket(u) as unknown as SocketLike,
-  });
-  signaling.on('state', (s) => log(`signaling ${s}`));
-  signaling.on('problem', (p) => log(p));
-  // The run's own ICE settings (STUN fallback, relayOnly enforced); the mesh logs a missing TURN credential.
-  const mesh = new Mesh({ signaling, selfId: name, wrtc, log, runIce: run.ice });
-  mesh.on('up', (id) => log(`neighbour ${id} up (${mesh.neighbours().length})`));
-  mesh.on('down', (id, why) => log(`neighbour ${id} down: ${why}`));
-  const exchange = new ContributionExchange({ mesh, runId: run.runId, log });
-  return { mesh, exchange, close: () => [exchange.close(), mesh.close(), signaling.close()] };
-}
-
 async function peer(f: Map<string, string>): Promise<void> {
   const run = loadRunConfig(required(f, 'run'));
   const identity = peerIdentity(f, run.runId);
-  const signer = identity.signer;
-  const name = f.get('name') ?? `peer-${toHex(signer.publicKey).slice(0, 12)}`;
+  const name = f.get('name') ?? `peer-${toHex(identity.signer.publicKey).slice(0, 12)}`;
   const report = f.get('report');
   const log = (l: string): void => console.log(`[${name}] ${l}`);
-  const corpus = readRunCorpus(run);
-  const config = gptConfig(run.preset, corpus.tokenizer.vocabSize);
-  const ctx = await requestGpuDevice({ gpu: nodeGpu(), label: name });
-  const model = new GpuGpt(ctx.device, { config, batchSize: run.batchSize, seqLen: run.seqLen });
-  const topk = createGpuTopK(ctx.device, chunkPlan(model.layout).chunks, model.layout.totalFloats);
-  const swarm = joinSwarm(run, required(f, 'signal'), name, 'peer', signer, log);
-  // Present from the first window: start from θ_0 like everyone; later: sync from neighbours.
-  const fresh = windowAt(run, Date.now()) === 0;
-  const node = new SwarmPeer({
-    run,
-    trainer: new GpuWindowTrainer(model, corpus.train, (v) => topk.run(v)),
-    layout: model.layout,
-    exchange: swarm.exchange,
-    mesh: swarm.mesh,
-    traffic: swarm.mesh.traffic,
+  const session = await openPeer(nodePlatform(name, log), run, {
+    signalUrl: required(f, 'signal'),
     identity,
-    start: fresh ? { theta: initParams(config, model.layout, run.seed), window: 0 } : undefined,
-    log,
+    name,
     onSync: (r, t, w) => log(`checkpoint θ_${w}: ${r}/${t} chunks`),
     onWindow: (r) => {
       if (report) appendFileSync(report, `${JSON.stringify({ peer: name, ...r })}\n`);
@@ -147,12 +83,10 @@ async function peer(f: Map<string, string>): Promise<void> {
       );
     },
   });
-  onShutdown(() => [node.stop(), swarm.close(), topk.destroy(), model.destroy(), ctx.destroy()]);
+  onShutdown(session.stop);
   log(`contributing as ${identity.address}${identity.certificate.length ? ' (wallet certificate)' : ' (session key only: no rewards)'}`);
-  log(
-    `${run.preset} on ${ctx.report.adapter.vendor} ${ctx.report.adapter.architecture}, run ${run.runId}, ${fresh ? 'from θ_0' : 'syncing the current model first'}`,
-  );
-  await node.run();
+  log(`${run.preset} on ${session.trainer.device}, run ${run.runId}, ${session.fresh ? 'from θ_0' : 'syncing the current model first'}`);
+  await session.run();
 }
 
 /** The session key (key file, TESSERA_KEY, or fresh) and, given a wallet, its certificate. */
@@ -168,36 +102,24 @@ async function validator(f: Map<string, string>): Promise<void> {
   const key = secretFrom(f.get('key'), 'TESSERA_KEY');
   if (key === undefined) throw new Error(`a validator needs --key FILE or TESSERA_KEY\n${USAGE}`);
   const signer: Signer = signerFromSecret(key);
-  const publicKey = toHex(signer.publicKey);
-  if (!run.validatorKeys.includes(publicKey))
-    throw new Error(`this key (${publicKey.slice(0, 12)}…) is not in the run's validatorKeys: peers would ignore its manifests`);
+  const publicKey = checkValidatorKey(run, signer);
   const name = f.get('name') ?? `validator-${publicKey.slice(0, 12)}`;
   const log = (l: string): void => console.log(`[${name}] ${l}`);
-  const corpus = readRunCorpus(run);
-  const config = gptConfig(run.preset, corpus.tokenizer.vocabSize);
-  const layout = paramLayout(config);
+  const scoring = f.get('score') ?? 'gpu';
+  if (scoring !== 'gpu' && scoring !== 'cpu' && scoring !== 'off') throw new Error('--score must be gpu, cpu or off');
   const ledgerPath = f.get('ledger') ?? join(dirname(resolve(required(f, 'run'))), `ledger-${publicKey.slice(0, 12)}.sqlite`);
   const ledger = new Ledger(ledgerPath, run.runId);
   const resumed = ledger.resume();
-  const probes = await openProbes(f.get('score') ?? 'gpu', config, run, corpus, log);
-  const validation = await validationSet(f, run, corpus.val.length, probes.validation);
   const submit = await weightSubmitter(f, run, key, log);
-  const statusPort = f.get('status-port');
-  const swarm = joinSwarm(run, required(f, 'signal'), name, 'validator', signer, log);
-  const node = new ValidatorNode({
-    run,
-    layout,
-    exchange: swarm.exchange,
-    mesh: swarm.mesh,
+  const session = await openValidator(nodePlatform(name, log), run, {
+    signalUrl: required(f, 'signal'),
     signer,
-    theta: resumed?.theta ?? initParams(config, layout, run.seed),
-    window: resumed?.window ?? 0,
-    corpusLength: corpus.train.length,
-    probe: probes.scoring,
-    validation,
+    name,
+    scoring,
     ledger,
-    log,
+    resume: resumed,
     limits: scoreLimits(f),
+    validationSequences: validationSequences(f),
     onWeights: async (w, weights) => {
       log(
         `weights after window ${w}${submit ? '' : ' (dry run: no --subtensor)'}: ${weights.length ? weights.map((x) => `${x.address}=${x.weight}`).join(' ') : 'nobody has earned yet'}`,
@@ -205,22 +127,19 @@ async function validator(f: Map<string, string>): Promise<void> {
       if (submit && weights.length) await submit(weights);
     },
   });
+  log(
+    scoring === 'off'
+      ? `scoring off: contributions are checked, not scored (validation loss on ${session.probes.label})`
+      : `scoring on ${session.probes.label}, in a worker thread`,
+  );
+  const statusPort = f.get('status-port');
   const status =
     statusPort === undefined ? undefined : serveStatus(ledger, Number(statusPort), f.get('status-host') ?? '127.0.0.1', (url) => log(`status API on ${url}`));
-  onShutdown(() => [node.stop(), swarm.close(), status?.close(), probes.close(), ledger.close()]);
+  onShutdown(() => [session.stop(), status?.close(), ledger.close()]);
   log(
     `validating run ${run.runId} (${run.preset}), windows of ${run.windowMs / 1000} s; ledger ${ledgerPath}${resumed ? `, resuming at window ${resumed.window}` : ''}`,
   );
-  await node.run();
-}
-
-/** The run's corpus from public/data (the same file tabs fetch), split as every participant splits it. */
-function readRunCorpus(run: RunConfig): ReturnType<typeof splitCorpus> {
-  const path = join(ROOT, 'public', 'data', run.corpus ?? DEFAULT_CORPUS);
-  if (!existsSync(path))
-    throw new Error(`the run's corpus ${run.corpus} is not in public/data (${path}): copy it there on every machine that serves or trains`);
-  const text = readFileSync(path, 'utf8');
-  return splitCorpus(CharTokenizer.fromText(text), text);
+  await session.run();
 }
 
 /** --score-max N (candidates scored per window) and --score-pages OWN,RANDOM (sequences each). */
@@ -240,46 +159,11 @@ function scoreLimits(f: Map<string, string>): Partial<GauntletLimits> {
   return limits;
 }
 
-/**
- * What measures losses, in a worker thread: `gpu` (Dawn; without a GPU it falls back to the CPU
- * reference), `cpu` (the float64 reference model: faster than SwiftShader for tiny), or `off`
- * (contributions are checked, not scored; the validation curve still comes from the CPU reference).
- */
-async function openProbes(
-  mode: string,
-  config: GptConfig,
-  run: RunConfig,
-  corpus: { train: Uint16Array; val: Uint16Array },
-  log: (l: string) => void,
-): Promise<{ scoring?: LossProbe; validation: LossProbe; close(): void }> {
-  if (!['gpu', 'cpu', 'off'].includes(mode)) throw new Error('--score must be gpu, cpu or off');
-  const probes = await openProbeThread({
-    mode: mode === 'gpu' ? 'gpu' : 'cpu',
-    config,
-    seqLen: run.seqLen,
-    train: corpus.train,
-    val: corpus.val,
-    label: 'validator',
-  });
-  log(
-    mode === 'off'
-      ? `scoring off: contributions are checked, not scored (validation loss on ${probes.label})`
-      : `scoring on ${probes.label}, in a worker thread`,
-  );
-  return { scoring: mode === 'off' ? undefined : probes.scoring, validation: probes.validation, close: () => probes.close() };
-}
-
 /** --val-sequences N: held-out sequences measured after every window (0: no validation curve). */
-async function validationSet(
-  f: Map<string, string>,
-  run: RunConfig,
-  valLength: number,
-  probe: LossProbe,
-): Promise<{ probe: LossProbe; offsets: Uint32Array } | undefined> {
+function validationSequences(f: Map<string, string>): number {
   const count = Number(f.get('val-sequences') ?? 16);
   if (!Number.isInteger(count) || count < 0 || count > 4096) throw new Error('--val-sequences must be an integer 0-4096');
-  if (count === 0) return undefined;
-  return { probe, offsets: await randomPages('tessera/validation', { count, seqLen: run.seqLen, corpusLength: valLength }) };
+  return count;
 }
 
 /** With --subtensor URL (and --netuid N, or the run's netuid), weights go to the chain signed by the validator's key (its hotkey). */

@@ -1,6 +1,7 @@
 // Content-addressed exchange over the mesh: signed contribution headers are gossiped, their
 // payloads pulled by id from a neighbour that has them and verified, manifests flooded.
 import { equalBytes, ProtocolError, toHex } from '../protocol/bytes';
+import { systemClock, type Clock, type TimerHandle } from '../protocol/clock';
 import { decodeContribution, decodeManifest, type Contribution, type Manifest } from '../protocol/contribution';
 import { contentHash } from '../protocol/hash';
 import { decodeWire, encodeWire, type WireMessage } from '../protocol/wire';
@@ -14,6 +15,8 @@ export interface ExchangeOptions {
   /** How long to wait for a payload from one source before asking another. */
   pullTimeoutMs?: number;
   log?: (line: string) => void;
+  /** Pull timeouts; default: the system clock. */
+  clock?: Clock;
 }
 
 export interface ExchangeEvents {
@@ -29,7 +32,7 @@ interface Entry {
   payload?: Uint8Array;
   sources: string[];
   asked?: string;
-  timer?: ReturnType<typeof setTimeout>;
+  timer?: TimerHandle;
 }
 
 export class ContributionExchange {
@@ -42,7 +45,10 @@ export class ContributionExchange {
   private accepts: (c: Contribution) => boolean;
   private authorize: (c: Contribution) => string | undefined = () => undefined;
 
+  private readonly clock: Clock;
+
   constructor(private readonly options: ExchangeOptions) {
+    this.clock = options.clock ?? systemClock;
     this.accepts = options.accepts ?? (() => false);
     this.unsubscribe = [
       options.mesh.on('message', (from, bytes) => this.receive(from, bytes)),
@@ -97,7 +103,7 @@ export class ContributionExchange {
   prune(window: number): void {
     for (const [k, e] of this.entries) {
       if (e.header.window < window) {
-        clearTimeout(e.timer);
+        this.clock.clearTimeout(e.timer);
         this.entries.delete(k);
       }
     }
@@ -113,7 +119,7 @@ export class ContributionExchange {
 
   close(): void {
     for (const u of this.unsubscribe) u();
-    for (const e of this.entries.values()) clearTimeout(e.timer);
+    for (const e of this.entries.values()) this.clock.clearTimeout(e.timer);
   }
 
   private noteManifest(m: Manifest): void {
@@ -191,8 +197,8 @@ export class ContributionExchange {
     if (!source || e.payload) return;
     e.asked = source;
     void this.sendTo(source, { type: 'want', id: e.header.id });
-    clearTimeout(e.timer);
-    e.timer = setTimeout(() => {
+    this.clock.clearTimeout(e.timer);
+    e.timer = this.clock.setTimeout(() => {
       if (e.payload) return;
       e.sources = e.sources.filter((s) => s !== source).concat(source);
       this.pull(e);
@@ -206,7 +212,7 @@ export class ContributionExchange {
       throw new ProtocolError('bad-field', `payload for ${toHex(id).slice(0, 12)} does not match its signed size and hash`);
     }
     e.payload = payload;
-    clearTimeout(e.timer);
+    this.clock.clearTimeout(e.timer);
     this.emit('contribution', e.header, payload, from);
     // Re-announce: neighbours that lack it pull it from us.
     void this.options.mesh.broadcast(encodeWire({ type: 'announce', contribution: e.header.bytes }), from);

@@ -1,5 +1,6 @@
 // The mesh: up to K WebRTC neighbours found through the signaling server, whole binary
 // messages to and from them, per-neighbour rate limits, bans for misbehaviour, refills.
+import { systemClock, type Clock, type TimerHandle } from '../protocol/clock';
 import { MAX_WIRE_BYTES } from '../protocol/wire';
 import { FramingError } from './framing';
 import { createPeerLink, type IceServerError, type PeerLink, type SignalData, type WrtcImplementation } from './peerLink';
@@ -34,6 +35,8 @@ export interface MeshOptions {
   /** Largest message a neighbour may send (the reassembler refuses bigger ones first); default: the protocol's largest. */
   maxMessageBytes?: number;
   log?: (line: string) => void;
+  /** Timers and timestamps (connect timeouts, bans, rate buckets, refills); default: the system clock. */
+  clock?: Clock;
 }
 
 export interface MeshEvents {
@@ -59,7 +62,7 @@ interface Neighbour {
   initiator: boolean;
   open: boolean;
   bucket: { bytes: number; messages: number; at: number };
-  timer?: ReturnType<typeof setTimeout>;
+  timer?: TimerHandle;
 }
 
 export class Mesh {
@@ -77,14 +80,17 @@ export class Mesh {
   };
   private readonly limits: MeshLimits;
   private readonly unsubscribe: (() => void)[];
-  private refillTimer?: ReturnType<typeof setTimeout>;
+  private refillTimer?: TimerHandle;
   private closed = false;
   /** The relay-unavailable error was already reported (it is said once, not per dial). */
   private relayRefused = false;
   /** Bytes this peer sent and received over the mesh (metrics). */
   readonly traffic = { sent: 0, received: 0 };
 
+  private readonly clock: Clock;
+
   constructor(private readonly options: MeshOptions) {
+    this.clock = options.clock ?? systemClock;
     this.limits = { ...DEFAULT_MESH_LIMITS, ...options.limits };
     const s = options.signaling;
     this.unsubscribe = [
@@ -154,7 +160,7 @@ export class Mesh {
 
   /** Drops a neighbour that sent invalid data and refuses it for `banMs`. */
   punish(peerId: string, reason: string): void {
-    this.banned.set(peerId, Date.now() + (this.options.banMs ?? 60_000));
+    this.banned.set(peerId, this.clock.now() + (this.options.banMs ?? 60_000));
     this.options.log?.(`[mesh] dropped and banned ${peerId}: ${reason}`);
     this.drop(peerId, `banned: ${reason}`);
   }
@@ -162,14 +168,14 @@ export class Mesh {
   isBanned(peerId: string): boolean {
     const until = this.banned.get(peerId);
     if (until === undefined) return false;
-    if (Date.now() < until) return true;
+    if (this.clock.now() < until) return true;
     this.banned.delete(peerId);
     return false;
   }
 
   close(): void {
     this.closed = true;
-    clearTimeout(this.refillTimer);
+    this.clock.clearTimeout(this.refillTimer);
     for (const u of this.unsubscribe) u();
     for (const id of [...this.links.keys()]) this.drop(id, 'mesh closed');
   }
@@ -236,20 +242,20 @@ export class Mesh {
       this.options.log?.(`[mesh] ICE server ${e.url} failed for ${peerId}: ${e.code} ${e.text}`);
       this.emit('ice-error', peerId, e);
     });
-    const n: Neighbour = { link, initiator, open: false, bucket: { bytes: 0, messages: 0, at: Date.now() } };
+    const n: Neighbour = { link, initiator, open: false, bucket: { bytes: 0, messages: 0, at: this.clock.now() } };
     this.links.set(peerId, n);
     link.onSignal((data) => this.options.signaling.send(peerId, data as unknown as Record<string, unknown>));
     // A link replaced by a newer one for the same peer (it restarted and dialled again) must
     // not take the newer one down with it when its own timer fires or its close event lands.
     const current = (): boolean => this.links.get(peerId) === n;
-    n.timer = setTimeout(() => {
+    n.timer = this.clock.setTimeout(() => {
       if (!n.open && current()) this.drop(peerId, 'connection timed out');
     }, this.options.connectTimeoutMs ?? 20_000);
     link.connected.then(
       () => {
         if (!current()) return;
         n.open = true;
-        clearTimeout(n.timer);
+        this.clock.clearTimeout(n.timer);
         this.emit('up', peerId);
       },
       () => undefined,
@@ -267,7 +273,7 @@ export class Mesh {
   }
 
   private receive(peerId: string, n: Neighbour, message: Uint8Array): void {
-    const now = Date.now();
+    const now = this.clock.now();
     const b = n.bucket;
     const elapsed = (now - b.at) / 1000;
     b.at = now;
@@ -286,7 +292,7 @@ export class Mesh {
     const n = this.links.get(peerId);
     if (!n) return;
     this.links.delete(peerId);
-    clearTimeout(n.timer);
+    this.clock.clearTimeout(n.timer);
     n.link.close();
     if (n.open) this.emit('down', peerId, reason);
     this.scheduleRefill();
@@ -294,8 +300,8 @@ export class Mesh {
 
   private scheduleRefill(): void {
     if (this.closed) return;
-    clearTimeout(this.refillTimer);
-    this.refillTimer = setTimeout(() => this.refill(), 250 + Math.random() * 500);
+    this.clock.clearTimeout(this.refillTimer);
+    this.refillTimer = this.clock.setTimeout(() => this.refill(), 250 + Math.random() * 500);
   }
 
   /** Dials known peers (not banned, not observers' own links) until K links exist. */

@@ -1,6 +1,7 @@
 // A peer's connection to the signaling server: joins the run's room, relays WebRTC signals,
 // reports who comes and goes, and reconnects with jittered exponential backoff forever.
 import { toHex } from '../protocol/bytes';
+import { systemClock, type Clock, type TimerHandle } from '../protocol/clock';
 import type { Signer } from '../protocol/keys';
 import {
   parseServerMessage,
@@ -51,6 +52,8 @@ export interface SignalingClientOptions {
    * binds the peer id to it and no one else can take the id over.
    */
   signer?: Signer;
+  /** Reconnect backoff and keepalive timers; default: the system clock. */
+  clock?: Clock;
 }
 
 const OPEN = 1;
@@ -59,8 +62,8 @@ export class SignalingClient {
   private ws?: SocketLike;
   private state: SignalingState = 'connecting';
   private attempt = 0;
-  private timer?: ReturnType<typeof setTimeout>;
-  private keepalive?: ReturnType<typeof setInterval>;
+  private timer?: TimerHandle;
+  private keepalive?: TimerHandle;
   private lastHeard = 0;
   /** STUN/TURN servers (with fresh TURN credentials) the server last gave; undefined if none. */
   ice?: IceConfig;
@@ -73,7 +76,10 @@ export class SignalingClient {
     problem: new Set(),
   };
 
+  private readonly clock: Clock;
+
   constructor(private readonly options: SignalingClientOptions) {
+    this.clock = options.clock ?? systemClock;
     this.connect();
   }
 
@@ -103,8 +109,8 @@ export class SignalingClient {
 
   close(): void {
     this.setState('closed');
-    clearTimeout(this.timer);
-    clearInterval(this.keepalive);
+    this.clock.clearTimeout(this.timer);
+    this.clock.clearInterval(this.keepalive);
     this.ws?.close(1000, 'bye');
   }
 
@@ -123,14 +129,14 @@ export class SignalingClient {
     const ws = factory(this.options.url);
     this.ws = ws;
     ws.onopen = () => {
-      this.lastHeard = Date.now();
+      this.lastHeard = this.clock.now();
       // A signed join waits for the server's nonce ('hello'); an anonymous one goes at once.
       if (!this.options.signer) this.join(ws);
     };
     ws.onmessage = (ev) => this.receive(ev.data);
     ws.onerror = () => undefined; // onclose follows and schedules the retry
     ws.onclose = () => {
-      clearInterval(this.keepalive);
+      this.clock.clearInterval(this.keepalive);
       if (this.state !== 'closed') this.retry();
     };
   }
@@ -139,11 +145,11 @@ export class SignalingClient {
     this.setState('reconnecting');
     const base = Math.min(this.options.maxBackoffMs ?? 10_000, (this.options.initialBackoffMs ?? 250) * 2 ** this.attempt++);
     // Jitter spreads a whole swarm's reconnects after a server restart.
-    this.timer = setTimeout(() => this.connect(), base * (0.5 + Math.random() / 2));
+    this.timer = this.clock.setTimeout(() => this.connect(), base * (0.5 + Math.random() / 2));
   }
 
   private receive(data: unknown): void {
-    this.lastHeard = Date.now();
+    this.lastHeard = this.clock.now();
     const parsed = typeof data === 'string' ? parseServerMessage(data) : { ok: false as const, error: 'binary frame' };
     if (!parsed.ok) {
       this.emit('problem', `signaling server sent a bad message: ${parsed.error}`);
@@ -203,12 +209,12 @@ export class SignalingClient {
 
   /** Pings the server; silence for two intervals means a dead link, so reconnect. */
   private startKeepalive(heartbeatMs: number): void {
-    clearInterval(this.keepalive);
+    this.clock.clearInterval(this.keepalive);
     const every = Math.max(1000, Math.min(heartbeatMs, SIGNAL_LIMITS.heartbeatMs));
-    this.keepalive = setInterval(() => {
-      if (Date.now() - this.lastHeard > 2 * every) {
+    this.keepalive = this.clock.setInterval(() => {
+      if (this.clock.now() - this.lastHeard > 2 * every) {
         // A dead server never completes a close handshake: drop the socket and retry now.
-        clearInterval(this.keepalive);
+        this.clock.clearInterval(this.keepalive);
         const dead = this.ws;
         if (dead) [dead.onclose, dead.onmessage] = [null, null];
         dead?.close(4001, 'server silent');

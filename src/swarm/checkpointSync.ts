@@ -6,6 +6,7 @@ import type { Mesh } from '../p2p/mesh';
 import { equalBytes } from '../protocol/bytes';
 import { modelHash } from '../protocol/hash';
 import { CHECKPOINT_CHUNK_BYTES, encodeWire } from '../protocol/wire';
+import { systemClock, type Clock } from '../protocol/clock';
 
 /** Serves the models this replica holds (current and previous window) to neighbours. */
 export class CheckpointServer {
@@ -39,6 +40,8 @@ export class CheckpointSyncError extends Error {}
 
 export interface FetchCheckpointOptions {
   exchange: ContributionExchange;
+  /** Request timeouts and the overall deadline; default: the system clock. */
+  clock?: Clock;
   mesh: Mesh;
   window: number;
   /** The manifest's hash for θ_window: the only proof the bytes are right. */
@@ -60,11 +63,12 @@ export function fetchCheckpoint(o: FetchCheckpointOptions): Promise<Float32Array
   let received = 0;
   const perNeighbour = o.perNeighbour ?? 4;
   const requestTimeout = o.requestTimeoutMs ?? 4000;
+  const clock = o.clock ?? systemClock;
 
   return new Promise<Float32Array>((resolve, reject) => {
-    const started = Date.now();
+    const started = clock.now();
     const finish = (err?: Error): void => {
-      clearInterval(ticker);
+      clock.clearInterval(ticker);
       stop();
       if (err) return reject(err);
       const theta = new Float32Array(bytes.buffer);
@@ -89,7 +93,7 @@ export function fetchCheckpoint(o: FetchCheckpointOptions): Promise<Float32Array
     // A neighbour that let a request time out (it may not hold this window) is asked last.
     const timeouts = new Map<string, number>();
     const request = (): void => {
-      const now = Date.now();
+      const now = clock.now();
       for (const [chunk, a] of asked) {
         if (now - a.at > requestTimeout) timeouts.set(a.from, (timeouts.get(a.from) ?? 0) + 1);
         if (now - a.at > requestTimeout || !o.mesh.neighbours().includes(a.from)) asked.delete(chunk);
@@ -106,10 +110,10 @@ export function fetchCheckpoint(o: FetchCheckpointOptions): Promise<Float32Array
         void o.mesh.send(from, encodeWire({ type: 'checkpoint-want', window: o.window, chunk })).catch(() => asked.delete(chunk));
       }
     };
-    const ticker = setInterval(() => {
-      if (Date.now() - started > (o.timeoutMs ?? 120_000))
+    const ticker = clock.setInterval(() => {
+      if (clock.now() - started > (o.timeoutMs ?? 120_000))
         finish(
-          new CheckpointSyncError(`checkpoint for window ${o.window}: ${received} of ${total} chunks after ${Math.round((Date.now() - started) / 1000)} s`),
+          new CheckpointSyncError(`checkpoint for window ${o.window}: ${received} of ${total} chunks after ${Math.round((clock.now() - started) / 1000)} s`),
         );
       else request();
     }, 250);

@@ -4,6 +4,7 @@ import type { ContributionExchange } from '../p2p/exchange';
 import { toHex } from '../protocol/bytes';
 import type { Manifest } from '../protocol/contribution';
 import { manifestDue, type RunConfig } from '../protocol/runConfig';
+import type { Clock } from '../protocol/clock';
 
 export class ManifestWaiter {
   private readonly byWindow = new Map<number, Map<number, Manifest>>();
@@ -14,7 +15,7 @@ export class ManifestWaiter {
   constructor(
     exchange: ContributionExchange,
     private readonly run: RunConfig,
-    private readonly now: () => number,
+    private readonly clock: Clock,
   ) {
     this.unsubscribe = exchange.on('manifest', (m) => this.add(m));
   }
@@ -51,14 +52,14 @@ export class ManifestWaiter {
       const found = this.byWindow.get(w);
       const primary = found?.get(0);
       if (primary) return this.take(w, primary);
-      const late = this.now() >= failoverAt;
+      const late = this.clock.now() >= failoverAt;
       if (found?.size && late) return this.take(w, found.get(Math.min(...found.keys())) as Manifest);
       const newest = Math.max(-1, ...this.byWindow.keys());
       if (orNewer && late && newest > w) {
         const later = this.byWindow.get(newest) as Map<number, Manifest>;
         return later.get(Math.min(...later.keys()));
       }
-      await this.sleep(Math.max(50, Math.min(1000, failoverAt - this.now())));
+      await this.sleep(Math.max(50, Math.min(1000, failoverAt - this.clock.now())));
     }
     return undefined;
   }
@@ -87,10 +88,10 @@ export class ManifestWaiter {
     return new Promise<void>((resolve) => {
       const done = (): void => {
         this.wake.delete(done);
-        clearTimeout(timer);
+        this.clock.clearTimeout(timer);
         resolve();
       };
-      const timer = setTimeout(done, ms);
+      const timer = this.clock.setTimeout(done, ms);
       this.wake.add(done);
     });
   }

@@ -14,6 +14,7 @@ import { ManifestWaiter } from './manifestWaiter';
 import { trainingDeadline, type RunConfig } from '../protocol/runConfig';
 import { authorityRefusal } from '../wallet/authority';
 import type { WindowTrainer } from './windowTrainer';
+import { sleep, systemClock, type Clock } from '../protocol/clock';
 
 export interface WindowReport {
   window: number;
@@ -53,7 +54,8 @@ export interface SwarmPeerOptions {
    * first syncs the newest model from its neighbours (a newcomer).
    */
   start?: { theta: Float32Array; window: number };
-  now?: () => number;
+  /** Timestamps, deadlines and waits; default: the system clock (the scale simulation passes a virtual one). */
+  clock?: Clock;
   log?: (line: string) => void;
   onWindow?: (report: WindowReport) => void;
   onSync?: (received: number, total: number, window: number) => void;
@@ -71,6 +73,7 @@ export class SwarmPeer {
   private stopped = false;
   private readonly plan: ChunkPlan;
   private readonly manifests: ManifestWaiter;
+  private readonly clock: Clock;
   private readonly now: () => number;
 
   constructor(private readonly o: SwarmPeerOptions) {
@@ -80,8 +83,9 @@ export class SwarmPeer {
     this.server = new CheckpointServer(o.exchange, o.mesh);
     if (this.synced) this.server.hold(this.window, this.theta);
     this.plan = chunkPlan(o.layout);
-    this.now = o.now ?? Date.now;
-    this.manifests = new ManifestWaiter(o.exchange, o.run, this.now);
+    this.clock = o.clock ?? systemClock;
+    this.now = () => this.clock.now();
+    this.manifests = new ManifestWaiter(o.exchange, o.run, this.clock);
     // Contributions for the window being closed and the one being trained are wanted.
     o.exchange.acceptWhen((c) => c.window >= this.window && c.window <= this.window + 1, authorityRefusal(o.run));
   }
@@ -140,6 +144,7 @@ export class SwarmPeer {
         expectedHash: m.nextHash,
         floats: this.o.layout.totalFloats,
         timeoutMs: this.o.run.windowMs * 2,
+        clock: this.clock,
         onProgress: (r, t) => this.o.onSync?.(r, t, window),
       });
       this.window = window;
@@ -240,7 +245,7 @@ export class SwarmPeer {
     const missing = (): Uint8Array[] => manifest.accepted.filter((id) => !this.o.exchange.get(id));
     for (let attempt = 0; missing().length && !this.stopped; attempt++) {
       if (attempt % 20 === 0) this.o.exchange.request(missing());
-      await new Promise((r) => setTimeout(r, 100));
+      await sleep(this.clock, 100);
     }
   }
 

@@ -1,13 +1,11 @@
 // A tab's swarm worker: owns the GPU device and runs the participant's training windows
 // (GpuWindowTrainer with the WGSL top-k) for the page, which holds the network.
-import { gptConfig } from '../model/config';
 import { requestGpuDevice } from '../gpu/device';
-import { GpuGpt } from '../gpu/model';
-import { createGpuTopK } from '../gpu/topk';
-import { chunkPlan } from '../compress/chunks';
-import { CharTokenizer, splitCorpus } from '../train/tokenizer';
+import { gptConfig } from '../model/config';
+import { paramLayout } from '../model/layout';
+import { charCorpus } from '../train/tokenizer';
 import type { SwarmWorkerCommand, SwarmWorkerEvent } from './swarmWorkerProtocol';
-import { GpuWindowTrainer } from './windowTrainer';
+import { openGpuWindowTrainer, type GpuWindowTrainer } from './windowTrainer';
 
 const scope = self as unknown as {
   postMessage(event: SwarmWorkerEvent, transfer?: Transferable[]): void;
@@ -18,18 +16,16 @@ let trainer: GpuWindowTrainer | undefined;
 async function init(cmd: Extract<SwarmWorkerCommand, { type: 'init' }>): Promise<void> {
   const response = await fetch(cmd.corpusUrl);
   if (!response.ok) throw new Error(`could not load the corpus ${cmd.corpusUrl}: HTTP ${response.status}`);
-  const text = await response.text();
-  const corpus = splitCorpus(CharTokenizer.fromText(text), text);
+  const corpus = charCorpus(await response.text());
   const ctx = await requestGpuDevice({ label: 'swarm' });
   const config = gptConfig(cmd.preset, corpus.tokenizer.vocabSize);
-  const model = new GpuGpt(ctx.device, { config, batchSize: cmd.batchSize, seqLen: cmd.seqLen });
-  const topk = createGpuTopK(ctx.device, chunkPlan(model.layout).chunks, model.layout.totalFloats);
-  trainer = new GpuWindowTrainer(model, corpus.train, (v) => topk.run(v));
+  const opened = openGpuWindowTrainer(ctx.device, config, cmd, corpus.train);
+  trainer = opened.trainer;
   const { adapter } = ctx.report;
   scope.postMessage({
     type: 'ready',
     adapter: [adapter.vendor, adapter.architecture].filter(Boolean).join(' '),
-    floats: model.layout.totalFloats,
+    floats: paramLayout(config).totalFloats,
     vocabSize: corpus.tokenizer.vocabSize,
   });
 }

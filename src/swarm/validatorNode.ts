@@ -20,6 +20,7 @@ import { CheckpointServer, CheckpointSyncError, fetchCheckpoint } from './checkp
 import { ManifestWaiter } from './manifestWaiter';
 import { manifestDue, windowEnd, windowStart, type RunConfig } from '../protocol/runConfig';
 import { authorityRefusal } from '../wallet/authority';
+import { sleep, systemClock, type Clock, type TimerHandle } from '../protocol/clock';
 
 export interface ValidatorNodeOptions {
   run: RunConfig;
@@ -41,7 +42,8 @@ export interface ValidatorNodeOptions {
   validation?: { probe: LossProbe; offsets: Uint32Array };
   ledger?: Ledger;
   limits?: Partial<GauntletLimits>;
-  now?: () => number;
+  /** Timestamps, deadlines and waits; default: the system clock (the scale simulation passes a virtual one). */
+  clock?: Clock;
   log?: (line: string) => void;
   onDecision?: (decision: GauntletResult & { window: number }) => void;
   /** The weights after each window (a dry run logs them; a chain submitter sends them). */
@@ -52,7 +54,7 @@ export class ValidatorNode {
   private theta: Float32Array;
   private window: number;
   private stopped = false;
-  private timer?: ReturnType<typeof setTimeout>;
+  private timer?: TimerHandle;
   private wake?: () => void;
   private readonly server: CheckpointServer;
   private readonly plan: ChunkPlan;
@@ -62,17 +64,19 @@ export class ValidatorNode {
   private readonly unsubscribe: () => void;
   private standings: Map<string, Standing>;
   private readonly earners = new Set<string>();
+  private readonly clock: Clock;
   private readonly now: () => number;
 
   constructor(private readonly o: ValidatorNodeOptions) {
     this.theta = o.theta.slice();
     this.window = o.window;
-    this.now = o.now ?? Date.now;
+    this.clock = o.clock ?? systemClock;
+    this.now = () => this.clock.now();
     this.plan = chunkPlan(o.layout);
     o.exchange.acceptWhen((c) => c.window === this.window, authorityRefusal(o.run));
     this.server = new CheckpointServer(o.exchange, o.mesh);
     this.server.hold(this.window, this.theta);
-    this.manifests = new ManifestWaiter(o.exchange, o.run, this.now);
+    this.manifests = new ManifestWaiter(o.exchange, o.run, this.clock);
     this.standings = o.ledger?.standings() ?? new Map();
     this.unsubscribe = o.exchange.on('contribution', (c) => {
       const id = toHex(c.id);
@@ -99,7 +103,7 @@ export class ValidatorNode {
       if (wait > 0)
         await new Promise<void>((resolve) => {
           this.wake = resolve;
-          this.timer = setTimeout(resolve, wait);
+          this.timer = this.clock.setTimeout(resolve, wait);
         });
       if (this.stopped) return;
       await this.close();
@@ -108,7 +112,7 @@ export class ValidatorNode {
 
   stop(): void {
     this.stopped = true;
-    clearTimeout(this.timer);
+    this.clock.clearTimeout(this.timer);
     // run() may be waiting for the next deadline: let it see the stop and return now.
     this.wake?.();
     this.unsubscribe();
@@ -119,7 +123,7 @@ export class ValidatorNode {
   /** Syncs θ named by the newest manifest from neighbours; true if it moved to a later window. */
   private async catchUp(): Promise<boolean> {
     // Neighbours hand over the newest manifest as they connect; if none has one, nobody moved on.
-    const m = await Promise.race([this.manifests.latest(), new Promise<undefined>((r) => setTimeout(r, 5000))]);
+    const m = await Promise.race([this.manifests.latest(), sleep(this.clock, 5000).then(() => undefined)]);
     if (!m || this.stopped || m.window < this.window) return false;
     try {
       this.theta = await fetchCheckpoint({
@@ -129,6 +133,7 @@ export class ValidatorNode {
         expectedHash: m.nextHash,
         floats: this.o.layout.totalFloats,
         timeoutMs: this.o.run.windowMs * 2,
+        clock: this.clock,
       });
       this.o.log?.(`was at window ${this.window}; synced θ_${m.window + 1} from neighbours`);
       this.window = m.window + 1;
@@ -236,7 +241,7 @@ export class ValidatorNode {
     const until = this.now() + this.o.run.windowMs;
     for (let attempt = 0; missing().length && !this.stopped && this.now() < until; attempt++) {
       if (attempt % 20 === 0) this.o.exchange.request(missing());
-      await new Promise((r) => setTimeout(r, 100));
+      await sleep(this.clock, 100);
     }
   }
 }

@@ -5,7 +5,9 @@ import { chunkPlan } from '../compress/chunks';
 import { SparseLoCoEncoder, type TopKSelector } from '../compress/sparseloco';
 import { MAX_UNITS, packWorkPayload, receiptPlan } from '../compress/workPayload';
 import { DEFAULT_ADAMW } from '../model/optimizer';
-import type { GpuGpt } from '../gpu/model';
+import { GpuGpt } from '../gpu/model';
+import { createGpuTopK } from '../gpu/topk';
+import type { GptConfig } from '../model/config';
 import { assignedPages, batchForStep, pagesTrained, unitPages } from '../train/dataPages';
 import { runInnerLoop } from '../train/innerLoop';
 import type { CosineSchedule } from '../model/schedule';
@@ -181,4 +183,16 @@ export class GpuWindowTrainer implements WindowTrainer {
     const { bytes } = await this.encoder.encode(job.theta, mean);
     return { ...figures, payload: packWorkPayload({ main: bytes, receipts }) };
   }
+}
+
+/** The GPU trainer a peer runs on `device`: the run's model shape, the WGSL top-k, its training split. */
+export function openGpuWindowTrainer(
+  device: GPUDevice,
+  config: GptConfig,
+  shape: { batchSize: number; seqLen: number },
+  train: Uint16Array,
+): { trainer: GpuWindowTrainer; close(): void } {
+  const model = new GpuGpt(device, { config, batchSize: shape.batchSize, seqLen: shape.seqLen });
+  const topk = createGpuTopK(device, chunkPlan(model.layout).chunks, model.layout.totalFloats);
+  return { trainer: new GpuWindowTrainer(model, train, (v) => topk.run(v)), close: () => [topk.destroy(), model.destroy()] };
 }

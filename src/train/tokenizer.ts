@@ -90,3 +90,8 @@ export function splitCorpus(tokenizer: Tokenizer, text: string, trainFraction = 
   const cut = Math.floor(ids.length * trainFraction);
   return { tokenizer, train: ids.subarray(0, cut), val: ids.subarray(cut) };
 }
+
+/** A character-level corpus: the tokenizer built from the text, then the 90/10 split every participant makes. */
+export function charCorpus(text: string): EncodedCorpus {
+  return splitCorpus(CharTokenizer.fromText(text), text);
+}

@@ -16,7 +16,7 @@ import { loadStoredCheckpoint, storeCheckpoint } from './checkpointStore';
 import { randomPages } from './dataPages';
 import { runInnerLoop } from './innerLoop';
 import { exportOnnx } from './onnxExport';
-import { CharTokenizer, splitCorpus, type EncodedCorpus } from './tokenizer';
+import { charCorpus, type EncodedCorpus } from './tokenizer';
 import type { PresetInfo, TrainerCommand, TrainerEvent } from './workerProtocol';
 
 const CORPUS_URL = '/data/tinyshakespeare.txt';
@@ -95,7 +95,7 @@ async function loadCorpus(): Promise<EncodedCorpus> {
     return r.text();
   });
   const text = await corpusText;
-  return splitCorpus(CharTokenizer.fromText(text), text);
+  return charCorpus(text);
 }
 
 async function init(): Promise<void> {

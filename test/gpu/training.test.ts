@@ -12,7 +12,7 @@ import { nodeGpu } from '../../src/gpu/nodeGpu';
 import { seededRandom } from '../../src/model/random';
 import { GpuWindowTrainer } from '../../src/swarm/windowTrainer';
 import { runInnerLoop, type InnerLoopProgress } from '../../src/train/innerLoop';
-import { CharTokenizer, splitCorpus } from '../../src/train/tokenizer';
+import { charCorpus } from '../../src/train/tokenizer';
 
 const STEPS = Number(process.env.TESSERA_TRAIN_TEST_STEPS ?? 200);
 const BATCH = 4;
@@ -40,7 +40,7 @@ describe('training the tiny GPT on tinyshakespeare (Dawn)', () => {
 
   it(`takes the loss below the unigram entropy in ${STEPS} steps`, { timeout: 600_000 }, async () => {
     const text = readFileSync(join(__dirname, '../../public/data/tinyshakespeare.txt'), 'utf8');
-    const corpus = splitCorpus(CharTokenizer.fromText(text), text);
+    const corpus = charCorpus(text);
     expect(corpus.tokenizer.vocabSize).toBe(65);
     const config = gptConfig('tiny', corpus.tokenizer.vocabSize);
     const model = new GpuGpt(ctx.device, { config, batchSize: BATCH, seqLen: SEQ });
@@ -85,7 +85,7 @@ describe('training the tiny GPT on tinyshakespeare (Dawn)', () => {
 
   it('a loop stopped between loss reads still reports the loss of its last step', async () => {
     const text = readFileSync(join(__dirname, '../../public/data/tinyshakespeare.txt'), 'utf8');
-    const corpus = splitCorpus(CharTokenizer.fromText(text), text);
+    const corpus = charCorpus(text);
     const config = gptConfig('tiny', corpus.tokenizer.vocabSize);
     const offsets = Array.from({ length: 5 }, (_, s) => randomOffsets(BATCH, corpus.train.length - SEQ - 1, seededRandom(7 + s)));
     const run = async (steps: number, stopAfter?: number): Promise<{ step: number; loss: number }[]> => {
@@ -122,7 +122,7 @@ describe('training the tiny GPT on tinyshakespeare (Dawn)', () => {
 
   it("a window stops at the run's maxSteps however far its deadline, and reports that step's loss", async () => {
     const text = readFileSync(join(__dirname, '../../public/data/tinyshakespeare.txt'), 'utf8');
-    const corpus = splitCorpus(CharTokenizer.fromText(text), text);
+    const corpus = charCorpus(text);
     const config = gptConfig('tiny', corpus.tokenizer.vocabSize);
     const model = new GpuGpt(ctx.device, { config, batchSize: BATCH, seqLen: SEQ });
     // A clock that passes the deadline only after ~12 steps' worth of readings: without the

@@ -2,10 +2,10 @@
 // what the swarm tests train on.
 import { readFileSync } from 'node:fs';
 import { gptConfig, type GptConfig } from '../../src/model/config';
-import { CharTokenizer, splitCorpus } from '../../src/train/tokenizer';
+import { charCorpus, type EncodedCorpus } from '../../src/train/tokenizer';
 
-export function tinyCorpus(): { corpus: ReturnType<typeof splitCorpus>; config: GptConfig } {
+export function tinyCorpus(): { corpus: EncodedCorpus; config: GptConfig } {
   const text = readFileSync('public/data/tinyshakespeare.txt', 'utf8');
-  const corpus = splitCorpus(CharTokenizer.fromText(text), text);
+  const corpus = charCorpus(text);
   return { corpus, config: gptConfig('tiny', corpus.tokenizer.vocabSize) };
 }

@@ -22,7 +22,7 @@ import { ValidatorNode } from '../../src/swarm/validatorNode';
 import { GpuWindowTrainer } from '../../src/swarm/windowTrainer';
 import { randomPages } from '../../src/train/dataPages';
 import { validationLoss } from '../../src/train/innerLoop';
-import { CharTokenizer, splitCorpus } from '../../src/train/tokenizer';
+import { charCorpus } from '../../src/train/tokenizer';
 import type { WindowDecision } from '../../src/validator/manifest';
 import { keyAddress } from '../../src/wallet/address';
 import { sessionIdentity } from '../../src/wallet/authority';
@@ -74,7 +74,7 @@ function start(name: string, node: { run(): Promise<void>; stop(): void }, settl
 const VALIDATOR_SETTLE_MS = 3000;
 
 const text = readFileSync('public/data/tinyshakespeare.txt', 'utf8');
-const corpus = splitCorpus(CharTokenizer.fromText(text), text);
+const corpus = charCorpus(text);
 const config = gptConfig('tiny', corpus.tokenizer.vocabSize);
 const validatorKey = ed25519Signer(new Uint8Array(32).fill(42));
 

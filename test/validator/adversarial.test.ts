@@ -18,7 +18,7 @@ import { contentHash, modelHash } from '../../src/protocol/hash';
 import { ed25519Signer, sr25519Signer, type Signer } from '../../src/protocol/keys';
 import { assignedPages, batchForStep, pagesTrained } from '../../src/train/dataPages';
 import { runInnerLoop } from '../../src/train/innerLoop';
-import { CharTokenizer, splitCorpus } from '../../src/train/tokenizer';
+import { charCorpus } from '../../src/train/tokenizer';
 import { GpuLossProbe } from '../../src/validator/gpuLossProbe';
 import { runGauntlet, type Arrival, type GauntletResult } from '../../src/validator/gauntlet';
 import { sessionIdentity, type Identity } from '../../src/wallet/authority';
@@ -35,7 +35,7 @@ const STEPS = 30;
 const schedule = { maxLr: 3e-3, minLr: 3e-4, warmupSteps: 5, decaySteps: 300 };
 
 const text = readFileSync('public/data/tinyshakespeare.txt', 'utf8');
-const corpus = splitCorpus(CharTokenizer.fromText(text), text);
+const corpus = charCorpus(text);
 const config = gptConfig('tiny', corpus.tokenizer.vocabSize);
 const validatorKey = ed25519Signer(new Uint8Array(32).fill(200));
 

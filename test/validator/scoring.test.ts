@@ -15,7 +15,7 @@ import { contentHash, modelHash } from '../../src/protocol/hash';
 import { ed25519Signer, sr25519Signer } from '../../src/protocol/keys';
 import { assignedPages, batchForStep, pagesTrained, randomPages } from '../../src/train/dataPages';
 import { runInnerLoop } from '../../src/train/innerLoop';
-import { CharTokenizer, splitCorpus } from '../../src/train/tokenizer';
+import { charCorpus } from '../../src/train/tokenizer';
 import { CpuLossProbe } from '../../src/validator/cpuLossProbe';
 import { runGauntlet } from '../../src/validator/gauntlet';
 import { GpuLossProbe } from '../../src/validator/gpuLossProbe';
@@ -25,7 +25,7 @@ import { toU16Weights, U16_MAX } from '../../src/validator/weights';
 import { sessionIdentity } from '../../src/wallet/authority';
 
 const text = readFileSync('public/data/tinyshakespeare.txt', 'utf8');
-const corpus = splitCorpus(CharTokenizer.fromText(text), text);
+const corpus = charCorpus(text);
 const config = gptConfig('tiny', corpus.tokenizer.vocabSize);
 const SEQ = 16;
 let ctx: GpuContext;

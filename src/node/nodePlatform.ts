@@ -1,0 +1,65 @@
+// The Platform for headless participants: ws for signaling, node-webrtc, Dawn for training, a
+// worker thread for loss probes, the run's corpus from public/data, the system clock, console lines.
+import { createRequire } from 'node:module';
+import { existsSync, readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import WebSocket from 'ws';
+import { requestGpuDevice } from '../gpu/device';
+import { nodeGpu } from '../gpu/nodeGpu';
+import { gptConfig } from '../model/config';
+import type { WrtcImplementation } from '../p2p/peerLink';
+import type { SocketLike } from '../p2p/signalingClient';
+import { systemClock } from '../protocol/clock';
+import { DEFAULT_CORPUS, type RunConfig } from '../protocol/runConfig';
+import type { Platform } from '../swarm/platform';
+import { openGpuWindowTrainer } from '../swarm/windowTrainer';
+import { charCorpus, type EncodedCorpus } from '../train/tokenizer';
+import { openProbeThread } from './probeThread';
+
+const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+
+/** The run's corpus from public/data (the same file tabs fetch), split as every participant splits it. */
+export function readRunCorpus(run: RunConfig): EncodedCorpus {
+  const path = join(ROOT, 'public', 'data', run.corpus ?? DEFAULT_CORPUS);
+  if (!existsSync(path))
+    throw new Error(`the run's corpus ${run.corpus} is not in public/data (${path}): copy it there on every machine that serves or trains`);
+  return charCorpus(readFileSync(path, 'utf8'));
+}
+
+export function nodePlatform(name: string, log: (line: string) => void): Platform {
+  return {
+    socket: (url) => new WebSocket(url) as unknown as SocketLike,
+    wrtc: createRequire(import.meta.url)('@roamhq/wrtc') as WrtcImplementation,
+    clock: systemClock,
+    log,
+    corpus: async (run) => readRunCorpus(run),
+    async openTrainer(run) {
+      const corpus = readRunCorpus(run);
+      const ctx = await requestGpuDevice({ gpu: nodeGpu(), label: name });
+      try {
+        const config = gptConfig(run.preset, corpus.tokenizer.vocabSize);
+        const opened = openGpuWindowTrainer(ctx.device, config, run, corpus.train);
+        const { adapter } = ctx.report;
+        return {
+          trainer: opened.trainer,
+          vocabSize: corpus.tokenizer.vocabSize,
+          device: `${adapter.vendor} ${adapter.architecture}`,
+          close: () => [opened.close(), ctx.destroy()],
+        };
+      } catch (err) {
+        ctx.destroy();
+        throw err;
+      }
+    },
+    openProbes: (run, corpus, mode) =>
+      openProbeThread({
+        mode,
+        config: gptConfig(run.preset, corpus.tokenizer.vocabSize),
+        seqLen: run.seqLen,
+        train: corpus.train,
+        val: corpus.val,
+        label: name,
+      }),
+  };
+}
