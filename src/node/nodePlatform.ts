@@ -10,7 +10,7 @@ import { nodeGpu } from '../gpu/nodeGpu';
 import { gptConfig } from '../model/config';
 import type { WrtcImplementation } from '../p2p/peerLink';
 import type { SocketLike } from '../p2p/signalingClient';
-import { systemClock } from '../protocol/clock';
+import { systemClock, type Clock } from '../protocol/clock';
 import { DEFAULT_CORPUS, type RunConfig } from '../protocol/runConfig';
 import type { Platform } from '../swarm/platform';
 import { openGpuWindowTrainer } from '../swarm/windowTrainer';
@@ -27,11 +27,12 @@ export function readRunCorpus(run: RunConfig): EncodedCorpus {
   return charCorpus(readFileSync(path, 'utf8'));
 }
 
-export function nodePlatform(name: string, log: (line: string) => void): Platform {
+/** `clock`: the system clock unless a test or simulation brings its own (training deadlines follow it too). */
+export function nodePlatform(name: string, log: (line: string) => void, clock: Clock = systemClock): Platform {
   return {
     socket: (url) => new WebSocket(url) as unknown as SocketLike,
     wrtc: createRequire(import.meta.url)('@roamhq/wrtc') as WrtcImplementation,
-    clock: systemClock,
+    clock,
     log,
     corpus: async (run) => readRunCorpus(run),
     async openTrainer(run) {
@@ -39,7 +40,7 @@ export function nodePlatform(name: string, log: (line: string) => void): Platfor
       const ctx = await requestGpuDevice({ gpu: nodeGpu(), label: name });
       try {
         const config = gptConfig(run.preset, corpus.tokenizer.vocabSize);
-        const opened = openGpuWindowTrainer(ctx.device, config, run, corpus.train);
+        const opened = openGpuWindowTrainer(ctx.device, config, run, corpus.train, () => clock.now());
         const { adapter } = ctx.report;
         return {
           trainer: opened.trainer,

@@ -185,14 +185,15 @@ export class GpuWindowTrainer implements WindowTrainer {
   }
 }
 
-/** The GPU trainer a peer runs on `device`: the run's model shape, the WGSL top-k, its training split. */
+/** The GPU trainer a peer runs on `device`: the run's model shape, the WGSL top-k, its training split; deadlines read `now`. */
 export function openGpuWindowTrainer(
   device: GPUDevice,
   config: GptConfig,
   shape: { batchSize: number; seqLen: number },
   train: Uint16Array,
+  now: () => number = Date.now,
 ): { trainer: GpuWindowTrainer; close(): void } {
   const model = new GpuGpt(device, { config, batchSize: shape.batchSize, seqLen: shape.seqLen });
   const topk = createGpuTopK(device, chunkPlan(model.layout).chunks, model.layout.totalFloats);
-  return { trainer: new GpuWindowTrainer(model, train, (v) => topk.run(v)), close: () => [topk.destroy(), model.destroy()] };
+  return { trainer: new GpuWindowTrainer(model, train, (v) => topk.run(v), now), close: () => [topk.destroy(), model.destroy()] };
 }
