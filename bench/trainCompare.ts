@@ -15,6 +15,8 @@ export const DEFAULT_SHAPES: Record<PresetName, { batch: number; seq: number; st
   tiny: { batch: 4, seq: 64, steps: 2 },
   small: { batch: 2, seq: 64, steps: 1 },
   shakespeare: { batch: 1, seq: 32, steps: 1 },
+  middle: { batch: 1, seq: 32, steps: 1 },
+  'gpt2-small': { batch: 1, seq: 32, steps: 1 },
 };
 
 export interface TrainBenchOptions {
@@ -39,7 +41,7 @@ export function trainOptions(params: URLSearchParams): TrainBenchOptions {
     return value;
   };
   const presets = (params.get('presets') ?? 'tiny,small,shakespeare').split(',') as PresetName[];
-  for (const p of presets) if (!(p in PRESETS)) throw new RangeError(`unknown preset ${p}; use tiny, small, shakespeare`);
+  for (const p of presets) if (!(p in PRESETS)) throw new RangeError(`unknown preset ${p}; use ${Object.keys(PRESETS).join(', ')}`);
   return {
     presets,
     batch: num('batch'),

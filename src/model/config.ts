@@ -1,5 +1,5 @@
-// GPT model shapes: the three presets the product ships (vocabulary size comes from the
-// tokenizer), and the validation that rejects shapes the kernels cannot run.
+// GPT model shapes: the presets the product ships, from the character demo to GPT-2 small (the
+// vocabulary comes from the tokenizer), and the validation that rejects shapes the kernels cannot run.
 
 export interface GptConfig {
   vocabSize: number;
@@ -9,13 +9,25 @@ export interface GptConfig {
   heads: number;
 }
 
-export type PresetName = 'tiny' | 'small' | 'shakespeare';
+/** How a run's text becomes ids (src/train/tokenizer.ts); the vocabulary fixes the model's width of wte. */
+export type TokenizerKind = 'char' | 'byte' | 'gpt2';
 
-export const PRESETS: Record<PresetName, Omit<GptConfig, 'vocabSize'>> = {
+export const TOKENIZER_KINDS: readonly TokenizerKind[] = ['char', 'byte', 'gpt2'];
+
+export type PresetName = 'tiny' | 'small' | 'shakespeare' | 'middle' | 'gpt2-small';
+
+/** A model's shape without its vocabulary (the tokenizer decides that). */
+export type ModelShape = Omit<GptConfig, 'vocabSize'>;
+
+export const PRESETS: Record<PresetName, ModelShape> = {
   tiny: { contextLength: 64, embedDim: 64, layers: 2, heads: 4 },
   small: { contextLength: 128, embedDim: 128, layers: 4, heads: 4 },
   // nanoGPT's shakespeare_char.
   shakespeare: { contextLength: 256, embedDim: 384, layers: 6, heads: 6 },
+  // About 30M parameters with GPT-2's vocabulary: sized for a laptop's integrated GPU.
+  middle: { contextLength: 512, embedDim: 512, layers: 6, heads: 8 },
+  // GPT-2 small: 124M parameters with GPT-2's vocabulary (llm.c's reference run).
+  'gpt2-small': { contextLength: 1024, embedDim: 768, layers: 12, heads: 12 },
 };
 
 export function gptConfig(preset: PresetName, vocabSize: number): GptConfig {

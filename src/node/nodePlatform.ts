@@ -7,24 +7,23 @@ import { fileURLToPath } from 'node:url';
 import WebSocket from 'ws';
 import { requestGpuDevice } from '../gpu/device';
 import { nodeGpu } from '../gpu/nodeGpu';
-import { gptConfig } from '../model/config';
 import type { WrtcImplementation } from '../p2p/peerLink';
 import type { SocketLike } from '../p2p/signalingClient';
 import { systemClock, type Clock } from '../protocol/clock';
-import { DEFAULT_CORPUS, type RunConfig } from '../protocol/runConfig';
+import { DEFAULT_CORPUS, runModelConfig, type RunConfig } from '../protocol/runConfig';
 import type { Platform } from '../swarm/platform';
 import { openGpuWindowTrainer } from '../swarm/windowTrainer';
-import { charCorpus, type EncodedCorpus } from '../train/tokenizer';
+import { encodeCorpus, type EncodedCorpus } from '../train/tokenizer';
 import { openProbeThread } from './probeThread';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 
 /** The run's corpus from public/data (the same file tabs fetch), split as every participant splits it. */
-export function readRunCorpus(run: RunConfig): EncodedCorpus {
+export async function readRunCorpus(run: RunConfig): Promise<EncodedCorpus> {
   const path = join(ROOT, 'public', 'data', run.corpus ?? DEFAULT_CORPUS);
   if (!existsSync(path))
     throw new Error(`the run's corpus ${run.corpus} is not in public/data (${path}): copy it there on every machine that serves or trains`);
-  return charCorpus(readFileSync(path, 'utf8'));
+  return encodeCorpus(run.tokenizer ?? 'char', readFileSync(path, 'utf8'));
 }
 
 /** `clock`: the system clock unless a test or simulation brings its own (training deadlines follow it too). */
@@ -34,12 +33,12 @@ export function nodePlatform(name: string, log: (line: string) => void, clock: C
     wrtc: createRequire(import.meta.url)('@roamhq/wrtc') as WrtcImplementation,
     clock,
     log,
-    corpus: async (run) => readRunCorpus(run),
+    corpus: readRunCorpus,
     async openTrainer(run) {
-      const corpus = readRunCorpus(run);
+      const corpus = await readRunCorpus(run);
       const ctx = await requestGpuDevice({ gpu: nodeGpu(), label: name });
       try {
-        const config = gptConfig(run.preset, corpus.tokenizer.vocabSize);
+        const config = runModelConfig(run, corpus.tokenizer.vocabSize);
         const opened = openGpuWindowTrainer(ctx.device, config, run, corpus.train, () => clock.now());
         const { adapter } = ctx.report;
         return {
@@ -56,7 +55,7 @@ export function nodePlatform(name: string, log: (line: string) => void, clock: C
     openProbes: (run, corpus, mode) =>
       openProbeThread({
         mode,
-        config: gptConfig(run.preset, corpus.tokenizer.vocabSize),
+        config: runModelConfig(run, corpus.tokenizer.vocabSize),
         seqLen: run.seqLen,
         train: corpus.train,
         val: corpus.val,

@@ -2,7 +2,7 @@
 // with the field and reason on error) and secret keys (refused if others can read them).
 import { mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { PRESETS, type PresetName } from '../model/config';
+import { PRESETS, type PresetName, type TokenizerKind } from '../model/config';
 import { toHex } from '../protocol/bytes';
 import { ed25519Signer, type Signer } from '../protocol/keys';
 import { WalletError } from '../wallet/errors';
@@ -78,6 +78,7 @@ export function writeRun(
     seqLen?: number;
     maxSteps?: number;
     unitSteps?: number;
+    tokenizer?: TokenizerKind;
   },
 ): RunConfig {
   const startInMs = o.startInMs ?? 15_000;
@@ -101,6 +102,7 @@ export function writeRun(
     validatorKeys: [toHex(key.publicKey)],
     ...(o.maxSteps === undefined ? {} : { maxSteps: o.maxSteps }),
     ...(o.unitSteps === undefined ? {} : { unitSteps: o.unitSteps }),
+    ...(o.tokenizer === undefined ? {} : { tokenizer: o.tokenizer }),
   });
   writeFileSync(join(dir, 'run.json'), `${JSON.stringify(run, null, 2)}\n`);
   return run;

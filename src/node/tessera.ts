@@ -8,22 +8,24 @@ import { attachSignaling } from '../../server/signaling';
 import { HTTP_TIMEOUTS, refuseMalformedRequests } from '../../server/httpSafety';
 import { serveStatus } from '../../server/validatorStatus';
 import { GpuUnavailableError } from '../gpu/device';
-import { PRESETS, type PresetName } from '../model/config';
+import { PRESETS, TOKENIZER_KINDS, type PresetName, type TokenizerKind } from '../model/config';
+import { paramLayout } from '../model/layout';
+import { estimateMemory } from '../gpu/memoryPlan';
 import { toHex } from '../protocol/bytes';
 import { sr25519Signer, type Signer } from '../protocol/keys';
-import type { RunConfig } from '../protocol/runConfig';
+import { runModelConfig, type RunConfig } from '../protocol/runConfig';
 import { checkValidatorKey, openPeer, openValidator } from '../swarm/assemble';
 import type { GauntletLimits } from '../validator/gauntlet';
 import { Ledger } from '../validator/ledger';
 import type { AddressWeight } from '../validator/weights';
 import { sessionIdentity, type Identity } from '../wallet/authority';
 import { delegateSession, signerFromSecret, walletPairFromSecret } from '../wallet/keySource';
-import { nodePlatform } from './nodePlatform';
+import { nodePlatform, readRunCorpus } from './nodePlatform';
 import { createKeyFile, loadRunConfig, secretFrom, writeRun } from './runFile';
 import { SubtensorClient } from './subtensor';
 
 const USAGE = `usage:
-  tessera init-run --out DIR [--preset tiny|small|shakespeare] [--window-ms N] [--grace-ms N] [--start-in-ms N] [--max-steps N] [--unit-steps N (default 2; 0: window mode)] [--run-id ID]
+  tessera init-run --out DIR [--preset tiny|small|shakespeare|middle|gpt2-small] [--tokenizer char|byte|gpt2] [--window-ms N] [--grace-ms N] [--start-in-ms N] [--max-steps N] [--unit-steps N (default 2; 0: window mode)] [--run-id ID]
   tessera peer --run FILE --signal ws://HOST:PORT/signal [--key FILE] [--wallet FILE] [--name NAME] [--report FILE.jsonl]
   tessera validator --run FILE --signal ws://HOST:PORT/signal --key FILE [--ledger FILE.sqlite] [--status-port N]
                     [--score gpu|cpu|off] [--score-max N] [--score-pages OWN,RANDOM] [--val-sequences N] [--subtensor wss://HOST --netuid N [--version-key K]]
@@ -211,10 +213,12 @@ function signal(f: Map<string, string>): void {
 /** init-run's unit length: the shortest unit (each batch is trained twice), as `npm start` runs. */
 const DEFAULT_UNIT_STEPS = 2;
 
-function initRun(f: Map<string, string>): void {
+async function initRun(f: Map<string, string>): Promise<void> {
   const out = resolve(required(f, 'out'));
   const preset = (f.get('preset') ?? 'tiny') as PresetName;
   if (!Object.hasOwn(PRESETS, preset)) throw new Error(`--preset must be one of ${Object.keys(PRESETS).join(', ')}`);
+  const tokenizer = (f.get('tokenizer') ?? 'char') as TokenizerKind;
+  if (!TOKENIZER_KINDS.includes(tokenizer)) throw new Error(`--tokenizer must be one of ${TOKENIZER_KINDS.join(', ')}`);
   const optional = (name: string): number | undefined => (f.has(name) ? Number(f.get(name)) : undefined);
   // Unit mode unless asked otherwise (--unit-steps 0): its proof of work holds on a phone and on
   // a desktop GPU alike, where a window-mode run's weakens as the device gets faster.
@@ -227,9 +231,22 @@ function initRun(f: Map<string, string>): void {
     maxSteps: optional('max-steps'),
     unitSteps: units === 0 ? undefined : units,
     runId: f.get('run-id'),
+    tokenizer: tokenizer === 'char' ? undefined : tokenizer,
   });
   const mode = run.unitSteps === undefined ? 'window mode' : `unit mode, ${run.unitSteps}-step units`;
   console.log(`[tessera] wrote ${join(out, 'run.json')} and validator.key (mode 600); ${mode}; the run starts at ${new Date(run.startTime).toISOString()}`);
+  console.log(`[tessera] ${modelSummary(run, (await readRunCorpus(run)).tokenizer.vocabSize)}`);
+}
+
+/** The run's model in one line: shape, parameters, and the GPU memory a peer needs at the run's batch. */
+function modelSummary(run: RunConfig, vocab: number): string {
+  const config = runModelConfig(run, vocab);
+  const est = estimateMemory(config, { batchSize: run.batchSize, seqLen: run.seqLen, microSteps: 1 });
+  const mib = (n: number): string => `${(n / 2 ** 20).toFixed(1)} MiB`;
+  const params = paramLayout(config).parameterCount;
+  // WebGPU's default maxStorageBufferBindingSize: what an adapter must offer at the least.
+  const fitsDefault = est.largestBuffer <= 128 * 2 ** 20;
+  return `model ${run.preset}: ${config.layers} layers × ${config.embedDim}, ${config.heads} heads, context ${config.contextLength}, vocab ${vocab} (${run.tokenizer ?? 'char'}), ${(params / 1e6).toFixed(2)}M parameters; a peer at batch ${run.batchSize} × ${run.seqLen} needs ≈ ${mib(est.total)} of GPU memory, largest buffer ${mib(est.largestBuffer)}${fitsDefault ? '' : ' (over the 128 MiB per binding every WebGPU adapter offers: adapters with less refuse this preset)'}`;
 }
 
 const [command, ...rest] = process.argv.slice(2);
@@ -238,7 +255,7 @@ try {
   if (command === 'peer') await peer(f);
   else if (command === 'validator') await validator(f);
   else if (command === 'signal') signal(f);
-  else if (command === 'init-run') initRun(f);
+  else if (command === 'init-run') await initRun(f);
   else if (command === 'keygen')
     console.log(`[tessera] wrote ${required(f, 'out')} (mode 600), public key ${toHex(createKeyFile(required(f, 'out')).publicKey)}`);
   else throw new Error(USAGE);

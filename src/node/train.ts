@@ -4,7 +4,7 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { DEFAULT_ADAMW } from '../model/optimizer';
-import { gptConfig, PRESETS, type PresetName } from '../model/config';
+import { gptConfig, PRESETS, TOKENIZER_KINDS, type PresetName, type TokenizerKind } from '../model/config';
 import { GpuUnavailableError, requestGpuDevice } from '../gpu/device';
 import { initParams } from '../model/init';
 import { GpuGpt } from '../gpu/model';
@@ -12,19 +12,19 @@ import { nodeGpu } from '../gpu/nodeGpu';
 import { seededRandom } from '../model/random';
 import { runInnerLoop, type InnerLoopProgress } from '../train/innerLoop';
 import { exportOnnx, ONNX_OPSET } from '../train/onnxExport';
-import { ByteTokenizer, CharTokenizer, splitCorpus } from '../train/tokenizer';
+import { encodeCorpus } from '../train/tokenizer';
 import { lossPlotSvg } from './lossPlot';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 
 /** Per-preset defaults: nanoGPT's shakespeare_char settings for the full preset. */
-const DEFAULT_BATCH: Record<PresetName, number> = { tiny: 8, small: 8, shakespeare: 64 };
+const DEFAULT_BATCH: Record<PresetName, number> = { tiny: 8, small: 8, shakespeare: 64, middle: 8, 'gpt2-small': 4 };
 
 export interface TrainArgs {
   preset: PresetName;
   steps: number;
   corpus: string;
-  tokenizer: 'char' | 'byte';
+  tokenizer: TokenizerKind;
   batch: number;
   seq: number;
   micro: number;
@@ -65,7 +65,7 @@ export function parseTrainArgs(argv: string[]): TrainArgs {
     preset,
     steps,
     corpus: resolve(flags.get('corpus') ?? join(ROOT, 'public', 'data', 'tinyshakespeare.txt')),
-    tokenizer: (flags.get('tokenizer') ?? 'char') as 'char' | 'byte',
+    tokenizer: (flags.get('tokenizer') ?? 'char') as TokenizerKind,
     batch: num('batch', DEFAULT_BATCH[preset]),
     seq: num('seq', PRESETS[preset].contextLength),
     micro: num('micro', 1),
@@ -80,7 +80,7 @@ export function parseTrainArgs(argv: string[]): TrainArgs {
   };
   for (const known of ['preset', 'corpus', 'tokenizer', 'out', 'onnx']) flags.delete(known);
   if (flags.size) throw new Error(`unknown option --${[...flags.keys()][0]}\n${USAGE}`);
-  if (args.tokenizer !== 'char' && args.tokenizer !== 'byte') throw new Error(`--tokenizer must be char or byte, got "${args.tokenizer}"`);
+  if (!TOKENIZER_KINDS.includes(args.tokenizer)) throw new Error(`--tokenizer must be one of ${TOKENIZER_KINDS.join(', ')}, got "${args.tokenizer}"`);
   return args;
 }
 
@@ -95,8 +95,8 @@ function progressLine(p: InnerLoopProgress, last: { loss?: number; valLoss?: num
 
 export async function train(args: TrainArgs, log: (line: string) => void = console.log): Promise<{ valLoss: number; outDir: string }> {
   const text = readFileSync(args.corpus, 'utf8');
-  const tokenizer = args.tokenizer === 'char' ? CharTokenizer.fromText(text) : new ByteTokenizer();
-  const corpus = splitCorpus(tokenizer, text);
+  const corpus = await encodeCorpus(args.tokenizer, text);
+  const tokenizer = corpus.tokenizer;
   const config = gptConfig(args.preset, tokenizer.vocabSize);
   const ctx = await requestGpuDevice({ gpu: nodeGpu(), label: 'trainer' });
   const model = new GpuGpt(ctx.device, { config, batchSize: args.batch, seqLen: args.seq, microSteps: args.micro });

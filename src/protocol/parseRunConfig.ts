@@ -1,6 +1,6 @@
 // Checks a run configuration (a run file, or /api/run in a tab) field by field: a malformed
 // one is refused with the field and the reason, never half-used. No Node APIs: tabs run it too.
-import { PRESETS, type PresetName } from '../model/config';
+import { PRESETS, TOKENIZER_KINDS, type ModelShape, type PresetName, type TokenizerKind } from '../model/config';
 import type { CosineSchedule } from '../model/schedule';
 import type { IceSettings, RunConfig } from './runConfig';
 
@@ -67,6 +67,8 @@ export function parseRunConfig(value: unknown): RunConfig {
     'corpus',
     'ice',
     'netuid',
+    'tokenizer',
+    'model',
   ];
   onlyKnown(o, known, '', 'a run configuration field');
   if (typeof o.runId !== 'string' || !/^[A-Za-z0-9._:-]{1,64}$/.test(o.runId))
@@ -78,6 +80,7 @@ export function parseRunConfig(value: unknown): RunConfig {
   if (!Array.isArray(o.validatorKeys) || o.validatorKeys.length === 0 || !o.validatorKeys.every((k) => typeof k === 'string' && /^[0-9a-f]{64}$/.test(k)))
     throw new RunConfigError('validatorKeys', 'must be a non-empty list of 64-hex-digit public keys');
   const windowMs = num(o, 'windowMs', 1000, 3_600_000, true);
+  const model = o.model === undefined ? undefined : parseModel(o.model);
   const config: RunConfig = {
     runId: o.runId,
     preset,
@@ -88,7 +91,7 @@ export function parseRunConfig(value: unknown): RunConfig {
     uploadMarginMs: num(o, 'uploadMarginMs', 0, windowMs, true),
     minSteps: num(o, 'minSteps', 1, 10_000, true),
     batchSize: num(o, 'batchSize', 1, 1024, true),
-    seqLen: num(o, 'seqLen', 1, PRESETS[preset].contextLength, true),
+    seqLen: num(o, 'seqLen', 1, (model ?? PRESETS[preset]).contextLength, true),
     outerLr: num(o, 'outerLr', Number.MIN_VALUE, 10),
     innerSchedule: parseSchedule(o.innerSchedule),
     validatorKeys: o.validatorKeys as string[],
@@ -97,6 +100,12 @@ export function parseRunConfig(value: unknown): RunConfig {
     if (typeof o.corpus !== 'string' || !CORPUS.test(o.corpus))
       throw new RunConfigError('corpus', `must name a text file of the app's data folder (${CORPUS.source}), got ${shown(o.corpus)}`);
     config.corpus = o.corpus;
+  }
+  if (model) config.model = model;
+  if (o.tokenizer !== undefined) {
+    if (typeof o.tokenizer !== 'string' || !(TOKENIZER_KINDS as readonly string[]).includes(o.tokenizer))
+      throw new RunConfigError('tokenizer', `must be one of ${TOKENIZER_KINDS.join(', ')}, got ${shown(o.tokenizer)}`);
+    config.tokenizer = o.tokenizer as TokenizerKind;
   }
   if (o.ice !== undefined) config.ice = parseIce(o.ice);
   if (o.netuid !== undefined) config.netuid = num(o, 'netuid', 0, 65535, true);
@@ -114,6 +123,22 @@ export function parseRunConfig(value: unknown): RunConfig {
   if (config.graceMs + config.uploadMarginMs >= windowMs)
     throw new RunConfigError('graceMs', `plus uploadMarginMs must leave training time in a ${windowMs} ms window`);
   return config;
+}
+
+/** A model shape of the run's own (it replaces the preset's): sizes the kernels can run, heads dividing the width. */
+function parseModel(value: unknown): ModelShape {
+  const fields = ['layers', 'heads', 'embedDim', 'contextLength'] as const;
+  if (!isJsonObject(value)) throw new RunConfigError('model', `must be an object {${fields.join(', ')}}`);
+  onlyKnown(value, fields, 'model.', `a model setting (${fields.join(', ')})`);
+  const shape: ModelShape = {
+    layers: num(value, 'layers', 1, 48, true, 'model.layers'),
+    heads: num(value, 'heads', 1, 64, true, 'model.heads'),
+    embedDim: num(value, 'embedDim', 4, 4096, true, 'model.embedDim'),
+    contextLength: num(value, 'contextLength', 1, 4096, true, 'model.contextLength'),
+  };
+  if (shape.embedDim % 4 !== 0) throw new RunConfigError('model.embedDim', `must be a multiple of 4, got ${shape.embedDim}`);
+  if (shape.embedDim % shape.heads !== 0) throw new RunConfigError('model.heads', `must divide model.embedDim (${shape.embedDim}), got ${shape.heads}`);
+  return shape;
 }
 
 function parseSchedule(value: unknown): CosineSchedule {

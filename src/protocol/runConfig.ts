@@ -1,11 +1,15 @@
 // A training run's fixed parameters and the window clock every participant shares: which
 // window it is, when training for it must stop, and when its manifest is due.
-import type { PresetName } from '../model/config';
+import { checkConfig, PRESETS, type GptConfig, type ModelShape, type PresetName, type TokenizerKind } from '../model/config';
 import type { CosineSchedule } from '../model/schedule';
 
 export interface RunConfig {
   runId: string;
   preset: PresetName;
+  /** A shape of the run's own instead of the preset's (layers, heads, width, context). */
+  model?: ModelShape;
+  /** How the corpus becomes ids; default `char` (the corpus's own characters). */
+  tokenizer?: TokenizerKind;
   /** Seeds the initial model (θ_0 is the same everywhere) and the data pages. */
   seed: number;
   /** Window 0 starts here (ms since the epoch). */
@@ -72,4 +76,9 @@ export function trainingDeadline(run: RunConfig, window: number): number {
 /** When the validator closes window w and publishes its manifest. */
 export function manifestDue(run: RunConfig, window: number): number {
   return windowEnd(run, window) + run.graceMs;
+}
+
+/** The run's model: its own shape or its preset's, with the tokenizer's vocabulary; checked. */
+export function runModelConfig(run: RunConfig, vocabSize: number): GptConfig {
+  return checkConfig({ ...(run.model ?? PRESETS[run.preset]), vocabSize });
 }

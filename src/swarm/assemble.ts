@@ -1,6 +1,5 @@
 // The one composition root: opens a peer or a validator on a run from a Platform (signaling,
 // mesh and exchange, the trainer or the probes, θ_0). The CLI, the tab and tests are thin adapters.
-import { gptConfig } from '../model/config';
 import { initParams } from '../model/init';
 import { paramLayout } from '../model/layout';
 import { ContributionExchange } from '../p2p/exchange';
@@ -9,7 +8,7 @@ import { SignalingClient } from '../p2p/signalingClient';
 import type { PeerRole } from '../p2p/signalingProtocol';
 import { toHex } from '../protocol/bytes';
 import type { Signer } from '../protocol/keys';
-import { windowAt, type RunConfig } from '../protocol/runConfig';
+import { runModelConfig, windowAt, type RunConfig } from '../protocol/runConfig';
 import { randomPages } from '../train/dataPages';
 import type { GauntletLimits } from '../validator/gauntlet';
 import type { OpenedProbes } from '../validator/remoteProbe';
@@ -69,7 +68,7 @@ export async function openPeer(
   o: { signalUrl: string; identity: Identity; name?: string } & PeerHooks,
 ): Promise<PeerSession> {
   const opened = await platform.openTrainer(run);
-  const config = gptConfig(run.preset, opened.vocabSize);
+  const config = runModelConfig(run, opened.vocabSize);
   const layout = paramLayout(config);
   const name = o.name ?? `peer-${toHex(o.identity.signer.publicKey).slice(0, 12)}`;
   const link = linkSwarm(platform, run, { signalUrl: o.signalUrl, name, role: 'peer', signer: o.identity.signer });
@@ -126,7 +125,7 @@ export function checkValidatorKey(run: RunConfig, signer: Signer): string {
 export async function openValidator(platform: Platform, run: RunConfig, o: ValidatorSetup): Promise<ValidatorSession> {
   const publicKey = checkValidatorKey(run, o.signer);
   const corpus = await platform.corpus(run);
-  const config = gptConfig(run.preset, corpus.tokenizer.vocabSize);
+  const config = runModelConfig(run, corpus.tokenizer.vocabSize);
   const layout = paramLayout(config);
   const probes = await platform.openProbes(run, corpus, o.scoring === 'gpu' ? 'gpu' : 'cpu');
   const count = o.validationSequences ?? 0;

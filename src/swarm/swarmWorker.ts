@@ -1,9 +1,9 @@
 // A tab's swarm worker: owns the GPU device and runs the participant's training windows
 // (GpuWindowTrainer with the WGSL top-k) for the page, which holds the network.
 import { requestGpuDevice } from '../gpu/device';
-import { gptConfig } from '../model/config';
 import { paramLayout } from '../model/layout';
-import { charCorpus } from '../train/tokenizer';
+import { runModelConfig } from '../protocol/runConfig';
+import { encodeCorpus } from '../train/tokenizer';
 import type { SwarmWorkerCommand, SwarmWorkerEvent } from './swarmWorkerProtocol';
 import { openGpuWindowTrainer, type GpuWindowTrainer } from './windowTrainer';
 
@@ -16,10 +16,10 @@ let trainer: GpuWindowTrainer | undefined;
 async function init(cmd: Extract<SwarmWorkerCommand, { type: 'init' }>): Promise<void> {
   const response = await fetch(cmd.corpusUrl);
   if (!response.ok) throw new Error(`could not load the corpus ${cmd.corpusUrl}: HTTP ${response.status}`);
-  const corpus = charCorpus(await response.text());
+  const corpus = await encodeCorpus(cmd.run.tokenizer ?? 'char', await response.text());
   const ctx = await requestGpuDevice({ label: 'swarm' });
-  const config = gptConfig(cmd.preset, corpus.tokenizer.vocabSize);
-  const opened = openGpuWindowTrainer(ctx.device, config, cmd, corpus.train);
+  const config = runModelConfig(cmd.run, corpus.tokenizer.vocabSize);
+  const opened = openGpuWindowTrainer(ctx.device, config, cmd.run, corpus.train);
   trainer = opened.trainer;
   const { adapter } = ctx.report;
   scope.postMessage({

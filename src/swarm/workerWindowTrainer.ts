@@ -1,6 +1,6 @@
 // The page side of a tab's swarm worker: a WindowTrainer whose windows run in the worker.
 // A worker that dies (an uncaught error, a script that failed to load) fails every window.
-import type { PresetName } from '../model/config';
+import type { RunConfig } from '../protocol/runConfig';
 import type { SwarmWorkerCommand, SwarmWorkerEvent } from './swarmWorkerProtocol';
 import type { WindowJob, WindowResult, WindowTrainer } from './windowTrainer';
 
@@ -22,7 +22,7 @@ export class WorkerWindowTrainer implements WindowTrainer {
 
   constructor(
     private readonly worker: WorkerLike,
-    options: { preset: PresetName; batchSize: number; seqLen: number; corpusUrl: string },
+    options: { run: RunConfig; corpusUrl: string },
   ) {
     this.ready = new Promise((resolve, reject) => {
       worker.onmessage = (e) => {

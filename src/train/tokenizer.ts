@@ -1,16 +1,9 @@
-// Tokenizers: characters exactly as nanoGPT's shakespeare_char (the sorted set of the
-// corpus's characters), and UTF-8 bytes for any other corpus. Both round-trip and serialize.
+// Tokenizers: characters exactly as nanoGPT's shakespeare_char (the sorted set of the corpus's
+// characters), UTF-8 bytes, and GPT-2's BPE (bpe.ts, loaded on demand). All round-trip and serialize.
+import type { TokenizerKind } from '../model/config';
+import type { Tokenizer, TokenizerSpec } from './tokenizerSpec';
 
-export interface Tokenizer {
-  readonly kind: 'char' | 'byte';
-  readonly vocabSize: number;
-  encode(text: string): Uint16Array;
-  decode(ids: ArrayLike<number>): string;
-  /** Enough to rebuild the tokenizer: stored with checkpoints and exported models. */
-  toJSON(): TokenizerSpec;
-}
-
-export type TokenizerSpec = { kind: 'char'; chars: string } | { kind: 'byte' };
+export type { Tokenizer, TokenizerSpec } from './tokenizerSpec';
 
 export class CharTokenizer implements Tokenizer {
   readonly kind = 'char';
@@ -74,8 +67,17 @@ export class ByteTokenizer implements Tokenizer {
   }
 }
 
+/** Char and byte tokenizers from their spec; GPT-2's needs its vocabulary loaded (loadTokenizer). */
 export function tokenizerFromSpec(spec: TokenizerSpec): Tokenizer {
+  if (spec.kind === 'gpt2') throw new Error('the GPT-2 tokenizer loads its vocabulary first: use loadTokenizer');
   return spec.kind === 'char' ? new CharTokenizer([...spec.chars]) : new ByteTokenizer();
+}
+
+/** Any tokenizer from its spec; GPT-2's 50,257-token vocabulary is imported on first use (it ships with the app). */
+export async function loadTokenizer(spec: TokenizerSpec): Promise<Tokenizer> {
+  if (spec.kind !== 'gpt2') return tokenizerFromSpec(spec);
+  const { gpt2Tokenizer } = await import('./bpe');
+  return gpt2Tokenizer();
 }
 
 export interface EncodedCorpus {
@@ -94,4 +96,10 @@ export function splitCorpus(tokenizer: Tokenizer, text: string, trainFraction = 
 /** A character-level corpus: the tokenizer built from the text, then the 90/10 split every participant makes. */
 export function charCorpus(text: string): EncodedCorpus {
   return splitCorpus(CharTokenizer.fromText(text), text);
+}
+
+/** A corpus under the run's tokenizer (char by default), split as every participant splits it. */
+export async function encodeCorpus(kind: TokenizerKind, text: string): Promise<EncodedCorpus> {
+  if (kind === 'char') return charCorpus(text);
+  return splitCorpus(await loadTokenizer(kind === 'byte' ? { kind: 'byte' } : { kind: 'gpt2' }), text);
 }

@@ -25,6 +25,8 @@ const PAGE_SHAPES: Record<PresetName, { batchSize: number; seqLen: number }> = {
   tiny: { batchSize: 4, seqLen: 64 },
   small: { batchSize: 4, seqLen: 128 },
   shakespeare: { batchSize: 8, seqLen: 256 },
+  middle: { batchSize: 2, seqLen: 256 },
+  'gpt2-small': { batchSize: 1, seqLen: 256 },
 };
 const WINDOW_STEPS = 20;
 const SCHEDULE = { maxLr: 2e-3, minLr: 1e-4, warmupSteps: 20, decaySteps: 5000 };

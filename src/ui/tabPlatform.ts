@@ -1,11 +1,10 @@
 // The Platform for a browser tab: the page's WebSocket and WebRTC, training in the swarm worker
 // (which owns the GPU), loss probes in a Web Worker, the corpus from the app server, the system clock.
-import { gptConfig } from '../model/config';
 import { systemClock } from '../protocol/clock';
-import { DEFAULT_CORPUS, type RunConfig } from '../protocol/runConfig';
+import { DEFAULT_CORPUS, runModelConfig, type RunConfig } from '../protocol/runConfig';
 import type { Platform } from '../swarm/platform';
 import { WorkerWindowTrainer, type WorkerLike } from '../swarm/workerWindowTrainer';
-import { charCorpus } from '../train/tokenizer';
+import { encodeCorpus } from '../train/tokenizer';
 import { RemoteProbes, type ProbePort } from '../validator/remoteProbe';
 
 const corpusUrl = (run: RunConfig): string => `/data/${run.corpus ?? DEFAULT_CORPUS}`;
@@ -17,16 +16,11 @@ export function tabPlatform(label: string, log: (line: string) => void = () => u
     async corpus(run) {
       const response = await fetch(corpusUrl(run));
       if (!response.ok) throw new Error(`could not load the corpus ${corpusUrl(run)}: HTTP ${response.status}`);
-      return charCorpus(await response.text());
+      return encodeCorpus(run.tokenizer ?? 'char', await response.text());
     },
     async openTrainer(run) {
       const worker = new Worker(new URL('../swarm/swarmWorker.ts', import.meta.url), { type: 'module' });
-      const trainer = new WorkerWindowTrainer(worker as unknown as WorkerLike, {
-        preset: run.preset,
-        batchSize: run.batchSize,
-        seqLen: run.seqLen,
-        corpusUrl: corpusUrl(run),
-      });
+      const trainer = new WorkerWindowTrainer(worker as unknown as WorkerLike, { run, corpusUrl: corpusUrl(run) });
       try {
         const ready = await trainer.ready;
         return { trainer, vocabSize: ready.vocabSize, device: ready.adapter, close: () => worker.terminate() };
@@ -43,7 +37,7 @@ export function tabPlatform(label: string, log: (line: string) => void = () => u
         onExit: (h) => worker.addEventListener('error', (e) => h(`the loss probe worker failed: ${e.message}`)),
         close: () => worker.terminate(),
       };
-      const config = gptConfig(run.preset, corpus.tokenizer.vocabSize);
+      const config = runModelConfig(run, corpus.tokenizer.vocabSize);
       return RemoteProbes.open(port, { mode, config, seqLen: run.seqLen, train: corpus.train, val: corpus.val, label });
     },
   };

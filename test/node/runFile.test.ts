@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { createKeyFile, loadKeyFile, loadRunConfig, parseRunConfig, RunConfigError, secretFrom } from '../../src/node/runFile';
-import type { RunConfig } from '../../src/protocol/runConfig';
+import { runModelConfig, type RunConfig } from '../../src/protocol/runConfig';
 import { keyAddress } from '../../src/wallet/address';
 
 const good = {
@@ -41,11 +41,22 @@ describe('run files', () => {
     };
     expect(parseRunConfig(full)).toEqual(full);
     expect(parseRunConfig({ ...good, ice: { turn: ['turn:10.0.0.2'] } }).ice).toEqual({ stun: [], turn: ['turn:10.0.0.2'], relayOnly: false });
+    // A model of the run's own (its context bounds seqLen instead of the preset's) and GPT-2's tokenizer.
+    const own = { ...good, preset: 'gpt2-small', tokenizer: 'gpt2', seqLen: 256, model: { layers: 3, heads: 4, embedDim: 128, contextLength: 256 } };
+    expect(parseRunConfig(own)).toEqual(own);
+    expect(runModelConfig(parseRunConfig(own), 50_257)).toEqual({ layers: 3, heads: 4, embedDim: 128, contextLength: 256, vocabSize: 50_257 });
+    expect(runModelConfig(parseRunConfig({ ...good, preset: 'middle' }), 50_257)).toEqual({
+      layers: 6,
+      heads: 8,
+      embedDim: 512,
+      contextLength: 512,
+      vocabSize: 50_257,
+    });
   });
 
   it.each([
     [{ runId: 'bad id!' }, /runId must be/],
-    [{ preset: 'huge' }, /preset must be one of tiny, small, shakespeare/],
+    [{ preset: 'huge' }, /preset must be one of tiny, small, shakespeare, middle, gpt2-small/],
     [{ windowMs: 10 }, /windowMs must be an integer in \[1000/],
     [{ seqLen: 65 }, /seqLen must be an integer in \[1, 64\]/],
     [{ outerLr: 'fast' }, /outerLr must be a number/],
@@ -82,6 +93,13 @@ describe('run files', () => {
     [{ ice: { relayOnly: true } }, /ice\.relayOnly needs at least one TURN URL/],
     [{ ice: { relayOnly: 'yes', turn: ['turn:h'] } }, /ice\.relayOnly must be true or false/],
     [{ ice: { username: 'x' } }, /ice\.username is not an ICE setting/],
+    [{ tokenizer: 'bpe' }, /tokenizer must be one of char, byte, gpt2, got "bpe"/],
+    [{ model: { layers: 2, heads: 3, embedDim: 64, contextLength: 64 } }, /model\.heads must divide model\.embedDim \(64\), got 3/],
+    [{ model: { layers: 2, heads: 2, embedDim: 66, contextLength: 64 } }, /model\.embedDim must be a multiple of 4, got 66/],
+    [{ model: { layers: 0, heads: 2, embedDim: 64, contextLength: 64 } }, /model\.layers must be an integer in \[1, 48\]/],
+    [{ model: { layers: 2, heads: 2, embedDim: 64, contextLength: 32 } }, /seqLen must be an integer in \[1, 32\]/],
+    [{ model: { layers: 2, heads: 2, embedDim: 64, contextLength: 64, vocab: 9 } }, /model\.vocab is not a model setting/],
+    [{ model: [2, 2, 64, 64] }, /model must be an object \{layers, heads, embedDim, contextLength\}/],
   ])('refuses %j with the field and the reason', (patch, message) => {
     expect(() => parseRunConfig({ ...good, ...patch })).toThrow(RunConfigError);
     expect(() => parseRunConfig({ ...good, ...patch })).toThrow(message);
