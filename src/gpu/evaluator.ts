@@ -3,9 +3,9 @@
 import type { GptConfig } from '../model/config';
 import { checkConfig } from '../model/config';
 import { paramLayout, type ParamLayout } from '../model/layout';
-import { createStorageBuffer, destroyDispatches, encodePass, readFloat32, type Dispatch } from './buffers';
+import { createStorageBuffer, destroyDispatches, encodePass, floatRange, readFloat32, type Dispatch } from './buffers';
 import { crossEntropy } from './crossentropy';
-import { allocateForward, forwardDispatches, tokenIds, type ForwardBuffers } from './forward';
+import { allocateForward, forwardDispatches, headChunks, headDispatch, headRowsFor, tokenIds, type ForwardBuffers } from './forward';
 import { assertFits, estimateEvaluationMemory, type MemoryEstimate } from './memoryPlan';
 
 export interface GpuEvaluatorOptions {
@@ -15,6 +15,8 @@ export interface GpuEvaluatorOptions {
   seqLen?: number;
   /** Another model's parameter buffer, read in place (the sampler beside a trainer); else its own. */
   params?: GPUBuffer;
+  /** Rows per logits chunk (a multiple of 64); default: all rows while they fit HEAD_CHUNK_BYTES. */
+  headRows?: number;
 }
 
 /** Bytes the evaluator allocated, by purpose (what estimateEvaluationMemory predicts). */
@@ -35,8 +37,9 @@ export class GpuEvaluator {
   private readonly tokens: GPUBuffer;
   private readonly targets: GPUBuffer;
   private readonly losses: GPUBuffer;
-  private readonly forward: readonly Dispatch[];
-  private readonly loss: Dispatch;
+  private readonly trunk: readonly Dispatch[];
+  /** Per logits chunk: its rows, the head and the loss over them. */
+  private readonly chunks: readonly { start: number; rows: number; head: Dispatch; loss: Dispatch }[];
 
   constructor(device: GPUDevice, options: GpuEvaluatorOptions) {
     this.device = device;
@@ -48,8 +51,9 @@ export class GpuEvaluator {
       if (!Number.isInteger(value) || value <= 0) throw new RangeError(`${name} must be a positive integer, got ${value}`);
     if (this.seqLen > this.config.contextLength) throw new RangeError(`seqLen ${this.seqLen} exceeds the context length ${this.config.contextLength}`);
     const shape = { batchSize: this.batchSize, seqLen: this.seqLen };
-    assertFits(device.limits, this.config, { ...shape, microSteps: 1 }, undefined, (c, s) => estimateEvaluationMemory(c, s, !options.params));
     const rows = this.batchSize * this.seqLen;
+    const headRows = headRowsFor(rows, this.config.vocabSize, options.headRows);
+    assertFits(device.limits, this.config, { ...shape, microSteps: 1, headRows }, undefined, (c, s) => estimateEvaluationMemory(c, s, !options.params));
     this.params = options.params ?? this.alloc(this.layout.totalFloats, 'parameters', 'eval.params');
     const fwd: ForwardBuffers = allocateForward(
       this.config,
@@ -57,13 +61,25 @@ export class GpuEvaluator {
       this.seqLen,
       (floats, label) => this.alloc(floats, 'activations', `eval.${label}`),
       true,
+      headRows,
     );
     this.logits = fwd.logits;
     this.losses = this.alloc(rows, 'activations', 'eval.losses');
     this.tokens = this.alloc(rows, 'scratch', 'eval.tokens');
     this.targets = this.alloc(rows, 'scratch', 'eval.targets');
-    this.forward = forwardDispatches(device, this.config, this.layout, shape, this.params, this.tokens, fwd);
-    this.loss = crossEntropy(device, { rows, vocab: this.config.vocabSize, lossPositions: rows }, this.logits, this.targets, this.losses);
+    this.trunk = forwardDispatches(device, this.config, this.layout, shape, this.params, this.tokens, fwd);
+    const V = this.config.vocabSize;
+    this.chunks = headChunks(rows, headRows).map((c) => ({
+      ...c,
+      head: headDispatch(device, this.config, this.layout, this.params, fwd, c),
+      loss: crossEntropy(
+        device,
+        { rows: c.rows, vocab: V, lossPositions: rows },
+        this.logits,
+        floatRange(this.targets, c.start, c.rows),
+        floatRange(this.losses, c.start, c.rows),
+      ),
+    }));
   }
 
   /** Uploads the flat parameter vector (an evaluator reading another model's buffer refuses). */
@@ -80,22 +96,28 @@ export class GpuEvaluator {
     if (targets) this.device.queue.writeBuffer(this.targets, 0, tokenIds(targets, shape, 'targets'));
   }
 
-  /** Records the forward pass (logits land in `logits`) into `encoder`. */
-  encodeForward(encoder: GPUCommandEncoder): void {
-    encodePass(encoder, this.forward, 'evaluate.forward');
+  /**
+   * Records the forward pass up to the logits of the chunk that holds `row` (a row of the batch,
+   * batch-major) and returns where that row's logits start in `logits`, in floats.
+   */
+  encodeLogitsAt(encoder: GPUCommandEncoder, row: number): number {
+    const chunk = this.chunks.find((c) => row >= c.start && row < c.start + c.rows);
+    if (!chunk) throw new RangeError(`row ${row} is outside the batch's ${this.batchSize * this.seqLen} rows`);
+    encodePass(encoder, [...this.trunk, chunk.head], 'evaluate.logits');
+    return (row - chunk.start) * this.config.vocabSize;
   }
 
   /** Forward on the batch set last: the loss at every position, batch-major. */
   async positionLosses(): Promise<Float32Array> {
     const encoder = this.device.createCommandEncoder({ label: 'evaluate' });
-    encodePass(encoder, [...this.forward, this.loss], 'evaluate');
+    encodePass(encoder, [...this.trunk, ...this.chunks.flatMap((c) => [c.head, c.loss])], 'evaluate');
     this.device.queue.submit([encoder.finish()]);
     return readFloat32(this.device, this.losses, this.batchSize * this.seqLen);
   }
 
   destroy(): void {
     for (const b of this.buffers) b.destroy();
-    destroyDispatches([...this.forward, this.loss]);
+    destroyDispatches([...this.trunk, ...this.chunks.flatMap((c) => [c.head, c.loss])]);
   }
 
   private alloc(floats: number, kind: Exclude<keyof EvaluatorMemory, 'total'>, label: string): GPUBuffer {

@@ -30,7 +30,34 @@ export interface ForwardBuffers {
   acts: LayerActs[];
   lnf: GPUBuffer;
   lnfStats: GPUBuffer;
+  /** One chunk's logits: [headRows, vocab] (the head runs chunk by chunk; see headChunks). */
   logits: GPUBuffer;
+  headRows: number;
+}
+
+/**
+ * Logits per chunk stay under this: at a 50k vocabulary, B·T·V floats for a whole batch would be
+ * hundreds of MiB, so the head, the loss and its gradient run over row chunks instead.
+ */
+export const HEAD_CHUNK_BYTES = 32 * 2 ** 20;
+
+/**
+ * Rows per logits chunk: all of them when they fit the budget, else the largest multiple of 64
+ * (chunk offsets must be 256-byte aligned to bind) that does; a caller may ask for fewer.
+ */
+export function headRowsFor(rows: number, vocab: number, requested?: number): number {
+  if (requested !== undefined) {
+    if (!Number.isInteger(requested) || requested <= 0 || (requested < rows && requested % 64 !== 0))
+      throw new RangeError(`headRows must be a positive multiple of 64 below the batch's ${rows} rows, got ${requested}`);
+    return Math.min(requested, rows);
+  }
+  if (rows * vocab * 4 <= HEAD_CHUNK_BYTES) return rows;
+  return Math.max(64, Math.floor(HEAD_CHUNK_BYTES / (vocab * 4 * 64)) * 64);
+}
+
+/** The row ranges the head runs over, in order. */
+export function headChunks(rows: number, headRows: number): { start: number; rows: number }[] {
+  return Array.from({ length: Math.ceil(rows / headRows) }, (_, j) => ({ start: j * headRows, rows: Math.min(headRows, rows - j * headRows) }));
 }
 
 /**
@@ -44,6 +71,7 @@ export function allocateForward(
   seqLen: number,
   alloc: (floats: number, label: string) => GPUBuffer,
   shareLayers = false,
+  headRows = batchSize * seqLen,
 ): ForwardBuffers {
   const { embedDim: C, heads, vocabSize: V } = config;
   const rows = batchSize * seqLen;
@@ -68,10 +96,10 @@ export function allocateForward(
     };
   });
   const acts = shareLayers ? Array.from({ length: config.layers }, () => sets[0]) : sets;
-  return { x0, acts, lnf: alloc(rows * C, 'lnf'), lnfStats: alloc(2 * rows, 'lnf.stats'), logits: alloc(rows * V, 'logits') };
+  return { x0, acts, lnf: alloc(rows * C, 'lnf'), lnfStats: alloc(2 * rows, 'lnf.stats'), logits: alloc(headRows * V, 'logits'), headRows };
 }
 
-/** Embedding → blocks → final LayerNorm → tied head; logits land in `buffers.logits`. */
+/** Embedding → blocks → final LayerNorm (into `buffers.lnf`); the head runs per chunk (headDispatch). */
 export function forwardDispatches(
   device: GPUDevice,
   config: GptConfig,
@@ -87,7 +115,7 @@ export function forwardDispatches(
     const t = tensor(layout, name);
     return floatRange(params, t.offset, t.size);
   };
-  const { x0, acts, lnf, lnfStats, logits } = buffers;
+  const { x0, acts, lnf, lnfStats } = buffers;
   const out: Dispatch[] = [embeddingForward(device, { rows, seq: shape.seqLen, channels: C, vocab: V }, tokens, p('wte'), p('wpe'), x0)];
   const attnShape = { batch: shape.batchSize, seq: shape.seqLen, heads, channels: C };
   acts.forEach((a, l) => {
@@ -107,12 +135,28 @@ export function forwardDispatches(
     );
   });
   const last = acts.length ? acts[acts.length - 1].x2 : x0;
-  out.push(
-    layerNormForward(device, { rows, channels: C }, last, p('lnf.w'), p('lnf.b'), lnf, lnfStats),
-    // Weight-tied head: logits = lnf · wteᵀ.
-    matmulDispatch(device, { m: rows, n: V, k: C, transB: true }, lnf, p('wte'), logits),
-  );
+  out.push(layerNormForward(device, { rows, channels: C }, last, p('lnf.w'), p('lnf.b'), lnf, lnfStats));
   return out;
+}
+
+/** The weight-tied head over one chunk of rows: logits = lnf[chunk] · wteᵀ, into `buffers.logits`. */
+export function headDispatch(
+  device: GPUDevice,
+  config: GptConfig,
+  layout: ParamLayout,
+  params: GPUBuffer,
+  buffers: ForwardBuffers,
+  chunk: { start: number; rows: number },
+): Dispatch {
+  const { vocabSize: V, embedDim: C } = config;
+  const wte = tensor(layout, 'wte');
+  return matmulDispatch(
+    device,
+    { m: chunk.rows, n: V, k: C, transB: true },
+    floatRange(buffers.lnf, chunk.start * C, chunk.rows * C),
+    floatRange(params, wte.offset, wte.size),
+    buffers.logits,
+  );
 }
 
 /** Checked token ids for a batch × seq block: every one an integer id of the vocabulary. */

@@ -2,11 +2,14 @@
 // the error a visitor sees names the limit a preset exceeds and what would fit instead.
 import { PRESETS, type GptConfig, type PresetName } from '../model/config';
 import { paramLayout } from '../model/layout';
+import { headRowsFor } from './forward';
 
 export interface TrainingShape {
   batchSize: number;
   seqLen: number;
   microSteps: number;
+  /** Rows per logits chunk (forward.ts headRowsFor); default: all rows while they fit. */
+  headRows?: number;
 }
 
 export interface MemoryEstimate {
@@ -29,13 +32,14 @@ export function estimateMemory(config: GptConfig, shape: TrainingShape): MemoryE
   const { vocabSize: V, embedDim: C, heads: H, layers: L } = config;
   const { batchSize: B, seqLen: T, microSteps: K } = shape;
   const rows = B * T;
+  const R = headRowsFor(rows, V, shape.headRows);
   const n = paramLayout(config).totalFloats;
   const att = B * H * T * T;
   const lossStride = Math.ceil(rows / 64) * 64;
   const perLayer = [rows * C, 2 * rows, 3 * rows * C, att, rows * C, rows * C, rows * C, rows * C, 2 * rows, 4 * rows * C, 4 * rows * C, rows * C, rows * C];
-  const activationBuffers = [rows * C, ...Array.from({ length: L }, () => perLayer).flat(), rows * C, 2 * rows, rows * V, lossStride * K];
+  const activationBuffers = [rows * C, ...Array.from({ length: L }, () => perLayer).flat(), rows * C, 2 * rows, R * V, lossStride * K];
   const inputBuffers = Array.from({ length: K }, () => [rows, rows, V + 1, rows]).flat();
-  const scratchBuffers = [...inputBuffers, 1, 1, rows * V, rows * C, rows * C, 4 * rows * C, 4 * rows * C, att, 1];
+  const scratchBuffers = [...inputBuffers, 1, 1, R * V, rows * C, rows * C, 4 * rows * C, 4 * rows * C, att, 1];
   const sum = (list: number[]): number => list.reduce((a, f) => a + bytes(f), 0);
   const activations = sum(activationBuffers);
   const scratch = sum(scratchBuffers);
@@ -63,10 +67,11 @@ export type EvaluationShape = Omit<TrainingShape, 'microSteps'>;
 export function estimateEvaluationMemory(config: GptConfig, shape: EvaluationShape, ownParams = true): MemoryEstimate {
   const { vocabSize: V, embedDim: C, heads: H } = config;
   const rows = shape.batchSize * shape.seqLen;
+  const R = headRowsFor(rows, V, shape.headRows);
   const n = paramLayout(config).totalFloats;
   const att = shape.batchSize * H * shape.seqLen * shape.seqLen;
   const layer = [rows * C, 2 * rows, 3 * rows * C, att, rows * C, rows * C, rows * C, rows * C, 2 * rows, 4 * rows * C, 4 * rows * C, rows * C, rows * C];
-  const activationBuffers = [rows * C, ...layer, rows * C, 2 * rows, rows * V, rows];
+  const activationBuffers = [rows * C, ...layer, rows * C, 2 * rows, R * V, rows];
   const scratchBuffers = [rows, rows];
   const sum = (list: number[]): number => list.reduce((a, f) => a + bytes(f), 0);
   const parameters = ownParams ? bytes(n) : 0;

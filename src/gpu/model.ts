@@ -8,7 +8,7 @@ import { destroyDispatches, encodePass, floatRange, readFloat32, type Binding, t
 import { checkConfig, type GptConfig } from '../model/config';
 import { crossEntropy } from './crossentropy';
 import { bucketByToken, embeddingBackward } from './embedding';
-import { allocateForward, forwardDispatches, tokenIds, type LayerActs } from './forward';
+import { allocateForward, forwardDispatches, headChunks, headDispatch, headRowsFor, tokenIds, type ForwardBuffers, type LayerActs } from './forward';
 import { geluBackward } from './gelu';
 import { layerNormBackward } from './layernorm';
 import { paramLayout, tensor, TENSOR_ALIGN_FLOATS, type ParamLayout } from '../model/layout';
@@ -24,6 +24,8 @@ export interface GpuGptOptions {
   seqLen?: number;
   /** Microbatches accumulated into one optimizer step. */
   microSteps?: number;
+  /** Rows per logits chunk (a multiple of 64); default: all rows while they fit HEAD_CHUNK_BYTES. */
+  headRows?: number;
 }
 
 /** Everything needed to resume training on another device: parameters and Adam moments. */
@@ -54,6 +56,8 @@ export class GpuGpt {
   readonly batchSize: number;
   readonly seqLen: number;
   readonly microSteps: number;
+  /** Rows per logits chunk: the head, loss and dlogits run chunk by chunk. */
+  readonly headRows: number;
   readonly params: GPUBuffer;
   readonly grads: GPUBuffer;
   readonly memory: GpuMemory = { parameters: 0, optimizer: 0, gradients: 0, activations: 0, scratch: 0, total: 0 };
@@ -88,7 +92,7 @@ export class GpuGpt {
     this.batchSize = options.batchSize;
     this.seqLen = options.seqLen ?? this.config.contextLength;
     this.microSteps = options.microSteps ?? 1;
-    this.checkShapes();
+    this.checkShapes(options.headRows);
     const { vocabSize: V, embedDim: C } = this.config;
     const rows = this.batchSize * this.seqLen;
     const n = this.layout.totalFloats;
@@ -104,8 +108,10 @@ export class GpuGpt {
       bucketRows: this.alloc(rows, 'scratch', `bucketRows${k}`),
     }));
 
-    const fwd = allocateForward(this.config, this.batchSize, this.seqLen, (floats, label) => this.alloc(floats, 'activations', label));
-    const { x0, acts, lnf, lnfStats } = fwd;
+    const headRows = (this.headRows = headRowsFor(rows, V, options.headRows));
+    const chunks = headChunks(rows, headRows);
+    const fwd = allocateForward(this.config, this.batchSize, this.seqLen, (floats, label) => this.alloc(floats, 'activations', label), false, headRows);
+    const { x0, acts, lnfStats } = fwd;
     this.logits = fwd.logits;
     // Each microbatch's losses start on a 256-byte boundary (binding alignment); the gap
     // floats are never written, stay zero, and so do not change the summed loss.
@@ -118,7 +124,7 @@ export class GpuGpt {
     );
 
     const scratch = {
-      dlogits: this.alloc(rows * V, 'scratch', 'dlogits'),
+      dlogits: this.alloc(headRows * V, 'scratch', 'dlogits'),
       dres: this.alloc(rows * C, 'scratch', 'dres'),
       dC: this.alloc(rows * C, 'scratch', 'dC'),
       d4a: this.alloc(rows * 4 * C, 'scratch', 'd4a'),
@@ -129,19 +135,21 @@ export class GpuGpt {
     const shape = { batchSize: this.batchSize, seqLen: this.seqLen };
     this.trainDispatches = this.inputs.map((input, k) => [
       ...forwardDispatches(device, this.config, this.layout, shape, this.params, input.tokens, fwd),
-      crossEntropy(
-        device,
-        { rows, vocab: V, lossPositions: rows * this.microSteps },
-        this.logits,
-        input.targets,
-        floatRange(this.losses, k * lossStride, rows),
-        scratch.dlogits,
-      ),
-      ...this.backwardDispatches(input, x0, acts, lnf, lnfStats, scratch),
+      ...chunks.flatMap((c) => this.headDispatches(input, c, fwd, floatRange(this.losses, k * lossStride + c.start, c.rows), scratch)),
+      ...this.backwardDispatches(input, x0, acts, lnfStats, scratch),
     ]);
     this.evalDispatches = [
       ...forwardDispatches(device, this.config, this.layout, shape, this.params, this.inputs[0].tokens, fwd),
-      crossEntropy(device, { rows, vocab: V, lossPositions: rows }, this.logits, this.inputs[0].targets, floatRange(this.losses, 0, rows)),
+      ...chunks.flatMap((c) => [
+        headDispatch(device, this.config, this.layout, this.params, fwd, c),
+        crossEntropy(
+          device,
+          { rows: c.rows, vocab: V, lossPositions: rows },
+          this.logits,
+          floatRange(this.inputs[0].targets, c.start, c.rows),
+          floatRange(this.losses, c.start, c.rows),
+        ),
+      ]),
     ];
     this.normSquared = this.alloc(1, 'scratch', 'grad.normSquared');
     this.gradNormDispatches = createSumReduction(device, this.grads, n, { square: true, result: this.normSquared }).dispatches;
@@ -184,8 +192,11 @@ export class GpuGpt {
     return readFloat32(this.device, this.grads, this.layout.totalFloats);
   }
 
+  /** The last logits chunk computed: the last `headRows` rows of the last microbatch (all of them when one chunk holds the batch). */
   readLogits(): Promise<Float32Array> {
-    return readFloat32(this.device, this.logits, this.batchSize * this.seqLen * this.config.vocabSize);
+    const rows = this.batchSize * this.seqLen;
+    const last = headChunks(rows, this.headRows).at(-1) ?? { start: 0, rows };
+    return readFloat32(this.device, this.logits, last.rows * this.config.vocabSize);
   }
 
   /** Validates and uploads microbatch k's tokens and targets (and the token buckets backward needs). */
@@ -313,13 +324,13 @@ export class GpuGpt {
     return read;
   }
 
-  private checkShapes(): void {
+  private checkShapes(headRows?: number): void {
     const { batchSize, seqLen, microSteps, config } = this;
     for (const [name, value] of Object.entries({ batchSize, seqLen, microSteps })) {
       if (!Number.isInteger(value) || value <= 0) throw new RangeError(`${name} must be a positive integer, got ${value}`);
     }
     if (seqLen > config.contextLength) throw new RangeError(`seqLen ${seqLen} exceeds the context length ${config.contextLength}`);
-    assertFits(this.device.limits, config, { batchSize, seqLen, microSteps });
+    assertFits(this.device.limits, config, { batchSize, seqLen, microSteps, headRows });
   }
 
   private alloc(floats: number, kind: Exclude<keyof GpuMemory, 'total'>, label: string): GPUBuffer {
@@ -341,11 +352,38 @@ export class GpuGpt {
     return floatRange(buffer, t.offset, t.size);
   }
 
+  /**
+   * One chunk of the head for training: logits, the loss and dlogits in one pass, then the
+   * chunk's share of dC = dlogits·wte and dwte += dlogitsᵀ·lnf, so no chunk's logits outlive it.
+   */
+  private headDispatches(
+    input: MicroInputs,
+    c: { start: number; rows: number },
+    fwd: ForwardBuffers,
+    losses: Binding,
+    s: { dlogits: GPUBuffer; dC: GPUBuffer },
+  ): Dispatch[] {
+    const d = this.device;
+    const { vocabSize: V, embedDim: C } = this.config;
+    const positions = this.batchSize * this.seqLen * this.microSteps;
+    return [
+      headDispatch(d, this.config, this.layout, this.params, fwd, c),
+      crossEntropy(d, { rows: c.rows, vocab: V, lossPositions: positions }, this.logits, floatRange(input.targets, c.start, c.rows), losses, s.dlogits),
+      matmulDispatch(d, { m: c.rows, n: C, k: V }, s.dlogits, this.view(this.params, 'wte'), floatRange(s.dC, c.start * C, c.rows * C)),
+      matmulDispatch(
+        d,
+        { m: V, n: C, k: c.rows, transA: true, accumulate: true },
+        s.dlogits,
+        floatRange(fwd.lnf, c.start * C, c.rows * C),
+        this.view(this.grads, 'wte'),
+      ),
+    ];
+  }
+
   private backwardDispatches(
     input: MicroInputs,
     x0: GPUBuffer,
     acts: LayerActs[],
-    lnf: GPUBuffer,
     lnfStats: GPUBuffer,
     s: { dlogits: GPUBuffer; dres: GPUBuffer; dC: GPUBuffer; d4a: GPUBuffer; d4b: GPUBuffer; dscores: GPUBuffer },
   ): Dispatch[] {
@@ -358,8 +396,7 @@ export class GpuGpt {
     const attnShape = { batch: this.batchSize, seq: this.seqLen, heads, channels: C };
     const dqkv = floatRange(s.d4a, 0, rows * 3 * C);
     const out: Dispatch[] = [
-      matmulDispatch(d, { m: rows, n: C, k: V }, s.dlogits, p('wte'), s.dC),
-      matmulDispatch(d, { m: V, n: C, k: rows, transA: true, accumulate: true }, s.dlogits, lnf, g('wte')),
+      // The head's gradient is already in dC (headDispatches, chunk by chunk).
       // The first LayerNorm backward writes the residual gradient; every later one adds to it.
       ...layerNormBackward(d, { rows, channels: C, accumulate: false }, s.dC, last, lnfStats, p('lnf.w'), s.dres, g('lnf.w'), g('lnf.b')),
     ];

@@ -37,11 +37,11 @@ export class GpuSampler {
   private readonly staging: GPUBuffer;
   private busy: Promise<unknown> = Promise.resolve();
 
-  /** `params`: the flat parameter buffer of a model with this config, read in place. */
-  constructor(device: GPUDevice, config: GptConfig, params: GPUBuffer) {
+  /** `params`: the flat parameter buffer of a model with this config, read in place; `headRows`: see GpuEvaluator. */
+  constructor(device: GPUDevice, config: GptConfig, params: GPUBuffer, headRows?: number) {
     this.device = device;
     this.config = config;
-    this.evaluator = new GpuEvaluator(device, { config, batchSize: 1, seqLen: config.contextLength, params });
+    this.evaluator = new GpuEvaluator(device, { config, batchSize: 1, seqLen: config.contextLength, params, headRows });
     this.staging = device.createBuffer({ label: 'sampler.staging', size: config.vocabSize * 4, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST });
   }
 
@@ -81,8 +81,8 @@ export class GpuSampler {
     window.forEach((id, i) => (tokens[i] = id));
     this.evaluator.setBatch(tokens);
     const encoder = this.device.createCommandEncoder({ label: 'sample' });
-    this.evaluator.encodeForward(encoder);
-    encoder.copyBufferToBuffer(this.evaluator.logits, (window.length - 1) * V * 4, this.staging, 0, V * 4);
+    const at = this.evaluator.encodeLogitsAt(encoder, window.length - 1);
+    encoder.copyBufferToBuffer(this.evaluator.logits, at * 4, this.staging, 0, V * 4);
     this.device.queue.submit([encoder.finish()]);
     await this.staging.mapAsync(GPUMapMode.READ);
     const row = new Float32Array(this.staging.getMappedRange().slice(0));

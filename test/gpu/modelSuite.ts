@@ -1,6 +1,6 @@
 // GPT engine checks against the CPU reference, written once and run on Dawn (Vitest) and in
 // Chromium (harness page): logits, loss, every parameter's gradient, accumulation, AdamW.
-import { gptConfig, type GptConfig } from '../../src/model/config';
+import { checkConfig, gptConfig, type GptConfig } from '../../src/model/config';
 import { withGpuErrors } from '../../src/gpu/errors';
 import { initParams } from '../../src/model/init';
 import { paramLayout, type ParamLayout } from '../../src/model/layout';
@@ -74,11 +74,18 @@ async function withStrategy(device: GPUDevice, strategy: KernelStrategy, work: (
   }
 }
 
-async function gradientsMatch(device: GPUDevice, batchSize: number, seqLen: number, microSteps: number): Promise<void> {
-  const config = gptConfig('tiny', VOCAB);
+async function gradientsMatch(
+  device: GPUDevice,
+  batchSize: number,
+  seqLen: number,
+  microSteps: number,
+  config: GptConfig = gptConfig('tiny', VOCAB),
+  headRows?: number,
+): Promise<void> {
+  const vocab = config.vocabSize;
   const layout = paramLayout(config);
   const params = testParams(config, layout, 3);
-  const micro = Array.from({ length: microSteps }, (_, k) => randomBatch(batchSize, seqLen, VOCAB, 10 + k));
+  const micro = Array.from({ length: microSteps }, (_, k) => randomBatch(batchSize, seqLen, vocab, 10 + k));
   // The reference sees all microbatches as one batch: accumulation must equal that.
   const whole: Batch = {
     tokens: Int32Array.from(micro.flatMap((b) => [...b.tokens])),
@@ -89,7 +96,7 @@ async function gradientsMatch(device: GPUDevice, batchSize: number, seqLen: numb
   const fwd = referenceForward(config, layout, params, whole);
   const refGrads = referenceBackward(config, layout, params, whole, fwd);
 
-  const model = new GpuGpt(device, { config, batchSize, seqLen, microSteps });
+  const model = new GpuGpt(device, { config, batchSize, seqLen, microSteps, headRows });
   try {
     const { loss, logits, grads } = await withGpuErrors(device, async () => {
       model.setParams(params);
@@ -98,8 +105,8 @@ async function gradientsMatch(device: GPUDevice, batchSize: number, seqLen: numb
       return { loss: l, logits: await model.readLogits(), grads: await model.readGrads() };
     });
     check(Math.abs(loss - fwd.loss) <= 1e-5 * fwd.loss, `loss ${loss} vs reference ${fwd.loss}`);
-    // The GPU keeps the last microbatch's logits.
-    const last = (microSteps - 1) * batchSize * seqLen * VOCAB;
+    // The GPU keeps the last logits chunk of the last microbatch.
+    const last = (microSteps * batchSize * seqLen - logits.length / vocab) * vocab;
     checkTensor('logits', logits, fwd.logits.subarray(last), 0, logits.length, 1e-5);
     for (const t of layout.tensors) checkTensor(`grad ${t.name}`, grads, refGrads, t.offset, t.size, 1e-4);
   } finally {
@@ -115,6 +122,50 @@ export const modelCases: KernelCase[] = [
   {
     name: 'tiny GPT (barrier-free kernels): logits, loss and every parameter gradient match the CPU reference',
     run: ({ device }) => withStrategy(device, 'direct', () => gradientsMatch(device, 2, 64, 1)),
+  },
+  {
+    name: 'GPT-2 vocabulary (50,257), logits in chunks of 64 rows: logits, loss and every parameter gradient match the CPU reference',
+    run: ({ device }) => gradientsMatch(device, 2, 64, 1, checkConfig({ vocabSize: 50_257, contextLength: 64, embedDim: 32, layers: 1, heads: 2 }), 64),
+  },
+  {
+    name: 'GPT-2 vocabulary: the evaluator in logits chunks gives the unchunked losses bit for bit, and the sampler reads a row of a later chunk',
+    run: async ({ device }) => {
+      const config = checkConfig({ vocabSize: 50_257, contextLength: 128, embedDim: 32, layers: 1, heads: 2 });
+      const layout = paramLayout(config);
+      const params = testParams(config, layout, 9);
+      const shape = { batchSize: 2, seqLen: 96 };
+      const batch = randomBatch(shape.batchSize, shape.seqLen, config.vocabSize, 4);
+      const whole = new GpuEvaluator(device, { config, ...shape });
+      const chunked = new GpuEvaluator(device, { config, ...shape, headRows: 64 });
+      const sampler = new GpuSampler(device, config, chunked.params, 64);
+      try {
+        const losses = await withGpuErrors(device, async () =>
+          Promise.all(
+            [whole, chunked].map(async (e) => {
+              e.setParams(params);
+              e.setBatch(batch.tokens, batch.targets);
+              return e.positionLosses();
+            }),
+          ),
+        );
+        const differ = losses[1].findIndex((x, i) => !Object.is(x, losses[0][i]));
+        check(differ < 0, `position ${differ}: chunked ${losses[1][differ]}, whole ${losses[0][differ]}`);
+        check(chunked.memory.activations < whole.memory.activations, 'chunking did not shrink the logits');
+        const est = estimateEvaluationMemory(config, { ...shape, headRows: 64 });
+        check(est.total === chunked.memory.total, `estimated ${est.total} B, allocated ${chunked.memory.total} B`);
+        // Context of 100 tokens: its last row (99) lies in the sampler's second chunk of 64 rows.
+        const context = batch.tokens.subarray(0, 100);
+        const got = await sampler.nextLogits(context);
+        const want = referenceForward(config, layout, params, { tokens: context, targets: context, batchSize: 1, seqLen: context.length }).logits.subarray(
+          99 * config.vocabSize,
+        );
+        checkTensor('next-token logits', got, want, 0, config.vocabSize, 1e-5);
+      } finally {
+        sampler.destroy();
+        chunked.destroy();
+        whole.destroy();
+      }
+    },
   },
   {
     name: 'tiny GPT: two accumulated microbatches (seq 40 < context) equal one batch of both',
@@ -185,18 +236,25 @@ export const modelCases: KernelCase[] = [
     },
   },
   {
-    name: 'tiny GPT: the memory estimate equals what the model allocates',
+    name: 'the memory estimate equals what the model allocates (tiny; and GPT-2 vocabulary in logits chunks)',
     run: async ({ device }) => {
-      const config = gptConfig('tiny', VOCAB);
-      const shape = { batchSize: 2, seqLen: 48, microSteps: 3 };
-      const model = new GpuGpt(device, { config, ...shape });
-      try {
-        const est = estimateMemory(config, shape);
-        for (const key of ['parameters', 'optimizer', 'gradients', 'activations', 'scratch', 'total'] as const) {
-          check(est[key] === model.memory[key], `${key}: estimated ${est[key]}, allocated ${model.memory[key]}`);
+      const shapes = [
+        { config: gptConfig('tiny', VOCAB), shape: { batchSize: 2, seqLen: 48, microSteps: 3 } },
+        {
+          config: checkConfig({ vocabSize: 50_257, contextLength: 64, embedDim: 32, layers: 1, heads: 2 }),
+          shape: { batchSize: 2, seqLen: 64, microSteps: 1, headRows: 64 },
+        },
+      ];
+      for (const { config, shape } of shapes) {
+        const model = new GpuGpt(device, { config, ...shape });
+        try {
+          const est = estimateMemory(config, shape);
+          for (const key of ['parameters', 'optimizer', 'gradients', 'activations', 'scratch', 'total'] as const) {
+            check(est[key] === model.memory[key], `vocab ${config.vocabSize} ${key}: estimated ${est[key]}, allocated ${model.memory[key]}`);
+          }
+        } finally {
+          model.destroy();
         }
-      } finally {
-        model.destroy();
       }
     },
   },
