@@ -26,7 +26,9 @@ const mib = (n: number): string => (n / 2 ** 20).toFixed(1);
 
 const corpus = await encodeCorpus('gpt2', readFileSync('public/data/tinyshakespeare.txt', 'utf8'));
 const ctx = await nodeDevice();
-console.log(`[scale] adapter: ${adapterName(ctx)}; GPT-2 tokenizer (vocab ${corpus.tokenizer.vocabSize}); batch ${batch} × ${seq}, ${steps} timed step(s) after one warm-up`);
+console.log(
+  `[scale] adapter: ${adapterName(ctx)}; GPT-2 tokenizer (vocab ${corpus.tokenizer.vocabSize}); batch ${batch} × ${seq}, ${steps} timed step(s) after one warm-up`,
+);
 const summary: string[] = [];
 const stepMs = new Map<PresetName, number>();
 let last: { model: GpuGpt; theta: Float32Array } | undefined;
@@ -37,7 +39,15 @@ for (const preset of presets) {
   const theta = initParams(config, model.layout, 1);
   model.setParams(theta);
   const rand = seededRandom(7);
-  const next = (): void => model.setBatch(0, batchAt(corpus.train, Array.from({ length: batch }, () => Math.floor(rand() * (corpus.train.length - seq - 1))), seq));
+  const next = (): void =>
+    model.setBatch(
+      0,
+      batchAt(
+        corpus.train,
+        Array.from({ length: batch }, () => Math.floor(rand() * (corpus.train.length - seq - 1))),
+        seq,
+      ),
+    );
   next();
   await model.trainStep(1, DEFAULT_ADAMW, { readLoss: true });
   const t0 = performance.now();
