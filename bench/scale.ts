@@ -4,7 +4,7 @@
 import { readFileSync } from 'node:fs';
 import { chunkPlan } from '../src/compress/chunks';
 import { decodeSparseLoCo, SparseLoCoEncoder } from '../src/compress/sparseloco';
-import { estimateMemory } from '../src/gpu/memoryPlan';
+import { estimateMemory, mib } from '../src/gpu/memoryPlan';
 import { GpuGpt } from '../src/gpu/model';
 import { createGpuTopK } from '../src/gpu/topk';
 import { gptConfig, PRESETS, type PresetName } from '../src/model/config';
@@ -22,7 +22,6 @@ const batch = Number(params.get('batch') ?? 1);
 const seq = Number(params.get('seq') ?? 64);
 const steps = Number(params.get('steps') ?? 2);
 const innerSteps = Number(params.get('inner-steps') ?? 30);
-const mib = (n: number): string => (n / 2 ** 20).toFixed(1);
 
 const corpus = await encodeCorpus('gpt2', readFileSync('public/data/tinyshakespeare.txt', 'utf8'));
 const ctx = await nodeDevice();
@@ -63,13 +62,13 @@ for (const preset of presets) {
   const minimum = estimateMemory(config, { batchSize: batch, seqLen: seq, microSteps: 1 }).minimum;
   console.log(`[scale] ${preset}: ${(model.layout.parameterCount / 1e6).toFixed(2)}M parameters, loss ${loss.toFixed(3)} after ${steps + 1} steps`);
   summary.push(
-    `[scale] ${preset}: ${ms.toFixed(0)} ms/step, ${((batch * seq * 1000) / ms).toFixed(1)} tok/s, GPU ${mib(model.memory.total)} MiB (minimum ${mib(minimum)} MiB)`,
+    `[scale] ${preset}: ${ms.toFixed(0)} ms/step, ${((batch * seq * 1000) / ms).toFixed(1)} tok/s, GPU ${mib(model.memory.total)} (minimum ${mib(minimum)})`,
   );
   if (last) last.model.destroy();
   last = { model, theta };
 }
 
-// The codec on the last preset's model: Δ after one more step, encoded (GPU top-k) and decoded.
+// The codec on the last preset's model: Δ from θ_0 to after its timed steps, encoded (GPU top-k) and decoded.
 if (last) {
   const { model, theta } = last;
   const after = await model.readParams();

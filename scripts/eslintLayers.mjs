@@ -2,6 +2,7 @@
 // `layers/direction` (a folder imports only the folders below it) and `layers/no-cycle` (no file cycles).
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join, relative, resolve, sep } from 'node:path';
+import { fileURLToPath } from 'node:url';
 
 /**
  * What each layer may import, besides itself. A layer is a folder of src/ (src/main.tsx counts as
@@ -42,7 +43,8 @@ export const PACKAGES = {
   openskill: ['validator'],
 };
 
-const ROOT = dirname(dirname(new URL(import.meta.url).pathname));
+// fileURLToPath, not URL.pathname: a percent-encoded path would match no layer and switch the rules off.
+const ROOT = fileURLToPath(new URL('..', import.meta.url)).replace(/[\\/]$/, '');
 
 /** The layer a file belongs to, or undefined outside the layered code (tests, benches, scripts). */
 export function layerOf(file) {
@@ -103,9 +105,22 @@ const direction = {
   },
 };
 
-/** The project's import graph (layered files only), scanned once per lint run. */
+/**
+ * The project's import graph (layered files only), scanned from disk once per process; the file
+ * being linted is re-read from its source each time, so an editor's long-lived ESLint stays current.
+ */
 let graph;
 const IMPORT_RE = /(?:^|\n)\s*(?:import|export)\b[^'"`;]*?from\s*['"]([^'"]+)['"]|\bimport\s*\(\s*['"]([^'"]+)['"]\s*\)|(?:^|\n)\s*import\s*['"]([^'"]+)['"]/g;
+/** The layered files a source text imports. */
+function importsOf(file, text) {
+  const deps = new Set();
+  for (const m of text.matchAll(IMPORT_RE)) {
+    const t = resolveImport(file, m[1] ?? m[2] ?? m[3]);
+    if (t && layerOf(t)) deps.add(t);
+  }
+  return deps;
+}
+
 function projectGraph() {
   if (graph) return graph;
   graph = new Map();
@@ -113,14 +128,7 @@ function projectGraph() {
     for (const name of readdirSync(dir)) {
       const p = join(dir, name);
       if (statSync(p).isDirectory()) walk(p);
-      else if (/\.(ts|tsx)$/.test(name)) {
-        const deps = new Set();
-        for (const m of readFileSync(p, 'utf8').matchAll(IMPORT_RE)) {
-          const t = resolveImport(p, m[1] ?? m[2] ?? m[3]);
-          if (t && layerOf(t)) deps.add(t);
-        }
-        graph.set(p, deps);
-      }
+      else if (/\.(ts|tsx)$/.test(name)) graph.set(p, importsOf(p, readFileSync(p, 'utf8')));
     }
   };
   walk(join(ROOT, 'src'));
@@ -148,6 +156,7 @@ const noCycle = {
   create(context) {
     const file = context.filename;
     if (!layerOf(file)) return {};
+    projectGraph().set(file, importsOf(file, context.sourceCode.text));
     return importVisitors((node, spec) => {
       const target = resolveImport(file, spec);
       if (!target || !layerOf(target)) return;

@@ -38,6 +38,8 @@ export interface AdamW {
   readonly dispatch: Dispatch;
   /** Writes this step's hyperparameters (a queue write, no allocation); step is 1-based. */
   setStep(step: number, hyper: AdamWHyper): void;
+  /** Frees its hyperparameter uniform. */
+  destroy(): void;
 }
 
 /** `normSquared` holds Σ g² (one float) computed earlier in the same submission. */
@@ -64,5 +66,6 @@ export function createAdamW(
       u32[9] = decayEnd;
       device.queue.writeBuffer(uniform, 0, data);
     },
+    destroy: () => uniform.destroy(),
   };
 }

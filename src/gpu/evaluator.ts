@@ -3,10 +3,9 @@
 import type { GptConfig } from '../model/config';
 import { checkConfig } from '../model/config';
 import { paramLayout, type ParamLayout } from '../model/layout';
-import { createStorageBuffer, destroyDispatches, encodePass, floatRange, readFloat32, type Dispatch } from './buffers';
-import { crossEntropy } from './crossentropy';
-import { allocateForward, forwardDispatches, headChunks, headDispatch, headRowsFor, tokenIds, type ForwardBuffers } from './forward';
-import { assertFits, estimateEvaluationMemory, type MemoryEstimate } from './memoryPlan';
+import { createStorageBuffer, destroyDispatches, encodePass, readFloat32, type Dispatch } from './buffers';
+import { allocateForward, forwardDispatches, headChunks, headLossDispatches, headRowsFor, tokenIds, type ForwardBuffers } from './forward';
+import { assertFits, checkShape, estimateEvaluationMemory, type MemoryEstimate } from './memoryPlan';
 
 export interface GpuEvaluatorOptions {
   config: GptConfig;
@@ -29,7 +28,7 @@ export class GpuEvaluator {
   readonly seqLen: number;
   readonly params: GPUBuffer;
   readonly memory: EvaluatorMemory = { parameters: 0, optimizer: 0, gradients: 0, activations: 0, scratch: 0, total: 0 };
-  /** Logits of the last forward; [batch·seq, vocab]. */
+  /** Logits of the last head chunk encoded: [headRows, vocab] (all rows when one chunk holds the batch). */
   readonly logits: GPUBuffer;
 
   private readonly device: GPUDevice;
@@ -47,10 +46,8 @@ export class GpuEvaluator {
     this.layout = paramLayout(this.config);
     this.batchSize = options.batchSize;
     this.seqLen = options.seqLen ?? this.config.contextLength;
-    for (const [name, value] of Object.entries({ batchSize: this.batchSize, seqLen: this.seqLen }))
-      if (!Number.isInteger(value) || value <= 0) throw new RangeError(`${name} must be a positive integer, got ${value}`);
-    if (this.seqLen > this.config.contextLength) throw new RangeError(`seqLen ${this.seqLen} exceeds the context length ${this.config.contextLength}`);
     const shape = { batchSize: this.batchSize, seqLen: this.seqLen };
+    checkShape(this.config, shape);
     const rows = this.batchSize * this.seqLen;
     const headRows = headRowsFor(rows, this.config.vocabSize, options.headRows);
     assertFits(device.limits, this.config, { ...shape, microSteps: 1, headRows }, undefined, (c, s) => estimateEvaluationMemory(c, s, !options.params));
@@ -68,18 +65,14 @@ export class GpuEvaluator {
     this.tokens = this.alloc(rows, 'scratch', 'eval.tokens');
     this.targets = this.alloc(rows, 'scratch', 'eval.targets');
     this.trunk = forwardDispatches(device, this.config, this.layout, shape, this.params, this.tokens, fwd);
-    const V = this.config.vocabSize;
-    this.chunks = headChunks(rows, headRows).map((c) => ({
-      ...c,
-      head: headDispatch(device, this.config, this.layout, this.params, fwd, c),
-      loss: crossEntropy(
-        device,
-        { rows: c.rows, vocab: V, lossPositions: rows },
-        this.logits,
-        floatRange(this.targets, c.start, c.rows),
-        floatRange(this.losses, c.start, c.rows),
-      ),
-    }));
+    this.chunks = headChunks(rows, headRows).map((c) => {
+      const [head, loss] = headLossDispatches(device, this.config, this.layout, this.params, fwd, c, {
+        targets: this.targets,
+        losses: this.losses,
+        positions: rows,
+      });
+      return { ...c, head, loss };
+    });
   }
 
   /** Uploads the flat parameter vector (an evaluator reading another model's buffer refuses). */

@@ -1,6 +1,7 @@
 // The GPT forward pass as recorded dispatches over preallocated activations: shared by the
 // training model (which keeps every activation for backward) and the forward-only evaluator.
 import { attentionForward } from './attention';
+import { crossEntropy } from './crossentropy';
 import { floatRange, type Binding, type Dispatch } from './buffers';
 import type { GptConfig } from '../model/config';
 import { embeddingForward } from './embedding';
@@ -52,12 +53,33 @@ export function headRowsFor(rows: number, vocab: number, requested?: number): nu
     return Math.min(requested, rows);
   }
   if (rows * vocab * 4 <= HEAD_CHUNK_BYTES) return rows;
-  return Math.max(64, Math.floor(HEAD_CHUNK_BYTES / (vocab * 4 * 64)) * 64);
+  return Math.min(rows, Math.max(64, Math.floor(HEAD_CHUNK_BYTES / (vocab * 4 * 64)) * 64));
 }
 
 /** The row ranges the head runs over, in order. */
 export function headChunks(rows: number, headRows: number): { start: number; rows: number }[] {
   return Array.from({ length: Math.ceil(rows / headRows) }, (_, j) => ({ start: j * headRows, rows: Math.min(headRows, rows - j * headRows) }));
+}
+
+/** Floats of each activation one block keeps, in allocation order: allocateForward and the memory plan both read it. */
+export function layerActivationFloats(config: GptConfig, batchSize: number, seqLen: number): Record<keyof LayerActs, number> {
+  const { embedDim: C, heads } = config;
+  const rows = batchSize * seqLen;
+  return {
+    ln1: rows * C,
+    ln1Stats: 2 * rows,
+    qkv: rows * 3 * C,
+    att: batchSize * heads * seqLen * seqLen,
+    attnOut: rows * C,
+    attnProj: rows * C,
+    x1: rows * C,
+    ln2: rows * C,
+    ln2Stats: 2 * rows,
+    fc: rows * 4 * C,
+    gelu: rows * 4 * C,
+    mlpProj: rows * C,
+    x2: rows * C,
+  };
 }
 
 /**
@@ -73,27 +95,14 @@ export function allocateForward(
   shareLayers = false,
   headRows = batchSize * seqLen,
 ): ForwardBuffers {
-  const { embedDim: C, heads, vocabSize: V } = config;
+  const { embedDim: C, vocabSize: V } = config;
   const rows = batchSize * seqLen;
   const x0 = alloc(rows * C, 'x0');
   const distinct = shareLayers ? Math.min(1, config.layers) : config.layers;
+  const floats = layerActivationFloats(config, batchSize, seqLen);
   const sets = Array.from({ length: distinct }, (_, l): LayerActs => {
-    const a = (floats: number, name: string): GPUBuffer => alloc(floats, shareLayers ? `layer.${name}` : `h${l}.${name}`);
-    return {
-      ln1: a(rows * C, 'ln1'),
-      ln1Stats: a(2 * rows, 'ln1.stats'),
-      qkv: a(rows * 3 * C, 'qkv'),
-      att: a(batchSize * heads * seqLen * seqLen, 'att'),
-      attnOut: a(rows * C, 'attnOut'),
-      attnProj: a(rows * C, 'attnProj'),
-      x1: a(rows * C, 'x1'),
-      ln2: a(rows * C, 'ln2'),
-      ln2Stats: a(2 * rows, 'ln2.stats'),
-      fc: a(rows * 4 * C, 'fc'),
-      gelu: a(rows * 4 * C, 'gelu'),
-      mlpProj: a(rows * C, 'mlpProj'),
-      x2: a(rows * C, 'x2'),
-    };
+    const set = (Object.entries(floats) as [keyof LayerActs, number][]).map(([key, n]) => [key, alloc(n, shareLayers ? `layer.${key}` : `h${l}.${key}`)]);
+    return Object.fromEntries(set) as unknown as LayerActs;
   });
   const acts = shareLayers ? Array.from({ length: config.layers }, () => sets[0]) : sets;
   return { x0, acts, lnf: alloc(rows * C, 'lnf'), lnfStats: alloc(2 * rows, 'lnf.stats'), logits: alloc(headRows * V, 'logits'), headRows };
@@ -157,6 +166,28 @@ export function headDispatch(
     floatRange(params, wte.offset, wte.size),
     buffers.logits,
   );
+}
+
+/** One chunk of the head for evaluation: its logits, then the loss at each of its rows (no gradient). */
+export function headLossDispatches(
+  device: GPUDevice,
+  config: GptConfig,
+  layout: ParamLayout,
+  params: GPUBuffer,
+  buffers: ForwardBuffers,
+  chunk: { start: number; rows: number },
+  io: { targets: GPUBuffer; losses: GPUBuffer; positions: number },
+): [head: Dispatch, loss: Dispatch] {
+  return [
+    headDispatch(device, config, layout, params, buffers, chunk),
+    crossEntropy(
+      device,
+      { rows: chunk.rows, vocab: config.vocabSize, lossPositions: io.positions },
+      buffers.logits,
+      floatRange(io.targets, chunk.start, chunk.rows),
+      floatRange(io.losses, chunk.start, chunk.rows),
+    ),
+  ];
 }
 
 /** Checked token ids for a batch × seq block: every one an integer id of the vocabulary. */

@@ -50,6 +50,9 @@ export function defineKernel<const B extends Partial<Record<string, BindingType>
   for (const [name, type] of Object.entries(spec.bindings))
     if (!/^[A-Za-z_]\w*$/.test(name) || !/^(read|rw|uniform) [\w<>]+$/.test(String(type)))
       throw new Error(`${spec.name}: bad binding ${name}: ${String(type)}`);
+  // `dims` and `Dims` are generated from spec.dims: a binding or struct of that name would clash.
+  if (spec.dims?.length && ('dims' in spec.bindings || /\bstruct\s+Dims\b/.test(spec.wgsl)))
+    throw new Error(`${spec.name}: dims and struct Dims are generated from spec.dims`);
   const source = `${declarations(spec)}\n${spec.wgsl}`;
   const names = Object.keys(spec.bindings);
   return {

@@ -2,7 +2,7 @@
 // the error a visitor sees names the limit a preset exceeds and what would fit instead.
 import { PRESETS, type GptConfig, type PresetName } from '../model/config';
 import { paramLayout } from '../model/layout';
-import { headRowsFor } from './forward';
+import { headRowsFor, layerActivationFloats } from './forward';
 
 export interface TrainingShape {
   batchSize: number;
@@ -36,7 +36,7 @@ export function estimateMemory(config: GptConfig, shape: TrainingShape): MemoryE
   const n = paramLayout(config).totalFloats;
   const att = B * H * T * T;
   const lossStride = Math.ceil(rows / 64) * 64;
-  const perLayer = [rows * C, 2 * rows, 3 * rows * C, att, rows * C, rows * C, rows * C, rows * C, 2 * rows, 4 * rows * C, 4 * rows * C, rows * C, rows * C];
+  const perLayer = Object.values(layerActivationFloats(config, B, T));
   const activationBuffers = [rows * C, ...Array.from({ length: L }, () => perLayer).flat(), rows * C, 2 * rows, R * V, lossStride * K];
   const inputBuffers = Array.from({ length: K }, () => [rows, rows, V + 1, rows]).flat();
   const scratchBuffers = [...inputBuffers, 1, 1, R * V, rows * C, rows * C, 4 * rows * C, 4 * rows * C, att, 1];
@@ -65,12 +65,11 @@ export type EvaluationShape = Omit<TrainingShape, 'microSteps'>;
  * layer's activations that every layer reuses, logits, losses, and the token and target ids.
  */
 export function estimateEvaluationMemory(config: GptConfig, shape: EvaluationShape, ownParams = true): MemoryEstimate {
-  const { vocabSize: V, embedDim: C, heads: H } = config;
+  const { vocabSize: V, embedDim: C } = config;
   const rows = shape.batchSize * shape.seqLen;
   const R = headRowsFor(rows, V, shape.headRows);
   const n = paramLayout(config).totalFloats;
-  const att = shape.batchSize * H * shape.seqLen * shape.seqLen;
-  const layer = [rows * C, 2 * rows, 3 * rows * C, att, rows * C, rows * C, rows * C, rows * C, 2 * rows, 4 * rows * C, 4 * rows * C, rows * C, rows * C];
+  const layer = Object.values(layerActivationFloats(config, shape.batchSize, shape.seqLen));
   const activationBuffers = [rows * C, ...layer, rows * C, 2 * rows, R * V, rows];
   const scratchBuffers = [rows, rows];
   const sum = (list: number[]): number => list.reduce((a, f) => a + bytes(f), 0);
@@ -123,8 +122,17 @@ export class PresetTooLargeError extends RangeError {
   }
 }
 
-function mib(n: number): string {
-  return `${(n / 1024 / 1024).toFixed(1)} MiB`;
+/** Bytes as MiB for messages and logs: `12.5 MiB`. */
+export function mib(bytes: number, digits = 1): string {
+  return `${(bytes / 2 ** 20).toFixed(digits)} MiB`;
+}
+
+/** Throws a RangeError for sizes that are not positive integers or a sequence longer than the context. */
+export function checkShape(config: GptConfig, shape: EvaluationShape & { microSteps?: number }): void {
+  for (const [name, value] of Object.entries(shape))
+    if (value !== undefined && name !== 'headRows' && (!Number.isInteger(value) || value <= 0))
+      throw new RangeError(`${name} must be a positive integer, got ${value}`);
+  if (shape.seqLen > config.contextLength) throw new RangeError(`seqLen ${shape.seqLen} exceeds the context length ${config.contextLength}`);
 }
 
 /** Throws PresetTooLargeError naming the exceeded limits, the largest batch that fits, and a preset that fits. */

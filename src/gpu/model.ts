@@ -8,13 +8,23 @@ import { destroyDispatches, encodePass, floatRange, readFloat32, type Binding, t
 import { checkConfig, type GptConfig } from '../model/config';
 import { crossEntropy } from './crossentropy';
 import { bucketByToken, embeddingBackward } from './embedding';
-import { allocateForward, forwardDispatches, headChunks, headDispatch, headRowsFor, tokenIds, type ForwardBuffers, type LayerActs } from './forward';
+import {
+  allocateForward,
+  forwardDispatches,
+  headChunks,
+  headDispatch,
+  headLossDispatches,
+  headRowsFor,
+  tokenIds,
+  type ForwardBuffers,
+  type LayerActs,
+} from './forward';
 import { geluBackward } from './gelu';
 import { layerNormBackward } from './layernorm';
 import { paramLayout, tensor, TENSOR_ALIGN_FLOATS, type ParamLayout } from '../model/layout';
 import { biasGradDispatch, matmulDispatch } from './matmul';
-import { assertFits, type MemoryEstimate } from './memoryPlan';
-import { createSumReduction } from './reduce';
+import { assertFits, checkShape, type MemoryEstimate } from './memoryPlan';
+import { createSumReduction, type SumReduction } from './reduce';
 
 export interface GpuGptOptions {
   config: GptConfig;
@@ -68,7 +78,7 @@ export class GpuGpt {
   private readonly buffers: GPUBuffer[] = [];
   private readonly inputs: MicroInputs[];
   private readonly losses: GPUBuffer;
-  private readonly lossSum: GPUBuffer;
+  private readonly lossTotal: GPUBuffer;
   private readonly lossStaging: GPUBuffer;
   private lossReadPending = false;
   /** Completion of submitted steps, oldest first (see throttle). */
@@ -78,9 +88,9 @@ export class GpuGpt {
   private readonly trainDispatches: Dispatch[][];
   private readonly evalDispatches: Dispatch[];
   private readonly normSquared: GPUBuffer;
-  private readonly gradNormDispatches: readonly Dispatch[];
-  private readonly lossSumDispatches: readonly Dispatch[];
-  private readonly evalLossDispatches: readonly Dispatch[];
+  private readonly gradNorm: SumReduction;
+  private readonly lossSum: SumReduction;
+  private readonly evalLossSum: SumReduction;
   private readonly optimizer: AdamW;
   private readonly adamM: GPUBuffer;
   private readonly adamV: GPUBuffer;
@@ -117,7 +127,7 @@ export class GpuGpt {
     // floats are never written, stay zero, and so do not change the summed loss.
     const lossStride = Math.ceil(rows / TENSOR_ALIGN_FLOATS) * TENSOR_ALIGN_FLOATS;
     this.losses = this.alloc(lossStride * this.microSteps, 'activations', 'losses');
-    this.lossSum = this.alloc(1, 'scratch', 'loss.sum');
+    this.lossTotal = this.alloc(1, 'scratch', 'loss.sum');
     this.lossStaging = this.track(
       device.createBuffer({ label: 'loss.staging', size: 16, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST }),
       'scratch',
@@ -140,21 +150,14 @@ export class GpuGpt {
     ]);
     this.evalDispatches = [
       ...forwardDispatches(device, this.config, this.layout, shape, this.params, this.inputs[0].tokens, fwd),
-      ...chunks.flatMap((c) => [
-        headDispatch(device, this.config, this.layout, this.params, fwd, c),
-        crossEntropy(
-          device,
-          { rows: c.rows, vocab: V, lossPositions: rows },
-          this.logits,
-          floatRange(this.inputs[0].targets, c.start, c.rows),
-          floatRange(this.losses, c.start, c.rows),
-        ),
-      ]),
+      ...chunks.flatMap((c) =>
+        headLossDispatches(device, this.config, this.layout, this.params, fwd, c, { targets: this.inputs[0].targets, losses: this.losses, positions: rows }),
+      ),
     ];
     this.normSquared = this.alloc(1, 'scratch', 'grad.normSquared');
-    this.gradNormDispatches = createSumReduction(device, this.grads, n, { square: true, result: this.normSquared }).dispatches;
-    this.lossSumDispatches = createSumReduction(device, this.losses, lossStride * this.microSteps, { result: this.lossSum }).dispatches;
-    this.evalLossDispatches = createSumReduction(device, floatRange(this.losses, 0, rows), rows, { result: this.lossSum }).dispatches;
+    this.gradNorm = createSumReduction(device, this.grads, n, { square: true, result: this.normSquared });
+    this.lossSum = createSumReduction(device, this.losses, lossStride * this.microSteps, { result: this.lossTotal });
+    this.evalLossSum = createSumReduction(device, floatRange(this.losses, 0, rows), rows, { result: this.lossTotal });
     this.optimizer = createAdamW(device, n, this.layout.decayEnd, this.params, this.grads, m, v, this.normSquared);
   }
 
@@ -218,7 +221,7 @@ export class GpuGpt {
   encodeGradients(encoder: GPUCommandEncoder): void {
     encoder.clearBuffer(this.grads);
     for (const d of this.trainDispatches) encodePass(encoder, d, 'forward-backward');
-    encodePass(encoder, this.lossSumDispatches, 'loss');
+    encodePass(encoder, this.lossSum.dispatches, 'loss');
   }
 
   /**
@@ -229,9 +232,9 @@ export class GpuGpt {
     this.optimizer.setStep(step, hyper);
     const encoder = this.device.createCommandEncoder({ label: 'train-step' });
     this.encodeGradients(encoder);
-    encodePass(encoder, [...this.gradNormDispatches, this.optimizer.dispatch], 'clip-adamw');
+    encodePass(encoder, [...this.gradNorm.dispatches, this.optimizer.dispatch], 'clip-adamw');
     const read = options.readLoss === true && !this.lossReadPending;
-    if (read) encoder.copyBufferToBuffer(this.lossSum, 0, this.lossStaging, 0, 4);
+    if (read) encoder.copyBufferToBuffer(this.lossTotal, 0, this.lossStaging, 0, 4);
     this.device.queue.submit([encoder.finish()]);
     // A destroyed device rejects these (AbortError); throttling only needs them settled.
     this.inFlight.push(this.device.queue.onSubmittedWorkDone().catch(() => undefined));
@@ -253,7 +256,7 @@ export class GpuGpt {
   async lastStepLoss(): Promise<number> {
     await this.lossRead;
     const encoder = this.device.createCommandEncoder({ label: 'last-step-loss' });
-    encoder.copyBufferToBuffer(this.lossSum, 0, this.lossStaging, 0, 4);
+    encoder.copyBufferToBuffer(this.lossTotal, 0, this.lossStaging, 0, 4);
     this.device.queue.submit([encoder.finish()]);
     return this.readLossStaging(this.batchSize * this.seqLen * this.microSteps);
   }
@@ -263,7 +266,7 @@ export class GpuGpt {
     await this.lossRead;
     const encoder = this.device.createCommandEncoder({ label: 'gradients' });
     this.encodeGradients(encoder);
-    encoder.copyBufferToBuffer(this.lossSum, 0, this.lossStaging, 0, 4);
+    encoder.copyBufferToBuffer(this.lossTotal, 0, this.lossStaging, 0, 4);
     this.device.queue.submit([encoder.finish()]);
     return this.readLossStaging(this.batchSize * this.seqLen * this.microSteps);
   }
@@ -272,9 +275,9 @@ export class GpuGpt {
   async evaluate(): Promise<number> {
     await this.lossRead;
     const encoder = this.device.createCommandEncoder({ label: 'evaluate' });
-    encodePass(encoder, [...this.evalDispatches, ...this.evalLossDispatches], 'evaluate');
+    encodePass(encoder, [...this.evalDispatches, ...this.evalLossSum.dispatches], 'evaluate');
     const rows = this.batchSize * this.seqLen;
-    encoder.copyBufferToBuffer(this.lossSum, 0, this.lossStaging, 0, 4);
+    encoder.copyBufferToBuffer(this.lossTotal, 0, this.lossStaging, 0, 4);
     this.device.queue.submit([encoder.finish()]);
     return this.readLossStaging(rows);
   }
@@ -298,14 +301,9 @@ export class GpuGpt {
 
   destroy(): void {
     for (const b of this.buffers) b.destroy();
-    destroyDispatches([
-      ...this.trainDispatches.flat(),
-      ...this.evalDispatches,
-      ...this.gradNormDispatches,
-      ...this.lossSumDispatches,
-      ...this.evalLossDispatches,
-    ]);
-    destroyDispatches([this.optimizer.dispatch]);
+    destroyDispatches([...this.trainDispatches.flat(), ...this.evalDispatches]);
+    for (const r of [this.gradNorm, this.lossSum, this.evalLossSum]) r.destroy();
+    this.optimizer.destroy();
   }
 
   private readLossStaging(positions: number): Promise<number> {
@@ -326,10 +324,7 @@ export class GpuGpt {
 
   private checkShapes(headRows?: number): void {
     const { batchSize, seqLen, microSteps, config } = this;
-    for (const [name, value] of Object.entries({ batchSize, seqLen, microSteps })) {
-      if (!Number.isInteger(value) || value <= 0) throw new RangeError(`${name} must be a positive integer, got ${value}`);
-    }
-    if (seqLen > config.contextLength) throw new RangeError(`seqLen ${seqLen} exceeds the context length ${config.contextLength}`);
+    checkShape(config, { batchSize, seqLen, microSteps });
     assertFits(this.device.limits, config, { batchSize, seqLen, microSteps, headRows });
   }
 

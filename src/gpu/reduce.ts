@@ -1,6 +1,6 @@
 // Sums on the GPU in a fixed tree order (same bytes on every run): plain sums for the loss,
 // sums of squares for the global gradient norm. Two passes: per-workgroup partials, then one.
-import { createStorageBuffer, encodePass, type Binding, type Dispatch } from './buffers';
+import { createStorageBuffer, destroyDispatches, encodePass, type Binding, type Dispatch } from './buffers';
 import { defineKernel } from './kernel';
 
 const WORKGROUP = 256;
@@ -43,6 +43,8 @@ export interface SumReduction {
   readonly result: GPUBuffer;
   readonly dispatches: readonly Dispatch[];
   encode(encoder: GPUCommandEncoder): void;
+  /** Frees its partials, its shape uniforms, and the result buffer when it made that itself. */
+  destroy(): void;
 }
 
 /** Builds, once, everything needed to sum (or sum the squares of) the first `n` floats. */
@@ -54,5 +56,14 @@ export function createSumReduction(device: GPUDevice, input: Binding, n: number,
     sumKernel(options.square ?? false).dispatch(device, { input, output: partials }, { n }, groups),
     sumKernel(false).dispatch(device, { input: partials, output: result }, { n: groups }, 1),
   ];
-  return { result, dispatches, encode: (encoder) => encodePass(encoder, dispatches, 'sum') };
+  return {
+    result,
+    dispatches,
+    encode: (encoder) => encodePass(encoder, dispatches, 'sum'),
+    destroy: () => {
+      destroyDispatches(dispatches);
+      partials.destroy();
+      if (!options.result) result.destroy();
+    },
+  };
 }

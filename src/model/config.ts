@@ -24,7 +24,7 @@ export const PRESETS: Record<PresetName, ModelShape> = {
   small: { contextLength: 128, embedDim: 128, layers: 4, heads: 4 },
   // nanoGPT's shakespeare_char.
   shakespeare: { contextLength: 256, embedDim: 384, layers: 6, heads: 6 },
-  // About 30M parameters with GPT-2's vocabulary: sized for a laptop's integrated GPU.
+  // 44.9M parameters with GPT-2's vocabulary (25.7M of them the token embedding): sized for a laptop's integrated GPU.
   middle: { contextLength: 512, embedDim: 512, layers: 6, heads: 8 },
   // GPT-2 small: 124M parameters with GPT-2's vocabulary (llm.c's reference run).
   'gpt2-small': { contextLength: 1024, embedDim: 768, layers: 12, heads: 12 },

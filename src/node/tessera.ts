@@ -10,7 +10,7 @@ import { serveStatus } from '../../server/validatorStatus';
 import { GpuUnavailableError } from '../gpu/device';
 import { PRESETS, TOKENIZER_KINDS, type PresetName, type TokenizerKind } from '../model/config';
 import { paramLayout } from '../model/layout';
-import { estimateMemory } from '../gpu/memoryPlan';
+import { estimateMemory, mib } from '../gpu/memoryPlan';
 import { toHex } from '../protocol/bytes';
 import { sr25519Signer, type Signer } from '../protocol/keys';
 import { runModelConfig, type RunConfig } from '../protocol/runConfig';
@@ -242,7 +242,6 @@ async function initRun(f: Map<string, string>): Promise<void> {
 function modelSummary(run: RunConfig, vocab: number): string {
   const config = runModelConfig(run, vocab);
   const est = estimateMemory(config, { batchSize: run.batchSize, seqLen: run.seqLen, microSteps: 1 });
-  const mib = (n: number): string => `${(n / 2 ** 20).toFixed(1)} MiB`;
   const params = paramLayout(config).parameterCount;
   // WebGPU's default maxStorageBufferBindingSize: what an adapter must offer at the least.
   const fitsDefault = est.largestBuffer <= 128 * 2 ** 20;

@@ -40,7 +40,7 @@ export interface TrainArgs {
 }
 
 const USAGE =
-  'usage: npm run train -- [--preset tiny|small|shakespeare] [--steps N] [--corpus FILE] [--tokenizer char|byte] [--batch N] [--seq N] [--micro N] [--lr X] [--min-lr X] [--warmup N] [--eval-every N] [--eval-batches N] [--seed N] [--out DIR] [--onnx FILE]';
+  'usage: npm run train -- [--preset tiny|small|shakespeare|middle|gpt2-small] [--steps N] [--corpus FILE] [--tokenizer char|byte|gpt2] [--batch N] [--seq N] [--micro N] [--lr X] [--min-lr X] [--warmup N] [--eval-every N] [--eval-batches N] [--seed N] [--out DIR] [--onnx FILE]';
 
 export function parseTrainArgs(argv: string[]): TrainArgs {
   const flags = new Map<string, string>();

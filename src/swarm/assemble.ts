@@ -1,7 +1,8 @@
 // The one composition root: opens a peer or a validator on a run from a Platform (signaling,
 // mesh and exchange, the trainer or the probes, θ_0). The CLI, the tab and tests are thin adapters.
 import { initParams } from '../model/init';
-import { paramLayout } from '../model/layout';
+import type { GptConfig } from '../model/config';
+import { paramLayout, type ParamLayout } from '../model/layout';
 import { ContributionExchange } from '../p2p/exchange';
 import { Mesh } from '../p2p/mesh';
 import { SignalingClient } from '../p2p/signalingClient';
@@ -68,10 +69,28 @@ export async function openPeer(
   o: { signalUrl: string; identity: Identity; name?: string } & PeerHooks,
 ): Promise<PeerSession> {
   const opened = await platform.openTrainer(run);
-  const config = runModelConfig(run, opened.vocabSize);
-  const layout = paramLayout(config);
-  const name = o.name ?? `peer-${toHex(o.identity.signer.publicKey).slice(0, 12)}`;
-  const link = linkSwarm(platform, run, { signalUrl: o.signalUrl, name, role: 'peer', signer: o.identity.signer });
+  let link: SwarmLink | undefined;
+  try {
+    const config = runModelConfig(run, opened.vocabSize);
+    const layout = paramLayout(config);
+    const name = o.name ?? `peer-${toHex(o.identity.signer.publicKey).slice(0, 12)}`;
+    link = linkSwarm(platform, run, { signalUrl: o.signalUrl, name, role: 'peer', signer: o.identity.signer });
+    return peerSession(platform, run, o, { opened, link, config, layout, name });
+  } catch (err) {
+    // A failed start holds nothing: no worker keeps the GPU, no socket stays open.
+    link?.close();
+    opened.close();
+    throw err;
+  }
+}
+
+function peerSession(
+  platform: Platform,
+  run: RunConfig,
+  o: { identity: Identity } & PeerHooks,
+  parts: { opened: OpenedTrainer; link: SwarmLink; config: GptConfig; layout: ParamLayout; name: string },
+): PeerSession {
+  const { opened, link, config, layout, name } = parts;
   const fresh = windowAt(run, platform.clock.now()) === 0;
   const peer = new SwarmPeer({
     run,
@@ -128,12 +147,40 @@ export async function openValidator(platform: Platform, run: RunConfig, o: Valid
   const config = runModelConfig(run, corpus.tokenizer.vocabSize);
   const layout = paramLayout(config);
   const probes = await platform.openProbes(run, corpus, o.scoring === 'gpu' ? 'gpu' : 'cpu');
-  const count = o.validationSequences ?? 0;
-  const validation = count
-    ? { probe: probes.validation, offsets: await randomPages('tessera/validation', { count, seqLen: run.seqLen, corpusLength: corpus.val.length }) }
-    : undefined;
-  const name = o.name ?? `validator-${publicKey.slice(0, 12)}`;
-  const link = linkSwarm(platform, run, { signalUrl: o.signalUrl, name, role: 'validator', signer: o.signer });
+  let link: SwarmLink | undefined;
+  try {
+    const name = o.name ?? `validator-${publicKey.slice(0, 12)}`;
+    const validation = await validationSet(run, probes, corpus.val.length, o.validationSequences ?? 0);
+    link = linkSwarm(platform, run, { signalUrl: o.signalUrl, name, role: 'validator', signer: o.signer });
+    return validatorSession(platform, run, o, { probes, link, validation, name, layout, config, corpusLength: corpus.train.length });
+  } catch (err) {
+    link?.close();
+    probes.close();
+    throw err;
+  }
+}
+
+/** Held-out sequences the validator measures after every window (none: no validation curve). */
+async function validationSet(run: RunConfig, probes: OpenedProbes, valLength: number, count: number): Promise<ValidatorNodeOptions['validation']> {
+  if (!count) return undefined;
+  return { probe: probes.validation, offsets: await randomPages('tessera/validation', { count, seqLen: run.seqLen, corpusLength: valLength }) };
+}
+
+function validatorSession(
+  platform: Platform,
+  run: RunConfig,
+  o: ValidatorSetup,
+  parts: {
+    probes: OpenedProbes;
+    link: SwarmLink;
+    validation: ValidatorNodeOptions['validation'];
+    name: string;
+    layout: ParamLayout;
+    config: GptConfig;
+    corpusLength: number;
+  },
+): ValidatorSession {
+  const { probes, link, validation, name, layout, config } = parts;
   const node = new ValidatorNode({
     run,
     layout,
@@ -142,7 +189,7 @@ export async function openValidator(platform: Platform, run: RunConfig, o: Valid
     signer: o.signer,
     theta: o.resume?.theta ?? initParams(config, layout, run.seed),
     window: o.resume?.window ?? 0,
-    corpusLength: corpus.train.length,
+    corpusLength: parts.corpusLength,
     probe: o.scoring === 'off' ? undefined : probes.scoring,
     validation,
     ledger: o.ledger,

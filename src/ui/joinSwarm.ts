@@ -13,7 +13,8 @@ export async function startPeer(run: RunConfig, signalUrl: string, setView: (f: 
   // This browser's session key, with the wallet's certificate when one was signed for this run.
   const identity = await swarmIdentity(run);
   const name = `tab-${toHex(identity.signer.publicKey).slice(0, 10)}`;
-  const session = await openPeer(tabPlatform(name), run, {
+  const platform = tabPlatform(name);
+  const session = await openPeer(platform, run, {
     signalUrl,
     identity,
     name,
@@ -33,7 +34,7 @@ export async function startPeer(run: RunConfig, signalUrl: string, setView: (f: 
   });
   const { mesh, signaling } = session.link;
   mesh.on('ice-error', (_peer, e) => {
-    const problem = describeIceError(e, signaling.ice, Date.now());
+    const problem = describeIceError(e, signaling.ice, platform.clock.now());
     setView((v) => (v.iceProblem?.message === problem.message ? v : { ...v, iceProblem: problem }));
   });
   // No TURN credential for a relay-only run: the tab dials nobody, and says why where ICE failures show.

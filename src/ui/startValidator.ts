@@ -26,13 +26,14 @@ export async function startValidator(
     throw new Error(err instanceof WalletError ? `the key file is not usable: ${err.message}` : message(err));
   }
   const publicKey = checkValidatorKey(run, signer);
+  const platform = tabPlatform('tab-validator');
   // A validator starting after window 0 would need the current model first; a tab starts only at the beginning.
-  if (windowAt(run, Date.now()) > 0)
+  if (windowAt(run, platform.clock.now()) > 0)
     throw new Error(
       'the run has already started: start a tab validator before its first window closes (or run `tessera validator`, which resumes from its ledger)',
     );
   const name = `validator-${publicKey.slice(0, 10)}`;
-  const session = await openValidator(tabPlatform('tab-validator'), run, {
+  const session = await openValidator(platform, run, {
     signalUrl,
     signer,
     name,

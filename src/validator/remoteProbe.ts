@@ -2,7 +2,7 @@
 // and on the validator's own event loop it would starve the mesh, manifests and status API.
 import type { GptConfig } from '../model/config';
 import { GpuUnavailableError, requestGpuDevice } from '../gpu/device';
-import { estimateMemory } from '../gpu/memoryPlan';
+import { estimateMemory, mib } from '../gpu/memoryPlan';
 import { CpuLossProbe } from './cpuLossProbe';
 import { GPU_PROBE_BATCH, GpuLossProbe } from './gpuLossProbe';
 import type { LossProbe } from './scoring';
@@ -66,8 +66,7 @@ export async function openLossProbes(spec: ProbeSpec, gpu?: () => GPU | undefine
 /** The two forward-only probes' GPU memory beside what two training models would have held (the probe before it). */
 function gpuFootprint(spec: ProbeSpec, bytes: number): string {
   const training = 2 * estimateMemory(spec.config, { batchSize: GPU_PROBE_BATCH, seqLen: spec.seqLen, microSteps: 1 }).total;
-  const mib = (n: number): string => `${(n / 2 ** 20).toFixed(2)} MiB`;
-  return `forward-only probes: ${mib(bytes)} of GPU memory; training models would hold ${mib(training)}`;
+  return `forward-only probes: ${mib(bytes, 2)} of GPU memory; training models would hold ${mib(training, 2)}`;
 }
 
 function cpuProbes(spec: ProbeSpec, label: string): OpenedProbes {
