@@ -12,15 +12,13 @@ import { requestGpuDevice } from '../src/gpu/device';
 import { initParams } from '../src/model/init';
 import { paramLayout } from '../src/model/layout';
 import { nodeGpu } from '../src/gpu/nodeGpu';
-import { ContributionExchange } from '../src/p2p/exchange';
 import { toHex } from '../src/protocol/bytes';
 import { ed25519Signer } from '../src/protocol/keys';
 import type { RunConfig } from '../src/protocol/runConfig';
-import { ValidatorNode } from '../src/swarm/validatorNode';
 import type { WindowDecision } from '../src/validator/manifest';
 import { sessionIdentity } from '../src/wallet/authority';
 import { assertPrivateNetwork, NETNS_SERVER_IP } from '../test/support/privateNetwork';
-import { startNodePeer } from '../test/support/nodePeer';
+import { startHarnessValidator, startNodePeer } from '../test/support/nodePeer';
 import { Harness } from '../test/support/swarmHarness';
 import { startCoturn } from './support/coturn';
 import { tinyCorpus } from '../test/support/tinyCorpus';
@@ -108,21 +106,17 @@ test('relay-only ICE: a tab and Node peers exchange contributions through coturn
     h.defer(() => ctx.destroy());
     const layout = paramLayout(config);
     const theta0 = initParams(config, layout, run.seed);
-    const vMesh = h.peer(url, 'validator', { room: run.runId });
-    const vExchange = new ContributionExchange({ mesh: vMesh, runId: run.runId });
     const decisions: WindowDecision[] = [];
-    const validator = new ValidatorNode({
+    const { validator } = startHarnessValidator(h, url, {
+      room: run.runId,
       run,
       layout,
-      exchange: vExchange,
-      mesh: vMesh,
       signer: validatorKey,
       theta: theta0,
       window: 0,
       corpusLength: corpus.train.length,
       onDecision: (d) => decisions.push(d),
     });
-    h.defer(() => [validator.stop(), vExchange.close()]);
     startNodePeer(h, {
       device: ctx.device,
       url,

@@ -10,20 +10,18 @@ import { requestGpuDevice } from '../src/gpu/device';
 import { initParams } from '../src/model/init';
 import { GpuGpt } from '../src/gpu/model';
 import { nodeGpu } from '../src/gpu/nodeGpu';
-import { ContributionExchange } from '../src/p2p/exchange';
 import { toHex } from '../src/protocol/bytes';
 import { ed25519Signer } from '../src/protocol/keys';
 import { decodeContribution } from '../src/protocol/contribution';
 import { windowStart } from '../src/protocol/runConfig';
 import type { WindowReport } from '../src/swarm/swarmPeer';
-import { ValidatorNode } from '../src/swarm/validatorNode';
 import { randomPages } from '../src/train/dataPages';
 import { validationLoss } from '../src/train/innerLoop';
 import type { WindowDecision } from '../src/validator/manifest';
 import { sessionIdentity, verifyContributionAuthority } from '../src/wallet/authority';
 import { assertPrivateNetwork } from '../test/support/privateNetwork';
 import { injectFakeExtension, signCertificateOnWalletPage } from './support/fakeExtension';
-import { startNodePeer } from '../test/support/nodePeer';
+import { startHarnessValidator, startNodePeer } from '../test/support/nodePeer';
 import { Harness } from '../test/support/swarmHarness';
 import { tinyCorpus } from '../test/support/tinyCorpus';
 import { tinyRun } from '../test/support/tinyRun';
@@ -51,21 +49,17 @@ test('two tabs and two Node peers hold the same model hash after every window', 
     h.defer(() => ctx.destroy());
     const probe = new GpuGpt(ctx.device, { config, batchSize: run.batchSize, seqLen: run.seqLen });
     const theta0 = initParams(config, probe.layout, run.seed);
-    const vMesh = h.peer(url, 'validator', { room: run.runId });
-    const vExchange = new ContributionExchange({ mesh: vMesh, runId: run.runId });
     const decisions: WindowDecision[] = [];
-    const validator = new ValidatorNode({
+    const { validator } = startHarnessValidator(h, url, {
+      room: run.runId,
       run,
       layout: probe.layout,
-      exchange: vExchange,
-      mesh: vMesh,
       signer: validatorKey,
       theta: theta0,
       window: 0,
       corpusLength: corpus.train.length,
       onDecision: (d) => decisions.push(d),
     });
-    h.defer(() => [validator.stop(), vExchange.close()]);
     const reports = new Map<string, WindowReport[]>();
     for (const [i, name] of ['node-1', 'node-2'].entries()) {
       reports.set(name, []);

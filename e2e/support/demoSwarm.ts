@@ -13,7 +13,6 @@ import { requestGpuDevice } from '../../src/gpu/device';
 import { initParams } from '../../src/model/init';
 import { paramLayout } from '../../src/model/layout';
 import { nodeGpu } from '../../src/gpu/nodeGpu';
-import { ContributionExchange } from '../../src/p2p/exchange';
 import type { Mesh } from '../../src/p2p/mesh';
 import { toHex } from '../../src/protocol/bytes';
 import { signContribution } from '../../src/protocol/contribution';
@@ -21,14 +20,14 @@ import { contentHash, modelHash } from '../../src/protocol/hash';
 import { ed25519Signer } from '../../src/protocol/keys';
 import { encodeWire } from '../../src/protocol/wire';
 import type { RunConfig } from '../../src/protocol/runConfig';
-import { ValidatorNode } from '../../src/swarm/validatorNode';
+import type { ValidatorNode } from '../../src/swarm/validatorNode';
 import { randomPages } from '../../src/train/dataPages';
 import { CpuLossProbe } from '../../src/validator/cpuLossProbe';
 import { Ledger } from '../../src/validator/ledger';
 import { keyAddress } from '../../src/wallet/address';
 import { sessionIdentity } from '../../src/wallet/authority';
 import { randomBytes } from '../../test/support/random';
-import { startNodePeer } from '../../test/support/nodePeer';
+import { startHarnessValidator, startNodePeer } from '../../test/support/nodePeer';
 import { until, type Harness } from '../../test/support/swarmHarness';
 import { tinyCorpus } from '../../test/support/tinyCorpus';
 import { tinyRun } from '../../test/support/tinyRun';
@@ -70,8 +69,6 @@ export async function startDemoSwarm(h: Harness, o: { windowMs?: number; startIn
   const status = serveStatus(ledger, 0, '127.0.0.1');
   await new Promise((resolve) => status.once('listening', resolve));
   h.defer(() => [status.close(), ledger.close()]);
-  const vMesh = h.peer(signal, 'validator', { room: run.runId });
-  const vExchange = new ContributionExchange({ mesh: vMesh, runId: run.runId });
   const validation = {
     probe: new CpuLossProbe(config, run.seqLen, corpus.val),
     offsets: await randomPages('tessera/validation', { count: 4, seqLen: run.seqLen, corpusLength: corpus.val.length }),
@@ -80,11 +77,10 @@ export async function startDemoSwarm(h: Harness, o: { windowMs?: number; startIn
     ? { probe: new CpuLossProbe(config, run.seqLen, corpus.train), limits: { maxScored: 3, ownSequences: 64, randomSequences: 64 } }
     : {};
   const hashes = new Map<number, string>();
-  const validator = new ValidatorNode({
+  const { validator, mesh: vMesh } = startHarnessValidator(h, signal, {
+    room: run.runId,
     run,
     layout,
-    exchange: vExchange,
-    mesh: vMesh,
     signer: validatorKey,
     theta: theta0,
     window: 0,
@@ -94,7 +90,6 @@ export async function startDemoSwarm(h: Harness, o: { windowMs?: number; startIn
     ...scoring,
     onDecision: (d) => hashes.set(d.window, toHex(d.manifest.nextHash)),
   });
-  h.defer(() => [validator.stop(), vExchange.close()]);
   for (const [i, name] of ['node-1', 'node-2'].entries()) {
     startNodePeer(h, {
       device: ctx.device,

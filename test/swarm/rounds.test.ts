@@ -18,7 +18,7 @@ import { ed25519Signer } from '../../src/protocol/keys';
 import { decodeWire, encodeWire, MAX_WIRE_BYTES } from '../../src/protocol/wire';
 import type { RunConfig } from '../../src/protocol/runConfig';
 import { SwarmPeer, type WindowReport } from '../../src/swarm/swarmPeer';
-import { ValidatorNode } from '../../src/swarm/validatorNode';
+import { startHarnessValidator } from '../support/nodePeer';
 import { GpuWindowTrainer } from '../../src/swarm/windowTrainer';
 import { randomPages } from '../../src/train/dataPages';
 import { validationLoss } from '../../src/train/innerLoop';
@@ -111,21 +111,16 @@ async function swarm(run: RunConfig) {
   };
   const probe = model();
   const theta0 = initParams(config, probe.layout, run.seed);
-  const vMesh = h.peer(url, 'validator');
-  const vExchange = new ContributionExchange({ mesh: vMesh, runId: run.runId });
   const decisions: WindowDecision[] = [];
-  const validator = new ValidatorNode({
+  const { validator, mesh: vMesh } = startHarnessValidator(h, url, {
     run,
     layout: probe.layout,
-    exchange: vExchange,
-    mesh: vMesh,
     signer: validatorKey,
     theta: theta0,
     window: 0,
     corpusLength: corpus.train.length,
     onDecision: (d) => decisions.push(d),
   });
-  h.defer(() => [validator.stop(), vExchange.close()]);
   const reports = new Map<string, WindowReport[]>();
   const addresses = new Map<string, string>();
   /** alice contributes for a headless wallet (//Alice) through a certificate; the rest anonymously. */
@@ -288,21 +283,17 @@ describe('swarm rounds', () => {
     const standbyKey = ed25519Signer(new Uint8Array(32).fill(43));
     const run = { ...runConfig(), validatorKeys: [toHex(validatorKey.publicKey), toHex(standbyKey.publicKey)] };
     const s = await swarm(run);
-    const mesh = h.peer(s.url, 'standby');
-    const exchange = new ContributionExchange({ mesh, runId: run.runId });
     const standbyDecisions = new Map<number, WindowDecision>();
-    const standby = new ValidatorNode({
+    const { validator: standby } = startHarnessValidator(h, s.url, {
+      name: 'standby',
       run,
       layout: s.probe.layout,
-      exchange,
-      mesh,
       signer: standbyKey,
       theta: s.theta0,
       window: 0,
       corpusLength: corpus.train.length,
       onDecision: (d) => standbyDecisions.set(d.window, d),
     });
-    h.defer(() => [standby.stop(), exchange.close()]);
     start('standby', standby, VALIDATOR_SETTLE_MS);
     await s.startPair();
     await until(() => s.decisions.length >= 2, 40_000);
