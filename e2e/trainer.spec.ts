@@ -1,6 +1,8 @@
 // The volunteer's whole single-peer loop in Chromium: start training tiny, watch the loss
 // fall, pause (checkpoint), reload, resume from the same step and parameters, sample text,
-// export the model as ONNX and run the downloaded file in onnxruntime-web.
+// export the model as ONNX and run the downloaded file in onnxruntime-web, and as a zipped
+// Hugging Face checkpoint that Python's zipfile opens.
+import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { expect, test } from '@playwright/test';
 import * as ort from 'onnxruntime-web';
@@ -58,4 +60,28 @@ test('train, pause, reload, resume with the same parameters, and sample', async 
   const logits = (await session.run({ tokens: new ort.Tensor('int64', BigInt64Array.from([20n, 27n, 25n, 17n]), [1, 4]) })).logits;
   expect(logits.dims).toEqual([1, 4, 65]);
   expect([...(logits.data as Float32Array)].every(Number.isFinite)).toBe(true);
+
+  // The Hugging Face zip: the checkpoint's three files, with the gpt2 tensor names and the preset's config.
+  const hfDownload = page.waitForEvent('download');
+  await page.getByTestId('export-hf').click();
+  const zip = await hfDownload;
+  expect(zip.suggestedFilename()).toBe(`tessera-tiny-step${pausedStep}.zip`);
+  const script = [
+    'import json, struct, sys, zipfile',
+    'z = zipfile.ZipFile(sys.argv[1])',
+    'assert z.testzip() is None',
+    'st = z.read(sys.argv[2] + "/model.safetensors")',
+    '(n,) = struct.unpack("<Q", st[:8])',
+    'header = json.loads(st[8:8 + n])',
+    'config = json.loads(z.read(sys.argv[2] + "/config.json"))',
+    'print(json.dumps({"names": sorted(z.namelist()), "wte": header["wte.weight"]["shape"], "tensors": len(header) - 1, "n_layer": config["n_layer"]}))',
+  ].join('\n');
+  const folder = `tessera-tiny-step${pausedStep}`;
+  const listed = JSON.parse(execFileSync('python3', ['-c', script, await zip.path(), folder], { encoding: 'utf8' })) as Record<string, unknown>;
+  expect(listed).toEqual({
+    names: [`${folder}/README.md`, `${folder}/config.json`, `${folder}/model.safetensors`],
+    wte: [65, 64],
+    tensors: 4 + 12 * 2,
+    n_layer: 2,
+  });
 });

@@ -11,6 +11,7 @@ import { GpuGpt } from '../gpu/model';
 import { nodeGpu } from '../gpu/nodeGpu';
 import { seededRandom } from '../model/random';
 import { runInnerLoop, type InnerLoopProgress } from '../train/innerLoop';
+import { exportHuggingFace } from '../train/hfExport';
 import { exportOnnx, ONNX_OPSET } from '../train/onnxExport';
 import { encodeCorpus } from '../train/tokenizer';
 import { lossPlotSvg } from './lossPlot';
@@ -37,10 +38,12 @@ export interface TrainArgs {
   out: string;
   /** Also write the trained model as ONNX to this path. */
   onnx?: string;
+  /** Also write a Hugging Face GPT-2 checkpoint (model.safetensors, config.json) into this directory. */
+  hf?: string;
 }
 
 const USAGE =
-  'usage: npm run train -- [--preset tiny|small|shakespeare|middle|gpt2-small] [--steps N] [--corpus FILE] [--tokenizer char|byte|gpt2] [--batch N] [--seq N] [--micro N] [--lr X] [--min-lr X] [--warmup N] [--eval-every N] [--eval-batches N] [--seed N] [--out DIR] [--onnx FILE]';
+  'usage: npm run train -- [--preset tiny|small|shakespeare|middle|gpt2-small] [--steps N] [--corpus FILE] [--tokenizer char|byte|gpt2] [--batch N] [--seq N] [--micro N] [--lr X] [--min-lr X] [--warmup N] [--eval-every N] [--eval-batches N] [--seed N] [--out DIR] [--onnx FILE] [--hf DIR]';
 
 export function parseTrainArgs(argv: string[]): TrainArgs {
   const flags = new Map<string, string>();
@@ -77,8 +80,9 @@ export function parseTrainArgs(argv: string[]): TrainArgs {
     seed: num('seed', 1337),
     out: resolve(flags.get('out') ?? join(ROOT, 'runs', `${preset}-${new Date().toISOString().replace(/[:.]/g, '-')}`)),
     ...(flags.has('onnx') ? { onnx: resolve(flags.get('onnx') ?? '') } : {}),
+    ...(flags.has('hf') ? { hf: resolve(flags.get('hf') ?? '') } : {}),
   };
-  for (const known of ['preset', 'corpus', 'tokenizer', 'out', 'onnx']) flags.delete(known);
+  for (const known of ['preset', 'corpus', 'tokenizer', 'out', 'onnx', 'hf']) flags.delete(known);
   if (flags.size) throw new Error(`unknown option --${[...flags.keys()][0]}\n${USAGE}`);
   if (!TOKENIZER_KINDS.includes(args.tokenizer)) throw new Error(`--tokenizer must be one of ${TOKENIZER_KINDS.join(', ')}, got "${args.tokenizer}"`);
   return args;
@@ -165,6 +169,12 @@ export async function train(args: TrainArgs, log: (line: string) => void = conso
       mkdirSync(dirname(args.onnx), { recursive: true });
       writeFileSync(args.onnx, exportOnnx(config, model.layout, params, { tokenizer: tokenizer.toJSON(), preset: args.preset, step: result.stepsDone }));
       log(`[train] wrote ${args.onnx} (ONNX opset ${ONNX_OPSET}: tokens int64 [batch, seq] → logits [batch, seq, ${config.vocabSize}])`);
+    }
+    if (args.hf) {
+      mkdirSync(args.hf, { recursive: true });
+      const files = exportHuggingFace(config, model.layout, params, { tokenizer: tokenizer.toJSON(), preset: args.preset, step: result.stepsDone });
+      for (const [name, content] of Object.entries(files)) writeFileSync(join(args.hf, name), content);
+      log(`[train] wrote ${args.hf}/ (${Object.keys(files).join(', ')}): GPT2LMHeadModel.from_pretrained('${args.hf}') loads it`);
     }
     const valLoss = result.valLosses[result.valLosses.length - 1]?.loss ?? NaN;
     const summary = {

@@ -164,10 +164,27 @@ function addConstants(g: GraphBuilder, config: GptConfig): void {
 }
 
 /**
+ * Protobuf caps a message at 2 GiB. Every preset fits one file (gpt2-small's weights are
+ * 498 MB), so the exporter writes no external data and refuses a model that would not fit.
+ */
+export const PROTOBUF_LIMIT_BYTES = 2 ** 31 - 1;
+
+/** The initializers' float bytes: every parameter once, plus the causal mask. */
+export function onnxWeightBytes(config: GptConfig, layout: ParamLayout): number {
+  return (layout.parameterCount + config.contextLength ** 2) * 4;
+}
+
+/**
  * The model as ONNX bytes: input `tokens` int64 [batch, seq] (seq ≤ contextLength), output
  * `logits` float32 [batch, seq, vocab]. `params` is the flat buffer in `layout`.
  */
 export function exportOnnx(config: GptConfig, layout: ParamLayout, params: Float32Array, options: OnnxExportOptions = {}): Uint8Array {
+  const bytes = onnxWeightBytes(config, layout);
+  if (bytes >= PROTOBUF_LIMIT_BYTES) {
+    throw new RangeError(
+      `the model's weights are ${(bytes / 2 ** 30).toFixed(2)} GiB, over protobuf's 2 GiB limit for one ONNX file; export it as Hugging Face safetensors instead`,
+    );
+  }
   if (params.length !== layout.totalFloats) throw new RangeError(`params has ${params.length} floats, layout needs ${layout.totalFloats}`);
   for (let i = 0; i < params.length; i++) {
     if (!Number.isFinite(params[i])) throw new RangeError(`parameter ${i} is ${params[i]}; a model with non-finite weights cannot be exported`);

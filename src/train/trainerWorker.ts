@@ -15,9 +15,11 @@ import { CheckpointError, decodeCheckpoint, encodeCheckpoint } from './checkpoin
 import { loadStoredCheckpoint, storeCheckpoint } from './checkpointStore';
 import { randomPages } from './dataPages';
 import { runInnerLoop } from './innerLoop';
+import { exportHuggingFace } from './hfExport';
 import { exportOnnx } from './onnxExport';
+import { zipStore } from './zipStore';
 import { charCorpus, type EncodedCorpus } from './tokenizer';
-import type { PresetInfo, TrainerCommand, TrainerEvent } from './workerProtocol';
+import type { ExportFormat, PresetInfo, TrainerCommand, TrainerEvent } from './workerProtocol';
 
 const CORPUS_URL = '/data/tinyshakespeare.txt';
 /** Browser-sized microbatches: a tab shares the GPU with everything else on screen. */
@@ -243,7 +245,7 @@ async function sample(id: number, prompt: string, count: number, temperature: nu
 }
 
 /** Reads the weights between steps (queue order makes the copy consistent) and ships the file. */
-async function exportModel(): Promise<void> {
+async function exportModel(format: ExportFormat): Promise<void> {
   const s = session;
   if (!s) {
     post({
@@ -257,8 +259,13 @@ async function exportModel(): Promise<void> {
   try {
     const step = s.step;
     const params = await s.model.readParams();
-    const bytes = exportOnnx(s.model.config, s.model.layout, params, { tokenizer: s.corpus.tokenizer.toJSON(), preset: s.preset, step });
-    scope.postMessage({ type: 'export', fileName: `tessera-${s.preset}-step${step}.onnx`, step, bytes }, [bytes.buffer]);
+    const options = { tokenizer: s.corpus.tokenizer.toJSON(), preset: s.preset, step };
+    const name = `tessera-${s.preset}-step${step}`;
+    const bytes =
+      format === 'onnx'
+        ? exportOnnx(s.model.config, s.model.layout, params, options)
+        : zipStore(name, { ...exportHuggingFace(s.model.config, s.model.layout, params, options) });
+    scope.postMessage({ type: 'export', fileName: `${name}.${format === 'onnx' ? 'onnx' : 'zip'}`, step, bytes }, [bytes.buffer]);
   } catch (err) {
     reportError(err);
   }
@@ -271,7 +278,7 @@ scope.onmessage = (e) => {
   const cmd = e.data;
   if (cmd.type === 'start' && cmd.preset in PRESETS) void start(cmd.preset, cmd.resume === true);
   else if (cmd.type === 'pause' && session) session.stop = true;
-  else if (cmd.type === 'export') void exportModel();
+  else if (cmd.type === 'export') void exportModel(cmd.format === 'hf' ? 'hf' : 'onnx');
   else if (cmd.type === 'sample') {
     const prompt = typeof cmd.prompt === 'string' ? cmd.prompt.slice(0, 2000) : '';
     void sample(

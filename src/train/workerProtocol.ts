@@ -6,8 +6,10 @@ export type TrainerCommand =
   | { type: 'start'; preset: PresetName; resume: boolean }
   | { type: 'pause' }
   | { type: 'sample'; id: number; prompt: string; count: number; temperature: number; topK: number }
-  /** The current weights as an ONNX file (answered by an 'export' event). */
-  | { type: 'export' };
+  /** The current weights as an ONNX file or a zipped Hugging Face checkpoint (answered by an 'export' event). */
+  | { type: 'export'; format: ExportFormat };
+
+export type ExportFormat = 'onnx' | 'hf';
 
 export type TrainerState = 'starting' | 'idle' | 'loading' | 'training' | 'paused' | 'error';
 

@@ -17,6 +17,7 @@ const STATE_WORDS: Record<string, string> = {
 
 export function TrainerPanel(): ReactNode {
   const t = useTrainer();
+  const canExport = Boolean(t.checkpoint ?? t.resumed) || t.state === 'training';
   const [preset, setPreset] = useState<PresetName>('tiny');
   const running = t.state === 'training' || t.state === 'loading';
   const canStart = t.state === 'idle' || t.state === 'paused' || t.state === 'error';
@@ -90,8 +91,11 @@ export function TrainerPanel(): ReactNode {
       )}
       <LossChart train={t.train} val={t.val} />
       <div className="controls">
-        <button type="button" onClick={t.exportOnnx} disabled={!t.checkpoint && !t.resumed && t.state !== 'training'} data-testid="export-onnx">
+        <button type="button" onClick={() => t.exportModel('onnx')} disabled={!canExport} data-testid="export-onnx">
           Export model (ONNX)
+        </button>
+        <button type="button" onClick={() => t.exportModel('hf')} disabled={!canExport} data-testid="export-hf">
+          Export for Hugging Face (.zip)
         </button>
         {t.exported && (
           <a href={t.exported.url} download={t.exported.fileName} data-testid="onnx-download" data-step={t.exported.step}>
@@ -101,7 +105,8 @@ export function TrainerPanel(): ReactNode {
       </div>
       <p className="note">
         The ONNX file runs in onnxruntime (web, Node or Python): input <code>tokens</code> int64 [batch, seq], output <code>logits</code> [batch, seq, vocab];
-        the alphabet is in its metadata.
+        the alphabet is in its metadata. The Hugging Face zip holds <code>model.safetensors</code>, <code>config.json</code> and a model card: unzip it and load
+        the folder with <code>GPT2LMHeadModel.from_pretrained</code>.
       </p>
       <SampleBox onSample={t.sample} sample={t.sampleOutput} />
     </section>

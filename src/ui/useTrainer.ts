@@ -2,7 +2,7 @@
 // exposes start/pause/sample. The worker owns the GPU; this only mirrors what it reports.
 import { useCallback, useEffect, useRef, useState } from 'react';
 import type { PresetName } from '../model/config';
-import type { PresetInfo, TrainerCommand, TrainerEvent, TrainerState } from '../train/workerProtocol';
+import type { ExportFormat, PresetInfo, TrainerCommand, TrainerEvent, TrainerState } from '../train/workerProtocol';
 
 export interface LossPoint {
   step: number;
@@ -21,14 +21,14 @@ export interface TrainerView {
   resumed?: { step: number; hash: string };
   error?: Extract<TrainerEvent, { type: 'error' }>;
   sampleOutput?: { text: string; done: boolean };
-  /** The last exported ONNX file, as an object URL the page offers for download. */
+  /** The last exported file (ONNX or a zipped Hugging Face checkpoint), as an object URL the page offers for download. */
   exported?: { url: string; fileName: string; step: number; bytes: number };
 }
 
 export function useTrainer(): TrainerView & {
   start(preset: PresetName): void;
   pause(): void;
-  exportOnnx(): void;
+  exportModel(format: ExportFormat): void;
   sample(prompt: string, count: number, temperature: number, topK: number): void;
 } {
   const worker = useRef<Worker | null>(null);
@@ -77,7 +77,7 @@ export function useTrainer(): TrainerView & {
       send({ type: 'start', preset, resume: true });
     },
     pause: () => send({ type: 'pause' }),
-    exportOnnx: () => send({ type: 'export' }),
+    exportModel: (format) => send({ type: 'export', format }),
     sample: (prompt, count, temperature, topK) => {
       sampleId.current += 1;
       setView((v) => ({ ...v, sampleOutput: { text: '', done: false } }));

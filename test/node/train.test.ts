@@ -40,6 +40,8 @@ describe('npm run train', () => {
       out,
       '--onnx',
       join(out, 'model.onnx'),
+      '--hf',
+      join(out, 'hf'),
     ]);
     const { valLoss } = await train(args, (l) => lines.push(l));
     expect(Number.isFinite(valLoss)).toBe(true);
@@ -73,5 +75,15 @@ describe('npm run train', () => {
     expect(logits.dims).toEqual([1, 4, vocab]);
     expect([...(logits.data as Float32Array)].every(Number.isFinite)).toBe(true);
     expect(lines.join('\n')).toMatch(/wrote .*model\.onnx \(ONNX opset 17/);
+    // --hf: a checkpoint directory whose weights are the trained params.f32, tensor for tensor.
+    const hfConfig = JSON.parse(readFileSync(join(out, 'hf', 'config.json'), 'utf8')) as { n_layer: number; vocab_size: number };
+    expect(hfConfig).toMatchObject({ n_layer: summary.config.layers, vocab_size: vocab });
+    const st = readFileSync(join(out, 'hf', 'model.safetensors'));
+    const headerLength = Number(st.readBigUInt64LE(0));
+    const header = JSON.parse(st.subarray(8, 8 + headerLength).toString('utf8')) as Record<string, { data_offsets: [number, number] }>;
+    const [start, end] = header['ln_f.bias'].data_offsets;
+    const lnf = layout.byName.get('lnf.b')!;
+    expect(st.subarray(8 + headerLength + start, 8 + headerLength + end).equals(file.subarray(lnf.offset * 4, (lnf.offset + lnf.size) * 4))).toBe(true);
+    expect(lines.join('\n')).toMatch(/GPT2LMHeadModel\.from_pretrained/);
   });
 });

@@ -3,7 +3,7 @@
 import * as ort from 'onnxruntime-web';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEFAULT_ADAMW } from '../../src/model/optimizer';
-import { checkConfig } from '../../src/model/config';
+import { checkConfig, gptConfig, PRESETS, type PresetName } from '../../src/model/config';
 import { requestGpuDevice, type GpuContext } from '../../src/gpu/device';
 import { initParams } from '../../src/model/init';
 import { paramLayout } from '../../src/model/layout';
@@ -11,7 +11,7 @@ import { GpuGpt } from '../../src/gpu/model';
 import { nodeGpu } from '../../src/gpu/nodeGpu';
 import { seededRandom } from '../../src/model/random';
 import { referenceForward } from '../../src/model/reference';
-import { exportOnnx, ONNX_INPUT, ONNX_OUTPUT } from '../../src/train/onnxExport';
+import { exportOnnx, ONNX_INPUT, ONNX_OUTPUT, onnxWeightBytes, PROTOBUF_LIMIT_BYTES } from '../../src/train/onnxExport';
 import { ProtoWriter } from '../../src/train/protobuf';
 
 /** Stated tolerance: |Δlogit| ≤ 1e-4 · max(1, max|logit|) (float32 with different summation orders). */
@@ -114,5 +114,14 @@ describe('exportOnnx', () => {
     const bad = params.slice();
     bad[10] = NaN;
     expect(() => exportOnnx(config, layout, bad)).toThrow(/parameter 10 is NaN/);
+  });
+
+  it('fits every preset in one protobuf and refuses a model over its 2 GiB limit before reading a weight', () => {
+    for (const name of Object.keys(PRESETS) as PresetName[]) {
+      const c = gptConfig(name, 50257);
+      expect(onnxWeightBytes(c, paramLayout(c)), name).toBeLessThan(PROTOBUF_LIMIT_BYTES);
+    }
+    const huge = checkConfig({ vocabSize: 50257, contextLength: 1024, embedDim: 2048, layers: 12, heads: 16 });
+    expect(() => exportOnnx(huge, paramLayout(huge), new Float32Array(1))).toThrow(/over protobuf's 2 GiB limit/);
   });
 });
