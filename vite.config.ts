@@ -6,6 +6,9 @@ export default defineConfig({
   plugins: [react()],
   // simple-peer and its stream dependencies expect Node's `global`.
   define: { global: 'globalThis' },
+  // The app needs onnxruntime's CPU (wasm) backend only: its 14 MB build, not the 28 MB one with
+  // WebGPU. Node (Vitest, the validator) keeps the package's own Node entry.
+  resolve: { alias: process.env.VITEST ? [] : [{ find: /^onnxruntime-web$/, replacement: 'onnxruntime-web/wasm' }] },
   server: { host: '127.0.0.1', strictPort: true },
   preview: { host: '127.0.0.1', strictPort: true },
   build: { target: 'es2022', sourcemap: true },

@@ -1,6 +1,7 @@
 // The Dashboard on a running swarm (inside the private namespace; e2e/support/demoSwarm.ts):
 // the page charts the validation loss over ≥ 3 windows and lists the peers and the refused
-// contribution of a peer whose payload is garbage, with its reason.
+// contribution of a peer whose payload is garbage, with its reason; and, in a browser without
+// WebGPU, "Try the model" generates text from the validator's latest θ through onnxruntime-web.
 import { expect, test } from '@playwright/test';
 import { assertPrivateNetwork } from '../test/support/privateNetwork';
 import { Harness, until } from '../test/support/swarmHarness';
@@ -15,7 +16,10 @@ test('the dashboard charts the loss and shows the peers and a refused contributi
     const swarm = await startDemoSwarm(h);
     await until(() => swarm.validator.currentWindow >= 3, 90_000);
     await swarm.route(page);
+    // A viewer without WebGPU: the dashboard and "Try the model" must not need it.
+    await page.addInitScript(() => Object.defineProperty(Navigator.prototype, 'gpu', { get: () => undefined }));
     await page.goto('/dashboard');
+    expect(await page.evaluate(() => 'gpu' in navigator && navigator.gpu !== undefined)).toBe(false);
     await expect(page.getByTestId('dashboard')).toHaveAttribute('data-state', 'ok');
     // The validation loss the validator measured after each window, drawn by uPlot.
     const lossChart = page.getByTestId('dashboard-loss-chart');
@@ -45,6 +49,22 @@ test('the dashboard charts the loss and shows the peers and a refused contributi
     const refused = page.locator('[data-testid="dashboard-rejections"] li[data-code="undecodable"]');
     await expect(refused).toContainText('not a work payload'); // the demo runs in unit mode
     await expect(refused).toContainText(swarm.malloryAddress.slice(0, 8));
+
+    // Try the model: the θ the validator holds now (its hash is the one it decided last window).
+    const tryModel = page.getByTestId('try-model');
+    await page.getByTestId('try-load').click();
+    await expect(tryModel).toHaveAttribute('data-state', 'ready', { timeout: 60_000 });
+    const window = Number(await tryModel.getAttribute('data-window'));
+    expect(window).toBeGreaterThanOrEqual(3);
+    await expect(page.getByTestId('try-loaded')).toContainText(`θ ${swarm.hashes.get(window - 1)?.slice(0, 12)}`);
+    await page.getByTestId('try-prompt').fill('ROMEO:');
+    await page.getByTestId('try-generate').click();
+    const output = page.getByTestId('try-output');
+    await expect(output).toHaveAttribute('data-done', 'true', { timeout: 60_000 });
+    const text = (await output.textContent()) ?? '';
+    expect(text.startsWith('ROMEO:')).toBe(true);
+    expect(text.length).toBeGreaterThan('ROMEO:'.length + 150); // 200 characters of the tiny model's alphabet
+    expect(text).not.toMatch(/Generation failed/);
   } finally {
     await h.cleanup();
   }

@@ -65,6 +65,11 @@ test('npm start serves a local swarm whose dashboard moves, pays its wallet peer
     const lossChart = page.getByTestId('dashboard-loss-chart');
     await expect.poll(async () => Number(await lossChart.getAttribute('data-points')), { timeout: 60_000, intervals: [2000] }).toBeGreaterThanOrEqual(1);
     await expect.poll(() => page.locator('[data-testid="dashboard-peers"] tbody tr').count(), { timeout: 60_000, intervals: [2000] }).toBeGreaterThanOrEqual(2);
+    // The server relays the validator's latest θ as ONNX for the dashboard's "Try the model".
+    const model = await page.request.get(`http://127.0.0.1:${port}/api/model`);
+    expect(model.status()).toBe(200);
+    expect(model.headers()['x-tessera-window']).toMatch(/^\d+$/);
+    expect((await model.body()).length).toBeGreaterThan(100_000);
     // Each headless peer contributed a window and applied its manifest (a slow start on a loaded
     // machine may make one sync in and begin at window 1 or 2).
     for (const peer of ['peer-1', 'peer-2'])

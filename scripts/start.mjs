@@ -151,9 +151,10 @@ else {
       'validator',
       '--status-port',
       statusPort,
-      // Without a GPU, the CPU reference scores tiny faster than SwiftShader (21 vs 39 ms per
-      // 64-token sequence): two sampled candidates per window, 64 own and 64 random pages each
-      // (with 32 own pages honest peers missed the proof-of-work bar about half the time).
+      // Without a GPU, onnxruntime's wasm scores tiny faster than SwiftShader (the CPU reference
+      // already did: 21 vs 39 ms per 64-token sequence): two sampled candidates per window, 64
+      // own and 64 random pages each (with 32 own pages honest peers missed the proof-of-work
+      // bar about half the time).
       '--score',
       'cpu',
       '--score-max',

@@ -7,7 +7,8 @@ import { extname, join, normalize, resolve, sep } from 'node:path';
 import { ADDRESS_PATTERN } from '../src/validator/status';
 import { guarded, HTTP_TIMEOUTS, refuseMalformedRequests, requestUrl } from './httpSafety';
 import { StatusRelay, type RelayOptions } from './statusRelay';
-import { historyAfter } from './validatorStatus';
+import { ModelRelay, type ModelRelayOptions } from './modelRelay';
+import { historyAfter, MODEL_HEADERS } from './validatorStatus';
 
 const MIME: Record<string, string> = {
   '.html': 'text/html; charset=utf-8',
@@ -33,6 +34,8 @@ export interface AppServerOptions {
   validatorStatus?: string;
   /** How the status relay caches (tests set it; the defaults suit a public server). */
   statusRelay?: RelayOptions;
+  /** The `/api/model` relay's size cap and freshness. */
+  modelRelay?: ModelRelayOptions;
   /** PEM certificate chain and key: serve HTTPS (and so wss:// signaling) instead of HTTP. */
   tls?: { cert: string; key: string };
 }
@@ -73,6 +76,7 @@ export function createAppServer(options: AppServerOptions): Server {
   const log = options.log ?? (() => undefined);
   const started = Date.now();
   const relay = options.validatorStatus === undefined ? undefined : new StatusRelay(options.statusRelay);
+  const models = options.validatorStatus === undefined ? undefined : new ModelRelay(`${options.validatorStatus.replace(/\/$/, '')}/model`, options.modelRelay);
 
   const route = (req: IncomingMessage, res: ServerResponse): void => {
     const url = requestUrl(req.url);
@@ -95,6 +99,28 @@ export function createAppServer(options: AppServerOptions): Server {
       );
       return;
     }
+    if (url.pathname === '/api/model') {
+      if (!models)
+        return send(res, 404, 'application/json', JSON.stringify({ error: 'this server relays no validator (start it with --validator-status URL)' }));
+      models.get().then(
+        (m) => {
+          res.writeHead(200, {
+            ...SECURITY_HEADERS,
+            'content-type': 'application/octet-stream',
+            'cache-control': 'no-store',
+            'content-length': String(m.onnx.length),
+            [MODEL_HEADERS.window]: String(m.window),
+            [MODEL_HEADERS.hash]: m.hash,
+            [MODEL_HEADERS.tokenizer]: encodeURIComponent(m.tokenizer),
+            [MODEL_HEADERS.context]: String(m.contextLength),
+          });
+          res.end(req.method === 'HEAD' ? undefined : m.onnx);
+        },
+        (err: unknown) =>
+          send(res, 502, 'application/json', JSON.stringify({ error: `no model from the validator: ${err instanceof Error ? err.message : String(err)}` })),
+      );
+      return;
+    }
     if (url.pathname === '/healthz')
       return send(
         res,
@@ -104,6 +130,7 @@ export function createAppServer(options: AppServerOptions): Server {
           ok: true,
           uptimeSeconds: Math.round((Date.now() - started) / 1000),
           ...(relay ? { statusUpstreamReads: relay.upstreamReads } : {}),
+          ...(models ? { modelUpstreamReads: models.upstreamReads } : {}),
           ...options.health?.(),
         }),
       );

@@ -23,6 +23,7 @@ import type { RunConfig } from '../../src/protocol/runConfig';
 import type { ValidatorNode } from '../../src/swarm/validatorNode';
 import { randomPages } from '../../src/train/dataPages';
 import { CpuLossProbe } from '../../src/validator/cpuLossProbe';
+import { LatestModel } from '../../src/validator/latestModel';
 import { Ledger } from '../../src/validator/ledger';
 import { keyAddress } from '../../src/wallet/address';
 import { sessionIdentity } from '../../src/wallet/authority';
@@ -42,7 +43,7 @@ export interface DemoSwarm {
   /** θ_{w+1}'s hash (hex) the validator decided for each window w. */
   hashes: Map<number, string>;
   malloryAddress: string;
-  /** Points the page's /api/status, /api/status/history and /api/run at this swarm. */
+  /** Points the page's /api/status, /api/status/history, /api/model and /api/run at this swarm. */
   route(page: Page): Promise<void>;
 }
 
@@ -66,7 +67,9 @@ export async function startDemoSwarm(h: Harness, o: { windowMs?: number; startIn
   const layout = paramLayout(config);
   const theta0 = initParams(config, layout, run.seed);
   const ledger = new Ledger(join(mkdtempSync(join(tmpdir(), 'tessera-demo-')), 'ledger.sqlite'), run.runId);
-  const status = serveStatus(ledger, 0, '127.0.0.1');
+  // The validator's latest θ as ONNX at /status/model (the validator is made below; pages ask later).
+  const latest = new LatestModel(config, layout, corpus.tokenizer.toJSON(), () => ({ theta: validator.params, window: validator.currentWindow }));
+  const status = serveStatus(ledger, 0, '127.0.0.1', undefined, undefined, () => latest.snapshot());
   await new Promise((resolve) => status.once('listening', resolve));
   h.defer(() => [status.close(), ledger.close()]);
   const validation = {
@@ -143,6 +146,7 @@ export async function startDemoSwarm(h: Harness, o: { windowMs?: number; startIn
           route.fulfill({ response: await route.fetch({ url: `${statusUrl}/${sub}${new URL(route.request().url()).search}` }) }),
         );
       }
+      await page.route('**/api/model', async (route) => route.fulfill({ response: await route.fetch({ url: `${statusUrl}/model` }) }));
       await page.route('**/api/run', (route) => route.fulfill({ json: { run, signal } }));
     },
   };

@@ -2,6 +2,7 @@
 // worker thread for loss probes, the run's corpus from public/data, the system clock, console lines.
 import { createRequire } from 'node:module';
 import { existsSync, readFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import WebSocket from 'ws';
@@ -60,6 +61,15 @@ export function nodePlatform(name: string, log: (line: string) => void, clock: C
         train: corpus.train,
         val: corpus.val,
         label: name,
+        threads: probeThreads(),
       }),
   };
+}
+
+/**
+ * onnxruntime's wasm threads for a CPU validator: every core but one, which stays with the event
+ * loop that answers peers; at least 2 so scoring is multi-threaded even on a 2-core machine.
+ */
+export function probeThreads(): number {
+  return Math.min(8, Math.max(2, availableParallelism() - 1));
 }

@@ -136,7 +136,16 @@ async function validator(f: Map<string, string>): Promise<void> {
   );
   const statusPort = f.get('status-port');
   const status =
-    statusPort === undefined ? undefined : serveStatus(ledger, Number(statusPort), f.get('status-host') ?? '127.0.0.1', (url) => log(`status API on ${url}`));
+    statusPort === undefined
+      ? undefined
+      : serveStatus(
+          ledger,
+          Number(statusPort),
+          f.get('status-host') ?? '127.0.0.1',
+          (url) => log(`status API on ${url}`),
+          undefined,
+          () => session.model.snapshot(),
+        );
   onShutdown(() => [session.stop(), status?.close(), ledger.close()]);
   log(
     `validating run ${run.runId} (${run.preset}), windows of ${run.windowMs / 1000} s; ledger ${ledgerPath}${resumed ? `, resuming at window ${resumed.window}` : ''}`,

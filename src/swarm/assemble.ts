@@ -11,7 +11,9 @@ import { toHex } from '../protocol/bytes';
 import type { Signer } from '../protocol/keys';
 import { runModelConfig, windowAt, type RunConfig } from '../protocol/runConfig';
 import { randomPages } from '../train/dataPages';
+import type { TokenizerSpec } from '../train/tokenizer';
 import type { GauntletLimits } from '../validator/gauntlet';
+import { LatestModel } from '../validator/latestModel';
 import type { OpenedProbes } from '../validator/remoteProbe';
 import type { Identity } from '../wallet/authority';
 import type { OpenedTrainer, Platform } from './platform';
@@ -116,6 +118,8 @@ export interface ValidatorSession {
   node: ValidatorNode;
   link: SwarmLink;
   probes: OpenedProbes;
+  /** The validator's current θ as ONNX, for `GET /status/model` and the Dashboard's "Try the model". */
+  model: LatestModel;
   run(): Promise<void>;
   stop(): void;
 }
@@ -152,7 +156,16 @@ export async function openValidator(platform: Platform, run: RunConfig, o: Valid
     const name = o.name ?? `validator-${publicKey.slice(0, 12)}`;
     const validation = await validationSet(run, probes, corpus.val.length, o.validationSequences ?? 0);
     link = linkSwarm(platform, run, { signalUrl: o.signalUrl, name, role: 'validator', signer: o.signer });
-    return validatorSession(platform, run, o, { probes, link, validation, name, layout, config, corpusLength: corpus.train.length });
+    return validatorSession(platform, run, o, {
+      probes,
+      link,
+      validation,
+      name,
+      layout,
+      config,
+      corpusLength: corpus.train.length,
+      tokenizer: corpus.tokenizer.toJSON(),
+    });
   } catch (err) {
     link?.close();
     probes.close();
@@ -178,6 +191,7 @@ function validatorSession(
     layout: ParamLayout;
     config: GptConfig;
     corpusLength: number;
+    tokenizer: TokenizerSpec;
   },
 ): ValidatorSession {
   const { probes, link, validation, name, layout, config } = parts;
@@ -200,5 +214,6 @@ function validatorSession(
     onWeights: o.onWeights,
   });
   const stop = once(() => [node.stop(), link.close(), probes.close()]);
-  return { name, node, link, probes, stop, run: () => node.run().catch((err: unknown) => (stop(), Promise.reject(err))) };
+  const model = new LatestModel(config, layout, parts.tokenizer, () => ({ theta: node.params, window: node.currentWindow }));
+  return { name, node, link, probes, model, stop, run: () => node.run().catch((err: unknown) => (stop(), Promise.reject(err))) };
 }

@@ -1,7 +1,7 @@
 // Exports the GPT's forward pass as an ONNX model (opset 17) with the current weights, so a
 // user can take the model away and run it with onnxruntime or any other ONNX runtime.
 import { headDim, type GptConfig } from '../model/config';
-import { tensor, type ParamLayout } from '../model/layout';
+import { tensor, type ParamLayout, type TensorView } from '../model/layout';
 import { ProtoWriter } from './protobuf';
 import type { TokenizerSpec } from './tokenizer';
 
@@ -10,6 +10,8 @@ export const ONNX_OPSET = 17;
 export const ONNX_IR_VERSION = 8;
 export const ONNX_INPUT = 'tokens';
 export const ONNX_OUTPUT = 'logits';
+export const ONNX_TARGETS = 'targets';
+export const ONNX_LOSSES = 'losses';
 
 /** Stored as metadata_props, so the file explains itself: a user needs the alphabet to decode. */
 export interface OnnxExportOptions {
@@ -55,11 +57,25 @@ function valueInfo(name: string, elemType: number, dims: (number | string)[]): P
   return new ProtoWriter().bytes(1, name).bytes(2, new ProtoWriter().bytes(1, tensorType));
 }
 
-/** Accumulates nodes and initializers; each `op` returns its output's name. */
+/**
+ * Accumulates nodes, initializers and weight inputs; each `op` returns its output's name. With
+ * `params` the weights are initializers (a model to take away); without, each weight is a graph
+ * input, so one session serves every θ a validator scores.
+ */
 class GraphBuilder {
   readonly nodes: ProtoWriter[] = [];
   readonly initializers: ProtoWriter[] = [];
+  readonly weightInputs: ProtoWriter[] = [];
   private count = 0;
+
+  constructor(private readonly params?: Float32Array) {}
+
+  /** A parameter of the layout under its own name, as an initializer or a graph input. */
+  param(t: TensorView): string {
+    if (this.params) return this.floats(t.name, [...t.shape], this.params.subarray(t.offset, t.offset + t.size));
+    this.weightInputs.push(valueInfo(t.name, FLOAT, [...t.shape]));
+    return t.name;
+  }
 
   op(type: string, inputs: string[], attrs: Attr[] = [], outputName?: string): string {
     const out = outputName ?? `${type.toLowerCase()}_${this.count}`;
@@ -86,22 +102,19 @@ class GraphBuilder {
   }
 }
 
-/** A layer's weight and bias as initializers named after the layout (`prefix.w`, `prefix.b`). */
-function weightAndBias(g: GraphBuilder, params: Float32Array, layout: ParamLayout, prefix: string): [string, string] {
-  return (['w', 'b'] as const).map((part) => {
-    const t = tensor(layout, `${prefix}.${part}`);
-    return g.floats(t.name, [...t.shape], params.subarray(t.offset, t.offset + t.size));
-  }) as [string, string];
+/** A layer's weight and bias, named after the layout (`prefix.w`, `prefix.b`). */
+function weightAndBias(g: GraphBuilder, layout: ParamLayout, prefix: string): [string, string] {
+  return [g.param(tensor(layout, `${prefix}.w`)), g.param(tensor(layout, `${prefix}.b`))];
 }
 
 /** y = x·W + b with the layout's [in, out] weights. */
-function linear(g: GraphBuilder, x: string, params: Float32Array, layout: ParamLayout, prefix: string): string {
-  const [w, b] = weightAndBias(g, params, layout, prefix);
+function linear(g: GraphBuilder, x: string, layout: ParamLayout, prefix: string): string {
+  const [w, b] = weightAndBias(g, layout, prefix);
   return g.op('Add', [g.op('MatMul', [x, w]), b]);
 }
 
-function layerNorm(g: GraphBuilder, x: string, params: Float32Array, layout: ParamLayout, prefix: string): string {
-  const [w, b] = weightAndBias(g, params, layout, prefix);
+function layerNorm(g: GraphBuilder, x: string, layout: ParamLayout, prefix: string): string {
+  const [w, b] = weightAndBias(g, layout, prefix);
   // Axis 2 of [batch, seq, C]: ONNX attributes could say -1, but positive keeps varints simple.
   return g.op(
     'LayerNormalization',
@@ -174,6 +187,42 @@ export function onnxWeightBytes(config: GptConfig, layout: ParamLayout): number 
   return (layout.parameterCount + config.contextLength ** 2) * 4;
 }
 
+/** The forward pass into `g`: tokens → the name of the logits [batch, seq, vocab]. */
+function forwardGraph(g: GraphBuilder, config: GptConfig, layout: ParamLayout): string {
+  addConstants(g, config);
+  const wte = g.param(tensor(layout, 'wte'));
+  const wpe = g.param(tensor(layout, 'wpe'));
+  const positions = g.op('Slice', [wpe, 'zero.1', 'seq.len', 'zero.1']);
+  let x = g.op('Add', [g.op('Gather', [wte, ONNX_INPUT], [{ name: 'axis', i: 0 }]), positions]);
+  for (let l = 0; l < config.layers; l++) {
+    const qkv = linear(g, layerNorm(g, x, layout, `h${l}.ln1`), layout, `h${l}.attn.qkv`);
+    x = g.op('Add', [x, linear(g, attention(g, qkv), layout, `h${l}.attn.proj`)]);
+    const fc = linear(g, layerNorm(g, x, layout, `h${l}.ln2`), layout, `h${l}.mlp.fc`);
+    x = g.op('Add', [x, linear(g, gelu(g, fc), layout, `h${l}.mlp.proj`)]);
+  }
+  const lnf = layerNorm(g, x, layout, 'lnf');
+  // The head is tied to the embedding: logits = lnf · wteᵀ (runtimes fold the transpose once).
+  return g.op('MatMul', [lnf, g.op('Transpose', [wte], [{ name: 'perm', ints: [1, 0] }])]);
+}
+
+/** The ModelProto around a finished graph: inputs, outputs, opset and metadata. */
+function modelBytes(g: GraphBuilder, inputs: ProtoWriter[], outputs: ProtoWriter[], metadata: Record<string, string>, producerVersion = '0.1.0'): Uint8Array {
+  const graph = new ProtoWriter();
+  for (const n of g.nodes) graph.bytes(1, n);
+  graph.bytes(2, 'tessera-gpt');
+  for (const t of g.initializers) graph.bytes(5, t);
+  for (const i of [...inputs, ...g.weightInputs]) graph.bytes(11, i);
+  for (const o of outputs) graph.bytes(12, o);
+  const model = new ProtoWriter()
+    .varint(1, ONNX_IR_VERSION)
+    .bytes(2, 'tessera')
+    .bytes(3, producerVersion)
+    .bytes(7, graph)
+    .bytes(8, new ProtoWriter().bytes(1, '').varint(2, ONNX_OPSET));
+  for (const [key, value] of Object.entries(metadata)) model.bytes(14, new ProtoWriter().bytes(1, key).bytes(2, value));
+  return model.finish();
+}
+
 /**
  * The model as ONNX bytes: input `tokens` int64 [batch, seq] (seq ≤ contextLength), output
  * `logits` float32 [batch, seq, vocab]. `params` is the flat buffer in `layout`.
@@ -189,41 +238,47 @@ export function exportOnnx(config: GptConfig, layout: ParamLayout, params: Float
   for (let i = 0; i < params.length; i++) {
     if (!Number.isFinite(params[i])) throw new RangeError(`parameter ${i} is ${params[i]}; a model with non-finite weights cannot be exported`);
   }
-  const g = new GraphBuilder();
-  addConstants(g, config);
-  const wte = tensor(layout, 'wte');
-  const wpe = tensor(layout, 'wpe');
-  g.floats('wte', [...wte.shape], params.subarray(wte.offset, wte.offset + wte.size));
-  g.floats('wpe', [...wpe.shape], params.subarray(wpe.offset, wpe.offset + wpe.size));
-  const positions = g.op('Slice', ['wpe', 'zero.1', 'seq.len', 'zero.1']);
-  let x = g.op('Add', [g.op('Gather', ['wte', ONNX_INPUT], [{ name: 'axis', i: 0 }]), positions]);
-  for (let l = 0; l < config.layers; l++) {
-    const qkv = linear(g, layerNorm(g, x, params, layout, `h${l}.ln1`), params, layout, `h${l}.attn.qkv`);
-    x = g.op('Add', [x, linear(g, attention(g, qkv), params, layout, `h${l}.attn.proj`)]);
-    const fc = linear(g, layerNorm(g, x, params, layout, `h${l}.ln2`), params, layout, `h${l}.mlp.fc`);
-    x = g.op('Add', [x, linear(g, gelu(g, fc), params, layout, `h${l}.mlp.proj`)]);
-  }
-  const lnf = layerNorm(g, x, params, layout, 'lnf');
-  // The head is tied to the embedding: logits = lnf · wteᵀ (runtimes fold the transpose once).
-  g.op('MatMul', [lnf, g.op('Transpose', ['wte'], [{ name: 'perm', ints: [1, 0] }])], [], ONNX_OUTPUT);
-
-  const graph = new ProtoWriter();
-  for (const n of g.nodes) graph.bytes(1, n);
-  graph.bytes(2, 'tessera-gpt');
-  for (const t of g.initializers) graph.bytes(5, t);
-  graph.bytes(11, valueInfo(ONNX_INPUT, INT64, ['batch', 'seq']));
-  graph.bytes(12, valueInfo(ONNX_OUTPUT, FLOAT, ['batch', 'seq', config.vocabSize]));
-
-  const model = new ProtoWriter()
-    .varint(1, ONNX_IR_VERSION)
-    .bytes(2, 'tessera')
-    .bytes(3, options.producerVersion ?? '0.1.0')
-    .bytes(7, graph)
-    .bytes(8, new ProtoWriter().bytes(1, '').varint(2, ONNX_OPSET));
+  const g = new GraphBuilder(params);
+  const logits = forwardGraph(g, config, layout);
+  g.op('Identity', [logits], [], ONNX_OUTPUT);
   const metadata: Record<string, string> = { config: JSON.stringify(config) };
   if (options.tokenizer) metadata.tokenizer = JSON.stringify(options.tokenizer);
   if (options.preset !== undefined) metadata.preset = options.preset;
   if (options.step !== undefined) metadata.step = String(options.step);
-  for (const [key, value] of Object.entries(metadata)) model.bytes(14, new ProtoWriter().bytes(1, key).bytes(2, value));
-  return model.finish();
+  return modelBytes(
+    g,
+    [valueInfo(ONNX_INPUT, INT64, ['batch', 'seq'])],
+    [valueInfo(ONNX_OUTPUT, FLOAT, ['batch', 'seq', config.vocabSize])],
+    metadata,
+    options.producerVersion,
+  );
+}
+
+/**
+ * The validator's scoring graph: inputs `tokens` and `targets` int64 [batch, seq] and every
+ * parameter under its layout name, output `losses` float32 [batch] (each sequence's mean
+ * cross-entropy). No weights inside, so one session scores every θ; the loss is in the graph
+ * so batch × seq × vocab logits never cross into JavaScript.
+ */
+export function exportOnnxScorer(config: GptConfig, layout: ParamLayout): Uint8Array {
+  const g = new GraphBuilder();
+  const logits = forwardGraph(g, config, layout);
+  g.ints('axes.2', [1], [2]);
+  const logp = g.op('LogSoftmax', [logits], [{ name: 'axis', i: 2 }]);
+  const picked = g.op('GatherElements', [logp, g.op('Unsqueeze', [ONNX_TARGETS, 'axes.2'])], [{ name: 'axis', i: 2 }]); // [b, t, 1]
+  const mean = g.op(
+    'ReduceMean',
+    [picked],
+    [
+      { name: 'axes', ints: [1, 2] },
+      { name: 'keepdims', i: 0 },
+    ],
+  );
+  g.op('Neg', [mean], [], ONNX_LOSSES);
+  return modelBytes(
+    g,
+    [valueInfo(ONNX_INPUT, INT64, ['batch', 'seq']), valueInfo(ONNX_TARGETS, INT64, ['batch', 'seq'])],
+    [valueInfo(ONNX_LOSSES, FLOAT, ['batch'])],
+    { config: JSON.stringify(config), purpose: 'per-sequence loss for scoring' },
+  );
 }

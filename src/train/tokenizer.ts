@@ -103,3 +103,16 @@ export async function encodeCorpus(kind: TokenizerKind, text: string): Promise<E
   if (kind === 'char') return charCorpus(text);
   return splitCorpus(await loadTokenizer(kind === 'byte' ? { kind: 'byte' } : { kind: 'gpt2' }), text);
 }
+
+/** A prompt's ids: characters the tokenizer cannot encode are dropped rather than fail; never empty. */
+export function encodePrompt(tokenizer: Tokenizer, prompt: string): Uint16Array {
+  const encodable = (c: string): boolean => {
+    try {
+      tokenizer.encode(c);
+      return true;
+    } catch {
+      return false;
+    }
+  };
+  return tokenizer.encode([...prompt].filter(encodable).join('') || '\n');
+}

@@ -18,7 +18,7 @@ import { runInnerLoop } from './innerLoop';
 import { exportHuggingFace } from './hfExport';
 import { exportOnnx } from './onnxExport';
 import { zipStore } from './zipStore';
-import { charCorpus, type EncodedCorpus } from './tokenizer';
+import { charCorpus, encodePrompt, type EncodedCorpus } from './tokenizer';
 import type { ExportFormat, PresetInfo, TrainerCommand, TrainerEvent } from './workerProtocol';
 
 const CORPUS_URL = '/data/tinyshakespeare.txt';
@@ -221,18 +221,8 @@ async function sample(id: number, prompt: string, count: number, temperature: nu
   try {
     s.sampler ??= new GpuSampler(gpu.device, s.model.config, s.model.params);
     const tokenizer = s.corpus.tokenizer;
-    // Characters the corpus never uses cannot be encoded; drop them rather than fail.
-    const encodable = (c: string): boolean => {
-      try {
-        tokenizer.encode(c);
-        return true;
-      } catch {
-        return false;
-      }
-    };
-    const known = [...prompt].filter(encodable).join('') || '\n';
     let text = '';
-    await s.sampler.generate(tokenizer.encode(known), count, { temperature, topK }, seededRandom(id), (token) => {
+    await s.sampler.generate(encodePrompt(tokenizer, prompt), count, { temperature, topK }, seededRandom(id), (token) => {
       text += tokenizer.decode([token]);
       post({ type: 'sample', id, text, done: false });
     });

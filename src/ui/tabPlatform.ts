@@ -38,7 +38,9 @@ export function tabPlatform(label: string, log: (line: string) => void = () => u
         close: () => worker.terminate(),
       };
       const config = runModelConfig(run, corpus.tokenizer.vocabSize);
-      return RemoteProbes.open(port, { mode, config, seqLen: run.seqLen, train: corpus.train, val: corpus.val, label });
+      // onnxruntime uses these threads only where the page is cross-origin isolated; else it runs one.
+      const threads = Math.min(8, Math.max(1, navigator.hardwareConcurrency - 1));
+      return RemoteProbes.open(port, { mode, config, seqLen: run.seqLen, train: corpus.train, val: corpus.val, label, threads });
     },
   };
 }

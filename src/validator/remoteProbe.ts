@@ -5,9 +5,10 @@ import { GpuUnavailableError, requestGpuDevice } from '../gpu/device';
 import { estimateMemory, mib } from '../gpu/memoryPlan';
 import { CpuLossProbe } from './cpuLossProbe';
 import { GPU_PROBE_BATCH, GpuLossProbe } from './gpuLossProbe';
+import { OnnxLossProbe } from './onnxLossProbe';
 import type { LossProbe } from './scoring';
 
-/** What the worker measures with: `gpu` falls back to the CPU reference where no GPU opens. */
+/** What the worker measures with: `gpu` falls back to onnxruntime on the CPU where no GPU opens. */
 export interface ProbeSpec {
   mode: 'gpu' | 'cpu';
   config: GptConfig;
@@ -16,6 +17,8 @@ export interface ProbeSpec {
   train: Uint16Array;
   val: Uint16Array;
   label?: string;
+  /** onnxruntime's wasm threads for the CPU probes (the platform knows its cores). */
+  threads?: number;
 }
 
 export type ProbeName = 'scoring' | 'validation';
@@ -42,7 +45,7 @@ export interface OpenedProbes {
   close(): void;
 }
 
-/** Opens both probes on one device: the GPU when asked and available, else the float64 reference. */
+/** Opens both probes on one device: the GPU when asked and available, else onnxruntime's wasm (else the float64 reference). */
 export async function openLossProbes(spec: ProbeSpec, gpu?: () => GPU | undefined): Promise<OpenedProbes> {
   if (spec.mode === 'gpu') {
     try {
@@ -57,10 +60,10 @@ export async function openLossProbes(spec: ProbeSpec, gpu?: () => GPU | undefine
       };
     } catch (err) {
       if (!(err instanceof GpuUnavailableError)) throw err;
-      return cpuProbes(spec, `the CPU reference model (no GPU: ${err.message})`);
+      return cpuProbes(spec, `no GPU: ${err.message}`);
     }
   }
-  return cpuProbes(spec, 'the CPU reference model');
+  return cpuProbes(spec);
 }
 
 /** The two forward-only probes' GPU memory beside what two training models would have held (the probe before it). */
@@ -69,13 +72,32 @@ function gpuFootprint(spec: ProbeSpec, bytes: number): string {
   return `forward-only probes: ${mib(bytes, 2)} of GPU memory; training models would hold ${mib(training, 2)}`;
 }
 
-function cpuProbes(spec: ProbeSpec, label: string): OpenedProbes {
-  return {
-    scoring: new CpuLossProbe(spec.config, spec.seqLen, spec.train),
-    validation: new CpuLossProbe(spec.config, spec.seqLen, spec.val),
-    label,
-    close: () => undefined,
-  };
+/**
+ * The exported forward graph in onnxruntime (wasm); the float64 reference only where onnxruntime
+ * cannot load, since it is many times slower (bench:onnx-probe measures both).
+ */
+async function cpuProbes(spec: ProbeSpec, why?: string): Promise<OpenedProbes> {
+  const because = why ? `; ${why}` : '';
+  const options = spec.threads !== undefined ? { threads: spec.threads } : {};
+  const scoring = new OnnxLossProbe(spec.config, spec.seqLen, spec.train, options);
+  const validation = new OnnxLossProbe(spec.config, spec.seqLen, spec.val, options);
+  try {
+    await Promise.all([scoring.ready(), validation.ready()]);
+    return {
+      scoring,
+      validation,
+      label: `onnxruntime-web on the CPU (wasm, ${spec.threads ?? 'default'} threads${because})`,
+      close: () => void Promise.all([scoring.destroy(), validation.destroy()]),
+    };
+  } catch (err) {
+    await Promise.all([scoring.destroy(), validation.destroy()]).catch(() => undefined);
+    return {
+      scoring: new CpuLossProbe(spec.config, spec.seqLen, spec.train),
+      validation: new CpuLossProbe(spec.config, spec.seqLen, spec.val),
+      label: `the CPU reference model (onnxruntime did not load: ${message(err)}${because})`,
+      close: () => undefined,
+    };
+  }
 }
 
 const message = (err: unknown): string => (err instanceof Error ? err.message : String(err));

@@ -6,6 +6,7 @@ import { ErrorBoundary } from '../ErrorBoundary';
 import { fetchJson } from '../fetchJson';
 import { RunCharts } from '../RunCharts';
 import { HeadRow, TableScroll } from '../TableScroll';
+import { TryModel } from '../TryModel';
 import { usePolling } from '../usePolling';
 import { useRunHistory } from '../useRunHistory';
 import { verifiedWorkWords } from '../verifiedWork';
@@ -93,6 +94,7 @@ function StatusView({ status }: { status: StatusSnapshot }): ReactNode {
       >
         <RunCharts history={history} />
       </ErrorBoundary>
+      <TryModel window={status.window} />
       <section className="card" aria-labelledby="windows-title">
         <h2 id="windows-title">Windows</h2>
         <TableScroll label="Windows table">

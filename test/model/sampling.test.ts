@@ -1,7 +1,7 @@
 // The sampling rule on its own: temperature, top-k, ties, and refusal of bad settings.
 import { describe, expect, it } from 'vitest';
 import { seededRandom } from '../../src/model/random';
-import { sampleToken, type SamplingOptions } from '../../src/gpu/sampler';
+import { sampleToken, type SamplingOptions } from '../../src/model/sampling';
 
 /** softmax(logits / T) in float64 over the k largest logits (all when k is 0; ties keep the lower id), 0 elsewhere. */
 function referenceSoftmax(logits: Float32Array, temperature: number, topK: number): number[] {
