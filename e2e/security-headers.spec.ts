@@ -13,9 +13,12 @@ test.setTimeout(180_000);
 
 /** Starts `src/node/serve.ts` for a fresh run and resolves with its base URL once it says it is ready. */
 async function serve(dir: string): Promise<{ base: string; child: ChildProcess; output: () => string }> {
+  // The tab joins alone, so it must join while window 0 is open (a later joiner syncs from
+  // neighbours, and there are none): the run starts well after the steps before Join, however
+  // long a loaded machine takes over them, and window 0 is open a further 20 s.
   const init = spawnSync(
     process.execPath,
-    ['--import', 'tsx', 'src/node/tessera.ts', 'init-run', '--out', dir, '--window-ms', '20000', '--start-in-ms', '2000'],
+    ['--import', 'tsx', 'src/node/tessera.ts', 'init-run', '--out', dir, '--window-ms', '20000', '--start-in-ms', '40000'],
     { encoding: 'utf8' },
   );
   expect(init.status, init.stderr).toBe(0);
@@ -74,6 +77,7 @@ test('security headers on the served app; injected script refused; the app still
     expect(await page.evaluate(() => (window as unknown as { __injected?: string }).__injected)).toBeUndefined();
 
     // The app's own code still does everything: solo training in its worker...
+    await page.getByTestId('experiment-toggle').click(); // solo training sits collapsed below the swarm
     const trainer = page.getByTestId('trainer');
     await expect(trainer).toHaveAttribute('data-state', 'idle', { timeout: 60_000 });
     await page.getByTestId('preset').selectOption('tiny');

@@ -11,6 +11,7 @@ test.setTimeout(300_000);
 
 test('train, pause, reload, resume with the same parameters, and sample', async ({ page }) => {
   await page.goto('/');
+  await page.getByTestId('experiment-toggle').click(); // solo training sits collapsed below the swarm
   const trainer = page.getByTestId('trainer');
   await expect(trainer).toHaveAttribute('data-state', 'idle', { timeout: 60_000 });
   await page.getByTestId('preset').selectOption('tiny');
@@ -33,6 +34,7 @@ test('train, pause, reload, resume with the same parameters, and sample', async 
   expect(hash).toMatch(/^[0-9a-f]{64}$/);
 
   await page.reload();
+  await page.getByTestId('experiment-toggle').click();
   await expect(trainer).toHaveAttribute('data-state', 'idle', { timeout: 60_000 });
   await page.getByTestId('start').click();
   const resumed = page.getByTestId('resumed');

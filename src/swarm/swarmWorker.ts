@@ -5,13 +5,15 @@ import { paramLayout } from '../model/layout';
 import { runModelConfig } from '../protocol/runConfig';
 import { encodeCorpus } from '../train/tokenizer';
 import type { SwarmWorkerCommand, SwarmWorkerEvent } from './swarmWorkerProtocol';
-import { openGpuWindowTrainer, type GpuWindowTrainer } from './windowTrainer';
+import { FULL_EFFORT, openGpuWindowTrainer, type Effort, type GpuWindowTrainer } from './windowTrainer';
 
 const scope = self as unknown as {
   postMessage(event: SwarmWorkerEvent, transfer?: Transferable[]): void;
   onmessage: ((e: MessageEvent<SwarmWorkerCommand>) => void) | null;
 };
 let trainer: GpuWindowTrainer | undefined;
+/** The page may set the power setting before the device is open: kept and applied at init. */
+let effort: Effort = FULL_EFFORT;
 
 async function init(cmd: Extract<SwarmWorkerCommand, { type: 'init' }>): Promise<void> {
   const response = await fetch(cmd.corpusUrl);
@@ -21,6 +23,7 @@ async function init(cmd: Extract<SwarmWorkerCommand, { type: 'init' }>): Promise
   const config = runModelConfig(cmd.run, corpus.tokenizer.vocabSize);
   const opened = openGpuWindowTrainer(ctx.device, config, cmd.run, corpus.train);
   trainer = opened.trainer;
+  trainer.setEffort(effort);
   const { adapter } = ctx.report;
   scope.postMessage({
     type: 'ready',
@@ -36,7 +39,10 @@ scope.onmessage = (e) => {
   if (cmd.type === 'init') init(cmd).catch((err: unknown) => fail(err));
   else if (cmd.type === 'reset') trainer?.reset();
   else if (cmd.type === 'abort') trainer?.abort();
-  else if (cmd.type === 'window') {
+  else if (cmd.type === 'effort') {
+    effort = cmd.effort;
+    trainer?.setEffort(effort);
+  } else if (cmd.type === 'window') {
     if (!trainer) return fail(new Error('the swarm worker is not initialised'), cmd.id);
     trainer.trainWindow(cmd.job).then(
       (result) => scope.postMessage({ type: 'result', id: cmd.id, result }, result.payload ? [result.payload.buffer] : []),

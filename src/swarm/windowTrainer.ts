@@ -39,8 +39,25 @@ export interface WindowResult {
   loss?: number;
 }
 
+/**
+ * How hard the device works, the volunteer's power setting: `share` of each window spent
+ * training (the trainer rests between units in proportion), or none while `paused` (on
+ * battery, a hidden tab). Unit mode honours it; chained mode trains flat out.
+ */
+export interface Effort {
+  share: number;
+  paused: boolean;
+}
+
+export const FULL_EFFORT: Effort = { share: 1, paused: false };
+
+/** A share the trainer can use: (0, 1], anything else is full. */
+export const effortShare = (e: Effort): number => (Number.isFinite(e.share) && e.share > 0 && e.share <= 1 ? e.share : 1);
+
 export interface WindowTrainer {
   trainWindow(job: WindowJob): Promise<WindowResult>;
+  /** Applies from the next unit on, also mid-window. */
+  setEffort?(effort: Effort): void;
   /** After a resync: the optimizer moments and error feedback belong to a model we left. */
   reset(): void;
   /** Ends the current window's training early (the peer is stopping). */
@@ -52,12 +69,14 @@ export class GpuWindowTrainer implements WindowTrainer {
   private stepsDone = 0;
   private aborted = false;
   private encoder: SparseLoCoEncoder;
+  private effort: Effort = FULL_EFFORT;
 
   constructor(
     private readonly model: GpuGpt,
     private readonly train: Uint16Array,
     private readonly topK?: TopKSelector,
     private readonly now: () => number = Date.now,
+    private readonly sleep: (ms: number) => Promise<void> = (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
   ) {
     this.encoder = new SparseLoCoEncoder(chunkPlan(model.layout), model.layout.totalFloats, topK);
   }
@@ -69,6 +88,27 @@ export class GpuWindowTrainer implements WindowTrainer {
 
   abort(): void {
     this.aborted = true;
+  }
+
+  setEffort(effort: Effort): void {
+    this.effort = { share: effortShare(effort), paused: effort.paused };
+  }
+
+  /**
+   * Before a unit: rest in proportion to the last one (at share s, a unit of u ms is followed by
+   * u·(1/s − 1) ms idle), and wait while paused. False when the next unit no longer fits.
+   */
+  private async restBeforeUnit(unitMs: number, deadline: number): Promise<boolean> {
+    const rest = unitMs * (1 / this.effort.share - 1);
+    if (rest > 0) {
+      if (this.now() + rest + 1.2 * unitMs >= deadline) return false;
+      await this.sleep(rest);
+    }
+    while (this.effort.paused && !this.aborted) {
+      if (this.now() + 1.2 * unitMs >= deadline) return false;
+      await this.sleep(Math.min(250, Math.max(1, deadline - this.now())));
+    }
+    return !this.aborted && (unitMs === 0 || this.now() + 1.2 * unitMs < deadline);
   }
 
   async trainWindow(job: WindowJob): Promise<WindowResult> {
@@ -142,6 +182,7 @@ export class GpuWindowTrainer implements WindowTrainer {
     while (receipts.length < maxUnits && !this.aborted) {
       // A unit is all or nothing: start one only when it should end before the deadline.
       if (receipts.length > 0 && this.now() + 1.2 * unitMs >= job.deadline) break;
+      if (!(await this.restBeforeUnit(receipts.length > 0 ? unitMs : 0, job.deadline))) break;
       const startedAt = this.now();
       const pages = await unitPages({
         runSeed: job.runId,

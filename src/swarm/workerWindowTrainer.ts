@@ -2,7 +2,7 @@
 // A worker that dies (an uncaught error, a script that failed to load) fails every window.
 import type { RunConfig } from '../protocol/runConfig';
 import type { SwarmWorkerCommand, SwarmWorkerEvent } from './swarmWorkerProtocol';
-import type { WindowJob, WindowResult, WindowTrainer } from './windowTrainer';
+import type { Effort, WindowJob, WindowResult, WindowTrainer } from './windowTrainer';
 
 /** The part of a Worker this uses; `onerror` receives an ErrorEvent-like value in browsers. */
 export interface WorkerLike {
@@ -61,6 +61,10 @@ export class WorkerWindowTrainer implements WindowTrainer {
 
   abort(): void {
     this.worker.postMessage({ type: 'abort' });
+  }
+
+  setEffort(effort: Effort): void {
+    this.worker.postMessage({ type: 'effort', effort: { share: effort.share, paused: effort.paused } });
   }
 
   private settle(id: number, f: (p: Pending) => void): void {

@@ -5,6 +5,8 @@ import type { SwarmPhase, WindowReport } from '../swarm/swarmPeer';
 import type { PhaseSpan } from './phaseSpan';
 import { HeadRow, TableScroll } from './TableScroll';
 import { useAddressHistory } from './useAddressHistory';
+import { PowerSettings } from './PowerSettings';
+import { usePower } from './usePower';
 import { useSwarm, type SwarmView } from './useSwarm';
 
 const PHASE_WORDS: Record<SwarmPhase, string> = {
@@ -135,7 +137,8 @@ function SwarmHistory({ history, address }: { history: WindowReport[]; address?:
 }
 
 export function SwarmPanel(): ReactNode {
-  const s = useSwarm();
+  const power = usePower();
+  const s = useSwarm(power.effort);
   const now = useNow(s.status === 'joined');
   if (s.status === 'checking') return null;
   if (s.status === 'none') {
@@ -178,6 +181,7 @@ export function SwarmPanel(): ReactNode {
           </span>
         )}
       </div>
+      <PowerSettings power={power} />
       {s.address && (
         <p className="note" data-testid="swarm-identity" data-earning={s.earning ? 'yes' : 'no'}>
           Contributions are signed for <code className="address">{s.address}</code>

@@ -12,8 +12,8 @@ type Load =
 const MB = (bytes: number): string => `${(bytes / 1e6).toFixed(bytes < 1e7 ? 1 : 0)} MB`;
 const message = (err: unknown): string => (err instanceof Error ? err.message : String(err));
 
-/** `window` is the validator's current one: a newer model than the loaded one is offered. */
-export function TryModel({ window }: { window: number }): ReactNode {
+/** `window`, where known, is the validator's current one: a newer model than the loaded one is offered. */
+export function TryModel({ window }: { window?: number }): ReactNode {
   const [load, setLoad] = useState<Load>({ state: 'idle' });
   const [prompt, setPrompt] = useState('ROMEO:');
   const [output, setOutput] = useState<{ prompt: string; text: string; done: boolean }>();
@@ -95,7 +95,7 @@ export function TryModel({ window }: { window: number }): ReactNode {
         <>
           <p role="status" data-testid="try-loaded">
             Model of window {model.window} (θ {model.hash.slice(0, 12)}…), {MB(model.bytes)}, {model.tokenizer.kind} tokenizer
-            {window > model.window && (
+            {window !== undefined && window > model.window && (
               <>
                 {' '}
                 · window {window} is newer{' '}

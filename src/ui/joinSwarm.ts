@@ -49,5 +49,5 @@ export async function startPeer(run: RunConfig, signalUrl: string, setView: (f: 
   setView((v) => ({ ...v, status: 'joined', name, address: identity.address, earning: identity.certificate.length > 0 }));
   // Whoever holds the result reports the error; a failed peer has released everything already.
   const running = session.run().finally(() => clearInterval(poll));
-  return { stop, running };
+  return { stop, running, setEffort: (effort) => session.trainer.trainer.setEffort?.(effort) };
 }

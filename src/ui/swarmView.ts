@@ -3,6 +3,7 @@
 import type { IceProblem } from '../p2p/iceProblem';
 import type { RunConfig } from '../protocol/runConfig';
 import type { SwarmPhase, WindowReport } from '../swarm/swarmPeer';
+import type { Effort } from '../swarm/windowTrainer';
 import type { PhaseSpan } from './phaseSpan';
 
 export interface SwarmView {
@@ -31,4 +32,6 @@ export interface Joined {
   stop(): void;
   /** The peer's run: resolves when stopped, rejects with the error that stopped it. */
   running: Promise<void>;
+  /** The power setting, passed to the trainer (it applies from the next work unit). */
+  setEffort(effort: Effort): void;
 }

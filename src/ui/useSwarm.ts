@@ -3,6 +3,7 @@
 import { useCallback, useEffect, useRef, useState } from 'react';
 import { parseRunConfig } from '../protocol/parseRunConfig';
 import type { RunConfig } from '../protocol/runConfig';
+import type { Effort } from '../swarm/windowTrainer';
 import type { Joined, SwarmView } from './swarmView';
 
 export type { SwarmView } from './swarmView';
@@ -25,12 +26,18 @@ export async function fetchPublishedRun(): Promise<PublishedRun | undefined> {
 
 const message = (err: unknown): string => (err instanceof Error ? err.message : String(err));
 
-export function useSwarm(): SwarmView & { join(): void; leave(): void } {
+/** `effort`: the power setting, applied to the tab's trainer on join and whenever it changes. */
+export function useSwarm(effort: Effort): SwarmView & { join(): void; leave(): void } {
   const [view, setView] = useState<SwarmView>({ status: 'checking', neighbours: 0, history: [] });
   const joined = useRef<Joined | null>(null);
   // False once the page is gone: a peer that finishes starting after that is stopped at once,
   // never left running (worker, mesh, signaling) behind a page that can no longer stop it.
   const mounted = useRef(false);
+  const effortNow = useRef(effort);
+  useEffect(() => {
+    effortNow.current = effort;
+    joined.current?.setEffort(effort);
+  }, [effort]);
 
   useEffect(() => {
     mounted.current = true;
@@ -60,6 +67,7 @@ export function useSwarm(): SwarmView & { join(): void; leave(): void } {
         (j) => {
           if (!mounted.current) return j.stop();
           joined.current = j;
+          j.setEffort(effortNow.current);
           // The peer stopped on an error: release it, so Join starts a fresh one.
           j.running.catch((err: unknown) => {
             j.stop();

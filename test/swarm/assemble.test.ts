@@ -59,7 +59,7 @@ describe('assemble', () => {
     expect(judged[0].verdicts).toBe(1);
     expect(judged[0].at).toBeGreaterThanOrEqual(manifestDue(run, 0));
     expect(reports[0].hash).toBe(hashes[0]);
-    expect(validator.probes.label).toMatch(/CPU reference/);
+    expect(validator.probes.label).toMatch(/onnxruntime-web on the CPU/);
     expect(lines.some((l) => l.startsWith('[p] neighbour') && l.includes(' up '))).toBe(true);
   });
 });

@@ -90,10 +90,14 @@ describe('validator ledger', () => {
     const random = seededRandom(4);
     const span = Math.min(250, whole.workMs / 4);
     let kills = 0;
-    for (let attempt = 0; attempt < 60; attempt++) {
-      if ((await runChild(crashed, Math.floor(random() * span))).end === 'done') break;
-      kills++;
+    let done = false;
+    // Eight kills at random moments, then one run left to finish: how far each killed run got
+    // depends on the machine's load, so finishing must not depend on the kills' luck.
+    while (!done && kills < 8) {
+      done = (await runChild(crashed, Math.floor(random() * span))).end === 'done';
+      if (!done) kills++;
     }
+    if (!done) expect((await runChild(crashed)).end).toBe('done');
     expect(kills).toBeGreaterThanOrEqual(3);
     const want = dump(reference);
     const got = dump(crashed);

@@ -1,0 +1,106 @@
+// The power setting in Chromium: Light, Medium and Full and the two pauses are remembered across
+// a reload; an injected battery that discharges pauses the tab's training and charging resumes
+// it; a hidden tab pauses when asked; and on a real swarm Light trains fewer steps than Full.
+import { expect, test, type Page } from '@playwright/test';
+import { assertPrivateNetwork } from '../test/support/privateNetwork';
+import { Harness } from '../test/support/swarmHarness';
+import { tinyRun } from '../test/support/tinyRun';
+import { startDemoSwarm } from './support/demoSwarm';
+
+/** A battery this test controls (charging at first) and a visibility it can flip, before the app loads. */
+async function injectBatteryAndVisibility(page: Page): Promise<void> {
+  await page.addInitScript(() => {
+    const battery = Object.assign(new EventTarget(), { charging: true });
+    const w = window as unknown as { __battery: typeof battery; __hidden: boolean };
+    w.__battery = battery;
+    w.__hidden = false;
+    Object.defineProperty(navigator, 'getBattery', { value: () => Promise.resolve(battery) });
+    Object.defineProperty(document, 'visibilityState', { configurable: true, get: () => (w.__hidden ? 'hidden' : 'visible') });
+  });
+}
+
+const setCharging = (page: Page, charging: boolean): Promise<void> =>
+  page.evaluate((c) => {
+    const b = (window as unknown as { __battery: EventTarget & { charging: boolean } }).__battery;
+    b.charging = c;
+    b.dispatchEvent(new Event('chargingchange'));
+  }, charging);
+
+const setHidden = (page: Page, hidden: boolean): Promise<void> =>
+  page.evaluate((h) => {
+    (window as unknown as { __hidden: boolean }).__hidden = h;
+    document.dispatchEvent(new Event('visibilitychange'));
+  }, hidden);
+
+test('the power setting is remembered, and battery and a hidden tab pause it when asked', async ({ page }) => {
+  await injectBatteryAndVisibility(page);
+  // A published run (not joined here): the swarm panel and its power setting show.
+  await page.route('**/api/run', (route) => route.fulfill({ json: { run: tinyRun({ runId: 'power-run' }) } }));
+  await page.goto('/');
+  const power = page.getByTestId('power');
+  await expect(power).toHaveAttribute('data-level', 'full');
+  await expect(power).toHaveAttribute('data-paused', 'false');
+  await setCharging(page, false);
+  await expect(power).toHaveAttribute('data-paused', 'true'); // "pause while on battery" is on by default
+  await expect(page.getByTestId('power-status')).toContainText('on battery');
+  await setCharging(page, true);
+  await expect(power).toHaveAttribute('data-paused', 'false');
+  await setHidden(page, true);
+  await expect(power).toHaveAttribute('data-paused', 'false'); // not asked to pause while hidden
+  await page.getByTestId('power-hidden').check();
+  await expect(power).toHaveAttribute('data-paused', 'true');
+  await expect(page.getByTestId('power-status')).toContainText('this tab is hidden');
+  await setHidden(page, false);
+  await page.getByTestId('power-light').check();
+  await page.getByTestId('power-battery').uncheck();
+  await page.reload();
+  await expect(power).toHaveAttribute('data-level', 'light');
+  await expect(page.getByTestId('power-hidden')).toBeChecked();
+  await expect(page.getByTestId('power-battery')).not.toBeChecked();
+  await setCharging(page, false);
+  await expect(power).toHaveAttribute('data-paused', 'false'); // on battery, but no longer asked to pause for it
+});
+
+/** Steps the tab trained in window `w` (its history row), once the row is there. */
+async function stepsIn(page: Page, w: number): Promise<number> {
+  const row = page.locator(`[data-testid="swarm-history"] tbody tr[data-window="${w}"]`);
+  await expect(row).toBeAttached({ timeout: 60_000 });
+  return Number(await row.locator('td').nth(1).textContent());
+}
+
+/** The window the tab is in now, from the panel. */
+const windowNow = async (page: Page): Promise<number> => Number(await page.getByTestId('swarm-panel').getAttribute('data-window'));
+
+test('on a real swarm, Light trains fewer steps a window than Full, and a discharging battery stops training until it charges', async ({ page }) => {
+  test.setTimeout(240_000);
+  assertPrivateNetwork();
+  const h = new Harness();
+  try {
+    const swarm = await startDemoSwarm(h, { startInMs: 6000 });
+    await swarm.route(page);
+    await injectBatteryAndVisibility(page);
+    await page.goto('/');
+    await page.getByTestId('swarm-join').click();
+    const panel = page.getByTestId('swarm-panel');
+    await expect(panel).toHaveAttribute('data-status', 'joined', { timeout: 60_000 });
+    await expect(panel).toHaveAttribute('data-phase', 'training', { timeout: 90_000 });
+    // A whole window at Full (the one after the current, so none of it ran before the setting).
+    const fullWindow = (await windowNow(page)) + 1;
+    const full = await stepsIn(page, fullWindow);
+    await page.getByTestId('power-light').check();
+    const lightWindow = (await windowNow(page)) + 1;
+    const light = await stepsIn(page, lightWindow);
+    expect(full, `window ${fullWindow} at Full`).toBeGreaterThanOrEqual(4);
+    expect(light, `window ${lightWindow} at Light, ${full} steps at Full`).toBeLessThanOrEqual(full / 2);
+    // On battery: the next whole window trains nothing; charging again, training resumes.
+    await page.getByTestId('power-full').check();
+    await setCharging(page, false);
+    const pausedWindow = (await windowNow(page)) + 1;
+    expect(await stepsIn(page, pausedWindow), `window ${pausedWindow} on battery`).toBe(0);
+    await setCharging(page, true);
+    const resumedWindow = (await windowNow(page)) + 1;
+    expect(await stepsIn(page, resumedWindow), `window ${resumedWindow} charging`).toBeGreaterThan(0);
+  } finally {
+    await h.cleanup();
+  }
+});

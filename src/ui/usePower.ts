@@ -1,0 +1,106 @@
+// The volunteer's power setting, as BOINC and Folding@home offer it: Light, Medium or Full share
+// of each window spent training, and pauses on battery or while the tab is hidden; remembered.
+import { useEffect, useMemo, useState } from 'react';
+import type { Effort } from '../swarm/windowTrainer';
+
+export type PowerLevel = 'light' | 'medium' | 'full';
+
+/** The share of each window the trainer works at each level (it rests between units otherwise). */
+export const POWER_SHARES: Record<PowerLevel, number> = { light: 0.25, medium: 0.5, full: 1 };
+
+export interface PowerSettings {
+  level: PowerLevel;
+  pauseOnBattery: boolean;
+  pauseWhenHidden: boolean;
+}
+
+export interface PowerState {
+  settings: PowerSettings;
+  effort: Effort;
+  /** Why training is paused, in words; undefined while it runs. */
+  pausedBecause?: string;
+  /** What the Battery Status API says here: 'unsupported' where the browser does not offer it. */
+  battery: 'checking' | 'charging' | 'discharging' | 'unsupported';
+  change(settings: Partial<PowerSettings>): void;
+}
+
+const KEY = 'tessera.power.v1';
+const DEFAULTS: PowerSettings = { level: 'full', pauseOnBattery: true, pauseWhenHidden: false };
+
+/** Stored settings, each field checked: a hand-edited or older value falls back to the default. */
+export function loadPowerSettings(storage: Pick<Storage, 'getItem'> = localStorage): PowerSettings {
+  try {
+    const raw = JSON.parse(storage.getItem(KEY) ?? '{}') as Partial<Record<keyof PowerSettings, unknown>>;
+    return {
+      level: typeof raw.level === 'string' && raw.level in POWER_SHARES ? (raw.level as PowerLevel) : DEFAULTS.level,
+      pauseOnBattery: typeof raw.pauseOnBattery === 'boolean' ? raw.pauseOnBattery : DEFAULTS.pauseOnBattery,
+      pauseWhenHidden: typeof raw.pauseWhenHidden === 'boolean' ? raw.pauseWhenHidden : DEFAULTS.pauseWhenHidden,
+    };
+  } catch {
+    return DEFAULTS;
+  }
+}
+
+interface BatteryLike extends EventTarget {
+  charging: boolean;
+}
+
+/** The battery's charging state, followed through 'chargingchange'. */
+const batteryApi = (): (() => Promise<BatteryLike>) | undefined => {
+  const getBattery = (navigator as Navigator & { getBattery?: () => Promise<BatteryLike> }).getBattery;
+  return typeof getBattery === 'function' ? getBattery : undefined;
+};
+
+function useBattery(): PowerState['battery'] {
+  const [state, setState] = useState<PowerState['battery']>(() => (batteryApi() ? 'checking' : 'unsupported'));
+  useEffect(() => {
+    const getBattery = batteryApi();
+    if (!getBattery) return;
+    let battery: BatteryLike | undefined;
+    const update = (): void => setState(battery?.charging ? 'charging' : 'discharging');
+    getBattery
+      .call(navigator)
+      .then((b) => {
+        battery = b;
+        update();
+        b.addEventListener('chargingchange', update);
+      })
+      .catch(() => setState('unsupported'));
+    return () => battery?.removeEventListener('chargingchange', update);
+  }, []);
+  return state;
+}
+
+function useHidden(): boolean {
+  const [hidden, setHidden] = useState(() => document.visibilityState === 'hidden');
+  useEffect(() => {
+    const update = (): void => setHidden(document.visibilityState === 'hidden');
+    document.addEventListener('visibilitychange', update);
+    return () => document.removeEventListener('visibilitychange', update);
+  }, []);
+  return hidden;
+}
+
+export function usePower(): PowerState {
+  const [settings, setSettings] = useState(() => loadPowerSettings());
+  const battery = useBattery();
+  const hidden = useHidden();
+  const pausedBecause =
+    settings.pauseOnBattery && battery === 'discharging' ? 'this device is on battery' : settings.pauseWhenHidden && hidden ? 'this tab is hidden' : undefined;
+  const share = POWER_SHARES[settings.level];
+  const paused = pausedBecause !== undefined;
+  // One object per (share, paused): the swarm re-sends it to the trainer only when it changes.
+  const effort = useMemo(() => ({ share, paused }), [share, paused]);
+  return {
+    settings,
+    battery,
+    pausedBecause,
+    effort,
+    change: (patch) =>
+      setSettings((s) => {
+        const next = { ...s, ...patch };
+        localStorage.setItem(KEY, JSON.stringify(next));
+        return next;
+      }),
+  };
+}
