@@ -35,7 +35,21 @@ const setHidden = (page: Page, hidden: boolean): Promise<void> =>
 test('the power setting is remembered, and battery and a hidden tab pause it when asked', async ({ page }) => {
   await injectBatteryAndVisibility(page);
   // A published run (not joined here): the swarm panel and its power setting show.
-  await page.route('**/api/run', (route) => route.fulfill({ json: { run: tinyRun({ runId: 'power-run' }) } }));
+  await page.route('**/api/run', (route) =>
+    route.fulfill({
+      json: {
+        run: tinyRun({
+          runId: 'power-run',
+          seed: 1,
+          startTime: Date.now() + 3_600_000,
+          windowMs: 8000,
+          graceMs: 2000,
+          uploadMarginMs: 1000,
+          validatorKeys: ['ab'.repeat(32)],
+        }),
+      },
+    }),
+  );
   await page.goto('/');
   const power = page.getByTestId('power');
   await expect(power).toHaveAttribute('data-level', 'full');
