@@ -1,6 +1,7 @@
 // The power setting in Chromium: Light, Medium and Full and the two pauses are remembered across
 // a reload; an injected battery that discharges pauses the tab's training and charging resumes
-// it; a hidden tab pauses when asked; and on a real swarm Light trains fewer steps than Full.
+// it; a hidden tab pauses when asked; and on a real swarm Light trains fewer steps than Full,
+// and what this browser has done is kept across a reload.
 import { expect, test, type Page } from '@playwright/test';
 import { assertPrivateNetwork } from '../test/support/privateNetwork';
 import { Harness } from '../test/support/swarmHarness';
@@ -114,6 +115,20 @@ test('on a real swarm, Light trains fewer steps a window than Full, and a discha
     await setCharging(page, true);
     const resumedWindow = (await windowNow(page)) + 1;
     expect(await stepsIn(page, resumedWindow), `window ${resumedWindow} charging`).toBeGreaterThan(0);
+
+    // What this browser has done survives a reload, as do the settings; the swarm's loss is charted.
+    const record = page.getByTestId('browser-record');
+    const windows = Number(await record.getAttribute('data-windows'));
+    const tokens = Number(await record.getAttribute('data-tokens'));
+    expect(windows).toBeGreaterThanOrEqual(3); // Full, Light and the resumed window contributed; the paused one did not
+    expect(tokens).toBeGreaterThan(0);
+    await page.reload();
+    await expect(record).toHaveAttribute('data-windows', String(windows));
+    await expect(record).toHaveAttribute('data-tokens', String(tokens));
+    await expect(page.getByTestId('power')).toHaveAttribute('data-level', 'full');
+    await expect
+      .poll(async () => Number(await page.getByTestId('volunteer-loss-chart').getAttribute('data-points')), { timeout: 30_000 })
+      .toBeGreaterThanOrEqual(2);
   } finally {
     await h.cleanup();
   }

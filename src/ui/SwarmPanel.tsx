@@ -5,6 +5,7 @@ import type { SwarmPhase, WindowReport } from '../swarm/swarmPeer';
 import type { PhaseSpan } from './phaseSpan';
 import { HeadRow, TableScroll } from './TableScroll';
 import { useAddressHistory } from './useAddressHistory';
+import { BrowserRecord } from './BrowserRecord';
 import { PowerSettings } from './PowerSettings';
 import { usePower } from './usePower';
 import { useSwarm, type SwarmView } from './useSwarm';
@@ -190,6 +191,7 @@ export function SwarmPanel(): ReactNode {
             : ' (an anonymous session key: they train the model but earn nothing; connect a wallet on the Wallet page to earn).'}
         </p>
       )}
+      {s.totals && (s.totals.windows > 0 || s.status === 'joined') && <BrowserRecord totals={s.totals} address={s.address} earning={s.earning} />}
       {s.iceProblem && (
         <p className="note bad" role="alert" data-testid="swarm-ice-problem" data-kind={s.iceProblem.kind}>
           {s.iceProblem.message}

@@ -4,6 +4,7 @@ import { describeIceError } from '../p2p/iceProblem';
 import { toHex } from '../protocol/bytes';
 import type { RunConfig } from '../protocol/runConfig';
 import { openPeer } from '../swarm/assemble';
+import { addWindow } from './browserTotals';
 import { phaseSpan } from './phaseSpan';
 import type { Joined, SwarmView } from './swarmView';
 import { tabPlatform } from './tabPlatform';
@@ -29,7 +30,8 @@ export async function startPeer(run: RunConfig, signalUrl: string, setView: (f: 
     onSync: (received, total, window) => setView((v) => ({ ...v, sync: { received, total, window, verified: false } })),
     onWindow: (r) => {
       if (r.contributed) recordWindow(identity.address, r.included);
-      setView((v) => ({ ...v, sync: undefined, history: [r, ...v.history].slice(0, 50) }));
+      const totals = addWindow(run.runId, r);
+      setView((v) => ({ ...v, sync: undefined, totals, history: [r, ...v.history].slice(0, 50) }));
     },
   });
   const { mesh, signaling } = session.link;

@@ -4,6 +4,7 @@ import type { IceProblem } from '../p2p/iceProblem';
 import type { RunConfig } from '../protocol/runConfig';
 import type { SwarmPhase, WindowReport } from '../swarm/swarmPeer';
 import type { Effort } from '../swarm/windowTrainer';
+import type { BrowserTotals } from './browserTotals';
 import type { PhaseSpan } from './phaseSpan';
 
 export interface SwarmView {
@@ -22,6 +23,8 @@ export interface SwarmView {
   /** The model download (a newcomer's); `verified` once θ matched the manifest and training began. */
   sync?: { received: number; total: number; window: number; verified: boolean };
   history: WindowReport[];
+  /** This browser's totals for the run, kept across reloads. */
+  totals?: BrowserTotals;
   error?: string;
   /** A STUN/TURN server failed (the swarm may still connect another way, or not at all if relay-only). */
   iceProblem?: IceProblem;

@@ -4,6 +4,7 @@ import { useCallback, useEffect, useRef, useState } from 'react';
 import { parseRunConfig } from '../protocol/parseRunConfig';
 import type { RunConfig } from '../protocol/runConfig';
 import type { Effort } from '../swarm/windowTrainer';
+import { loadTotals } from './browserTotals';
 import type { Joined, SwarmView } from './swarmView';
 
 export type { SwarmView } from './swarmView';
@@ -43,7 +44,17 @@ export function useSwarm(effort: Effort): SwarmView & { join(): void; leave(): v
     mounted.current = true;
     let cancelled = false;
     fetchPublishedRun()
-      .then((p) => !cancelled && setView((v) => ({ ...v, status: p?.run ? 'available' : 'none', run: p?.run, signal: p?.signal })))
+      .then(
+        (p) =>
+          !cancelled &&
+          setView((v) => ({
+            ...v,
+            status: p?.run ? 'available' : 'none',
+            run: p?.run,
+            signal: p?.signal,
+            totals: p?.run ? loadTotals(p.run.runId) : undefined,
+          })),
+      )
       .catch((err: unknown) => !cancelled && setView((v) => ({ ...v, status: 'error', error: `this server's run cannot be joined: ${message(err)}` })));
     return () => {
       cancelled = true;

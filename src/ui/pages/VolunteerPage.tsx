@@ -2,6 +2,7 @@
 // try, and apart from it, solo training on this GPU and what the GPU offers.
 import { useState, type ReactNode } from 'react';
 import { CapabilityReport } from '../CapabilityReport';
+import { SharedModel } from '../SharedModel';
 import { SwarmPanel } from '../SwarmPanel';
 import { TrainerPanel } from '../TrainerPanel';
 import { TryModel } from '../TryModel';
@@ -29,6 +30,7 @@ export function VolunteerPage(): ReactNode {
         </p>
       </section>
       <SwarmPanel />
+      <SharedModel />
       <TryModel />
       <Experiment />
       <CapabilityReport />
