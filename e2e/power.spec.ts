@@ -55,6 +55,12 @@ test('the power setting is remembered, and battery and a hidden tab pause it whe
   const power = page.getByTestId('power');
   await expect(power).toHaveAttribute('data-level', 'full');
   await expect(power).toHaveAttribute('data-paused', 'false');
+  // The first visit says what joining uses, once.
+  const firstVisit = page.getByTestId('first-visit');
+  await expect(firstVisit).toContainText(/GPU for 100% of each 8-second window/);
+  await expect(firstVisit).toContainText(/at most \d+ kB sent for its update, .* downloads the current model \(\d+ kB\)/);
+  await page.getByTestId('first-visit-ok').click();
+  await expect(firstVisit).toHaveCount(0);
   await setCharging(page, false);
   await expect(power).toHaveAttribute('data-paused', 'true'); // "pause while on battery" is on by default
   await expect(page.getByTestId('power-status')).toContainText('on battery');
@@ -70,6 +76,7 @@ test('the power setting is remembered, and battery and a hidden tab pause it whe
   await page.getByTestId('power-battery').uncheck();
   await page.reload();
   await expect(power).toHaveAttribute('data-level', 'light');
+  await expect(firstVisit).toHaveCount(0);
   await expect(page.getByTestId('power-hidden')).toBeChecked();
   await expect(page.getByTestId('power-battery')).not.toBeChecked();
   await setCharging(page, false);
@@ -95,9 +102,13 @@ test('on a real swarm, Light trains fewer steps a window than Full, and a discha
     await swarm.route(page);
     await injectBatteryAndVisibility(page);
     await page.goto('/');
+    await page.getByTestId('power-awake').check();
+    await expect(page.getByTestId('power-wake-lock')).toHaveAttribute('data-state', 'off');
     await page.getByTestId('swarm-join').click();
     const panel = page.getByTestId('swarm-panel');
     await expect(panel).toHaveAttribute('data-status', 'joined', { timeout: 60_000 });
+    // Joined, with "keep the screen on": Chromium grants the real Screen Wake Lock.
+    await expect(page.getByTestId('power-wake-lock')).toHaveAttribute('data-state', 'held');
     await expect(panel).toHaveAttribute('data-phase', 'training', { timeout: 90_000 });
     // A whole window at Full (the one after the current, so none of it ran before the setting).
     const fullWindow = (await windowNow(page)) + 1;

@@ -1,11 +1,28 @@
 // The power setting's controls beside the swarm: Light / Medium / Full, pause on battery, pause
 // while hidden, and in words what the trainer is doing now because of them.
 import type { ReactNode } from 'react';
-import { POWER_SHARES, type PowerLevel, type PowerState } from './usePower';
+import { POWER_SHARES, type PowerLevel, type PowerState, type WakeLockState } from './usePower';
 
 const LEVEL_WORDS: Record<PowerLevel, string> = { light: 'Light', medium: 'Medium', full: 'Full' };
 
-export function PowerSettings({ power }: { power: PowerState }): ReactNode {
+/** One of the pause options as a labelled checkbox. */
+function Toggle(p: { power: PowerState; field: 'pauseOnBattery' | 'pauseWhenHidden' | 'keepAwake'; testId: string; children: ReactNode }): ReactNode {
+  return (
+    <label>
+      <input type="checkbox" checked={p.power.settings[p.field]} onChange={(e) => p.power.change({ [p.field]: e.target.checked })} data-testid={p.testId} />
+      {p.children}
+    </label>
+  );
+}
+
+const WAKE_WORDS: Record<WakeLockState, string> = {
+  off: '',
+  held: ' (holding: the screen stays on while this tab trains)',
+  unsupported: ' (this browser offers no Screen Wake Lock)',
+  refused: ' (the browser refused it, e.g. on low battery)',
+};
+
+export function PowerSettings({ power, wakeLock }: { power: PowerState; wakeLock: WakeLockState }): ReactNode {
   const { settings, battery } = power;
   return (
     <fieldset className="power" data-testid="power" data-level={settings.level} data-paused={power.pausedBecause ? 'true' : 'false'}>
@@ -18,25 +35,19 @@ export function PowerSettings({ power }: { power: PowerState }): ReactNode {
           </label>
         ))}
       </div>
-      <label>
-        <input
-          type="checkbox"
-          checked={settings.pauseOnBattery}
-          onChange={(e) => power.change({ pauseOnBattery: e.target.checked })}
-          data-testid="power-battery"
-        />
+      <Toggle power={power} field="pauseOnBattery" testId="power-battery">
         Pause while on battery
         {battery === 'unsupported' && <span className="note"> (this browser does not report the battery, so this cannot apply here)</span>}
-      </label>
-      <label>
-        <input
-          type="checkbox"
-          checked={settings.pauseWhenHidden}
-          onChange={(e) => power.change({ pauseWhenHidden: e.target.checked })}
-          data-testid="power-hidden"
-        />
+      </Toggle>
+      <Toggle power={power} field="pauseWhenHidden" testId="power-hidden">
         Pause while this tab is hidden
-      </label>
+      </Toggle>
+      <Toggle power={power} field="keepAwake" testId="power-awake">
+        Keep the screen on while training
+        <span data-testid="power-wake-lock" data-state={wakeLock}>
+          {WAKE_WORDS[wakeLock]}
+        </span>
+      </Toggle>
       <p className="note" role="status" data-testid="power-status">
         {power.pausedBecause
           ? `Paused: ${power.pausedBecause}. Training resumes by itself; a window without training sends nothing.`

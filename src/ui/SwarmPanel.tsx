@@ -6,8 +6,9 @@ import type { PhaseSpan } from './phaseSpan';
 import { HeadRow, TableScroll } from './TableScroll';
 import { useAddressHistory } from './useAddressHistory';
 import { BrowserRecord } from './BrowserRecord';
+import { FirstVisitNote } from './FirstVisitNote';
 import { PowerSettings } from './PowerSettings';
-import { usePower } from './usePower';
+import { usePower, useWakeLock } from './usePower';
 import { useSwarm, type SwarmView } from './useSwarm';
 
 const PHASE_WORDS: Record<SwarmPhase, string> = {
@@ -140,6 +141,7 @@ function SwarmHistory({ history, address }: { history: WindowReport[]; address?:
 export function SwarmPanel(): ReactNode {
   const power = usePower();
   const s = useSwarm(power.effort);
+  const wakeLock = useWakeLock(power.settings.keepAwake && s.status === 'joined' && !power.effort.paused);
   const now = useNow(s.status === 'joined');
   if (s.status === 'checking') return null;
   if (s.status === 'none') {
@@ -182,7 +184,8 @@ export function SwarmPanel(): ReactNode {
           </span>
         )}
       </div>
-      <PowerSettings power={power} />
+      {run && s.status !== 'joined' && <FirstVisitNote run={run} share={power.effort.share} />}
+      <PowerSettings power={power} wakeLock={wakeLock} />
       {s.address && (
         <p className="note" data-testid="swarm-identity" data-earning={s.earning ? 'yes' : 'no'}>
           Contributions are signed for <code className="address">{s.address}</code>

@@ -12,6 +12,8 @@ export interface PowerSettings {
   level: PowerLevel;
   pauseOnBattery: boolean;
   pauseWhenHidden: boolean;
+  /** Hold a Screen Wake Lock while training, so a laptop does not sleep mid-window. */
+  keepAwake: boolean;
 }
 
 export interface PowerState {
@@ -25,16 +27,18 @@ export interface PowerState {
 }
 
 const KEY = 'tessera.power.v1';
-const DEFAULTS: PowerSettings = { level: 'full', pauseOnBattery: true, pauseWhenHidden: false };
+const DEFAULTS: PowerSettings = { level: 'full', pauseOnBattery: true, pauseWhenHidden: false, keepAwake: false };
 
 /** Stored settings, each field checked: a hand-edited or older value falls back to the default. */
 export function loadPowerSettings(storage: Pick<Storage, 'getItem'> = localStorage): PowerSettings {
   try {
     const raw = JSON.parse(storage.getItem(KEY) ?? '{}') as Partial<Record<keyof PowerSettings, unknown>>;
+    const flag = (name: 'pauseOnBattery' | 'pauseWhenHidden' | 'keepAwake'): boolean => (typeof raw[name] === 'boolean' ? raw[name] : DEFAULTS[name]);
     return {
       level: typeof raw.level === 'string' && raw.level in POWER_SHARES ? (raw.level as PowerLevel) : DEFAULTS.level,
-      pauseOnBattery: typeof raw.pauseOnBattery === 'boolean' ? raw.pauseOnBattery : DEFAULTS.pauseOnBattery,
-      pauseWhenHidden: typeof raw.pauseWhenHidden === 'boolean' ? raw.pauseWhenHidden : DEFAULTS.pauseWhenHidden,
+      pauseOnBattery: flag('pauseOnBattery'),
+      pauseWhenHidden: flag('pauseWhenHidden'),
+      keepAwake: flag('keepAwake'),
     };
   } catch {
     return DEFAULTS;
@@ -103,4 +107,49 @@ export function usePower(): PowerState {
         return next;
       }),
   };
+}
+
+export type WakeLockState = 'off' | 'held' | 'unsupported' | 'refused';
+
+interface WakeLockLike {
+  release(): Promise<void>;
+  addEventListener(type: 'release', listener: () => void): void;
+}
+
+/**
+ * Holds a screen wake lock while `wanted`. The browser drops it when the tab is hidden, so it is
+ * asked for again each time the tab is shown.
+ */
+export function useWakeLock(wanted: boolean): WakeLockState {
+  const api = (navigator as Navigator & { wakeLock?: { request(type: 'screen'): Promise<WakeLockLike> } }).wakeLock;
+  const [state, setState] = useState<WakeLockState>('off');
+  useEffect(() => {
+    if (!wanted || !api) return;
+    let lock: WakeLockLike | undefined;
+    let done = false;
+    const acquire = (): void => {
+      if (document.visibilityState !== 'visible' || lock) return;
+      api.request('screen').then(
+        (l) => {
+          if (done) return void l.release();
+          lock = l;
+          setState('held');
+          l.addEventListener('release', () => {
+            lock = undefined;
+            if (!done) setState('off');
+          });
+        },
+        () => !done && setState('refused'),
+      );
+    };
+    acquire();
+    document.addEventListener('visibilitychange', acquire);
+    return () => {
+      done = true;
+      document.removeEventListener('visibilitychange', acquire);
+      void lock?.release();
+      setState('off');
+    };
+  }, [wanted, api]);
+  return api ? state : 'unsupported';
 }
