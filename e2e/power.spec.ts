@@ -1,6 +1,6 @@
-// The power setting in Chromium: Light, Medium and Full and the two pauses are remembered across
-// a reload; an injected battery that discharges pauses the tab's training and charging resumes
-// it; a hidden tab pauses when asked; and on a real swarm Light trains fewer steps than Full,
+// The power setting in Chromium: Light, Medium and Full and the pauses are remembered across a
+// reload; an injected battery that discharges pauses the tab's training and charging resumes
+// it; a hidden tab and a device in use (an injected Idle Detection API) pause when asked; and on a real swarm Light trains fewer steps than Full,
 // and what this browser has done is kept across a reload.
 import { expect, test, type Page } from '@playwright/test';
 import { assertPrivateNetwork } from '../test/support/privateNetwork';
@@ -20,6 +20,34 @@ async function injectBatteryAndVisibility(page: Page): Promise<void> {
   });
 }
 
+/** An Idle Detection API this test drives: the permission prompt counts its calls, the detector starts "in use". */
+async function injectIdleDetector(page: Page): Promise<void> {
+  await page.addInitScript(() => {
+    const w = window as unknown as { __idle?: EventTarget; __idlePrompts: number };
+    w.__idlePrompts = 0;
+    class ScriptedIdleDetector extends EventTarget {
+      userState = 'active';
+      screenState = 'unlocked';
+      static requestPermission(): Promise<string> {
+        w.__idlePrompts++;
+        return Promise.resolve('granted');
+      }
+      start(): Promise<void> {
+        w.__idle = this;
+        return Promise.resolve();
+      }
+    }
+    Object.defineProperty(window, 'IdleDetector', { value: ScriptedIdleDetector });
+  });
+}
+
+const setUserState = (page: Page, state: 'active' | 'idle'): Promise<void> =>
+  page.evaluate((s) => {
+    const d = (window as unknown as { __idle: EventTarget & { userState: string } }).__idle;
+    d.userState = s;
+    d.dispatchEvent(new Event('change'));
+  }, state);
+
 const setCharging = (page: Page, charging: boolean): Promise<void> =>
   page.evaluate((c) => {
     const b = (window as unknown as { __battery: EventTarget & { charging: boolean } }).__battery;
@@ -33,8 +61,9 @@ const setHidden = (page: Page, hidden: boolean): Promise<void> =>
     document.dispatchEvent(new Event('visibilitychange'));
   }, hidden);
 
-test('the power setting is remembered, and battery and a hidden tab pause it when asked', async ({ page }) => {
+test('the power setting is remembered, and battery, a hidden tab and a device in use pause it when asked', async ({ page }) => {
   await injectBatteryAndVisibility(page);
+  await injectIdleDetector(page);
   // A published run (not joined here): the swarm panel and its power setting show.
   await page.route('**/api/run', (route) =>
     route.fulfill({
@@ -72,6 +101,16 @@ test('the power setting is remembered, and battery and a hidden tab pause it whe
   await expect(power).toHaveAttribute('data-paused', 'true');
   await expect(page.getByTestId('power-status')).toContainText('this tab is hidden');
   await setHidden(page, false);
+  // Only when idle: the click asks for the permission; the device in use rests, idle trains.
+  const idleState = page.getByTestId('power-idle-state');
+  await page.getByTestId('power-idle').check();
+  await expect(idleState).toHaveAttribute('data-state', 'active');
+  await expect(power).toHaveAttribute('data-paused', 'true');
+  await expect(page.getByTestId('power-status')).toContainText('this device is in use');
+  await setUserState(page, 'idle');
+  await expect(idleState).toHaveAttribute('data-state', 'idle');
+  await expect(power).toHaveAttribute('data-paused', 'false');
+  expect(await page.evaluate(() => (window as unknown as { __idlePrompts: number }).__idlePrompts)).toBe(1);
   await page.getByTestId('power-light').check();
   await page.getByTestId('power-battery').uncheck();
   await page.reload();
@@ -79,6 +118,9 @@ test('the power setting is remembered, and battery and a hidden tab pause it whe
   await expect(firstVisit).toHaveCount(0);
   await expect(page.getByTestId('power-hidden')).toBeChecked();
   await expect(page.getByTestId('power-battery')).not.toBeChecked();
+  await expect(page.getByTestId('power-idle')).toBeChecked();
+  await expect(idleState).toHaveAttribute('data-state', 'active'); // the detector restarts with the page
+  await setUserState(page, 'idle');
   await setCharging(page, false);
   await expect(power).toHaveAttribute('data-paused', 'false'); // on battery, but no longer asked to pause for it
 });

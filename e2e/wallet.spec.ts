@@ -18,6 +18,7 @@ import { Ledger } from '../src/validator/ledger';
 import { rewardScore, updateStandings } from '../src/validator/ratings';
 import { toU16Weights } from '../src/validator/weights';
 import { injectFakeExtension, showAccounts } from './support/fakeExtension';
+import { relay } from './support/relay';
 import { tinyRun } from '../test/support/tinyRun';
 
 const run = tinyRun({
@@ -123,10 +124,8 @@ test("shows the account's score and share of weights from the validator's ledger
   await new Promise((resolve) => status.once('listening', resolve));
   const statusUrl = `http://127.0.0.1:${(status.address() as AddressInfo).port}/status`;
   try {
-    await page.route('**/api/status', async (route) => route.fulfill({ response: await route.fetch({ url: statusUrl }) }));
-    await page.route('**/api/status/address?*', async (route) =>
-      route.fulfill({ response: await route.fetch({ url: `${statusUrl}/address${new URL(route.request().url()).search}` }) }),
-    );
+    await page.route('**/api/status', (route) => relay(route, statusUrl));
+    await page.route('**/api/status/address?*', (route) => relay(route, `${statusUrl}/address${new URL(route.request().url()).search}`));
     await openWallet(page);
     await page.getByTestId('wallet-connect').click();
     await page.getByRole('radio').first().check();

@@ -8,6 +8,7 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Page } from '@playwright/test';
+import { relay } from './relay';
 import { serveStatus } from '../../server/validatorStatus';
 import { requestGpuDevice } from '../../src/gpu/device';
 import { initParams } from '../../src/model/init';
@@ -140,13 +141,11 @@ export async function startDemoSwarm(h: Harness, o: { windowMs?: number; startIn
     hashes,
     malloryAddress: keyAddress(malloryKey.publicKey),
     route: async (page) => {
-      await page.route('**/api/status', async (route) => route.fulfill({ response: await route.fetch({ url: statusUrl }) }));
+      await page.route('**/api/status', (route) => relay(route, statusUrl));
       for (const sub of ['history', 'address']) {
-        await page.route(`**/api/status/${sub}?*`, async (route) =>
-          route.fulfill({ response: await route.fetch({ url: `${statusUrl}/${sub}${new URL(route.request().url()).search}` }) }),
-        );
+        await page.route(`**/api/status/${sub}?*`, (route) => relay(route, `${statusUrl}/${sub}${new URL(route.request().url()).search}`));
       }
-      await page.route('**/api/model', async (route) => route.fulfill({ response: await route.fetch({ url: `${statusUrl}/model` }) }));
+      await page.route('**/api/model', (route) => relay(route, `${statusUrl}/model`));
       await page.route('**/api/run', (route) => route.fulfill({ json: { run, signal } }));
     },
   };

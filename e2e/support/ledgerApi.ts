@@ -16,6 +16,7 @@ import type { Verdict, VerdictCode } from '../../src/validator/gauntlet';
 import { Ledger } from '../../src/validator/ledger';
 import type { Standing } from '../../src/validator/ratings';
 import { standingsAfter } from '../../src/validator/windowStandings';
+import { relay } from './relay';
 
 /** One contribution's verdict: scored when `score` is set, else refused with `code`. */
 export interface Entry {
@@ -152,7 +153,7 @@ export async function startLedgerApi(
     if (url.pathname === '/api/status/history') historyAsked.push(url.searchParams.get('after') ?? '');
     const hold = url.pathname === '/api/status/address' ? holds.get(url.searchParams.get('address') ?? '') : undefined;
     if (hold) await hold.held;
-    await route.fulfill({ response: await route.fetch({ url: `${appBase}${url.pathname}${url.search}` }) });
+    await relay(route, `${appBase}${url.pathname}${url.search}`);
   });
   return {
     ledger,

@@ -63,7 +63,7 @@ export interface PeerSession {
   stop(): void;
 }
 
-export type PeerHooks = Pick<SwarmPeerOptions, 'onWindow' | 'onSync' | 'onPhase'>;
+export type PeerHooks = Pick<SwarmPeerOptions, 'onWindow' | 'onSync' | 'onPhase' | 'onResync'>;
 
 export async function openPeer(
   platform: Platform,
@@ -108,6 +108,7 @@ function peerSession(
     onWindow: o.onWindow,
     onSync: o.onSync,
     onPhase: o.onPhase,
+    onResync: o.onResync,
   });
   const stop = once(() => [peer.stop(), link.close(), opened.close()]);
   return { name, peer, link, trainer: opened, fresh, stop, run: () => peer.run().catch((err: unknown) => (stop(), Promise.reject(err))) };

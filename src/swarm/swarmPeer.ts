@@ -61,6 +61,8 @@ export interface SwarmPeerOptions {
   onSync?: (received: number, total: number, window: number) => void;
   /** What the peer is doing now, for progress displays. */
   onPhase?: (phase: SwarmPhase, window: number) => void;
+  /** The peer fell out of step (a sleep, a frozen tab, a lost manifest) and is fetching the swarm's model again: why, in words. */
+  onResync?: (reason: string) => void;
 }
 
 export type SwarmPhase = 'syncing' | 'training' | 'uploading' | 'waiting' | 'stopped';
@@ -158,8 +160,21 @@ export class SwarmPeer {
     }
   }
 
+  /** Drops out of step: the next turn of the loop fetches the newest verified model. */
+  private resync(reason: string): void {
+    this.o.log?.(`${reason}; resyncing`);
+    this.o.onResync?.(reason);
+    this.synced = false;
+  }
+
   private async round(): Promise<void> {
     const w = this.window;
+    // Training for a window that closed long ago helps nobody, and its manifest and payloads
+    // may be gone: after a sleep or a frozen tab, fetch the swarm's model instead.
+    const lateMs = this.now() - trainingDeadline(this.o.run, w);
+    if (lateMs > this.o.run.windowMs) {
+      return this.resync(`window ${w}'s training time ended ${Math.round(lateMs / 1000)} s ago`);
+    }
     const up0 = this.o.traffic.sent;
     const down0 = this.o.traffic.received;
     const t0 = this.now();
@@ -208,13 +223,13 @@ export class SwarmPeer {
     if (manifest.window > w) {
       // Window w's manifest went by unheard (its validator restarted and caught up without us):
       // the swarm is at θ_{m+1} now, so fetch that verified model rather than wait for ever.
-      this.o.log?.(`window ${w}: its manifest never reached us and the swarm has moved on to window ${manifest.window + 1}; resyncing`);
-      this.synced = false;
-      return;
+      return this.resync(`window ${w}: its manifest never reached us and the swarm has moved on to window ${manifest.window + 1}`);
     }
     const t3 = this.now();
-    await this.ensurePayloads(manifest);
-    if (this.stopped) return;
+    if (!(await this.ensurePayloads(manifest))) {
+      if (!this.stopped) this.resync(`window ${w}: no neighbour could send the contributions its manifest applies`);
+      return;
+    }
     this.apply(manifest);
     commMs += this.now() - t3;
     const mine = contributed
@@ -240,13 +255,19 @@ export class SwarmPeer {
     this.o.exchange.prune(w);
   }
 
-  /** Pulls contributions the manifest names that we never received. */
-  private async ensurePayloads(manifest: Manifest): Promise<void> {
+  /**
+   * Pulls contributions the manifest names that we never received; false if some are still
+   * missing after two windows (their senders left): waiting longer would stall this peer.
+   */
+  private async ensurePayloads(manifest: Manifest): Promise<boolean> {
     const missing = (): Uint8Array[] => manifest.accepted.filter((id) => !this.o.exchange.get(id));
+    const giveUpAt = this.now() + 2 * this.o.run.windowMs;
     for (let attempt = 0; missing().length && !this.stopped; attempt++) {
+      if (this.now() > giveUpAt) return false;
       if (attempt % 20 === 0) this.o.exchange.request(missing());
       await sleep(this.clock, 100);
     }
+    return !this.stopped;
   }
 
   private apply(manifest: Manifest): void {
@@ -257,8 +278,7 @@ export class SwarmPeer {
     } catch (err) {
       if (!(err instanceof ManifestError)) throw err;
       // Out of sync: fetch the verified model from neighbours, then contribute again.
-      this.o.log?.(`${err.message}; resyncing`);
-      this.synced = false;
+      this.resync(err.message);
     }
   }
 }

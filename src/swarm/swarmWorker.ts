@@ -20,6 +20,8 @@ async function init(cmd: Extract<SwarmWorkerCommand, { type: 'init' }>): Promise
   if (!response.ok) throw new Error(`could not load the corpus ${cmd.corpusUrl}: HTTP ${response.status}`);
   const corpus = await encodeCorpus(cmd.run.tokenizer ?? 'char', await response.text());
   const ctx = await requestGpuDevice({ label: 'swarm' });
+  // Nothing in this worker destroys its device: any loss ends its training, and the page rejoins.
+  ctx.onLost((e) => scope.postMessage({ type: 'lost', message: `${e.reason === 'destroyed' ? 'destroyed' : 'lost'}${e.message ? `: ${e.message}` : ''}` }));
   const config = runModelConfig(cmd.run, corpus.tokenizer.vocabSize);
   const opened = openGpuWindowTrainer(ctx.device, config, cmd.run, corpus.train);
   trainer = opened.trainer;

@@ -13,4 +13,6 @@ export type SwarmWorkerCommand =
 export type SwarmWorkerEvent =
   | { type: 'ready'; adapter: string; floats: number; vocabSize: number }
   | { type: 'result'; id: number; result: WindowResult }
-  | { type: 'failed'; id?: number; message: string };
+  | { type: 'failed'; id?: number; message: string }
+  /** The worker's GPU device was lost (a driver reset, a GPU process crash, a sleep): it can train no more. */
+  | { type: 'lost'; message: string };

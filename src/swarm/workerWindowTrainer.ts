@@ -29,16 +29,13 @@ export class WorkerWindowTrainer implements WindowTrainer {
         const ev = e.data;
         if (ev.type === 'ready') resolve(ev);
         else if (ev.type === 'result') this.settle(ev.id, (p) => p.resolve(ev.result));
+        else if (ev.type === 'lost') reject(this.die(`the GPU device was ${ev.message}`));
         else if (ev.id === undefined) reject(new Error(`swarm worker: ${ev.message}`));
         else this.settle(ev.id, (p) => p.reject(new Error(`swarm worker: ${ev.message}`)));
       };
       // Without this a crashed worker would leave its window pending forever: the peer would
       // neither train nor say why.
-      worker.onerror = (e) => {
-        this.dead = new Error(`swarm worker stopped: ${e.message || 'an uncaught error in the worker'}`);
-        reject(this.dead);
-        for (const id of [...this.pending.keys()]) this.settle(id, (p) => p.reject(this.dead as Error));
-      };
+      worker.onerror = (e) => reject(this.die(`swarm worker stopped: ${e.message || 'an uncaught error in the worker'}`));
     });
     this.ready.catch(() => undefined); // the caller awaits ready; a death after it is reported per window
     worker.postMessage({ type: 'init', ...options });
@@ -65,6 +62,13 @@ export class WorkerWindowTrainer implements WindowTrainer {
 
   setEffort(effort: Effort): void {
     this.worker.postMessage({ type: 'effort', effort: { share: effort.share, paused: effort.paused } });
+  }
+
+  /** The worker can train no more: every pending and later window fails with `why`. */
+  private die(why: string): Error {
+    const dead = (this.dead ??= new Error(why));
+    for (const id of [...this.pending.keys()]) this.settle(id, (p) => p.reject(dead));
+    return dead;
   }
 
   private settle(id: number, f: (p: Pending) => void): void {

@@ -1,19 +1,36 @@
 // The power setting's controls beside the swarm: Light / Medium / Full, pause on battery, pause
 // while hidden, and in words what the trainer is doing now because of them.
 import type { ReactNode } from 'react';
-import { POWER_SHARES, type PowerLevel, type PowerState, type WakeLockState } from './usePower';
+import { askIdlePermission, POWER_SHARES, type IdleState, type PowerLevel, type PowerState, type WakeLockState } from './usePower';
 
 const LEVEL_WORDS: Record<PowerLevel, string> = { light: 'Light', medium: 'Medium', full: 'Full' };
 
-/** One of the pause options as a labelled checkbox. */
-function Toggle(p: { power: PowerState; field: 'pauseOnBattery' | 'pauseWhenHidden' | 'keepAwake'; testId: string; children: ReactNode }): ReactNode {
+type Flag = 'pauseOnBattery' | 'pauseWhenHidden' | 'keepAwake' | 'onlyWhenIdle';
+
+/** One of the options as a labelled checkbox; `before` runs first when it is checked (a permission prompt). */
+function Toggle(p: { power: PowerState; field: Flag; testId: string; before?: () => Promise<unknown>; children: ReactNode }): ReactNode {
+  const set = (on: boolean): void => p.power.change({ [p.field]: on });
   return (
     <label>
-      <input type="checkbox" checked={p.power.settings[p.field]} onChange={(e) => p.power.change({ [p.field]: e.target.checked })} data-testid={p.testId} />
+      <input
+        type="checkbox"
+        checked={p.power.settings[p.field]}
+        onChange={(e) => (e.target.checked && p.before ? void p.before().then(() => set(true)) : set(e.target.checked))}
+        data-testid={p.testId}
+      />
       {p.children}
     </label>
   );
 }
+
+const IDLE_WORDS: Record<IdleState, string> = {
+  off: '',
+  checking: ' (asking the browser…)',
+  idle: ' (idle now: training)',
+  active: ' (in use now: resting)',
+  unsupported: ' (this browser has no Idle Detection API, so this cannot apply here)',
+  denied: ' (the browser refused the idle-detection permission, so this cannot apply)',
+};
 
 const WAKE_WORDS: Record<WakeLockState, string> = {
   off: '',
@@ -41,6 +58,12 @@ export function PowerSettings({ power, wakeLock }: { power: PowerState; wakeLock
       </Toggle>
       <Toggle power={power} field="pauseWhenHidden" testId="power-hidden">
         Pause while this tab is hidden
+      </Toggle>
+      <Toggle power={power} field="onlyWhenIdle" testId="power-idle" before={askIdlePermission}>
+        Only when this device is idle
+        <span data-testid="power-idle-state" data-state={power.idle}>
+          {IDLE_WORDS[power.idle]}
+        </span>
       </Toggle>
       <Toggle power={power} field="keepAwake" testId="power-awake">
         Keep the screen on while training

@@ -9,6 +9,7 @@ import { BrowserRecord } from './BrowserRecord';
 import { FirstVisitNote } from './FirstVisitNote';
 import { PowerSettings } from './PowerSettings';
 import { usePower, useWakeLock } from './usePower';
+import type { Recovery } from './swarmView';
 import { useSwarm, type SwarmView } from './useSwarm';
 
 const PHASE_WORDS: Record<SwarmPhase, string> = {
@@ -138,6 +139,24 @@ function SwarmHistory({ history, address }: { history: WindowReport[]; address?:
   );
 }
 
+/** What the tab did by itself after a failure or a sleep, and whether it is done. */
+function RecoveryNote({ recovery: r, status, phase }: { recovery: Recovery; status: SwarmView['status']; phase?: SwarmPhase }): ReactNode {
+  const done = r.action === 'rejoining' ? status === 'joined' : phase === 'training' || phase === 'waiting' || phase === 'uploading';
+  const doing =
+    r.action === 'rejoining'
+      ? done
+        ? 'the tab rejoined the swarm by itself (a fresh worker and GPU device) and fetched its model.'
+        : `rejoining by itself in a moment (attempt ${r.attempt ?? 1} of ${r.of ?? 1}).`
+      : done
+        ? 'the tab fetched the swarm’s current model again and trains on.'
+        : 'fetching the swarm’s current model again.';
+  return (
+    <p className="note" role="status" data-testid="swarm-recovery" data-action={r.action} data-done={done ? 'true' : 'false'}>
+      At {new Date(r.at).toLocaleTimeString()}: {r.what.replace(/\.$/, '')}; {doing}
+    </p>
+  );
+}
+
 export function SwarmPanel(): ReactNode {
   const power = usePower();
   const s = useSwarm(power.effort);
@@ -169,7 +188,7 @@ export function SwarmPanel(): ReactNode {
         </p>
       )}
       <div className="controls">
-        {s.status === 'joined' ? (
+        {s.status === 'joined' || (s.status === 'joining' && s.recovery?.action === 'rejoining') ? (
           <button type="button" onClick={s.leave} data-testid="swarm-leave">
             Leave
           </button>
@@ -195,6 +214,7 @@ export function SwarmPanel(): ReactNode {
         </p>
       )}
       {s.totals && (s.totals.windows > 0 || s.status === 'joined') && <BrowserRecord totals={s.totals} address={s.address} earning={s.earning} />}
+      {s.recovery && <RecoveryNote recovery={s.recovery} status={s.status} phase={s.phase} />}
       {s.iceProblem && (
         <p className="note bad" role="alert" data-testid="swarm-ice-problem" data-kind={s.iceProblem.kind}>
           {s.iceProblem.message}

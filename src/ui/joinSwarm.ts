@@ -4,6 +4,7 @@ import { describeIceError } from '../p2p/iceProblem';
 import { toHex } from '../protocol/bytes';
 import type { RunConfig } from '../protocol/runConfig';
 import { openPeer } from '../swarm/assemble';
+import { AwayWatch, describeAway } from './awayWatch';
 import { addWindow } from './browserTotals';
 import { phaseSpan } from './phaseSpan';
 import type { Joined, SwarmView } from './swarmView';
@@ -15,6 +16,7 @@ export async function startPeer(run: RunConfig, signalUrl: string, setView: (f: 
   const identity = await swarmIdentity(run);
   const name = `tab-${toHex(identity.signer.publicKey).slice(0, 10)}`;
   const platform = tabPlatform(name);
+  const away = new AwayWatch();
   const session = await openPeer(platform, run, {
     signalUrl,
     identity,
@@ -27,12 +29,21 @@ export async function startPeer(run: RunConfig, signalUrl: string, setView: (f: 
         phaseSpan: phaseSpan(run, phase, window),
         sync: v.sync && phase === 'training' && v.sync.window === window ? { ...v.sync, verified: true } : v.sync,
       })),
+    // The peer goes on to sync at once: the phase says so from the same update, so the note never
+    // reads as done early. A recent standstill is the likelier cause than the symptom the peer saw.
+    onResync: (symptom) => {
+      const what = [describeAway(away.awayWithin(2 * run.windowMs)), symptom].filter(Boolean).join(': ');
+      setView((v) => ({ ...v, phase: 'syncing', phaseSpan: undefined, recovery: { what, at: Date.now(), action: 'resyncing' } }));
+    },
     onSync: (received, total, window) => setView((v) => ({ ...v, sync: { received, total, window, verified: false } })),
     onWindow: (r) => {
       if (r.contributed) recordWindow(identity.address, r.included);
       const totals = addWindow(run.runId, r);
       setView((v) => ({ ...v, sync: undefined, totals, history: [r, ...v.history].slice(0, 50) }));
     },
+  }).catch((err: unknown) => {
+    away.stop();
+    throw err;
   });
   const { mesh, signaling } = session.link;
   mesh.on('ice-error', (_peer, e) => {
@@ -46,10 +57,11 @@ export async function startPeer(run: RunConfig, signalUrl: string, setView: (f: 
   const poll = setInterval(() => setView((v) => (v.neighbours === mesh.neighbours().length ? v : { ...v, neighbours: mesh.neighbours().length })), 1000);
   const stop = (): void => {
     clearInterval(poll);
+    away.stop();
     session.stop();
   };
   setView((v) => ({ ...v, status: 'joined', name, address: identity.address, earning: identity.certificate.length > 0 }));
   // Whoever holds the result reports the error; a failed peer has released everything already.
-  const running = session.run().finally(() => clearInterval(poll));
+  const running = session.run().finally(() => [clearInterval(poll), away.stop()]);
   return { stop, running, setEffort: (effort) => session.trainer.trainer.setEffort?.(effort) };
 }

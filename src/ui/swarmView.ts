@@ -26,8 +26,20 @@ export interface SwarmView {
   /** This browser's totals for the run, kept across reloads. */
   totals?: BrowserTotals;
   error?: string;
+  /** The last time the tab recovered by itself: why (a lost GPU device, a sleep), when, and what it did. */
+  recovery?: Recovery;
   /** A STUN/TURN server failed (the swarm may still connect another way, or not at all if relay-only). */
   iceProblem?: IceProblem;
+}
+
+export interface Recovery {
+  what: string;
+  at: number;
+  /** rejoining: a fresh peer (worker, device, links) starts after a pause; resyncing: the peer fetches the swarm's model. */
+  action: 'rejoining' | 'resyncing';
+  /** The how-many-th rejoin in a row, of at most `of`. */
+  attempt?: number;
+  of?: number;
 }
 
 export interface Joined {

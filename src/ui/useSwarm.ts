@@ -1,11 +1,12 @@
 // React hook for joining the swarm this server hosts: reads /api/run, and on join loads and
 // runs a SwarmPeer on this page (joinSwarm.ts), so the page opens without the swarm's code.
-import { useCallback, useEffect, useRef, useState } from 'react';
+import { useCallback, useEffect, useState } from 'react';
 import { parseRunConfig } from '../protocol/parseRunConfig';
 import type { RunConfig } from '../protocol/runConfig';
 import type { Effort } from '../swarm/windowTrainer';
 import { loadTotals } from './browserTotals';
-import type { Joined, SwarmView } from './swarmView';
+import { SwarmJoiner } from './swarmJoiner';
+import type { SwarmView } from './swarmView';
 
 export type { SwarmView } from './swarmView';
 
@@ -30,18 +31,12 @@ const message = (err: unknown): string => (err instanceof Error ? err.message : 
 /** `effort`: the power setting, applied to the tab's trainer on join and whenever it changes. */
 export function useSwarm(effort: Effort): SwarmView & { join(): void; leave(): void } {
   const [view, setView] = useState<SwarmView>({ status: 'checking', neighbours: 0, history: [] });
-  const joined = useRef<Joined | null>(null);
-  // False once the page is gone: a peer that finishes starting after that is stopped at once,
-  // never left running (worker, mesh, signaling) behind a page that can no longer stop it.
-  const mounted = useRef(false);
-  const effortNow = useRef(effort);
-  useEffect(() => {
-    effortNow.current = effort;
-    joined.current?.setEffort(effort);
-  }, [effort]);
+  // The swarm's code loads only when the visitor presses Join.
+  const [joiner] = useState(() => new SwarmJoiner(setView, (run, signal, update) => import('./joinSwarm').then((m) => m.startPeer(run, signal, update))));
+  useEffect(() => joiner.setEffort(effort), [joiner, effort]);
 
   useEffect(() => {
-    mounted.current = true;
+    joiner.reopen();
     let cancelled = false;
     fetchPublishedRun()
       .then(
@@ -58,43 +53,15 @@ export function useSwarm(effort: Effort): SwarmView & { join(): void; leave(): v
       .catch((err: unknown) => !cancelled && setView((v) => ({ ...v, status: 'error', error: `this server's run cannot be joined: ${message(err)}` })));
     return () => {
       cancelled = true;
-      mounted.current = false;
-      joined.current?.stop();
-      joined.current = null;
+      // Never a peer (worker, mesh, signaling) left running behind a page that can no longer stop it.
+      joiner.close();
     };
-  }, []);
+  }, [joiner]);
 
   const join = useCallback(() => {
-    const run = view.run;
-    if (!run || joined.current) return;
-    setView((v) => ({ ...v, status: 'joining', error: undefined }));
-    const signal = view.signal ?? `${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}/signal`;
-    const update = (f: (v: SwarmView) => SwarmView): void => {
-      if (mounted.current) setView(f);
-    };
-    import('./joinSwarm')
-      .then((m) => m.startPeer(run, signal, update))
-      .then(
-        (j) => {
-          if (!mounted.current) return j.stop();
-          joined.current = j;
-          j.setEffort(effortNow.current);
-          // The peer stopped on an error: release it, so Join starts a fresh one.
-          j.running.catch((err: unknown) => {
-            j.stop();
-            if (joined.current === j) joined.current = null;
-            update((v) => ({ ...v, status: 'error', phase: 'stopped', phaseSpan: undefined, error: message(err) }));
-          });
-        },
-        (err: unknown) => update((v) => ({ ...v, status: 'error', error: message(err) })),
-      );
-  }, [view.run, view.signal]);
-
-  const leave = useCallback(() => {
-    joined.current?.stop();
-    joined.current = null;
-    setView((v) => ({ ...v, status: 'available', phase: 'stopped', phaseSpan: undefined }));
-  }, []);
+    if (view.run) joiner.join(view.run, view.signal ?? `${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}/signal`);
+  }, [joiner, view.run, view.signal]);
+  const leave = useCallback(() => joiner.leave(), [joiner]);
 
   return { ...view, join, leave };
 }
