@@ -1,7 +1,7 @@
 // A laptop's day on a real swarm: a tab stopped for three windows (what a sleep does to a page)
-// says so when it wakes, fetches the swarm's model again and contributes again; a GPU process
-// that crashes under the tab (every device lost) is rejoined by itself with a fresh worker.
-import { expect, test, type Page, type Worker } from '@playwright/test';
+// says so when it wakes, fetches the swarm's model again and contributes again. (A GPU process
+// that crashes under a joined tab is e2e/volunteer.spec.ts's, beside a worker that dies.)
+import { expect, test, type Page } from '@playwright/test';
 import { assertPrivateNetwork } from '../test/support/privateNetwork';
 import { Harness } from '../test/support/swarmHarness';
 import { startDemoSwarm } from './support/demoSwarm';
@@ -47,7 +47,7 @@ test('a tab frozen for three windows says so when it wakes, fetches the swarm’
     const recovery = page.getByTestId('swarm-recovery');
     await expect(recovery).toHaveAttribute('data-action', 'resyncing', { timeout: 30_000 });
     // It says why (it stood still), for how long, and what it noticed because of it.
-    await expect(recovery).toContainText(/this tab stood still for (2[6-9]|3[0-2]) s \(the device slept, or the browser froze the tab\): window \d+/);
+    await expect(recovery).toContainText(/this tab stood still for (2[6-9]|3\d) s \(the device slept, or the browser froze the tab\): window \d+/);
     await expect(recovery).toHaveAttribute('data-done', 'true', { timeout: 60_000 });
     // In step again: a window after the thaw that the swarm's manifest included, and this tab's
     // model the one the validator published for it.
@@ -56,40 +56,6 @@ test('a tab frozen for three windows says so when it wakes, fetches the swarm’
     const w = await newestIncluded(page);
     const hash = await page.locator(`[data-testid="swarm-history"] tbody tr[data-window="${w}"]`).getAttribute('data-hash');
     expect(hash).toBe(swarm.hashes.get(w));
-  } finally {
-    await h.cleanup();
-  }
-});
-
-test('a GPU process that crashes under a joined tab: it says the device was lost, rejoins by itself with a fresh worker and contributes again', async ({
-  page,
-}) => {
-  test.setTimeout(200_000);
-  assertPrivateNetwork();
-  const h = new Harness();
-  try {
-    const swarm = await startDemoSwarm(h, { windowMs: WINDOW_MS, startInMs: 6000 });
-    await swarm.route(page);
-    const workers: Worker[] = [];
-    page.on('worker', (w) => workers.push(w));
-    await joinAndTrain(page);
-    expect(workers).toHaveLength(1);
-    // What a driver reset or a GPU process crash does: every device of the browser is lost.
-    const browser = page.context().browser();
-    if (!browser) throw new Error('no browser to crash the GPU process of');
-    const cdp = await browser.newBrowserCDPSession();
-    await cdp.send('Browser.crashGpuProcess');
-    const crashWindow = Math.floor((Date.now() - swarm.run.startTime) / WINDOW_MS);
-
-    const recovery = page.getByTestId('swarm-recovery');
-    await expect(recovery).toHaveAttribute('data-action', 'rejoining', { timeout: 30_000 });
-    await expect(recovery).toContainText(/the GPU device was lost/);
-    await expect(page.getByTestId('swarm-panel')).toHaveAttribute('data-status', 'joined', { timeout: 60_000 });
-    await expect(recovery).toHaveAttribute('data-done', 'true');
-    expect(workers).toHaveLength(2); // a fresh worker, with a fresh device
-    await expect.poll(() => newestIncluded(page), { timeout: 90_000 }).toBeGreaterThan(crashWindow + 1);
-    const w = await newestIncluded(page);
-    expect(await page.locator(`[data-testid="swarm-history"] tbody tr[data-window="${w}"]`).getAttribute('data-hash')).toBe(swarm.hashes.get(w));
   } finally {
     await h.cleanup();
   }

@@ -94,7 +94,9 @@ function verdictFromLedger(ledger: Ledger, address: string, row: { window: numbe
 
 const tabLinked = (mesh: Mesh): boolean => mesh.neighbours().some((id) => id.startsWith('tab-'));
 
-test('a joined peer tracks the window clock, shows the ledger verdicts, and when its worker dies is released and rejoins by itself', async ({ page }) => {
+test('a joined peer tracks the window clock, shows the ledger verdicts, and when its worker dies or the GPU process crashes it rejoins by itself', async ({
+  page,
+}) => {
   test.setTimeout(180_000);
   assertPrivateNetwork();
   const h = new Harness();
@@ -149,11 +151,11 @@ test('a joined peer tracks the window clock, shows the ledger verdicts, and when
     const firstGone = workers[0].waitForEvent('close');
     await workers[0].evaluate(() => {
       setTimeout(() => {
-        throw new Error('the GPU device was lost (test)');
+        throw new Error('an uncaught error in the worker (test)');
       });
     });
     const recovery = page.getByTestId('swarm-recovery');
-    await expect(recovery).toContainText('the GPU device was lost (test)', { timeout: 30_000 });
+    await expect(recovery).toContainText('an uncaught error in the worker (test)', { timeout: 30_000 });
     await expect(recovery).toHaveAttribute('data-action', 'rejoining');
     await firstGone;
     await expect(panel).toHaveAttribute('data-status', 'joined', { timeout: 60_000 });
@@ -161,15 +163,34 @@ test('a joined peer tracks the window clock, shows the ledger verdicts, and when
     await expect(recovery).toContainText('rejoined the swarm by itself');
     expect(workers).toHaveLength(2);
     await until(() => tabLinked(swarm.mesh), 60_000);
+    await expect(page.getByTestId('swarm-phase')).toHaveAttribute('data-phase', 'training', { timeout: 60_000 });
+
+    // The GPU process crashes (what a driver reset does): every device of the browser is lost.
+    // The worker says so, and the tab rejoins by itself with a fresh worker and device, and
+    // contributes again to the model every replica holds.
+    const browser = page.context().browser();
+    if (!browser) throw new Error('no browser to crash the GPU process of');
+    await (await browser.newBrowserCDPSession()).send('Browser.crashGpuProcess');
+    const crashWindow = Math.floor((Date.now() - swarm.run.startTime) / swarm.run.windowMs);
+    await expect(recovery).toContainText('the GPU device was lost', { timeout: 30_000 });
+    await expect(recovery).toHaveAttribute('data-action', 'rejoining');
+    await expect(panel).toHaveAttribute('data-status', 'joined', { timeout: 60_000 });
+    await expect(recovery).toHaveAttribute('data-done', 'true');
+    expect(workers).toHaveLength(3);
+    const included = page.locator('[data-testid="swarm-history"] tbody tr[data-included="true"]').first();
+    await expect.poll(async () => Number(await included.getAttribute('data-window')), { timeout: 90_000 }).toBeGreaterThan(crashWindow + 1);
+    const w = Number(await included.getAttribute('data-window'));
+    expect(await included.getAttribute('data-hash')).toBe(swarm.hashes.get(w));
+
     // Once the fresh peer is in step (training), the validator leaves: the tab keeps waiting
     // for the manifest and says it is late, and why.
     await expect(page.getByTestId('swarm-phase')).toHaveAttribute('data-phase', 'training', { timeout: 60_000 });
     swarm.validator.stop();
     await expect(page.getByTestId('swarm-phase')).toContainText(/manifest \d+ s late: the validator may be offline/, { timeout: 45_000 });
     await expect(panel).toHaveAttribute('data-status', 'joined');
-    const secondGone = workers[1].waitForEvent('close');
+    const lastGone = workers[2].waitForEvent('close');
     await page.getByTestId('swarm-leave').click();
-    await secondGone;
+    await lastGone;
     await until(() => !tabLinked(swarm.mesh), 30_000);
   } finally {
     await h.cleanup();

@@ -30,9 +30,10 @@ export async function startPeer(run: RunConfig, signalUrl: string, setView: (f: 
         sync: v.sync && phase === 'training' && v.sync.window === window ? { ...v.sync, verified: true } : v.sync,
       })),
     // The peer goes on to sync at once: the phase says so from the same update, so the note never
-    // reads as done early. A recent standstill is the likelier cause than the symptom the peer saw.
+    // reads as done early. A recent standstill is the likelier cause than the symptom the peer saw
+    // (which can surface two windows after waking: a payload wait gives up after two).
     onResync: (symptom) => {
-      const what = [describeAway(away.awayWithin(2 * run.windowMs)), symptom].filter(Boolean).join(': ');
+      const what = [describeAway(away.awayWithin(4 * run.windowMs)), symptom].filter(Boolean).join(': ');
       setView((v) => ({ ...v, phase: 'syncing', phaseSpan: undefined, recovery: { what, at: Date.now(), action: 'resyncing' } }));
     },
     onSync: (received, total, window) => setView((v) => ({ ...v, sync: { received, total, window, verified: false } })),
