@@ -38,7 +38,6 @@ test('a tab frozen for three windows says so when it wakes, fetches the swarm’
     const cdp = await page.context().newCDPSession(page);
     await cdp.send('Debugger.enable');
     await cdp.send('Debugger.pause');
-    const frozenAt = Date.now();
     await new Promise((resolve) => setTimeout(resolve, 3.5 * WINDOW_MS));
     await cdp.send('Debugger.resume');
     await cdp.send('Debugger.disable');
@@ -52,7 +51,6 @@ test('a tab frozen for three windows says so when it wakes, fetches the swarm’
     // In step again: a window after the thaw that the swarm's manifest included, and this tab's
     // model the one the validator published for it.
     await expect.poll(() => newestIncluded(page), { timeout: 60_000 }).toBeGreaterThan(thawWindow);
-    expect(Date.now() - frozenAt).toBeGreaterThan(3 * WINDOW_MS);
     const w = await newestIncluded(page);
     const hash = await page.locator(`[data-testid="swarm-history"] tbody tr[data-window="${w}"]`).getAttribute('data-hash');
     expect(hash).toBe(swarm.hashes.get(w));

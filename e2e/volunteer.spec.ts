@@ -174,9 +174,9 @@ test('a joined peer tracks the window clock, shows the ledger verdicts, and when
     const crashWindow = Math.floor((Date.now() - swarm.run.startTime) / swarm.run.windowMs);
     await expect(recovery).toContainText('the GPU device was lost', { timeout: 30_000 });
     await expect(recovery).toHaveAttribute('data-action', 'rejoining');
-    await expect(panel).toHaveAttribute('data-status', 'joined', { timeout: 60_000 });
-    await expect(recovery).toHaveAttribute('data-done', 'true');
-    expect(workers).toHaveLength(3);
+    await expect(panel).toHaveAttribute('data-status', 'joined', { timeout: 90_000 });
+    await expect(recovery).toContainText('rejoined the swarm by itself');
+    expect(workers.length).toBeGreaterThanOrEqual(3); // one more if a first try came while the GPU process restarted
     const included = page.locator('[data-testid="swarm-history"] tbody tr[data-included="true"]').first();
     await expect.poll(async () => Number(await included.getAttribute('data-window')), { timeout: 90_000 }).toBeGreaterThan(crashWindow + 1);
     const w = Number(await included.getAttribute('data-window'));
@@ -188,7 +188,7 @@ test('a joined peer tracks the window clock, shows the ledger verdicts, and when
     swarm.validator.stop();
     await expect(page.getByTestId('swarm-phase')).toContainText(/manifest \d+ s late: the validator may be offline/, { timeout: 45_000 });
     await expect(panel).toHaveAttribute('data-status', 'joined');
-    const lastGone = workers[2].waitForEvent('close');
+    const lastGone = workers[workers.length - 1].waitForEvent('close');
     await page.getByTestId('swarm-leave').click();
     await lastGone;
     await until(() => !tabLinked(swarm.mesh), 30_000);

@@ -71,6 +71,13 @@ export class SwarmPeer {
   private theta: Float32Array;
   private window: number;
   private synced: boolean;
+  /**
+   * True from a checkpoint sync until the round after it: a fresh download may end late in its
+   * window, and the previous window's payloads are still held for exactly that, so this peer
+   * catches up through the manifests instead of fetching the model again (a loop while the
+   * validator is quiet and the newest manifest stays the same).
+   */
+  private freshSync = false;
   private readonly server: CheckpointServer;
   private stopped = false;
   private readonly plan: ChunkPlan;
@@ -151,6 +158,7 @@ export class SwarmPeer {
       });
       this.window = window;
       this.synced = true;
+      this.freshSync = true;
       this.o.trainer.reset();
       this.server.hold(window, this.theta);
       this.o.log?.(`synced θ_${window} (${this.modelHashHex.slice(0, 12)})`);
@@ -172,7 +180,9 @@ export class SwarmPeer {
     // Training for a window that closed long ago helps nobody, and its manifest and payloads
     // may be gone: after a sleep or a frozen tab, fetch the swarm's model instead.
     const lateMs = this.now() - trainingDeadline(this.o.run, w);
-    if (lateMs > this.o.run.windowMs) {
+    const justSynced = this.freshSync;
+    this.freshSync = false;
+    if (lateMs > this.o.run.windowMs && !justSynced) {
       return this.resync(`window ${w}'s training time ended ${Math.round(lateMs / 1000)} s ago`);
     }
     const up0 = this.o.traffic.sent;

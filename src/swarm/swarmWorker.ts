@@ -12,6 +12,8 @@ const scope = self as unknown as {
   onmessage: ((e: MessageEvent<SwarmWorkerCommand>) => void) | null;
 };
 let trainer: GpuWindowTrainer | undefined;
+/** Resolves when the worker's device is lost (its 'lost' message goes out from init's listener). */
+let deviceLost: Promise<unknown> = new Promise(() => undefined);
 /** The page may set the power setting before the device is open: kept and applied at init. */
 let effort: Effort = FULL_EFFORT;
 
@@ -20,6 +22,7 @@ async function init(cmd: Extract<SwarmWorkerCommand, { type: 'init' }>): Promise
   if (!response.ok) throw new Error(`could not load the corpus ${cmd.corpusUrl}: HTTP ${response.status}`);
   const corpus = await encodeCorpus(cmd.run.tokenizer ?? 'char', await response.text());
   const ctx = await requestGpuDevice({ label: 'swarm' });
+  deviceLost = ctx.lost;
   // Nothing in this worker destroys its device: any loss ends its training, and the page rejoins.
   ctx.onLost((e) => scope.postMessage({ type: 'lost', message: `${e.reason === 'destroyed' ? 'destroyed' : 'lost'}${e.message ? `: ${e.message}` : ''}` }));
   const config = runModelConfig(cmd.run, corpus.tokenizer.vocabSize);
@@ -48,7 +51,12 @@ scope.onmessage = (e) => {
     if (!trainer) return fail(new Error('the swarm worker is not initialised'), cmd.id);
     trainer.trainWindow(cmd.job).then(
       (result) => scope.postMessage({ type: 'result', id: cmd.id, result }, result.payload ? [result.payload.buffer] : []),
-      (err: unknown) => fail(err, cmd.id),
+      // A window that fails because the device went (a mapAsync refused) can fail before the
+      // device's loss is reported: give the loss a moment, so the page hears the cause.
+      (err: unknown) =>
+        void Promise.race([deviceLost.then(() => true), new Promise<boolean>((r) => setTimeout(() => r(false), 500))]).then(
+          (lost) => lost || fail(err, cmd.id),
+        ),
     );
   }
 };

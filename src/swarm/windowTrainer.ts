@@ -62,6 +62,8 @@ export interface WindowTrainer {
   reset(): void;
   /** Ends the current window's training early (the peer is stopping). */
   abort(): void;
+  /** Calls `listener` once if the trainer can train no more (its worker died, its device was lost), even between windows. */
+  onDeath?(listener: (err: Error) => void): void;
 }
 
 export class GpuWindowTrainer implements WindowTrainer {

@@ -18,6 +18,7 @@ export class WorkerWindowTrainer implements WindowTrainer {
   private readonly pending = new Map<number, Pending>();
   /** Set once the worker has died: every later window fails with it at once. */
   private dead: Error | undefined;
+  private readonly deathListeners: ((err: Error) => void)[] = [];
   readonly ready: Promise<Extract<SwarmWorkerEvent, { type: 'ready' }>>;
 
   constructor(
@@ -64,10 +65,17 @@ export class WorkerWindowTrainer implements WindowTrainer {
     this.worker.postMessage({ type: 'effort', effort: { share: effort.share, paused: effort.paused } });
   }
 
-  /** The worker can train no more: every pending and later window fails with `why`. */
+  onDeath(listener: (err: Error) => void): void {
+    if (this.dead) queueMicrotask(() => listener(this.dead as Error));
+    else this.deathListeners.push(listener);
+  }
+
+  /** The worker can train no more: every pending and later window fails with `why`, and whoever listens hears it now. */
   private die(why: string): Error {
-    const dead = (this.dead ??= new Error(why));
+    if (this.dead) return this.dead;
+    const dead = (this.dead = new Error(why));
     for (const id of [...this.pending.keys()]) this.settle(id, (p) => p.reject(dead));
+    for (const listener of this.deathListeners.splice(0)) listener(dead);
     return dead;
   }
 

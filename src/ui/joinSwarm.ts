@@ -63,6 +63,8 @@ export async function startPeer(run: RunConfig, signalUrl: string, setView: (f: 
   };
   setView((v) => ({ ...v, status: 'joined', name, address: identity.address, earning: identity.certificate.length > 0 }));
   // Whoever holds the result reports the error; a failed peer has released everything already.
-  const running = session.run().finally(() => [clearInterval(poll), away.stop()]);
+  // A trainer that dies between windows (a lost device while syncing or waiting) ends it at once.
+  const died = new Promise<never>((_, reject) => session.trainer.trainer.onDeath?.(reject));
+  const running = Promise.race([session.run(), died]).finally(() => [clearInterval(poll), away.stop()]);
   return { stop, running, setEffort: (effort) => session.trainer.trainer.setEffort?.(effort) };
 }

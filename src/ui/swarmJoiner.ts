@@ -23,6 +23,11 @@ export class SwarmJoiner {
   private effort: Effort = FULL_EFFORT;
   /** False once the page is gone: a peer that finishes starting after that is stopped at once. */
   private open = true;
+  /**
+   * Which start is current: Leave and each start move it on, so a start still pending from
+   * before (Leave, then Join again) is stopped when it resolves, never kept beside the new one.
+   */
+  private generation = 0;
 
   constructor(
     private readonly update: ViewUpdate,
@@ -39,12 +44,13 @@ export class SwarmJoiner {
     if (this.joined || this.wanted) return;
     this.wanted = true;
     this.failures = 0;
+    this.report((v) => ({ ...v, recovery: undefined }));
     this.begin(run, signal);
   }
 
   leave(): void {
     this.release();
-    this.update((v) => ({ ...stopped(v), status: 'available' }));
+    this.update((v) => ({ ...stopped(v), status: 'available', recovery: undefined }));
   }
 
   /** The page is going: stop everything and report nothing more. */
@@ -59,6 +65,7 @@ export class SwarmJoiner {
   }
 
   private release(): void {
+    this.generation++;
     this.wanted = false;
     clearTimeout(this.retry);
     this.joined?.stop();
@@ -70,13 +77,16 @@ export class SwarmJoiner {
   };
 
   private begin(run: RunConfig, signal: string): void {
+    const generation = ++this.generation;
     this.report((v) => ({ ...v, status: 'joining', error: undefined }));
     this.start(run, signal, this.report).then(
       (j) => {
-        if (!this.open || !this.wanted) {
+        if (generation !== this.generation) {
           j.stop();
-          // Left while it started: it reported itself joined, so say it is not.
-          return this.report((v) => ({ ...stopped(v), status: 'available' }));
+          j.running.catch(() => undefined); // whatever it ends with, nobody waits for it now
+          // Left while it started: it reported itself joined, so say it is not (a newer start reports for itself).
+          if (!this.wanted) this.report((v) => ({ ...stopped(v), status: 'available' }));
+          return;
         }
         this.joined = j;
         j.setEffort(this.effort);
@@ -89,6 +99,7 @@ export class SwarmJoiner {
         });
       },
       (err: unknown) => {
+        if (generation !== this.generation) return; // left, or superseded, meanwhile
         // A first Join that cannot start (no WebGPU, a bad run) says so at once; a rejoin tries again.
         if (this.failures > 0) this.failed(run, signal, message(err), 0);
         else this.giveUp(message(err));

@@ -193,11 +193,15 @@ export function useWakeLock(wanted: boolean): WakeLockState {
   useEffect(() => {
     if (!wanted || !api) return;
     let lock: WakeLockLike | undefined;
+    // A request still answering: a second one (the tab shown again meanwhile) would leave the first lock unreleased.
+    let asking = false;
     let done = false;
     const acquire = (): void => {
-      if (document.visibilityState !== 'visible' || lock) return;
+      if (document.visibilityState !== 'visible' || lock || asking) return;
+      asking = true;
       api.request('screen').then(
         (l) => {
+          asking = false;
           if (done) return void l.release();
           lock = l;
           setState('held');
@@ -206,7 +210,10 @@ export function useWakeLock(wanted: boolean): WakeLockState {
             if (!done) setState('off');
           });
         },
-        () => !done && setState('refused'),
+        () => {
+          asking = false;
+          if (!done) setState('refused');
+        },
       );
     };
     acquire();

@@ -51,6 +51,18 @@ describe('WorkerWindowTrainer', () => {
     expect(worker.sent.filter((c) => c.type === 'window')).toHaveLength(1);
   });
 
+  it('tells whoever listens when the device is lost between windows, once, and a late listener too', async () => {
+    const { worker, trainer } = opened();
+    const heard: string[] = [];
+    trainer.onDeath((e) => heard.push(e.message));
+    worker.say({ type: 'lost', message: 'lost: driver reset' });
+    worker.say({ type: 'lost', message: 'lost: again' });
+    expect(heard).toEqual(['the GPU device was lost: driver reset']);
+    trainer.onDeath((e) => heard.push(`late: ${e.message}`));
+    await Promise.resolve();
+    expect(heard).toEqual(['the GPU device was lost: driver reset', 'late: the GPU device was lost: driver reset']);
+  });
+
   it('a worker that dies fails its window; results before that still arrive', async () => {
     const { worker, trainer } = opened();
     const first = trainer.trainWindow(job(1));

@@ -13,16 +13,18 @@ const RUN: RunConfig = tinyRun({ runId: 'r', seed: 1, startTime: 0, windowMs: 80
 function scriptedPeers() {
   const peers: { fail(message: string): void; stopped: boolean; effort?: unknown }[] = [];
   let refuse: string | undefined;
-  const start: StartPeer = (_run, _signal, update) => {
-    if (refuse) return Promise.reject(new Error(refuse));
+  let gate: Promise<void> | undefined;
+  const start: StartPeer = async (_run, _signal, update) => {
+    await gate;
+    if (refuse) throw new Error(refuse);
     let fail!: (err: Error) => void;
     const running = new Promise<void>((_, reject) => (fail = reject));
     const peer = { fail: (m: string) => fail(new Error(m)), stopped: false, effort: undefined as unknown };
     peers.push(peer);
     update((v) => ({ ...v, status: 'joined' }));
-    return Promise.resolve({ running, stop: () => void (peer.stopped = true), setEffort: (e) => void (peer.effort = e) });
+    return { running, stop: () => void (peer.stopped = true), setEffort: (e) => void (peer.effort = e) };
   };
-  return { peers, start, refuseWith: (m: string | undefined) => (refuse = m) };
+  return { peers, start, refuseWith: (m: string | undefined) => (refuse = m), holdStarts: (g: Promise<void> | undefined) => (gate = g) };
 }
 
 function joiner() {
@@ -111,5 +113,25 @@ describe('SwarmJoiner', () => {
     expect(peers[1].stopped).toBe(true);
     await vi.advanceTimersByTimeAsync(60_000);
     expect(peers).toHaveLength(2);
+  });
+
+  it('Leave then Join while a start is still pending: the older start is stopped when it resolves, only the newer peer runs', async () => {
+    const { j, peers, view, holdStarts } = joiner();
+    let open!: () => void;
+    holdStarts(new Promise<void>((resolve) => (open = resolve)));
+    j.join(RUN, 'ws://x');
+    j.leave();
+    expect(view().status).toBe('available');
+    j.join(RUN, 'ws://x');
+    open();
+    await vi.advanceTimersByTimeAsync(0);
+    expect(peers).toHaveLength(2);
+    expect(peers.map((p) => p.stopped)).toEqual([true, false]);
+    expect(view().status).toBe('joined');
+    // The stopped one failing later changes nothing; the running one's failure rejoins.
+    peers[0].fail('old');
+    await vi.advanceTimersByTimeAsync(60_000);
+    expect(peers).toHaveLength(2);
+    expect(view().recovery).toBeUndefined();
   });
 });
