@@ -1,14 +1,12 @@
-// The power setting's controls beside the swarm: Light / Medium / Full, pause on battery, pause
-// while hidden, and in words what the trainer is doing now because of them.
+// The power setting's controls beside the swarm: Light / Medium / Full, the pauses (battery,
+// hidden tab, device in use), the screen wake lock, and in words what the trainer does because of them.
 import type { ReactNode } from 'react';
-import { askIdlePermission, POWER_SHARES, type IdleState, type PowerLevel, type PowerState, type WakeLockState } from './usePower';
+import { askIdlePermission, POWER_SHARES, type IdleState, type PowerFlag, type PowerLevel, type PowerState, type WakeLockState } from './usePower';
 
 const LEVEL_WORDS: Record<PowerLevel, string> = { light: 'Light', medium: 'Medium', full: 'Full' };
 
-type Flag = 'pauseOnBattery' | 'pauseWhenHidden' | 'keepAwake' | 'onlyWhenIdle';
-
 /** One of the options as a labelled checkbox; `before` runs first when it is checked (a permission prompt). */
-function Toggle(p: { power: PowerState; field: Flag; testId: string; before?: () => Promise<unknown>; children: ReactNode }): ReactNode {
+function Toggle(p: { power: PowerState; field: PowerFlag; testId: string; before?: () => Promise<unknown>; children: ReactNode }): ReactNode {
   const set = (on: boolean): void => p.power.change({ [p.field]: on });
   return (
     <label>

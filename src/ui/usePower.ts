@@ -19,6 +19,9 @@ export interface PowerSettings {
   onlyWhenIdle: boolean;
 }
 
+/** The settings that are on/off options (every one but the level). */
+export type PowerFlag = Exclude<keyof PowerSettings, 'level'>;
+
 export interface PowerState {
   settings: PowerSettings;
   effort: Effort;
@@ -38,7 +41,7 @@ const DEFAULTS: PowerSettings = { level: 'full', pauseOnBattery: true, pauseWhen
 export function loadPowerSettings(storage: Pick<Storage, 'getItem'> = localStorage): PowerSettings {
   try {
     const raw = JSON.parse(storage.getItem(KEY) ?? '{}') as Partial<Record<keyof PowerSettings, unknown>>;
-    const flag = (name: Exclude<keyof PowerSettings, 'level'>): boolean => (typeof raw[name] === 'boolean' ? raw[name] : DEFAULTS[name]);
+    const flag = (name: PowerFlag): boolean => (typeof raw[name] === 'boolean' ? raw[name] : DEFAULTS[name]);
     return {
       level: typeof raw.level === 'string' && raw.level in POWER_SHARES ? (raw.level as PowerLevel) : DEFAULTS.level,
       pauseOnBattery: flag('pauseOnBattery'),
